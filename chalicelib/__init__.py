@@ -1,0 +1,1 @@
+"""dutybridge: incident cards for DingTalk, Feishu and WeCom, deployed with Chalice."""

@@ -1,0 +1,47 @@
+"""Apply a person's action (from a card click or the admin API) and spread the new state.
+
+After the incident changes: the change goes to the incident-events queue, the clicked card is
+answered in the click reply, and every other delivered card is queued for an update.
+"""
+from __future__ import annotations
+
+from chalicelib import cards, delivery, dispatch, events, incidents
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.models import Action
+from chalicelib.platforms.base import Click, ClickOutcome
+from chalicelib.store import people
+
+DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
+UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
+
+
+def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
+    """Change the incident and publish the change; raises Conflict/NotFound."""
+    incident = incidents.act(incident_id, action, member, source, minutes)
+    events.publish(incident, incident["timeline"][-1])
+    return incident
+
+
+def spread(incident: dict, integration_id: str | None = None, shown: dict | None = None) -> None:
+    """Queue updates for every delivered card, after marking the one a click reply already updated."""
+    if integration_id and shown:
+        delivery.mark_shown(incident["id"], shown, cards.build(incident, integration_id))
+    dispatch.enqueue(dispatch.refresh_jobs(incident["id"]))
+
+
+def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome:
+    """Map the clicking user to their member, apply the action, say what happened."""
+    binding = people.binding_of_user(integration_id, click.user_id)
+    member = people.get_member(binding["member_id"]) if binding else None
+    if member is None:
+        return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
+    try:
+        incident = apply(click.incident_id, click.action, member, platform, click.minutes)
+    except NotFound:
+        return ClickOutcome(ok=False, message="故障不存在 (incident not found)")
+    except Conflict as exc:
+        current = incidents.get(click.incident_id)
+        return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
+    spread(incident, integration_id, click.context)
+    return ClickOutcome(ok=True, message=DONE[click.action.value], card=cards.build(incident, integration_id))

@@ -1,0 +1,42 @@
+"""Settings read from the environment once per process (``.chalice/config.json`` sets them per stage)."""
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel
+
+
+class Settings(BaseModel, frozen=True):
+    """Everything the app reads from its environment. Secrets are not here except the admin token."""
+
+    prefix: str = "dutybridge-dev"
+    public_base_url: str = "http://127.0.0.1:8000"
+    admin_token: str = ""
+    max_callback_bytes: int = 64 * 1024
+    max_admin_bytes: int = 256 * 1024
+    http_timeout: float = 5.0
+
+    def name(self, logical: str) -> str:
+        """Physical name of a table or queue, e.g. ``dutybridge-dev-notifications``."""
+        return f"{self.prefix}-{logical}"
+
+    @property
+    def kms_alias(self) -> str:
+        return f"alias/{self.prefix}"
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ
+    return Settings(
+        prefix=env.get("DUTYBRIDGE_PREFIX", "dutybridge-dev"),
+        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        admin_token=env.get("ADMIN_TOKEN", ""),
+        http_timeout=float(env.get("PLATFORM_HTTP_TIMEOUT", "5")),
+    )
+
+
+def reset() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    settings.cache_clear()

@@ -1,0 +1,72 @@
+"""Deliver one job: send the incident's card to one target, or bring an existing card up to date.
+
+Idempotent by construction: the delivery record is keyed by (incident, integration, recipient),
+the platform card id is derived from the same key, and a card whose rendered content has not
+changed is never sent or updated again. Retry policy lives in ``workers``; this module only records.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib import cards, clock, incidents, integrations
+from chalicelib.errors import PlatformError, RateLimited
+from chalicelib.models import DeliveryJob
+from chalicelib.store import deliveries
+from chalicelib.store import integrations as integration_store
+
+LEASE_SECONDS = 60
+
+
+def card_key(job: DeliveryJob) -> str:
+    """Stable platform-side card id: ``<incident id>.<hash of integration and target>``."""
+    return f"{job.incident_id}.{hashlib.sha1(job.target_key.encode()).hexdigest()[:12]}"
+
+
+def deliver(job: DeliveryJob) -> str:
+    """Send or update the card; returns what happened (sent, updated, unchanged, skipped)."""
+    record = deliveries.get(job.incident_id, job.target_key)
+    if record is None or record["state"] in ("unbound", "failed") and not record.get("ref"):
+        return "skipped"
+    item = integration_store.get(job.integration_id)
+    if item is None:
+        deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
+        return "skipped"
+    card = cards.build(incidents.get(job.incident_id), job.integration_id)
+    if record.get("card_digest") == card.digest():
+        return "unchanged"
+    if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
+        raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
+    return _send(job, record, integrations.adapter(item), card)
+
+
+def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
+    try:
+        if record.get("ref"):
+            ref, outcome = adapter.update_card(record["ref"], card), "updated"
+        else:
+            ref, outcome = adapter.send_card(job.kind, job.target, card, card_key(job)), "sent"
+    except PlatformError as exc:
+        state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
+        deliveries.record(job.incident_id, job.target_key, state=state, error=_describe(exc))
+        raise
+    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=card.digest(),
+                      error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
+    return outcome
+
+
+def _describe(exc: PlatformError) -> str:
+    return f"{exc.platform} {exc.platform_code}: {exc.platform_message}"
+
+
+def mark_shown(incident_id: str, match: dict, card: cards.Card) -> None:
+    """Record that the card whose ref contains ``match`` already shows ``card`` (a click reply did it)."""
+    for record in deliveries.of(incident_id):
+        ref = record.get("ref") or {}
+        if all(ref.get(k) == v for k, v in match.items()):
+            deliveries.record(incident_id, record["target_key"], release=False, card_digest=card.digest(),
+                              updated_at=clock.iso())
+            return
+
+
+def fail(job: DeliveryJob, error: str) -> None:
+    deliveries.record(job.incident_id, job.target_key, state="failed", error=error)

@@ -1,0 +1,94 @@
+"""Project error hierarchy: routes and workers translate these, never bare botocore/requests errors."""
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(AppError):
+    status, code = 400, "invalid_input"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    """A state change that the current state refuses (e.g. ack after resolve)."""
+
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class CallbackRejected(AppError):
+    """A platform callback that is forged, stale, replayed or malformed."""
+
+    status, code = 400, "callback_rejected"
+
+
+class StorageConflict(AppError):
+    """A DynamoDB condition failed: someone else wrote first."""
+
+    status, code = 409, "storage_conflict"
+
+
+class PlatformError(AppError):
+    """A platform answered with an error (also inside an HTTP 200 body)."""
+
+    status, code = 422, "platform_error"
+    retryable = False
+
+    def __init__(self, platform: str, platform_code: str, message: str,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{platform} error {platform_code}: {message}",
+                         platform=platform, platform_code=platform_code)
+        self.platform = platform
+        self.platform_code = str(platform_code)
+        self.platform_message = message
+        self.retry_after = retry_after
+
+
+class Retryable(PlatformError):
+    """Worth another try later: 5xx, timeouts, system busy."""
+
+    retryable = True
+
+
+class PlatformUnavailable(Retryable):
+    """The platform could not be reached or timed out."""
+
+
+class RateLimited(Retryable):
+    """The platform (or our own scheduler) says: not now, try after ``retry_after`` seconds."""
+
+
+class TokenInvalid(Retryable):
+    """The access token was refused: refresh it once and retry once."""
+
+
+class Permanent(PlatformError):
+    """Retrying will not help: bad parameters, missing permission, unknown user."""
+
+
+class QuotaExhausted(Permanent):
+    """The monthly call quota is spent; nothing goes through until it resets."""
+
+
+class TargetGone(Permanent):
+    """The chat or user no longer exists or the app was removed from it."""

@@ -1,0 +1,96 @@
+"""Integrations: validate, prove and store a platform app's credentials; build its adapter."""
+from __future__ import annotations
+
+import os
+import secrets as random
+
+from pydantic import ValidationError
+
+from chalicelib import clock, secrets
+from chalicelib.config import settings
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.models import IntegrationIn, IntegrationPatch
+from chalicelib.platforms import REGISTRY
+from chalicelib.platforms.base import Adapter
+from chalicelib.store import ephemeral, people
+from chalicelib.store import integrations as store
+
+
+def _build(platform: str, integration_id: str, credentials: dict, config: dict) -> Adapter:
+    cls = REGISTRY[platform]
+    try:
+        return cls(integration_id, cls.Credentials(**credentials), cls.Settings(**config))
+    except ValidationError as exc:
+        raise InvalidInput(readable(exc, prefix="credentials/settings: ")) from exc
+
+
+def readable(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem, naming the field, without echoing the (possibly secret) input."""
+    return prefix + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+
+
+def get(integration_id: str) -> dict:
+    item = store.get(integration_id)
+    if item is None:
+        raise NotFound(f"integration {integration_id} does not exist")
+    return item
+
+
+def adapter(item: dict) -> Adapter:
+    return _build(item["platform"], item["id"], secrets.unseal(item["credentials"]), item["settings"])
+
+
+def view(item: dict) -> dict:
+    """The admin's view: every URL to paste, credentials masked, never a secret."""
+    credentials = secrets.unseal(item["credentials"])
+    return {"id": item["id"], "platform": item["platform"], "name": item["name"],
+            "settings": item["settings"], "credentials": {k: secrets.mask(v) for k, v in credentials.items() if v},
+            "urls": adapter(item).urls(settings().public_base_url), "egress_ips": egress_ips(),
+            "created_at": item["created_at"], "updated_at": item["updated_at"]}
+
+
+def egress_ips() -> list[str]:
+    return [ip.strip() for ip in os.environ.get("EGRESS_IPS", "").split(",") if ip.strip()]
+
+
+def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
+    """Fetch a token (422 with the platform's code on failure), then register callbacks."""
+    adapter_.check_credentials()
+    return adapter_.after_save(adapter_.urls(settings().public_base_url))
+
+
+def create(body: IntegrationIn) -> dict:
+    integration_id = "int_" + random.token_hex(6)
+    adapter_ = _build(body.platform.value, integration_id, body.credentials, body.settings)
+    generated = _prove_and_register(adapter_)
+    credentials = {**adapter_.credentials.model_dump(), **generated}
+    item = {"id": integration_id, "platform": body.platform.value, "name": body.name,
+            "settings": adapter_.settings.model_dump(exclude_defaults=True),
+            "credentials": secrets.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
+    store.create(item)
+    return view(item)
+
+
+def update(integration_id: str, patch: IntegrationPatch) -> dict:
+    item = get(integration_id)
+    credentials = {**secrets.unseal(item["credentials"]), **(patch.credentials or {})}
+    config = {**item["settings"], **(patch.settings or {})}
+    adapter_ = _build(item["platform"], integration_id, credentials, config)
+    if patch.credentials or patch.settings:
+        for family in ("app", "oapi"):
+            ephemeral.delete(f"token#{integration_id}#{family}")
+        credentials = {**adapter_.credentials.model_dump(), **_prove_and_register(adapter_)}
+    item.update(name=patch.name or item["name"], settings=adapter_.settings.model_dump(exclude_defaults=True),
+                credentials=secrets.seal(credentials), updated_at=clock.iso())
+    store.replace(item)
+    return view(item)
+
+
+def delete(integration_id: str) -> None:
+    get(integration_id)
+    people.unbind_integration(integration_id)
+    store.delete(integration_id)
+
+
+def all_views() -> list[dict]:
+    return [view(item) for item in store.all()]

@@ -1,0 +1,115 @@
+"""Pydantic models for everything that crosses a boundary (SQS, admin API, storage)."""
+from __future__ import annotations
+
+import enum
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+Identifier = Field(pattern=ID_PATTERN)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlatformName(str, enum.Enum):
+    dingtalk = "dingtalk"
+    feishu = "feishu"
+    wecom = "wecom"
+
+
+class Severity(str, enum.Enum):
+    critical = "critical"
+    warning = "warning"
+    info = "info"
+
+
+class Status(str, enum.Enum):
+    triggered = "triggered"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class Action(str, enum.Enum):
+    ack = "ack"
+    resolve = "resolve"
+    silence = "silence"
+
+
+class IncidentFields(Strict):
+    id: str = Identifier
+    title: str = Field(min_length=1, max_length=512)
+    severity: Severity
+    status: Status = Status.triggered
+    description: str = Field(default="", max_length=8000)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=50)
+    url: str = Field(default="", max_length=2048)
+    started_at: str | None = None
+
+    @field_validator("started_at")
+    @classmethod
+    def _iso_time(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$", value):
+            raise ValueError("started_at must be ISO-8601 with a time zone, e.g. 2026-11-22T10:00:00Z")
+        return value
+
+
+class ChatTarget(Strict):
+    integration_id: str = Identifier
+    chat_id: str = Field(min_length=1, max_length=256)
+
+
+class Targets(Strict):
+    members: list[str] = Field(default_factory=list, max_length=500)
+    chats: list[ChatTarget] = Field(default_factory=list, max_length=100)
+
+
+class Notification(Strict):
+    """The SQS message producers send (design.md, 'SQS notification')."""
+
+    version: Literal[1]
+    incident: IncidentFields
+    targets: Targets = Field(default_factory=Targets)
+
+
+class ActionRequest(Strict):
+    action: Action
+    minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    by: str = Identifier
+
+
+class MemberIn(Strict):
+    id: str = Identifier
+    name: str = Field(min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    mobile: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+
+
+class IntegrationIn(Strict):
+    platform: PlatformName
+    name: str = Field(min_length=1, max_length=128)
+    credentials: dict[str, str]
+    settings: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
+class IntegrationPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    credentials: dict[str, str] | None = None
+    settings: dict[str, str | int | bool] | None = None
+
+
+class DeliveryJob(BaseModel):
+    """One card to one target; the deliveries queue carries these."""
+
+    incident_id: str
+    integration_id: str
+    kind: Literal["user", "chat"]
+    target: str
+    attempt: int = 0
+
+    @property
+    def target_key(self) -> str:
+        return f"{self.integration_id}#{self.kind}#{self.target}"

@@ -1,0 +1,9 @@
+"""The explicit platform registry: adding a platform is one module and one line here."""
+from __future__ import annotations
+
+from chalicelib.platforms.base import Adapter
+from chalicelib.platforms.dingtalk import DingTalk
+
+REGISTRY: dict[str, type[Adapter]] = {
+    DingTalk.name: DingTalk,
+}

@@ -1,0 +1,157 @@
+"""The seam every platform implements: one adapter class per platform, registered in __init__.
+
+An adapter turns the neutral card into the platform's payload, calls the platform's API, and
+verifies and parses the platform's callbacks into neutral events. It knows nothing of incidents,
+storage or SQS; the core knows nothing of any platform.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from pydantic import BaseModel
+
+from chalicelib import tokens
+from chalicelib.cards import Card
+from chalicelib.errors import TokenInvalid
+from chalicelib.models import Action
+
+
+@dataclass
+class InboundRequest:
+    method: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = ""
+    content_type: str = "application/json"
+
+
+@dataclass
+class ChatEvent:
+    """A group the app joined (``joined``), left (``left``) or that was renamed (``renamed``)."""
+
+    kind: str
+    chat_id: str
+    title: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class EventBatch:
+    reply: Reply
+    dedupe_key: str | None = None
+    chat_events: list[ChatEvent] = field(default_factory=list)
+
+
+@dataclass
+class Click:
+    user_id: str
+    incident_id: str
+    action: Action
+    minutes: int | None = None
+    context: dict = field(default_factory=dict)
+
+
+@dataclass
+class ClickOutcome:
+    """What the core decided about a click, for the adapter to answer in the platform's words."""
+
+    ok: bool
+    message: str
+    card: Card | None = None
+    link: str = ""
+
+
+@dataclass
+class PlatformUser:
+    user_id: str
+    name: str
+
+
+class Adapter(abc.ABC):
+    """One integration (a self-built app) of one platform."""
+
+    name: ClassVar[str]
+    Credentials: ClassVar[type[BaseModel]]
+    Settings: ClassVar[type[BaseModel]]
+    url_names: ClassVar[tuple[str, ...]]
+
+    def __init__(self, integration_id: str, credentials: BaseModel, settings: BaseModel) -> None:
+        self.integration_id = integration_id
+        self.credentials = credentials
+        self.settings = settings
+
+    # -- tokens -----------------------------------------------------------------------------
+    token_margin: ClassVar[int] = 300
+
+    def token(self, family: str = "app") -> str:
+        return tokens.get(f"{self.integration_id}#{family}", lambda: self.fetch_token(family),
+                          self.token_margin)
+
+    def with_token(self, family: str, call: Callable[[str], Any]) -> Any:
+        """Run ``call(token)``; when the platform refuses the token, refresh once and retry once."""
+        token = self.token(family)
+        try:
+            return call(token)
+        except TokenInvalid:
+            tokens.invalidate(f"{self.integration_id}#{family}", token)
+            return call(self.token(family))
+
+    @abc.abstractmethod
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        """Ask the platform for a fresh token: (token, seconds it lives)."""
+
+    # -- setup ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def urls(self, base: str) -> dict[str, str]:
+        """Every address the setup guide tells the admin to paste into the platform console."""
+
+    def check_credentials(self) -> None:
+        """Prove the credentials work by fetching a token; raises PlatformError."""
+        self.fetch_token("app")
+
+    def after_save(self, urls: dict[str, str]) -> dict[str, str]:
+        """Register what the platform needs to know; returns generated secrets to store."""
+        return {}
+
+    # -- cards ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        """Deliver a new card to a user or chat; returns the reference needed to update it."""
+
+    @abc.abstractmethod
+    def update_card(self, ref: dict, card: Card) -> dict:
+        """Show ``card`` in place of the delivered one; returns the (possibly changed) reference."""
+
+    # -- inbound ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def parse_event(self, request: InboundRequest) -> EventBatch:
+        """Verify and decrypt an event push; answers handshakes. Raises CallbackRejected."""
+
+    @abc.abstractmethod
+    def parse_click(self, request: InboundRequest) -> Click:
+        """Verify a card button callback. Raises CallbackRejected."""
+
+    @abc.abstractmethod
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        """The platform's answer to a click: a toast/notice and the updated card."""
+
+    # -- people -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def user_by_mobile(self, mobile: str) -> str | None:
+        """The platform user id behind a mobile number, or None."""
+
+    @abc.abstractmethod
+    def h5_user(self, code: str) -> PlatformUser:
+        """Exchange the code the web app obtained inside the client for the user."""
+
+    def h5_page_config(self) -> dict[str, str]:
+        """Public values the web app's login script needs (no secrets)."""
+        return {}

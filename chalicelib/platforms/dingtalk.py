@@ -1,0 +1,218 @@
+"""DingTalk (钉钉) self-built app: interactive cards, event push, card callbacks, H5 免登.
+
+Console (open-dev.dingtalk.com → 应用开发 → 企业内部开发): CorpId (top-right avatar menu),
+AgentID / ClientID (AppKey) / ClientSecret (凭证与基础信息), aes_key and Token (事件与回调, HTTP推送).
+APIs: api.dingtalk.com (new, header token) and oapi.dingtalk.com (old, query token).
+Event push: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py), owner key = the AppKey, reply
+within 1.5 s with the encrypted "success". Card clicks: POST to the URL registered through
+/v1.0/card/callbacks/register, source-verified by HMAC-SHA256(apiSecret, timestamp), reply within 2 s.
+Limits: standard/professional/exclusive editions 20/40/60 QPS per API and 10k/500k/5.5M calls a month.
+Docs: open.dingtalk.com/document/orgapp (HTTP 推送概述, 创建并投放卡片, 事件回调, 限流处理).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import clock
+from chalicelib.cards import Card
+from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.models import Action
+from chalicelib.platforms import dingtalk_api as api
+from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch,
+                                       InboundRequest, PlatformUser, Reply)
+from chalicelib.platforms.dingtalk_cards import card_params
+from chalicelib.platforms.inbound import fresh, json_body
+from chalicelib.platforms.msgcrypt import MsgCrypt
+
+CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
+EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
+CLICK_SKEW = 300
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corp_id: str = Field(min_length=1)
+    agent_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    aes_key: str = Field(min_length=43, max_length=43)
+    token: str = Field(min_length=1, max_length=64)
+    card_api_secret: str = ""  # generated on save, registered with the card callback
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card_template_id: str = ""
+    scene_group_template_id: str = ""
+    scene_group_robot_code: str = ""
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
+    edition: str = "standard"
+
+
+class DingTalk(Adapter):
+    name = "dingtalk"
+    Credentials = Credentials
+    Settings = Settings
+    url_names = ("events", "web_home", "pc_home", "cool_app_home", "card_callback")
+    credentials: Credentials
+    settings: Settings
+
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        if family == "oapi":
+            data = api.old_api("GET", self.settings.oapi_base, "/gettoken",
+                               {"appkey": self.credentials.client_id, "appsecret": self.credentials.client_secret})
+            return data["access_token"], int(data.get("expires_in", 7200))
+        data = api.new_api("POST", self.settings.api_base, "/v1.0/oauth2/accessToken", None,
+                           {"appKey": self.credentials.client_id, "appSecret": self.credentials.client_secret})
+        return data["accessToken"], int(data.get("expireIn", 7200))
+
+    def urls(self, base: str) -> dict[str, str]:
+        home = f"{base}/app/{self.integration_id}"
+        return {"events": f"{base}/callbacks/{self.integration_id}/events", "web_home": home,
+                "pc_home": f"{home}?client=pc", "cool_app_home": f"{home}?entry=cool_app",
+                "card_callback": f"{base}/callbacks/{self.integration_id}/card"}
+
+    def after_save(self, urls: dict[str, str]) -> dict[str, str]:
+        api_secret = self.credentials.card_api_secret or secrets.token_urlsafe(24)
+        self._new("POST", "/v1.0/card/callbacks/register", {
+            "callbackRouteKey": self._route_key(), "callbackUrl": urls["card_callback"],
+            "apiSecret": api_secret, "forceUpdate": True})
+        return {"card_api_secret": api_secret}
+
+    def _route_key(self) -> str:
+        return f"dutybridge_{self.integration_id}"
+
+    def _new(self, method: str, path: str, body: dict) -> dict:
+        return self.with_token("app", lambda token: api.new_api(method, self.settings.api_base, path, token, body))
+
+    def _old(self, path: str, body: dict) -> dict:
+        return self.with_token("oapi", lambda token: api.old_api(
+            "POST", self.settings.oapi_base, path, {"access_token": token}, body))
+
+    # -- cards ------------------------------------------------------------------------------
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        if not self.settings.card_template_id:
+            raise Permanent(self.name, "config.cardTemplateId", "settings.card_template_id is not set")
+        body = {"cardTemplateId": self.settings.card_template_id, "outTrackId": card_key,
+                "callbackType": "HTTP", "callbackRouteKey": self._route_key(), "userIdType": 1,
+                "cardData": {"cardParamMap": card_params(card)}, **self._space(kind, target, card)}
+        try:
+            result = self._new("POST", "/v1.0/card/instances/createAndDeliver", body).get("result", {})
+        except Permanent as exc:
+            if exc.platform_code != "param.cardAlreadyExist":
+                raise
+            return self.update_card({"out_track_id": card_key}, card)  # sent before a crash: refresh it
+        failed = [r for r in result.get("deliverResults", []) if not r.get("success")]
+        if failed:
+            raise TargetGone(self.name, "deliver.failed", str(failed[0].get("errorMsg", "delivery refused")))
+        return {"out_track_id": card_key}
+
+    def _space(self, kind: str, target: str, card: Card) -> dict:
+        robot = self.settings.scene_group_robot_code if target.startswith("scene:") else self.credentials.client_id
+        if kind == "chat":
+            chat = target.removeprefix("scene:")
+            return {"openSpaceId": f"dtv1.card//IM_GROUP.{chat}",
+                    "imGroupOpenSpaceModel": {"supportForward": True, "lastMessageI18n": {
+                        "ZH_CN": f"[{card.severity_zh}] {card.title}", "EN_US": f"[{card.severity_en}] {card.title}"}},
+                    "imGroupOpenDeliverModel": {"robotCode": robot}}
+        return {"openSpaceId": f"dtv1.card//IM_ROBOT.{target}",
+                "imRobotOpenSpaceModel": {"supportForward": True},
+                "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": robot}}
+
+    def update_card(self, ref: dict, card: Card) -> dict:
+        self._new("PUT", "/v1.0/card/instances", {
+            "outTrackId": ref["out_track_id"], "userIdType": 1,
+            "cardData": {"cardParamMap": card_params(card)},
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}})
+        return ref
+
+    # -- inbound ----------------------------------------------------------------------------
+    def _crypt(self) -> MsgCrypt:
+        return MsgCrypt(self.credentials.token, self.credentials.aes_key, self.credentials.client_id)
+
+    def parse_event(self, request: InboundRequest) -> EventBatch:
+        query = request.query
+        signature = query.get("msg_signature") or query.get("signature") or ""
+        timestamp = query.get("timestamp") or query.get("timeStamp") or ""
+        nonce = query.get("nonce", "")
+        encrypt = json_body(request.body).get("encrypt")
+        if not isinstance(encrypt, str) or not timestamp.isdigit() or not nonce:
+            raise CallbackRejected("missing encrypt, timestamp or nonce")
+        fresh(int(timestamp) / 1000, EVENT_SKEW)
+        crypt = self._crypt()
+        crypt.verify(signature, timestamp, nonce, encrypt)
+        event = json_body(crypt.decrypt(encrypt).encode("utf-8"))
+        return EventBatch(reply=self._success(crypt), dedupe_key=event.get("eventId"),
+                          chat_events=self._chat_events(event))
+
+    def _chat_events(self, event: dict) -> list[ChatEvent]:
+        kind = CHAT_EVENTS.get(str(event.get("EventType")))
+        chat_id = event.get("openConversationId")
+        if not kind or not chat_id:
+            return []
+        extra = {k: event[k] for k in ("robotCode", "coolAppCode", "chatId") if event.get(k)}
+        return [ChatEvent(kind, str(chat_id), str(event.get("title", "")), extra)]
+
+    def _success(self, crypt: MsgCrypt) -> Reply:
+        timestamp, nonce = str(int(clock.now() * 1000)), secrets.token_hex(8)
+        encrypt = crypt.encrypt("success")
+        return Reply(body={"msg_signature": crypt.sign(timestamp, nonce, encrypt), "timeStamp": timestamp,
+                           "nonce": nonce, "encrypt": encrypt})
+
+    def parse_click(self, request: InboundRequest) -> Click:
+        self._verify_click_source(request.headers)
+        body = json_body(request.body)
+        if body.get("type") != "actionCallback" or body.get("corpId") != self.credentials.corp_id:
+            raise CallbackRejected("not an actionCallback of this organisation")
+        out_track_id, user_id = str(body.get("outTrackId", "")), str(body.get("userId", ""))
+        private = json_body(str(body.get("content", "")).encode("utf-8")).get("cardPrivateData", {})
+        action_ids, params = private.get("actionIds") or [""], private.get("params") or {}
+        if "." not in out_track_id or not user_id or action_ids[0] not in Action.__members__:
+            raise CallbackRejected("unknown card, user or action")
+        minutes = params.get("minutes")
+        return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0], action=Action(action_ids[0]),
+                     minutes=int(minutes) if str(minutes or "").isdigit() else None,
+                     context={"out_track_id": out_track_id})
+
+    def _verify_click_source(self, headers: dict[str, str]) -> None:
+        timestamp = headers.get("x-ddpaas-signature-timestamp", "")
+        if not timestamp.isdigit():
+            raise CallbackRejected("missing x-ddpaas-signature-timestamp")
+        fresh(int(timestamp) / 1000, CLICK_SKEW)
+        mac = hmac.new(self.credentials.card_api_secret.encode(), timestamp.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(base64.b64encode(mac).decode(), headers.get("x-ddpaas-signature", "")):
+            raise CallbackRejected("card callback signature mismatch")
+
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        notice = outcome.message + (f" {outcome.link}" if outcome.link else "")
+        body: dict = {"userPrivateData": {"cardParamMap": {"notice": notice}},
+                      "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
+        if outcome.card is not None:
+            body["cardData"] = {"cardParamMap": card_params(outcome.card)}
+        return Reply(body=body)
+
+    # -- people -----------------------------------------------------------------------------
+    def user_by_mobile(self, mobile: str) -> str | None:
+        try:
+            return self._old("/topapi/v2/user/getbymobile", {"mobile": mobile})["result"]["userid"]
+        except TargetGone:
+            return None
+
+    def h5_user(self, code: str) -> PlatformUser:
+        try:
+            result = self._old("/topapi/v2/user/getuserinfo", {"code": code})["result"]
+        except PlatformError as exc:
+            raise CallbackRejected(f"authCode refused by DingTalk: {exc.platform_message}") from exc
+        return PlatformUser(user_id=result["userid"], name=result.get("name", ""))
+
+    def h5_page_config(self) -> dict[str, str]:
+        return {"platform": self.name, "corp_id": self.credentials.corp_id,
+                "client_id": self.credentials.client_id, "jsapi_url": self.settings.jsapi_url}

@@ -1,0 +1,1 @@
+"""Chalice blueprints: each route parses, calls one function, and returns."""

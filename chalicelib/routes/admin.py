@@ -1,0 +1,84 @@
+"""The admin API (design.md): integrations, members, linking, incidents. Bearer auth on every route."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import actions, dispatch, incidents, integrations, linking, views
+from chalicelib.errors import NotFound
+from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification
+from chalicelib.routes.common import admin, parse
+from chalicelib.store import chats, people
+
+bp = Blueprint(__name__)
+
+
+@admin(bp, "/integrations", ("POST",))
+def create_integration():
+    return Response(integrations.create(parse(bp, IntegrationIn)), status_code=201)
+
+
+@admin(bp, "/integrations")
+def list_integrations():
+    return integrations.all_views()
+
+
+@admin(bp, "/integrations/{integration_id}")
+def get_integration(integration_id: str):
+    return integrations.view(integrations.get(integration_id))
+
+
+@admin(bp, "/integrations/{integration_id}", ("PATCH",))
+def patch_integration(integration_id: str):
+    return integrations.update(integration_id, parse(bp, IntegrationPatch))
+
+
+@admin(bp, "/integrations/{integration_id}", ("DELETE",))
+def delete_integration(integration_id: str):
+    integrations.delete(integration_id)
+    return Response(body="", status_code=204)
+
+
+@admin(bp, "/integrations/{integration_id}/chats")
+def list_chats(integration_id: str):
+    integrations.get(integration_id)
+    return [views.chat(c) for c in chats.of(integration_id) if c.get("active")]
+
+
+@admin(bp, "/integrations/{integration_id}/link-members", ("POST",))
+def link_members(integration_id: str):
+    return linking.link_members(integration_id)
+
+
+@admin(bp, "/members", ("POST",))
+def create_member():
+    return Response(views.member(views.create_member(parse(bp, MemberIn))), status_code=201)
+
+
+@admin(bp, "/members/{member_id}")
+def get_member(member_id: str):
+    member = people.get_member(member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist")
+    return views.member(member)
+
+
+@admin(bp, "/incidents", ("POST",))
+def post_incident():
+    incident = dispatch.accept(parse(bp, Notification))
+    return Response({"id": incident["id"], "status": incident["status"]}, status_code=202)
+
+
+@admin(bp, "/incidents/{incident_id}")
+def get_incident(incident_id: str):
+    return views.incident(incidents.get(incident_id))
+
+
+@admin(bp, "/incidents/{incident_id}/actions", ("POST",))
+def post_action(incident_id: str):
+    request = parse(bp, ActionRequest)
+    member = people.get_member(request.by)
+    if member is None:
+        raise NotFound(f"member {request.by} does not exist")
+    incident = actions.apply(incident_id, request.action, member, "api", request.minutes)
+    actions.spread(incident)
+    return views.incident(incident)

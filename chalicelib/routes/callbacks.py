@@ -1,0 +1,22 @@
+"""Platform callbacks: no bearer auth, each verified by the platform's own signature."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib import inbound_flow
+from chalicelib.routes.common import guarded, inbound, reply
+
+bp = Blueprint(__name__)
+JSON_AND_XML = ["application/json", "text/xml", "application/xml", "text/plain"]
+
+
+@bp.route("/callbacks/{integration_id}/events", methods=["GET", "POST"], content_types=JSON_AND_XML)
+@guarded
+def platform_events(integration_id: str):
+    return reply(inbound_flow.event(integration_id, inbound(bp)))
+
+
+@bp.route("/callbacks/{integration_id}/card", methods=["POST"], content_types=JSON_AND_XML)
+@guarded
+def card_action(integration_id: str):
+    return reply(inbound_flow.click(integration_id, inbound(bp)))

@@ -1,0 +1,82 @@
+"""What every route shares: admin auth, body limits, error translation, neutral requests."""
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+from typing import Callable, TypeVar
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.config import settings
+from chalicelib.errors import AppError, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.integrations import readable
+from chalicelib.platforms.base import InboundRequest, Reply
+
+log = logging.getLogger("dutybridge")
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def error_response(exc: AppError) -> Response:
+    body = {"error": exc.code, "message": exc.message}
+    body.update({k: v for k, v in exc.details.items() if isinstance(v, (str, int))})
+    return Response(body=body, status_code=exc.status, headers={"Content-Type": "application/json"})
+
+
+def guarded(view: Callable) -> Callable:
+    """Turn project errors into clear 4xx answers; nothing a caller sends produces a 500."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except AppError as exc:
+            if exc.status >= 500 or exc.code == "callback_rejected":
+                log.warning("refused %s: %s", view.__name__, exc.message)
+            return error_response(exc)
+    return wrapper
+
+
+def admin(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
+    """Register an admin route: bearer ADMIN_TOKEN compared in constant time, errors translated."""
+    def register(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            expected = settings().admin_token
+            given = (bp.current_request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+            if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+                raise Unauthorized("missing or wrong bearer token")
+            return view(*args, **kwargs)
+        return bp.route(path, methods=list(methods), content_types=["application/json"])(guarded(checked))
+    return register
+
+
+def raw_body(bp: Blueprint, limit: int) -> bytes:
+    body = bp.current_request.raw_body or b""
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    return body
+
+
+def parse(bp: Blueprint, model: type[Model]) -> Model:
+    """Validate the JSON body against ``model``; errors name the fields, not the values."""
+    body = raw_body(bp, settings().max_admin_bytes)
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise InvalidInput("body is not valid JSON") from exc
+        raise InvalidInput(readable(exc)) from exc
+
+
+def inbound(bp: Blueprint) -> InboundRequest:
+    request = bp.current_request
+    return InboundRequest(method=request.method, query=dict(request.query_params or {}),
+                          headers={k.lower(): v for k, v in request.headers.items()},
+                          body=raw_body(bp, settings().max_callback_bytes))
+
+
+def reply(answer: Reply) -> Response:
+    body = json.dumps(answer.body, ensure_ascii=False) if answer.content_type == "application/json" else answer.body
+    return Response(body=body, status_code=answer.status, headers={"Content-Type": answer.content_type})

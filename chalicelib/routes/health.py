@@ -1,0 +1,18 @@
+"""Liveness: answers once the app can reach its tables."""
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Blueprint, Response
+
+from chalicelib import aws
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        aws.table("integrations").load()
+    except (BotoCoreError, ClientError) as exc:
+        return Response({"ok": False, "error": type(exc).__name__}, status_code=503)
+    return {"ok": True}

@@ -1,0 +1,21 @@
+"""SQS handlers, batch size 1 (see chalicelib.worker for why)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib import worker
+from chalicelib.config import settings
+
+bp = Blueprint(__name__)
+
+
+@bp.on_sqs_message(queue=settings().name("notifications"), batch_size=1)
+def notifications(event):
+    for record in event:
+        worker.handle_notification(record.body)
+
+
+@bp.on_sqs_message(queue=settings().name("deliveries"), batch_size=1)
+def deliveries(event):
+    for record in event:
+        worker.handle_delivery(record.body)

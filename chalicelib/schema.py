@@ -1,0 +1,74 @@
+"""The one definition of every DynamoDB table and SQS queue.
+
+The bootstrap command, the CloudFormation template merged into ``chalice package``, the local
+runtime and the tests all build their resources from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    hash_key: str
+    range_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def attribute_definitions(self) -> list[dict]:
+        names = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            names += [index.hash_key, index.range_key]
+        return [{"AttributeName": n, "AttributeType": "S"} for n in sorted({n for n in names if n})]
+
+    def key_schema(self) -> list[dict]:
+        return _keys(self.hash_key, self.range_key)
+
+    def index_specs(self) -> list[dict]:
+        return [{"IndexName": i.name, "KeySchema": _keys(i.hash_key, i.range_key),
+                 "Projection": {"ProjectionType": "ALL"}} for i in self.indexes]
+
+
+def _keys(hash_key: str, range_key: str | None) -> list[dict]:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    return keys + ([{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else [])
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    visibility_timeout: int = 120  # at least the consuming Lambda's timeout (Chalice requirement)
+    max_receive_count: int = 5  # then the message is parked in the DLQ
+    dlq_retention_seconds: int = 14 * 24 * 3600
+    extra: dict = field(default_factory=dict)
+
+
+TABLES: tuple[Table, ...] = (
+    Table("integrations", "id"),
+    Table("members", "id", indexes=(Index("by_mobile", "mobile"), Index("by_email", "email"))),
+    # A member's binding per integration; the index finds the member behind a platform user.
+    Table("bindings", "member_id", "integration_id", indexes=(Index("by_user", "user_key"),)),
+    Table("chats", "integration_id", "chat_id"),
+    Table("incidents", "id"),
+    Table("deliveries", "incident_id", "target_key"),
+    # Tokens, dedupe marks, OAuth state, locks and quota windows: all expire by TTL.
+    Table("ephemeral", "key", ttl_attribute="expires_at"),
+)
+
+QUEUES: tuple[Queue, ...] = (
+    Queue("notifications"),
+    Queue("deliveries"),
+    Queue("incident-events", visibility_timeout=30),
+)
+
+
+def dlq_name(queue: Queue) -> str:
+    return f"{queue.logical}-dlq"

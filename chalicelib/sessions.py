@@ -1,0 +1,28 @@
+"""Web-app sessions: a random id in an HttpOnly, Secure, SameSite cookie; the data stays server-side."""
+from __future__ import annotations
+
+import secrets
+
+from chalicelib.platforms.base import PlatformUser
+from chalicelib.store import ephemeral
+
+COOKIE = "db_session"
+LIFETIME = 12 * 3600
+
+
+def start(integration_id: str, user: PlatformUser) -> str:
+    session_id = secrets.token_urlsafe(24)
+    ephemeral.put(f"session#{session_id}", LIFETIME, integration_id=integration_id,
+                  user_id=user.user_id, name=user.name)
+    return f"{COOKIE}={session_id}; Max-Age={LIFETIME}; Path=/app/; HttpOnly; Secure; SameSite=Lax"
+
+
+def current(cookie_header: str, integration_id: str) -> PlatformUser | None:
+    """The user of this integration's session named by the request's cookie, if any."""
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            item = ephemeral.get(f"session#{value}")
+            if item and item["integration_id"] == integration_id:
+                return PlatformUser(user_id=item["user_id"], name=item.get("name", ""))
+    return None

@@ -1,0 +1,1 @@
+"""Repositories over DynamoDB: nothing outside this package builds expressions or touches raw items."""

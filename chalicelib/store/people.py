@@ -1,0 +1,64 @@
+"""Members (on-call identities) and their bindings to platform users, per integration."""
+from __future__ import annotations
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from chalicelib import aws
+from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
+
+
+def _members():
+    return aws.table("members")
+
+
+def _bindings():
+    return aws.table("bindings")
+
+
+def create_member(item: dict) -> None:
+    conditional(_members().put_item, f"member {item['id']}", Item=dynamo(item),
+                ConditionExpression=Attr("id").not_exists())
+
+
+def get_member(member_id: str) -> dict | None:
+    item = _members().get_item(Key={"id": member_id}).get("Item")
+    return plain(item) if item else None
+
+
+def all_members() -> list[dict]:
+    return scan_all(_members())
+
+
+def members_with(field: str, value: str) -> list[dict]:
+    """Members whose ``mobile`` or ``email`` equals ``value`` (sparse index)."""
+    return query_all(_members(), IndexName=f"by_{field}", KeyConditionExpression=Key(field).eq(value))
+
+
+def user_key(integration_id: str, user_id: str) -> str:
+    return f"{integration_id}#{user_id}"
+
+
+def bind(member_id: str, integration_id: str, user_id: str, display_name: str, at: str) -> None:
+    _bindings().put_item(Item=dynamo({
+        "member_id": member_id, "integration_id": integration_id, "user_id": user_id,
+        "user_key": user_key(integration_id, user_id), "display_name": display_name, "linked_at": at}))
+
+
+def bindings_of(member_id: str) -> list[dict]:
+    return query_all(_bindings(), KeyConditionExpression=Key("member_id").eq(member_id))
+
+
+def binding(member_id: str, integration_id: str) -> dict | None:
+    item = _bindings().get_item(Key={"member_id": member_id, "integration_id": integration_id}).get("Item")
+    return plain(item) if item else None
+
+
+def binding_of_user(integration_id: str, user_id: str) -> dict | None:
+    found = query_all(_bindings(), IndexName="by_user",
+                      KeyConditionExpression=Key("user_key").eq(user_key(integration_id, user_id)))
+    return found[0] if found else None
+
+
+def unbind_integration(integration_id: str) -> None:
+    for item in scan_all(_bindings(), FilterExpression=Attr("integration_id").eq(integration_id)):
+        _bindings().delete_item(Key={"member_id": item["member_id"], "integration_id": integration_id})

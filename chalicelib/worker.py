@@ -1,0 +1,66 @@
+"""The SQS side: the retry policy for deliveries and parking of invalid messages, in one place.
+
+Chalice cannot report partial batch failures, so every handler runs with batch size 1 and never
+relies on SQS redelivery for expected failures: a retryable platform error re-enqueues the job
+with a delay (the platform's own retry-after when it gave one, else exponential backoff), a
+permanent one is recorded on the delivery, and an invalid message is parked in the DLQ with its
+error. Only unexpected errors propagate, so SQS redelivers and finally dead-letters the message.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+from pydantic import ValidationError
+
+from chalicelib import aws, delivery, dispatch
+from chalicelib.errors import Permanent, Retryable
+from chalicelib.integrations import readable
+from chalicelib.models import DeliveryJob, Notification
+
+log = logging.getLogger("dutybridge.worker")
+MAX_ATTEMPTS = 10
+MAX_DELAY = 900  # SQS's longest DelaySeconds
+
+
+def handle_notification(body: str) -> None:
+    try:
+        notification = Notification.model_validate_json(body)
+    except ValidationError as exc:
+        park("notifications", body, readable(exc))
+        return
+    dispatch.accept(notification)
+
+
+def handle_delivery(body: str) -> None:
+    try:
+        job = DeliveryJob.model_validate_json(body)
+    except ValidationError as exc:
+        park("deliveries", body, readable(exc))
+        return
+    try:
+        delivery.deliver(job)
+    except Retryable as exc:
+        retry_later(job, exc)
+    except Permanent as exc:
+        log.info("delivery %s failed for good: %s", job.target_key, exc.platform_code)
+
+
+def backoff(attempt: int) -> int:
+    return min(MAX_DELAY, 5 * 2 ** attempt)
+
+
+def retry_later(job: DeliveryJob, exc: Retryable) -> None:
+    if job.attempt + 1 >= MAX_ATTEMPTS:
+        delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")
+        return
+    delay = min(MAX_DELAY, math.ceil(exc.retry_after)) if exc.retry_after else backoff(job.attempt)
+    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=delay)
+
+
+def park(queue: str, body: str, error: str) -> None:
+    """Record an invalid message with its error in the queue's DLQ instead of retrying it forever."""
+    log.warning("parking invalid %s message: %s", queue, error)
+    aws.client("sqs").send_message(
+        QueueUrl=aws.queue_url(f"{queue}-dlq"), MessageBody=body,
+        MessageAttributes={"error": {"DataType": "String", "StringValue": error[:1000]}})

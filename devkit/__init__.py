@@ -1,0 +1,1 @@
+"""Never deployed: the embedded local runtime and the platform simulators."""

@@ -1,0 +1,89 @@
+"""The whole system on this machine: embedded AWS, the Chalice app, SQS pollers, simulators.
+
+``make run`` starts it with the ports from the environment; the end-to-end tests start the same
+pieces on free ports.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from moto.server import ThreadedMotoServer
+
+PREFIX = "dutybridge-local"
+
+
+@dataclass
+class Runtime:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    aws_port: int = 4566
+    simulator_port: int = 8900
+    admin_token: str = field(default_factory=lambda: os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(18))
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> "Runtime":
+        self._start_aws()
+        self._start_simulators()
+        self._start_app()
+        self._start_pollers()
+        return self
+
+    def _start_aws(self) -> None:
+        self.moto = ThreadedMotoServer(self.host, self.aws_port, verbose=False)
+        self.moto.start()
+        self.aws_port = self.moto.get_host_and_port()[1]
+        os.environ.update({
+            "AWS_ENDPOINT_URL": f"http://{self.host}:{self.aws_port}", "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "DUTYBRIDGE_PREFIX": PREFIX, "ADMIN_TOKEN": self.admin_token})
+        from chalicelib import aws, config
+        from infra.bootstrap import bootstrap
+        config.reset()
+        aws.reset()
+        bootstrap(PREFIX)
+
+    def _start_simulators(self) -> None:
+        from devkit.simulators.combined import start_simulators
+        self.simulators = start_simulators(self.host, self.simulator_port)
+        self.simulator_port = self.simulators.port
+
+    def _start_app(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        from app import app
+        from chalicelib import config
+
+        self.server = create_local_server(app, Config.create(chalice_stage="local", app_name="dutybridge"),
+                                          self.host, self.port)
+        self.port = self.server.server.server_address[1]
+        os.environ["PUBLIC_BASE_URL"] = self.app_url
+        config.reset()
+        threading.Thread(target=self.server.server.serve_forever, name="chalice-local", daemon=True).start()
+
+    def _start_pollers(self) -> None:
+        from chalicelib.routes import workers
+        from devkit.pollers import Poller
+        self.pollers = [Poller("notifications", workers.notifications, self.stop_event),
+                        Poller("deliveries", workers.deliveries, self.stop_event)]
+        for poller in self.pollers:
+            poller.start()
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.host}:{self.simulator_port}"
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        self.server.server.shutdown()
+        self.simulators.stop()
+        self.moto.stop()

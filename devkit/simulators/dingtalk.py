@@ -1,0 +1,250 @@
+# DingTalk simulator: one org's side of DingTalk for local runs and end-to-end tests.
+#
+# Simulates (under /dingtalk; /dingtalk/api stands for https://api.dingtalk.com and /dingtalk/oapi for
+# https://oapi.dingtalk.com):
+#   app tokens (new: POST /v1.0/oauth2/accessToken, old: GET /gettoken; separate families, 7200 s),
+#   interactive cards (callbacks/register, instances/createAndDeliver, PUT instances), H5 login
+#   (topapi/v2/user/getuserinfo + single-use 5-minute authCodes), topapi/v2/user/getbymobile, scene
+#   groups (sceneGroup/create, member/add), QPS and monthly-quota limits, injected faults, and the
+#   outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
+#
+# Sources (facts only, no code copied):
+#   - /work/shared/docs/platform-protocols.md §1 (the project's protocol reference);
+#   - open.dingtalk.com pages "创建并投放卡片", "更新卡片", "注册卡片回调地址", "创建场景群", "添加场景群成员",
+#     "requestAuthCode" (5 min, single use), "附录B：如何处理钉钉服务端API限流" (90018/90020 and their new-API
+#     codes), "获取企业内部应用的accessToken" (400 invalidClientIdOrSecret), the old global errcode table
+#     (40078, 60121, 71009, 71011, 71012, 42001, -1);
+#   - a published credential-free probe log of the live endpoints (2026-09): gettoken with bad keys →
+#     40096 "不合法的appKey或appSecret", missing keys → 40035; bad new-API token → HTTP 400
+#     {"code":"InvalidAuthentication","requestid","message":"不合法的access_token"}, missing header →
+#     400 AuthenticationFailed.MissingParameter; bad topapi token → HTTP 200 errcode 88, sub_code "40014";
+#     topapi without token → 88 / "40000"; unknown topapi method → errcode 22; unknown api path → errcode 404;
+#   - client code in the wild confirming HTTP 403 for Forbidden.AccessDenied.* and
+#     {"code":"system.busy","message":"system.busy"} with HTTP 500.
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+from threading import Thread
+from http.server import ThreadingHTTPServer
+from typing import Any, Callable
+
+from chalicelib.platforms.msgcrypt import MsgCrypt
+from devkit.simulators.dingtalk_cards import CardPlatform
+from devkit.simulators.dingtalk_control import ControlApi, panel_html
+from devkit.simulators.dingtalk_gate import (
+    NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Faults, Limits, OapiError, TokenFamily,
+    new_fault_error, old_fault_error, token_refused)
+from devkit.simulators.dingtalk_org import (
+    DEFAULT_TEMPLATE_PATH, Directory, Group, Org, User, default_groups, default_users, load_template,
+    new_oapi_request_id)
+from devkit.simulators.dingtalk_scene import SceneGroups
+from devkit.simulators.http import ANY, Request, Route, Router, json_response, serve
+
+TOKEN_HEADER = "x-acs-dingtalk-access-token"
+AUTH_CODE_TTL = 300
+LOG_SIZE = 100
+
+
+class DingTalkSimulator:
+    """The state of one simulated DingTalk org, served by ``routes()`` under ``/dingtalk``."""
+
+    def __init__(self, org: Org | None = None, users: list[User] | None = None, groups: list[Group] | None = None,
+                 *, now: Callable[[], float] = time.time, qps_limit: int = 20, monthly_quota: int | None = None,
+                 template_path: Path = DEFAULT_TEMPLATE_PATH, outbound_timeout: float = 10.0,
+                 legacy_event_query: bool = False) -> None:
+        self.org = org or Org()
+        users = users if users is not None else default_users()
+        self.directory = Directory(users, groups if groups is not None else default_groups(users))
+        self.now = now
+        self.lock = threading.RLock()
+        template = load_template(template_path, self.org.card_template_id)
+        self.cards = CardPlatform(self.org, self.directory, {template.template_id: template})
+        self.scene = SceneGroups(self.org, self.directory)
+        self.new_tokens, self.old_tokens = TokenFamily(), TokenFamily()
+        self.limits = Limits(qps_limit, monthly_quota)
+        self.faults = Faults()
+        self.auth_codes: dict[str, tuple[str, float]] = {}  # code -> (userid, expires at)
+        self.event_url: str | None = None
+        self.deliveries: list[dict[str, Any]] = []
+        self.rejections: list[dict[str, Any]] = []
+        self.crypt = MsgCrypt(self.org.token, self.org.aes_key, self.org.client_id)  # owner key = AppKey
+        self.outbound_timeout = outbound_timeout
+        self.legacy_event_query = legacy_event_query
+        self.base_url = ""
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/dingtalk/api"
+
+    @property
+    def oapi_base(self) -> str:
+        return f"{self.base_url}/dingtalk/oapi"
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, Thread]:
+        """Serve this simulator alone (tests); the combined dev server mounts ``routes()`` itself."""
+        router = Router()
+        router.mount("/dingtalk", self.routes())
+        server, thread = serve(router, host, port)
+        self.base_url = f"http://{host}:{server.server_port}"
+        return server, thread
+
+    def inject(self, path_suffix: str, kind: str, count: int = 1, seconds: float = 3.0) -> None:
+        """Make the next ``count`` calls whose path ends with ``path_suffix`` fail as ``kind``."""
+        with self.lock:
+            self.faults.inject(path_suffix, kind, count, seconds)
+
+    def call_count(self, path_suffix: str) -> int:
+        with self.lock:
+            return sum(n for api, n in self.limits.calls.items() if api.endswith(path_suffix))
+
+    def mint_auth_code(self, userid: str) -> str:
+        """A user opening the app: DingTalk's client hands the page a single-use authCode."""
+        with self.lock:
+            code = secrets.token_hex(16)
+            self.auth_codes[code] = (userid, self.now() + AUTH_CODE_TTL)
+            return code
+
+    def panel_html(self) -> str:
+        """The page fragment the combined dev page at ``/`` embeds."""
+        return panel_html("/dingtalk")
+
+    def log(self, kind: str, entry: dict[str, Any]) -> None:
+        with self.lock:
+            target = self.deliveries if kind == "delivery" else self.rejections
+            target.append(entry)
+            del target[:-LOG_SIZE]
+
+    def routes(self) -> list[Route]:
+        return [
+            self._new_api("POST", "/v1.0/oauth2/accessToken", self._access_token, auth=False, quota=False),
+            self._new_api("POST", "/v1.0/card/callbacks/register", lambda r: self.cards.register_callback(_body(r))),
+            self._new_api("POST", "/v1.0/card/instances/createAndDeliver",
+                          lambda r: self.cards.create_and_deliver(_body(r), self.now())),
+            self._new_api("PUT", "/v1.0/card/instances", lambda r: self.cards.update(_body(r), self.now())),
+            self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(_body(r))),
+            self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(_body(r))),
+            self._old_api("GET", "/gettoken", self._gettoken, auth=False, quota=False),
+            self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
+            self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False),
+            Route(ANY, r"/oapi/topapi/(?P<method>.+)", _unknown_topapi),
+            Route(ANY, r"/api/.*", lambda r: json_response(200, {"errcode": 404, "errmsg": "请求的URI地址不存在"})),
+            *ControlApi(self).routes(),
+        ]
+
+    def _new_api(self, method: str, path: str, handler: Callable[[Request], dict[str, Any]], *,
+                 auth: bool = True, quota: bool = True) -> Route:
+        api = f"{method} {path}"
+
+        def run(request: Request) -> Any:
+            try:
+                self._gate(api, path, new=True, token=request.header(TOKEN_HEADER) if auth else None,
+                           auth=auth, quota=quota)
+                with self.lock:
+                    return json_response(200, handler(request))
+            except ApiError as exc:
+                self._reject(api, exc.status, exc.code, exc.reason or exc.message)
+                return json_response(exc.status, exc.body())
+
+        return Route(method, "/api" + re.escape(path), run)
+
+    def _old_api(self, method: str, path: str, handler: Callable[[Request], dict[str, Any]], *,
+                 auth: bool = True, quota: bool = True) -> Route:
+        api = f"{method} {path}"
+
+        def run(request: Request) -> Any:
+            try:
+                self._gate(api, path, new=False, token=request.query.get("access_token"), auth=auth, quota=quota)
+                with self.lock:
+                    body = {"errcode": 0, "errmsg": "ok", **handler(request)}
+                if auth:  # topapi answers carry a request_id, gettoken's do not
+                    body["request_id"] = new_oapi_request_id()
+                return json_response(200, body)
+            except OapiError as exc:
+                self._reject(api, 200, str(exc.sub_code or exc.errcode), exc.reason or exc.errmsg)
+                return json_response(200, exc.body(with_request_id=auth))
+
+        return Route(method, "/oapi" + re.escape(path), run)
+
+    def _gate(self, api: str, path: str, *, new: bool, token: str | None, auth: bool, quota: bool) -> None:
+        """Count the call, then faults, token, QPS and quota, in the order DingTalk's gateway checks."""
+        with self.lock:
+            self.limits.count(api)
+            fault = self.faults.take(path)
+        fault_error = new_fault_error if new else old_fault_error
+        if fault and fault.kind == "timeout":
+            time.sleep(fault.seconds)
+        elif fault:
+            raise fault_error(fault.kind)
+        with self.lock:
+            now = self.now()
+            if auth:
+                self._check_token(new, token, now)
+            if self.limits.qps_exceeded(api, now):
+                raise fault_error("qps")
+            if quota and self.limits.quota_exceeded(now):
+                raise fault_error("quota")
+
+    def _check_token(self, new: bool, token: str | None, now: float) -> None:
+        status = (self.new_tokens if new else self.old_tokens).status(token, now)
+        if status == "ok":
+            return
+        if new:
+            raise ApiError(400, *(NEW_MISSING_TOKEN if status == "missing" else NEW_INVALID_TOKEN), reason=status)
+        if status == "missing":
+            raise token_refused("40000", "access_token is blank")
+        raise token_refused("42001", "access_token超时") if status == "expired" else \
+            token_refused("40014", "不合法的access_token")
+
+    def _reject(self, api: str, status: int, code: str, reason: str) -> None:
+        self.log("rejection", {"at": self.now(), "api": api, "status": status, "code": code, "reason": reason})
+
+    def _access_token(self, request: Request) -> dict[str, Any]:
+        body = _body(request)
+        if (body.get("appKey"), body.get("appSecret")) != (self.org.client_id, self.org.client_secret):
+            raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret", reason="bad appKey/appSecret")
+        return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
+
+    def _gettoken(self, request: Request) -> dict[str, Any]:
+        key, secret = request.query.get("appkey"), request.query.get("appsecret")
+        if not key or not secret:
+            raise OapiError(40035, "缺少参数 corpid or appkey")
+        if (key, secret) != (self.org.client_id, self.org.client_secret):
+            raise OapiError(40096, "不合法的appKey或appSecret")
+        return {"access_token": self.old_tokens.issue(self.now()), "expires_in": TOKEN_TTL}
+
+    def _getuserinfo(self, request: Request) -> dict[str, Any]:
+        code = _body(request).get("code")
+        if not code:
+            raise OapiError(40035, "缺少参数 code")
+        userid, expires_at = self.auth_codes.pop(code, ("", 0.0))  # single use: gone either way
+        if not userid or expires_at <= self.now():
+            raise OapiError(40078, "不存在的临时授权码", reason="unknown, used or expired authCode")
+        user = self.directory.users[userid]
+        return {"result": {"userid": user.userid, "unionid": user.unionid, "name": user.name,
+                           "sys": user.admin, "sys_level": 1 if user.admin else 0,
+                           "device_id": secrets.token_hex(16), "associated_unionid": ""}}
+
+    def _getbymobile(self, request: Request) -> dict[str, Any]:
+        mobile = _body(request).get("mobile")
+        if not mobile:
+            raise OapiError(40035, "缺少参数 mobile")
+        user = self.directory.user_by_mobile(str(mobile))
+        if user is None:
+            raise OapiError(60121, "找不到该用户")
+        return {"result": {"userid": user.userid, "exclusive_account_userid_list": []}}
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body = request.json()
+    return body if isinstance(body, dict) else {}
+
+
+def _unknown_topapi(request: Request) -> Any:
+    name = "dingtalk.oapi." + request.params["method"].replace("/", ".")
+    sub_msg = f"不合法ApiName，ApiName = {name}"
+    return json_response(200, {"errcode": 22, "sub_msg": sub_msg, "errmsg": f"Invalid method[submsg={sub_msg}]",
+                               "request_id": new_oapi_request_id()})

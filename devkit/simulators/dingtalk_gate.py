@@ -1,0 +1,164 @@
+"""What DingTalk's gateway does before an API runs: errors, tokens, QPS and quota limits, faults.
+
+Error shapes (see the header of dingtalk.py for sources):
+- new API (api.dingtalk.com): non-2xx HTTP with ``{"code", "requestid", "message"}``;
+- old API (oapi.dingtalk.com): HTTP 200 with ``{"errcode", "errmsg", "request_id"}``; token problems on
+  ``topapi`` arrive wrapped as ``errcode 88`` with a string ``sub_code``.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from devkit.simulators.dingtalk_org import new_oapi_request_id, new_request_id
+
+TOKEN_TTL = 7200
+FAULT_KINDS = ("http500", "timeout", "qps", "quota", "errcode88")
+
+
+class ApiError(Exception):
+    """A new-API failure: HTTP status + string code."""
+
+    def __init__(self, status: int, code: str, message: str | None = None, reason: str = "") -> None:
+        super().__init__(code)
+        self.status, self.code = status, code
+        self.message = message if message is not None else code  # card APIs echo the code as message
+        self.reason = reason  # why the simulator refused, for the state log only
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "requestid": new_request_id(), "message": self.message}
+
+
+class OapiError(Exception):
+    """An old-API failure, always delivered in an HTTP 200 body."""
+
+    def __init__(self, errcode: int, errmsg: str, sub_code: str | None = None, reason: str = "") -> None:
+        super().__init__(errcode)
+        self.errcode, self.errmsg, self.sub_code, self.reason = errcode, errmsg, sub_code, reason
+
+    def body(self, with_request_id: bool = True) -> dict[str, Any]:
+        if self.sub_code is None:
+            body: dict[str, Any] = {"errcode": self.errcode, "errmsg": self.errmsg}
+        else:
+            body = {"errcode": 88, "sub_code": self.sub_code, "sub_msg": self.errmsg,
+                    "errmsg": f"ding talk error[subcode={self.sub_code},submsg={self.errmsg}]"}
+        if with_request_id:
+            body["request_id"] = new_oapi_request_id()
+        return body
+
+
+def token_refused(sub_code: str, sub_msg: str) -> OapiError:
+    """topapi wraps token errors in errcode 88 (probe: 88 / sub_code "40014" / 不合法的access_token)."""
+    return OapiError(88, sub_msg, sub_code=sub_code)
+
+
+NEW_INVALID_TOKEN = ("InvalidAuthentication", "不合法的access_token")
+NEW_MISSING_TOKEN = ("AuthenticationFailed.MissingParameter", "缺少参数：x-acs-dingtalk-access-token")
+
+
+def new_fault_error(kind: str) -> ApiError:
+    return {
+        "http500": ApiError(500, "system.busy"),
+        "qps": ApiError(403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                        "当前应用调用该接口的频率超过了限流阈值"),
+        "quota": ApiError(403, "Forbidden.AccessDenied.ApiCountLimitForOrg", "企业调用接口的次数已超过本月额度"),
+        "errcode88": ApiError(400, *NEW_INVALID_TOKEN),
+    }[kind]
+
+
+def old_fault_error(kind: str) -> OapiError:
+    return {
+        "http500": OapiError(-1, "系统繁忙"),
+        "qps": OapiError(90018, "当前应用调用该接口的频率超过了限流阈值"),
+        "quota": OapiError(90020, "企业调用接口的次数已超过本月额度"),
+        "errcode88": token_refused("40014", "不合法的access_token"),
+    }[kind]
+
+
+class TokenFamily:
+    """One family of app tokens (new API or old API): same token while valid, its life extended."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.expires_at: dict[str, float] = {}
+
+    def issue(self, now: float) -> str:
+        if self.current is None or self.expires_at[self.current] <= now:
+            self.current = secrets.token_hex(16)
+        self.expires_at[self.current] = now + TOKEN_TTL
+        return self.current
+
+    def status(self, token: str | None, now: float) -> str:
+        """``missing``, ``unknown``, ``expired`` or ``ok``."""
+        if not token:
+            return "missing"
+        if token not in self.expires_at:
+            return "unknown"
+        return "ok" if self.expires_at[token] > now else "expired"
+
+
+@dataclass
+class Fault:
+    path_suffix: str
+    kind: str
+    remaining: int
+    seconds: float
+
+
+class Faults:
+    """Injected failures, consumed by the next matching calls."""
+
+    def __init__(self) -> None:
+        self.pending: list[Fault] = []
+
+    def inject(self, path_suffix: str, kind: str, count: int = 1, seconds: float = 3.0) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        self.pending.append(Fault(path_suffix, kind, count, seconds))
+
+    def take(self, path: str) -> Fault | None:
+        for fault in self.pending:
+            if path.endswith(fault.path_suffix):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.pending.remove(fault)
+                return fault
+        return None
+
+
+class Limits:
+    """Per-app per-API QPS, the org's monthly call budget, and per-API call counts."""
+
+    def __init__(self, qps_limit: int, monthly_quota: int | None) -> None:
+        self.qps_limit = qps_limit
+        self.monthly_quota = monthly_quota
+        self.calls: Counter[str] = Counter()
+        self._second: dict[str, tuple[int, int]] = {}  # api -> (epoch second, calls in it)
+        self._month = ""
+        self.quota_used = 0
+
+    def count(self, api: str) -> None:
+        self.calls[api] += 1
+
+    def qps_exceeded(self, api: str, now: float) -> bool:
+        second = int(now)
+        last_second, seen = self._second.get(api, (second, 0))
+        seen = seen + 1 if last_second == second else 1
+        self._second[api] = (second, seen)
+        return seen > self.qps_limit
+
+    def quota_exceeded(self, now: float) -> bool:
+        month = time.strftime("%Y-%m", time.gmtime(now))
+        if month != self._month:
+            self._month, self.quota_used = month, 0
+        if self.monthly_quota is not None and self.quota_used >= self.monthly_quota:
+            return True
+        self.quota_used += 1
+        return False
+
+    def public(self) -> dict[str, Any]:
+        return {"calls": dict(self.calls), "qpsLimit": self.qps_limit,
+                "quota": {"used": self.quota_used, "limit": self.monthly_quota}}

@@ -1,0 +1,1 @@
+"""Deploy-time tooling (never packaged into the Lambda functions)."""

@@ -1,0 +1,76 @@
+"""Create the stage's DynamoDB tables, SQS queues (each with a DLQ) and KMS key, idempotently.
+
+    python -m infra.bootstrap --prefix dutybridge-dev
+
+Works against real AWS or an emulator (``AWS_ENDPOINT_URL``). Everything comes from
+chalicelib.schema, the same definitions the tests and the local runtime use.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, schema
+
+
+def _table_spec(table: schema.Table, name: str) -> dict:
+    spec = {"TableName": name, "KeySchema": table.key_schema(), "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": table.attribute_definitions()}
+    if table.indexes:
+        spec["GlobalSecondaryIndexes"] = table.index_specs()
+    return spec
+
+
+def ensure_table(table: schema.Table, prefix: str) -> None:
+    client, name = aws.client("dynamodb"), f"{prefix}-{table.logical}"
+    try:
+        client.create_table(**_table_spec(table, name))
+        client.get_waiter("table_exists").wait(TableName=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    if table.ttl_attribute:
+        status = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"]
+        if status in ("DISABLED", "DISABLING"):
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": table.ttl_attribute})
+
+
+def ensure_queue(queue: schema.Queue, prefix: str) -> None:
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"{prefix}-{schema.dlq_name(queue)}", Attributes={
+        "MessageRetentionPeriod": str(queue.dlq_retention_seconds)})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"VisibilityTimeout": str(queue.visibility_timeout), "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)})}
+    url = sqs.create_queue(QueueName=f"{prefix}-{queue.logical}")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+
+
+def ensure_key(prefix: str) -> None:
+    kms, alias = aws.client("kms"), f"alias/{prefix}"
+    aliases = {a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]}
+    if alias not in aliases:
+        key_id = kms.create_key(Description=f"{prefix} secrets at rest")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+
+
+def bootstrap(prefix: str) -> None:
+    for table in schema.TABLES:
+        ensure_table(table, prefix)
+    for queue in schema.QUEUES:
+        ensure_queue(queue, prefix)
+    ensure_key(prefix)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", required=True, help="resource prefix of the stage, e.g. dutybridge-dev")
+    bootstrap(parser.parse_args().prefix)
+    print("bootstrap complete")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""A recording platform adapter for core tests: no network, errors on demand."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.cards import Card
+from chalicelib.platforms.base import Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply
+
+
+class FakeCredentials(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FakeSettings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FakeAdapter(Adapter):
+    name = "fake"
+    Credentials = FakeCredentials
+    Settings = FakeSettings
+    url_names = ("events",)
+    sent: list = []
+    updated: list = []
+    fail_with: list = []  # errors raised by the next send/update calls, in order
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.sent, cls.updated, cls.fail_with = [], [], []
+
+    def _maybe_fail(self) -> None:
+        if FakeAdapter.fail_with:
+            raise FakeAdapter.fail_with.pop(0)
+
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        return "fake-token", 7200
+
+    def urls(self, base: str) -> dict[str, str]:
+        return {"events": f"{base}/callbacks/{self.integration_id}/events"}
+
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        self._maybe_fail()
+        FakeAdapter.sent.append((kind, target, card, card_key))
+        return {"card": card_key}
+
+    def update_card(self, ref: dict, card: Card) -> dict:
+        self._maybe_fail()
+        FakeAdapter.updated.append((ref, card))
+        return ref
+
+    def parse_event(self, request) -> EventBatch:
+        return EventBatch(reply=Reply(body={}))
+
+    def parse_click(self, request) -> Click:
+        raise NotImplementedError
+
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        return Reply(body={"ok": outcome.ok, "message": outcome.message})
+
+    def user_by_mobile(self, mobile: str) -> str | None:
+        return {"13800000001": "u-alice", "13800000002": "u-bob"}.get(mobile)
+
+    def h5_user(self, code: str) -> PlatformUser:
+        return PlatformUser(user_id="u-alice", name="Alice")

@@ -1,0 +1,105 @@
+"""Fan-out and delivery with a recording adapter: idempotency, unbound, retries, parking."""
+from __future__ import annotations
+
+import json
+
+from chalicelib import dispatch, worker
+from chalicelib.errors import Permanent, RateLimited, Retryable
+from chalicelib.store import deliveries, people
+from tests.conftest import drain
+from tests.factories import member, notification
+
+
+def _run_deliveries() -> int:
+    """Run every queued delivery job through the worker until the queue is empty."""
+    count = 0
+    while jobs := drain("deliveries"):
+        for job in jobs:
+            worker.handle_delivery(json.dumps(job["body"]))
+            count += 1
+    return count
+
+
+def _bound_alice():
+    member()
+    people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
+
+
+def test_bound_member_gets_one_card_even_when_the_message_repeats(fake_platform):
+    _bound_alice()
+    body = json.dumps(notification())
+    worker.handle_notification(body)
+    worker.handle_notification(body)
+    _run_deliveries()
+    assert len(fake_platform.sent) == 1
+    kind, target, card, _ = fake_platform.sent[0]
+    assert (kind, target, card.status) == ("user", "u-alice", "triggered")
+    assert deliveries.of("inc-1")[0]["state"] == "sent"
+
+
+def test_new_status_updates_the_card_instead_of_sending_another(fake_platform):
+    _bound_alice()
+    worker.handle_notification(json.dumps(notification()))
+    _run_deliveries()
+    worker.handle_notification(json.dumps(notification(status="resolved")))
+    _run_deliveries()
+    assert len(fake_platform.sent) == 1 and len(fake_platform.updated) == 1
+    assert fake_platform.updated[0][1].status == "resolved"
+
+
+def test_unbound_member_is_recorded_not_sent(fake_platform):
+    member()
+    worker.handle_notification(json.dumps(notification()))
+    _run_deliveries()
+    record = deliveries.of("inc-1")[0]
+    assert record["state"] == "unbound" and "未关联应用" in record["error"]
+    assert fake_platform.sent == []
+
+
+def test_throttled_delivery_is_requeued_with_the_platform_delay(fake_platform, monkeypatch):
+    _bound_alice()
+    fake_platform.fail_with = [RateLimited("fake", "90018", "too fast", retry_after=1.0)]
+    worker.handle_notification(json.dumps(notification()))
+    first = drain("deliveries")
+    requeued = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
+    worker.handle_delivery(json.dumps(first[0]["body"]))
+    assert deliveries.of("inc-1")[0]["state"] == "deferred"
+    (job, delay), = requeued
+    assert (job.attempt, delay) == (1, 1)
+    worker.handle_delivery(job.model_dump_json())
+    assert deliveries.of("inc-1")[0]["state"] == "sent"
+
+
+def test_permanent_error_is_recorded_with_the_platform_code(fake_platform):
+    _bound_alice()
+    fake_platform.fail_with = [Permanent("fake", "param.invalid", "bad card")]
+    worker.handle_notification(json.dumps(notification()))
+    _run_deliveries()
+    record = deliveries.of("inc-1")[0]
+    assert record["state"] == "failed" and "param.invalid" in record["error"]
+
+
+def test_retries_stop_after_the_last_attempt(fake_platform, monkeypatch):
+    monkeypatch.setattr(worker, "backoff", lambda attempt: 0)
+    _bound_alice()
+    fake_platform.fail_with = [Retryable("fake", "-1", "busy")] * worker.MAX_ATTEMPTS
+    worker.handle_notification(json.dumps(notification()))
+    assert _run_deliveries() == worker.MAX_ATTEMPTS
+    record = deliveries.of("inc-1")[0]
+    assert record["state"] == "failed" and "gave up" in record["error"]
+
+
+def test_invalid_notification_is_parked_in_the_dlq_with_its_error(aws_env):
+    worker.handle_notification('{"version": 1, "incident": {"id": "x"}}')
+    worker.handle_notification("not json at all")
+    parked = drain("notifications-dlq")
+    assert len(parked) == 2
+    assert "incident.title" in parked[0]["attributes"]["error"]["StringValue"]
+
+
+def test_chat_target_unknown_to_the_integration_is_recorded_failed(fake_platform):
+    worker.handle_notification(json.dumps(notification(members=(), chats=[{"integration_id": "int_fake",
+                                                                           "chat_id": "cid-1"}])))
+    record = deliveries.of("inc-1")[0]
+    assert record["state"] == "failed" and "install the app" in record["error"]
