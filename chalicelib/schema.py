@@ -5,7 +5,7 @@ runtime and the tests all build their resources from here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Queue:
     visibility_timeout: int = 120  # at least the consuming Lambda's timeout (Chalice requirement)
     max_receive_count: int = 5  # then the message is parked in the DLQ
     dlq_retention_seconds: int = 14 * 24 * 3600
-    extra: dict = field(default_factory=dict)
+    consumed: bool = True  # a Lambda of this app reads it (incident-events is for producers)
 
 
 TABLES: tuple[Table, ...] = (
@@ -66,7 +66,7 @@ TABLES: tuple[Table, ...] = (
 QUEUES: tuple[Queue, ...] = (
     Queue("notifications"),
     Queue("deliveries"),
-    Queue("incident-events", visibility_timeout=30),
+    Queue("incident-events", visibility_timeout=30, consumed=False),
 )
 
 

@@ -29,11 +29,13 @@ def _table(table: schema.Table, prefix: str) -> dict:
 
 
 def _queues(queue: schema.Queue, prefix: str) -> dict:
-    dlq = _logical_id(queue.logical, "dlq")
-    return {
+    dlq, main = _logical_id(queue.logical, "dlq"), _logical_id(queue.logical, "queue")
+    # Chalice names the consuming function after the handler; its event source needs the queue first.
+    consumer = {_logical_id(queue.logical): {"DependsOn": [main]}} if queue.consumed else {}
+    return {**consumer,
         dlq: {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": f"{prefix}-{schema.dlq_name(queue)}", "MessageRetentionPeriod": queue.dlq_retention_seconds}},
-        _logical_id(queue.logical, "queue"): {"Type": "AWS::SQS::Queue", "Properties": {
+        main: {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": f"{prefix}-{queue.logical}", "VisibilityTimeout": queue.visibility_timeout,
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
                               "maxReceiveCount": queue.max_receive_count}}},
