@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib import aws, delivery, dispatch
 from chalicelib.errors import Permanent, Retryable
@@ -19,24 +20,27 @@ from chalicelib.integrations import readable
 from chalicelib.models import DeliveryJob, Notification
 
 log = logging.getLogger("dutybridge.worker")
+Message = TypeVar("Message", bound=BaseModel)
 MAX_ATTEMPTS = 10
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
-def handle_notification(body: str) -> None:
+def _parse(model: type[Message], queue: str, body: str) -> Message | None:
     try:
-        notification = Notification.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
-        park("notifications", body, readable(exc))
-        return
-    dispatch.accept(notification)
+        park(queue, body, readable(exc))
+        return None
+
+
+def handle_notification(body: str) -> None:
+    if notification := _parse(Notification, "notifications", body):
+        dispatch.accept(notification)
 
 
 def handle_delivery(body: str) -> None:
-    try:
-        job = DeliveryJob.model_validate_json(body)
-    except ValidationError as exc:
-        park("deliveries", body, readable(exc))
+    job = _parse(DeliveryJob, "deliveries", body)
+    if job is None:
         return
     try:
         delivery.deliver(job)

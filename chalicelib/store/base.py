@@ -41,21 +41,19 @@ def conditional(call, what: str, **kwargs: Any) -> dict:
         raise
 
 
-def scan_all(table, **kwargs: Any) -> list[dict]:
+def _all_pages(read, **kwargs: Any) -> list[dict]:
     items, start = [], None
     while True:
-        page = table.scan(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        page = read(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
         items += page["Items"]
         start = page.get("LastEvaluatedKey")
         if not start:
             return [plain(i) for i in items]
+
+
+def scan_all(table, **kwargs: Any) -> list[dict]:
+    return _all_pages(table.scan, **kwargs)
 
 
 def query_all(table, **kwargs: Any) -> list[dict]:
-    items, start = [], None
-    while True:
-        page = table.query(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
-        items += page["Items"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return [plain(i) for i in items]
+    return _all_pages(table.query, **kwargs)
