@@ -49,6 +49,7 @@ class Runtime:
         from devkit.simulators.combined import start_simulators
         self.simulators = start_simulators(self.host, self.simulator_port)
         self.simulator_port = self.simulators.port
+        self.simulators.app_url = f"http://{self.host}:{self.port}"
 
     def _start_app(self) -> None:
         from chalice.config import Config

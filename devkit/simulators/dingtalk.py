@@ -27,14 +27,13 @@ import re
 import secrets
 import threading
 import time
-from pathlib import Path
-from threading import Thread
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.dingtalk_cards import CardPlatform
-from devkit.simulators.dingtalk_control import ControlApi, panel_html
+from devkit.simulators.dingtalk_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.dingtalk_gate import (
     NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Faults, Limits, OapiError, TokenFamily,
     new_fault_error, old_fault_error, token_refused)
@@ -42,7 +41,7 @@ from devkit.simulators.dingtalk_org import (
     DEFAULT_TEMPLATE_PATH, Directory, Group, Org, User, default_groups, default_users, load_template,
     new_oapi_request_id)
 from devkit.simulators.dingtalk_scene import SceneGroups
-from devkit.simulators.http import ANY, Request, Route, Router, json_response, serve
+from devkit.simulators.http import ANY, Request, Response, Route, Router, json_response, serve
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 AUTH_CODE_TTL = 300
@@ -78,16 +77,16 @@ class DingTalkSimulator:
 
     @property
     def api_base(self) -> str:
-        return f"{self.base_url}/dingtalk/api"
+        return f"{self.base_url}{MOUNT_PATH}/api"
 
     @property
     def oapi_base(self) -> str:
-        return f"{self.base_url}/dingtalk/oapi"
+        return f"{self.base_url}{MOUNT_PATH}/oapi"
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, Thread]:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
         """Serve this simulator alone (tests); the combined dev server mounts ``routes()`` itself."""
         router = Router()
-        router.mount("/dingtalk", self.routes())
+        router.mount(MOUNT_PATH, self.routes())
         server, thread = serve(router, host, port)
         self.base_url = f"http://{host}:{server.server_port}"
         return server, thread
@@ -110,7 +109,11 @@ class DingTalkSimulator:
 
     def panel_html(self) -> str:
         """The page fragment the combined dev page at ``/`` embeds."""
-        return panel_html("/dingtalk")
+        return panel_html(MOUNT_PATH)
+
+    def state(self) -> dict[str, Any]:
+        """What ``GET /dingtalk/_sim/state`` returns, for tests that hold the simulator object."""
+        return ControlApi(self).state()
 
     def log(self, kind: str, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -130,8 +133,8 @@ class DingTalkSimulator:
             self._old_api("GET", "/gettoken", self._gettoken, auth=False, quota=False),
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
             self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False),
-            Route(ANY, r"/oapi/topapi/(?P<method>.+)", _unknown_topapi),
-            Route(ANY, r"/api/.*", lambda r: json_response(200, {"errcode": 404, "errmsg": "请求的URI地址不存在"})),
+            Route(ANY, r"/oapi/topapi/(?P<method>.+)", self._unknown_topapi),
+            Route(ANY, r"/api/.*", self._unknown_api),
             *ControlApi(self).routes(),
         ]
 
@@ -139,7 +142,7 @@ class DingTalkSimulator:
                  auth: bool = True, quota: bool = True) -> Route:
         api = f"{method} {path}"
 
-        def run(request: Request) -> Any:
+        def run(request: Request) -> Response:
             try:
                 self._gate(api, path, new=True, token=request.header(TOKEN_HEADER) if auth else None,
                            auth=auth, quota=quota)
@@ -155,7 +158,7 @@ class DingTalkSimulator:
                  auth: bool = True, quota: bool = True) -> Route:
         api = f"{method} {path}"
 
-        def run(request: Request) -> Any:
+        def run(request: Request) -> Response:
             try:
                 self._gate(api, path, new=False, token=request.query.get("access_token"), auth=auth, quota=quota)
                 with self.lock:
@@ -202,6 +205,19 @@ class DingTalkSimulator:
     def _reject(self, api: str, status: int, code: str, reason: str) -> None:
         self.log("rejection", {"at": self.now(), "api": api, "status": status, "code": code, "reason": reason})
 
+    def _unknown_topapi(self, request: Request) -> Response:
+        """Live oapi answers a misspelt topapi method with errcode 22, in an HTTP 200."""
+        name = "dingtalk.oapi." + request.params["method"].replace("/", ".")
+        sub_msg = f"不合法ApiName，ApiName = {name}"
+        self._reject(f"{request.method} {request.path}", 200, "22", "unknown topapi method")
+        return json_response(200, {"errcode": 22, "sub_msg": sub_msg, "errmsg": f"Invalid method[submsg={sub_msg}]",
+                                   "request_id": new_oapi_request_id()})
+
+    def _unknown_api(self, request: Request) -> Response:
+        """Live api.dingtalk.com answers an unknown path with HTTP 200 and errcode 404; logged so it shows."""
+        self._reject(f"{request.method} {request.path}", 200, "404", "unknown API path")
+        return json_response(200, {"errcode": 404, "errmsg": "请求的URI地址不存在"})
+
     def _access_token(self, request: Request) -> dict[str, Any]:
         body = _body(request)
         if (body.get("appKey"), body.get("appSecret")) != (self.org.client_id, self.org.client_secret):
@@ -220,7 +236,7 @@ class DingTalkSimulator:
         code = _body(request).get("code")
         if not code:
             raise OapiError(40035, "缺少参数 code")
-        userid, expires_at = self.auth_codes.pop(code, ("", 0.0))  # single use: gone either way
+        userid, expires_at = self.auth_codes.pop(str(code), ("", 0.0))  # single use: gone either way
         if not userid or expires_at <= self.now():
             raise OapiError(40078, "不存在的临时授权码", reason="unknown, used or expired authCode")
         user = self.directory.users[userid]
@@ -241,10 +257,3 @@ class DingTalkSimulator:
 def _body(request: Request) -> dict[str, Any]:
     body = request.json()
     return body if isinstance(body, dict) else {}
-
-
-def _unknown_topapi(request: Request) -> Any:
-    name = "dingtalk.oapi." + request.params["method"].replace("/", ".")
-    sub_msg = f"不合法ApiName，ApiName = {name}"
-    return json_response(200, {"errcode": 22, "sub_msg": sub_msg, "errmsg": f"Invalid method[submsg={sub_msg}]",
-                               "request_id": new_oapi_request_id()})

@@ -23,6 +23,21 @@ def bad(code: str, reason: str) -> ApiError:
     return ApiError(400, code, reason=reason)
 
 
+def text_field(body: dict[str, Any], name: str) -> str:
+    """A string field; absent gives "", any other type is DingTalk's ``param.invalid``."""
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise bad("param.invalid", f"{name} must be a string")
+    return value
+
+
+def options_of(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def check_param_map(value: Any, where: str) -> dict[str, str]:
     """cardParamMap: string values only, key ≤ 100 bytes, value ≤ 1 KB."""
     if value is None:
@@ -101,14 +116,14 @@ class CardPlatform:
         self.cards: dict[str, Card] = {}
 
     def register_callback(self, body: dict[str, Any]) -> dict[str, Any]:
-        key, url = body.get("callbackRouteKey"), body.get("callbackUrl")
+        key, url = text_field(body, "callbackRouteKey"), text_field(body, "callbackUrl")
         if not key:
             raise bad("param.callbackRouteKeyEmpty", "callbackRouteKey is empty")
         if not url:
             raise bad("param.callbackUrlEmpty", "callbackUrl is empty")
         if key in self.callbacks and body.get("forceUpdate") is not True:
             raise ApiError(500, "param.callbackRouteKeyExist", reason=f"{key} exists and forceUpdate is not true")
-        self.callbacks[key] = {"callbackUrl": url, "apiSecret": body.get("apiSecret") or ""}
+        self.callbacks[key] = {"callbackUrl": url, "apiSecret": text_field(body, "apiSecret")}
         return {"success": True, "result": dict(self.callbacks[key])}
 
     def create_and_deliver(self, body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -118,19 +133,20 @@ class CardPlatform:
             raise bad("param.cardPublicDataEmpty", "cardData is required")
         public = param_map_of(body["cardData"], "cardData")
         id_type = self._user_id_type(body)
-        if body.get("userId") and not self.directory.resolve_user(body["userId"], id_type):
-            raise bad("param.userIdNotExist", f"creator {body['userId']} is not in the org")
+        creator = text_field(body, "userId")
+        if creator and not self.directory.resolve_user(creator, id_type):
+            raise bad("param.userIdNotExist", f"creator {creator} is not in the org")
         private = self._private_data(body.get("privateData"), id_type)
         callback_type = self._check_callback(body)
         results = [self._deliver(space_type, space_id, body, id_type) for space_type, space_id in spaces]
-        card = Card(out_track_id, body["cardTemplateId"], callback_type, body.get("callbackRouteKey"), id_type,
-                    public, private, results, now)
+        card = Card(out_track_id, body["cardTemplateId"], callback_type, text_field(body, "callbackRouteKey") or None,
+                    id_type, public, private, results, now)
         self.cards[out_track_id] = card
         delivered = [{k: v for k, v in r.items() if k != "key"} for r in results]
         return {"success": True, "result": {"outTrackId": out_track_id, "deliverResults": delivered}}
 
     def update(self, body: dict[str, Any], now: float) -> dict[str, Any]:
-        out_track_id = body.get("outTrackId")
+        out_track_id = text_field(body, "outTrackId")
         if not out_track_id:
             raise bad("param.outTrackIdEmpty", "outTrackId is empty")
         card = self.cards.get(out_track_id)
@@ -140,7 +156,7 @@ class CardPlatform:
             raise bad("param.cardDataAndPrivateDataBothEmpty", "nothing to update")
         public = param_map_of(body["cardData"], "cardData") if body.get("cardData") else None
         private = self._private_data(body.get("privateData"), self._user_id_type(body))
-        self.apply(card, public, private, body.get("cardUpdateOptions") or {}, "api", now)
+        self.apply(card, public, private, options_of(body, "cardUpdateOptions"), "api", now)
         return {"success": True, "result": True}
 
     def apply_reply(self, card: Card, user: User, reply: Any, now: float) -> str | None:
@@ -154,7 +170,7 @@ class CardPlatform:
         except ApiError as exc:
             return exc.reason
         if public is not None or private:
-            self.apply(card, public, private, reply.get("cardUpdateOptions") or {}, "callback", now)
+            self.apply(card, public, private, options_of(reply, "cardUpdateOptions"), "callback", now)
         return None
 
     def apply(self, card: Card, public: dict[str, str] | None, private: dict[str, dict[str, str]],
@@ -178,9 +194,9 @@ class CardPlatform:
     def _check_header_fields(self, body: Any) -> str:
         if not isinstance(body, dict) or not body:
             raise bad("param.empty", "request body is empty or not a JSON object")
-        if not body.get("outTrackId"):
+        out_track_id, template_id = text_field(body, "outTrackId"), text_field(body, "cardTemplateId")
+        if not out_track_id:
             raise bad("param.outTrackIdEmpty", "outTrackId is empty")
-        template_id = body.get("cardTemplateId")
         if not template_id:
             raise bad("param.cardTemplateIdEmpty", "cardTemplateId is empty")
         template = self.templates.get(template_id)
@@ -188,9 +204,9 @@ class CardPlatform:
             raise bad("param.templateNotExist", f"template {template_id} does not exist")
         if not template.published:
             raise bad("param.templateUnpublished", f"template {template_id} is not published")
-        if body["outTrackId"] in self.cards:
-            raise bad("param.cardAlreadyExist", f"outTrackId {body['outTrackId']} was used before")
-        return body["outTrackId"]
+        if out_track_id in self.cards:
+            raise bad("param.cardAlreadyExist", f"outTrackId {out_track_id} was used before")
+        return out_track_id
 
     def _user_id_type(self, body: dict[str, Any]) -> int:
         value = body.get("userIdType", 1)
@@ -212,10 +228,10 @@ class CardPlatform:
         return private
 
     def _check_callback(self, body: dict[str, Any]) -> str | None:
-        callback_type = body.get("callbackType")
+        callback_type = text_field(body, "callbackType") or None
         if callback_type not in (None, "HTTP", "STREAM"):
             raise bad("param.invalid", "callbackType must be HTTP or STREAM")
-        if callback_type == "HTTP" and body.get("callbackRouteKey") not in self.callbacks:
+        if callback_type == "HTTP" and text_field(body, "callbackRouteKey") not in self.callbacks:
             raise bad("param.invalid", "callbackType HTTP needs a callbackRouteKey registered "
                                        "with /v1.0/card/callbacks/register")
         return callback_type

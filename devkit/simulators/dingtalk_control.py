@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from devkit.simulators.dingtalk_org import Group, User
 from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
@@ -22,6 +22,7 @@ ASSETS = Path(__file__).resolve().parent
 PANEL_TEMPLATE = (ASSETS / "dingtalk_page.html").read_text(encoding="utf-8")
 JSAPI_SHIM = (ASSETS / "dingtalk_jsapi.js").read_text(encoding="utf-8")
 MAX_TITLE = 30
+MOUNT_PATH = "/dingtalk"
 
 
 def panel_html(base_path: str) -> str:
@@ -43,12 +44,14 @@ class ControlError(Exception):
 
 
 class ControlApi:
+    """Routes under the simulator's mount that change or show its state on a person's behalf."""
+
     def __init__(self, sim: DingTalkSimulator) -> None:
         self.sim = sim
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", r"/?", lambda r: html_response(page_html("/dingtalk"))),
+            Route("GET", r"/?", lambda r: html_response(page_html(MOUNT_PATH))),
             Route("GET", r"/jsapi\.js", lambda r: text_response(200, JSAPI_SHIM, "application/javascript;charset=utf-8")),
             Route("GET", r"/_sim/state", lambda r: json_response(200, self.state())),
             self._post(r"/_sim/console/event-url", self.save_event_url),
@@ -59,7 +62,7 @@ class ControlApi:
             self._post(r"/_sim/faults", self.add_fault),
         ]
 
-    def _post(self, pattern: str, handler: Any) -> Route:
+    def _post(self, pattern: str, handler: Callable[[Request, dict[str, Any]], dict[str, Any]]) -> Route:
         def run(request: Request) -> Response:
             body = request.json()
             try:
@@ -108,7 +111,7 @@ class ControlApi:
             group = sim.directory.groups.get(request.params["cid"])
             if group is None:
                 raise ControlError(404, f"no group {request.params['cid']}")
-            operator = sim.directory.users.get(body.get("operator") or group.owner)
+            operator = sim.directory.users.get(str(body.get("operator") or group.owner))
             if operator is None or operator.userid not in group.members:
                 raise ControlError(400, "operator must be a member of the group")
             payload = self._change_group(group, operator, action, body)

@@ -23,6 +23,13 @@ def member_not_found(userid: str) -> ApiError:
     return ApiError(400, "member.notFound", "不存在的员工", reason=f"{userid} is not in the org")
 
 
+def _ids(body: dict[str, Any], name: str) -> list[Any]:
+    value = body.get(name) or []
+    if not isinstance(value, list):
+        raise invalid(f"{name} must be an array")
+    return value
+
+
 class SceneGroups:
     """Creates groups in the org's directory. Callers hold the simulator lock."""
 
@@ -38,28 +45,28 @@ class SceneGroups:
             raise invalid("template_id and owner_user_id are required")
         if template_id != self.org.scene_group_template_id:
             raise ApiError(400, "groupTemplate.notFound", "群模板不存在或者已下线", reason=f"no template {template_id}")
-        members = self._resolve([owner, *(body.get("user_ids") or []), *(body.get("subadmin_ids") or [])], 1)
+        members = self._resolve([owner, *_ids(body, "user_ids"), *_ids(body, "subadmin_ids")], 1)
         if len(members) > MAX_MEMBERS:
             raise ApiError(400, "member.exceed", "群成员数量超出限制")
-        key = body.get("uuid")
-        if key and key in self.by_uuid:
-            return self._ids(self.directory.groups[self.by_uuid[key]])
+        key = str(body.get("uuid") or "")
+        if key in self.by_uuid:
+            return self._answer(self.directory.groups[self.by_uuid[key]])
         seed = str(uuid.uuid4())
-        group = Group(title, members, owner, conversation_id_for(seed), chat_id_for(seed), scene=True)
+        group = Group(title, members, members[0], conversation_id_for(seed), chat_id_for(seed), scene=True)
         self.directory.add_group(group)
         if key:
             self.by_uuid[key] = group.open_conversation_id
-        return self._ids(group)
+        return self._answer(group)
 
     def add_members(self, body: dict[str, Any]) -> dict[str, Any]:
-        group = self.directory.groups.get(body.get("open_conversation_id") or "")
+        group = self.directory.groups.get(str(body.get("open_conversation_id") or ""))
         if group is None:
             raise invalid("open_conversation_id is missing or unknown")
         if not group.scene:
             raise ApiError(400, "permession.checkFailed", "权限校验失败", reason="not a scene group of this app")
         if not body.get("user_ids") and not body.get("union_ids"):
             raise invalid("user_ids or union_ids is required")
-        added = self._resolve(body.get("user_ids") or [], 1) + self._resolve(body.get("union_ids") or [], 2)
+        added = self._resolve(_ids(body, "user_ids"), 1) + self._resolve(_ids(body, "union_ids"), 2)
         members = list(dict.fromkeys(group.members + added))
         if len(members) > MAX_MEMBERS:
             raise ApiError(400, "member.exceed", "群成员数量超出限制")
@@ -77,5 +84,5 @@ class SceneGroups:
         return list(dict.fromkeys(userids))
 
     @staticmethod
-    def _ids(group: Group) -> dict[str, str]:
+    def _answer(group: Group) -> dict[str, str]:
         return {"open_conversation_id": group.open_conversation_id, "chat_id": group.chat_id}

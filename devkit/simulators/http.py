@@ -145,9 +145,13 @@ def _handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(router: Router, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    """Start serving in a daemon thread; with port 0 the OS picks one (``server.server_port``)."""
+    """Start serving in a daemon thread; with port 0 the OS picks one (``server.server_port``).
+
+    Stop with ``server.shutdown()`` then ``server.server_close()``.
+    """
     server = ThreadingHTTPServer((host, port), _handler_class(router))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name=f"sim-http-{server.server_port}", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"sim-http-{server.server_port}", daemon=True)
     thread.start()
     return server, thread

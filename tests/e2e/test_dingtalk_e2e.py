@@ -1,0 +1,97 @@
+"""The whole system on free ports: seed 000 against the simulator, an incident on SQS, a click."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from chalicelib import aws, config, secrets
+from devkit.runtime import Runtime
+from devkit.walkthrough import Console, send_incident, setup
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    saved = dict(os.environ)
+    started = Runtime(port=0, aws_port=0, simulator_port=0, admin_token="e2e-admin-token").start()
+    yield started
+    started.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    for module in (config, aws, secrets):
+        module.reset()
+
+
+@pytest.fixture(scope="module")
+def world(runtime):
+    console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
+    return console, setup(console)
+
+
+def _cards(console: Console) -> dict:
+    return console.sim("GET", "/_sim/state")["cards"]
+
+
+def _send(runtime, console, world_setup, incident_id: str, **fields) -> None:
+    queue = aws.client("sqs").get_queue_url(QueueName="dutybridge-local-notifications")["QueueUrl"]
+    send_incident(queue, incident_id, ["zhangwei", "lina"],
+                  [{"integration_id": world_setup["integration"]["id"], "chat_id": world_setup["group"]}], **fields)
+
+
+def test_setup_follows_the_guide(world):
+    console, done = world
+    assert done["event_url_saved"]["ok"] is True
+    assert done["linked"]["linked"] == 3
+    status, chats = console.api("GET", f"/integrations/{done['integration']['id']}/chats")
+    assert status == 200 and [c["chat_id"] for c in chats] == [done["group"]]
+    assert set(done["integration"]["urls"]) == {"events", "web_home", "pc_home", "cool_app_home", "card_callback"}
+    assert all(v.startswith("****") for v in done["integration"]["credentials"].values())
+
+
+def test_incident_reaches_people_and_group_and_a_click_updates_every_card(runtime, world):
+    console, done = world
+    _send(runtime, console, done, "inc-e2e-1")
+    robot, group = "IM_ROBOT.zhangwei", f"IM_GROUP.{done['group']}"
+    console.wait_for(lambda: {robot, group, "IM_ROBOT.lina"} <= set(_cards(console)), "three cards")
+    card = _cards(console)[robot][0]
+    assert card["cardParamMap"]["status"] == "triggered" and card["cardParamMap"]["can_ack"] == "true"
+
+    clicked = console.sim("POST", "/_sim/click", {"outTrackId": card["outTrackId"], "userId": "zhangwei",
+                                                    "actionId": "ack", "params": {}})
+    assert clicked["status"] == 200
+    assert _cards(console)[robot][0]["cardParamMap"]["status"] == "acknowledged"
+    console.wait_for(lambda: _cards(console)[group][0]["cardParamMap"]["status"] == "acknowledged",
+                     "the group card to show the acknowledgement")
+    _, incident = console.api("GET", "/incidents/inc-e2e-1")
+    assert incident["status"] == "acknowledged"
+    assert incident["timeline"][-1]["by"] == "zhangwei" and incident["timeline"][-1]["source"] == "dingtalk"
+    assert sorted(d["state"] for d in incident["deliveries"]) == ["sent", "sent", "sent"]
+
+
+def test_resend_with_new_status_updates_cards_instead_of_sending_new_ones(runtime, world):
+    console, done = world
+    _send(runtime, console, done, "inc-e2e-2")
+    robot = "IM_ROBOT.lina"
+    console.wait_for(lambda: any(c["outTrackId"].startswith("inc-e2e-2.") for c in _cards(console).get(robot, [])),
+                     "the first card")
+    _send(runtime, console, done, "inc-e2e-2", status="resolved")
+
+    def resolved():
+        cards = [c for c in _cards(console)[robot] if c["outTrackId"].startswith("inc-e2e-2.")]
+        return len(cards) == 1 and cards[0]["cardParamMap"]["status"] == "resolved"
+    console.wait_for(resolved, "the card to show resolved")
+
+
+def test_click_after_resolve_is_refused_and_says_who(runtime, world):
+    console, done = world
+    _send(runtime, console, done, "inc-e2e-3")
+    robot = "IM_ROBOT.zhangwei"
+    card = console.wait_for(lambda: next((c for c in _cards(console).get(robot, [])
+                                          if c["outTrackId"].startswith("inc-e2e-3.")), None), "the card")
+    console.api("POST", "/incidents/inc-e2e-3/actions", {"action": "resolve", "by": "lina"})
+    answer = console.sim("POST", "/_sim/click", {"outTrackId": card["outTrackId"], "userId": "zhangwei",
+                                                   "actionId": "ack", "params": {}})
+    assert answer["status"] == 200
+    refreshed = next(c for c in _cards(console)[robot] if c["outTrackId"] == card["outTrackId"])
+    assert "李娜" in refreshed["privateData"]["zhangwei"]["notice"]
+    assert refreshed["cardParamMap"]["status"] == "resolved"
