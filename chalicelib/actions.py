@@ -45,3 +45,12 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
     spread(incident, integration_id, click.context)
     return ClickOutcome(ok=True, message=DONE[click.action.value], card=cards.build(incident, integration_id))
+
+
+def already_handled(integration_id: str, click: Click) -> ClickOutcome:
+    """The answer to a redelivered click: the current card, nothing applied again."""
+    try:
+        card = cards.build(incidents.get(click.incident_id), integration_id)
+    except NotFound:
+        card = None
+    return ClickOutcome(ok=True, message="已处理 (already handled)", card=card)

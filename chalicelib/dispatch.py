@@ -32,6 +32,8 @@ def accept(notification: Notification) -> dict:
 def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
     known = {i["id"] for i in integration_store.all()}
+    if notification.targets.members and not known:
+        incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
     for member_id in dict.fromkeys(notification.targets.members):
         jobs += _member_jobs(incident_id, member_id, known)
     for target in notification.targets.chats:
@@ -56,6 +58,7 @@ def _member_jobs(incident_id: str, member_id: str, integration_ids: set[str]) ->
         elif binding is None:
             _record(job, "unbound", UNBOUND.format(member=member_id), member_id=member_id)
         elif _record(job, "pending", None, member_id=member_id):
+            deliveries.remove(incident_id, f"{integration_id}#user#member:{member_id}")  # linked since
             jobs.append(job)
     return jobs
 

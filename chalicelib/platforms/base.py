@@ -57,6 +57,7 @@ class Click:
     action: Action
     minutes: int | None = None
     context: dict = field(default_factory=dict)
+    dedupe_key: str | None = None  # the same click delivered twice is applied once
 
 
 @dataclass

@@ -19,7 +19,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock
+from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
@@ -91,6 +91,8 @@ class DingTalk(Adapter):
         return f"dutybridge_{self.integration_id}"
 
     def _new(self, method: str, path: str, body: dict) -> dict:
+        """A new-style call; these count against the monthly budget (token/login/contact calls do not)."""
+        quota.count(self.integration_id, f"{method} {path}")
         return self.with_token("app", lambda token: api.new_api(method, self.settings.api_base, path, token, body))
 
     def _old(self, path: str, body: dict) -> dict:
@@ -178,9 +180,11 @@ class DingTalk(Adapter):
         if "." not in out_track_id or not user_id or action_ids[0] not in Action.__members__:
             raise CallbackRejected("unknown card, user or action")
         minutes = params.get("minutes")
+        stamp = request.headers["x-ddpaas-signature-timestamp"]
         return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0], action=Action(action_ids[0]),
                      minutes=int(minutes) if str(minutes or "").isdigit() else None,
-                     context={"out_track_id": out_track_id})
+                     context={"out_track_id": out_track_id},
+                     dedupe_key=f"{out_track_id}#{user_id}#{action_ids[0]}#{minutes}#{stamp}")
 
     def _verify_click_source(self, headers: dict[str, str]) -> None:
         timestamp = headers.get("x-ddpaas-signature-timestamp", "")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import actions, dispatch, incidents, integrations, linking, views
+from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
 from chalicelib.errors import NotFound
 from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification
 from chalicelib.routes.common import admin, parse
@@ -42,6 +42,11 @@ def delete_integration(integration_id: str):
 def list_chats(integration_id: str):
     integrations.get(integration_id)
     return [views.chat(c) for c in chats.of(integration_id) if c.get("active")]
+
+
+@admin(bp, "/integrations/{integration_id}/quota")
+def get_quota(integration_id: str):
+    return quota.usage(integrations.get(integration_id))
 
 
 @admin(bp, "/integrations/{integration_id}/link-members", ("POST",))

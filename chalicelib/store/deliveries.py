@@ -64,3 +64,7 @@ def record(incident_id: str, target_key: str, release: bool = True, **fields) ->
     if sets:
         kwargs["ExpressionAttributeValues"] = {f":{k}": v for k, v in dynamo(sets).items()}
     _table().update_item(Key=_key(incident_id, target_key), UpdateExpression=expression, **kwargs)
+
+
+def remove(incident_id: str, target_key: str) -> None:
+    _table().delete_item(Key=_key(incident_id, target_key))

@@ -148,3 +148,16 @@ def test_bad_clicks_are_refused(ding, admin_headers, case):
         response = _click(ding, "user-alice", path="/callbacks/int_other/card")
     assert 400 <= response.status_code < 500
     assert json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
+
+
+def test_a_redelivered_click_is_applied_once(ding, admin_headers):
+    _incident(ding, admin_headers)
+    member()
+    people.bind("alice", "int_ding", "user-alice", "Alice", clock.iso())
+    stamp = str(int(clock.now() * 1000))
+    first = _click(ding, "user-alice", action="silence", params={"minutes": "120"}, timestamp=stamp)
+    again = _click(ding, "user-alice", action="silence", params={"minutes": "120"}, timestamp=stamp)
+    assert first.status_code == again.status_code == 200
+    assert "已处理" in json.loads(again.body)["userPrivateData"]["cardParamMap"]["notice"]
+    timeline = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)["timeline"]
+    assert [e["action"] for e in timeline].count("silence") == 1

@@ -103,3 +103,19 @@ def test_chat_target_unknown_to_the_integration_is_recorded_failed(fake_platform
                                                                            "chat_id": "cid-1"}])))
     record = deliveries.of("inc-1")[0]
     assert record["state"] == "failed" and "install the app" in record["error"]
+
+
+def test_member_linked_after_an_unbound_delivery_gets_the_card_on_the_next_update(fake_platform):
+    member()
+    worker.handle_notification(json.dumps(notification()))
+    people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
+    worker.handle_notification(json.dumps(notification(title="CPU > 99% on db-1")))
+    _run_deliveries()
+    assert [(d["state"], d["target"]) for d in deliveries.of("inc-1")] == [("sent", "u-alice")]
+
+
+def test_members_targeted_without_any_integration_leave_a_timeline_note(aws_env):
+    member()
+    worker.handle_notification(json.dumps(notification()))
+    from chalicelib import incidents
+    assert incidents.get("inc-1")["timeline"][-1]["action"] == "undeliverable"
