@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 
 from chalicelib import cards, clock, incidents, integrations
-from chalicelib.errors import PlatformError, RateLimited
+from chalicelib.errors import PlatformError, RateLimited, TargetGone
 from chalicelib.models import DeliveryJob
-from chalicelib.store import deliveries
+from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
 LEASE_SECONDS = 60
@@ -48,6 +48,8 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
     except PlatformError as exc:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
         deliveries.record(job.incident_id, job.target_key, state=state, error=_describe(exc))
+        if isinstance(exc, TargetGone) and job.kind == "chat":
+            chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=_describe(exc))
         raise
     deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=card.digest(),
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())

@@ -40,6 +40,8 @@ def click(integration_id: str, request: InboundRequest) -> Reply:
     """Verify a card click, apply it once, and answer with the platform's card update."""
     adapter = _adapter(integration_id)
     parsed = adapter.parse_click(request)
+    if isinstance(parsed, Reply):
+        return parsed  # the callback URL's handshake
     if parsed.dedupe_key and not ephemeral.claim(f"click#{integration_id}#{parsed.dedupe_key}", DEDUPE_SECONDS):
         return adapter.click_reply(parsed, actions.already_handled(integration_id, parsed))
     return adapter.click_reply(parsed, actions.from_click(integration_id, adapter.name, parsed))

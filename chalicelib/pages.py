@@ -17,10 +17,11 @@ def shell(title: str, body: str, script: str = "", head: str = "") -> str:
         "{body}", body).replace("{script}", script)
 
 
-def login(integration_id: str, config: dict[str, str]) -> str:
-    """The page at web_home: signs the user in through the platform and links them."""
-    head = f'<script src="{escape(config["jsapi_url"])}"></script>' if config.get("jsapi_url") else ""
-    settings = json.dumps({"integration": integration_id, **config}).replace("</", "<\\/")
+def login(integration_id: str, config: dict[str, str], who: dict | None, next_path: str) -> str:
+    """The page at web_home: shows who is linked, or signs the person in inside the client first."""
+    head = f'<script src="{escape(config["jsapi_url"])}"></script>' if config.get("jsapi_url") and not who else ""
+    settings = json.dumps({"integration": integration_id, "who": who, "next": next_path, **config},
+                          ensure_ascii=False).replace("</", "<\\/")
     body = ('<h1>dutybridge</h1><p id="status">正在登录… (signing in)</p>'
             '<form id="link" hidden><label>请输入您在值班系统登记的手机号 (your registered mobile)'
             '<input name="mobile" inputmode="tel" autocomplete="tel" required></label>'
@@ -39,7 +40,8 @@ def incident(integration_id: str, item: dict, viewer: str) -> str:
         f'<button name="action" value="{b.action.value}" data-minutes="{b.minutes or ""}">{escape(b.zh)} {escape(b.en)}</button>'
         for b in card.buttons + card.silence_menu)
     actions = (f'<form id="actions" method="post">{buttons}</form>' if viewer and buttons else
-               "" if viewer else f'<p><a href="/app/{escape(integration_id)}">登录后可操作 (sign in to act)</a></p>')
+               "" if viewer else f'<p><a href="/app/{escape(integration_id)}?next=/app/{escape(integration_id)}/incidents/{escape(item["id"])}">'
+               '登录后可操作 (sign in to act)</a></p>')
     body = (f'<h1 class="sev-{escape(card.severity)}">{escape(card.severity_zh)} · {escape(card.title)}</h1>'
             f'<p class="status">{escape(card.status_zh)} {escape(card.status_en)}'
             f'{" · 屏蔽至 " + escape(card.silenced_until) if card.silenced_until else ""}</p>'

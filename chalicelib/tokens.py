@@ -24,7 +24,7 @@ def get(key: str, fetch: Callable[[], tuple[str, int]], margin: int) -> str:
         if item and item["valid_until"] - margin > clock.now():
             return _open(item)
         if ephemeral.claim(f"lock#token#{key}", _LOCK_SECONDS):
-            return _refresh(key, fetch)
+            return _refresh(key, fetch, margin)
         if item and item["valid_until"] > clock.now():
             return _open(item)  # someone else is refreshing; the old token is still good
         time.sleep(_WAIT_STEP)
@@ -38,8 +38,11 @@ def invalidate(key: str, token: str) -> None:
         ephemeral.delete(f"token#{key}", valid_until=item["valid_until"])
 
 
-def _refresh(key: str, fetch: Callable[[], tuple[str, int]]) -> str:
+def _refresh(key: str, fetch: Callable[[], tuple[str, int]], margin: int = 0) -> str:
     try:
+        item = ephemeral.get(f"token#{key}")  # someone may have refreshed between our read and our lock
+        if margin and item and item["valid_until"] - margin > clock.now():
+            return _open(item)
         token, expires_in = fetch()
         ephemeral.put(f"token#{key}", expires_in, sealed=secrets.seal({"token": token}),
                       valid_until=int(clock.now() + expires_in))

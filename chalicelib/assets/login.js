@@ -10,6 +10,7 @@ async function post(path, body) {
 }
 
 function show([ok, answer]) {
+  if (ok && answer.member && answer.next && answer.next !== location.pathname) { location.assign(answer.next); return; }
   if (ok && answer.member) { say(`已关联 ${answer.member.name}（${answer.user.name}）· Linked as ${answer.member.name}`); linkForm.hidden = true; return; }
   if (ok) { say(`您好 ${answer.user.name}：未找到对应的值班成员，请输入登记的手机号完成关联。(No member matched, enter your mobile.)`); linkForm.hidden = false; return; }
   say(`登录失败 (sign-in failed): ${answer.message}`);
@@ -29,6 +30,10 @@ function dingtalkCode() {
 }
 
 const codeSources = {dingtalk: dingtalkCode};
-(codeSources[DB.platform] || (() => Promise.reject(new Error("unsupported platform"))))()
-  .then(async (code) => show(await post("login", {code})))
-  .catch((error) => say(`登录失败 (sign-in failed): ${error.message}`));
+if (DB.who) {
+  show([true, {...DB.who, next: null}]);
+} else {
+  (codeSources[DB.platform] || (() => Promise.reject(new Error("unsupported platform"))))()
+    .then(async (code) => show(await post("login", {code, next: DB.next})))
+    .catch((error) => say(`登录失败 (sign-in failed): ${error.message}`));
+}

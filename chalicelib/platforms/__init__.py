@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from chalicelib.platforms.base import Adapter
 from chalicelib.platforms.dingtalk import DingTalk
+from chalicelib.platforms.feishu import Feishu
 
 REGISTRY: dict[str, type[Adapter]] = {
     DingTalk.name: DingTalk,
+    Feishu.name: Feishu,
 }

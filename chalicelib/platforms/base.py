@@ -137,8 +137,8 @@ class Adapter(abc.ABC):
         """Verify and decrypt an event push; answers handshakes. Raises CallbackRejected."""
 
     @abc.abstractmethod
-    def parse_click(self, request: InboundRequest) -> Click:
-        """Verify a card button callback. Raises CallbackRejected."""
+    def parse_click(self, request: InboundRequest) -> Click | Reply:
+        """Verify a card button callback (or answer the callback URL's handshake). Raises CallbackRejected."""
 
     @abc.abstractmethod
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
@@ -154,5 +154,9 @@ class Adapter(abc.ABC):
         """Exchange the code the web app obtained inside the client for the user."""
 
     def h5_page_config(self) -> dict[str, str]:
-        """Public values the web app's login script needs (no secrets)."""
-        return {}
+        """Public values the web app's in-client login script needs (no secrets)."""
+        return {"platform": self.name}
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str | None:
+        """Where to send the browser to sign in; None when the page signs in inside the client (JSAPI)."""
+        return None

@@ -7,32 +7,20 @@
 """
 from __future__ import annotations
 
-from chalicelib.errors import (Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable,
-                               TargetGone, TokenInvalid)
 from chalicelib.platforms import http
+from chalicelib.platforms.errortable import ErrorTable
 
 NAME = "dingtalk"
-TOKEN_CODES = {"40001", "40014", "42001", "33001"}
-THROTTLE_CODES = {"90018", "90002", "90005", "90006"}
-QUOTA_CODES = {"90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"}
-RETRY_CODES = {"-1", "system.busy", "system.error", "system.updateCallbackFailed"}
-GONE_CODES = {"param.userIdNotExist", "60121", "60003"}
-NEW_TOKEN_CODES = {"InvalidAuthentication", "Unauthorized", "InvalidAccessToken"}
-
-
-def classify(code: str, message: str, status: int = 200) -> PlatformError:
-    """Map one DingTalk error code to the project's retry/permanent classes."""
-    if code in TOKEN_CODES or code in NEW_TOKEN_CODES or status == 401:
-        return TokenInvalid(NAME, code, message)
-    if code in THROTTLE_CODES or code.startswith("Forbidden.AccessDenied.QpsLimit"):
-        return RateLimited(NAME, code, message, retry_after=1.0)
-    if code in QUOTA_CODES:
-        return QuotaExhausted(NAME, code, message)
-    if code in RETRY_CODES or status >= 500:
-        return Retryable(NAME, code, message)
-    if code in GONE_CODES:
-        return TargetGone(NAME, code, message)
-    return Permanent(NAME, code, message)
+ERRORS = ErrorTable(
+    NAME,
+    token=frozenset({"40001", "40014", "42001", "33001", "InvalidAuthentication", "AuthenticationFailed.MissingParameter"}),
+    throttle=frozenset({"90018", "90002", "90005", "90006"}),
+    throttle_prefixes=("Forbidden.AccessDenied.QpsLimit",),
+    quota=frozenset({"90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"}),
+    retry=frozenset({"-1", "system.busy", "system.error", "system.updateCallbackFailed"}),
+    gone=frozenset({"param.userIdNotExist", "60121", "60003"}),
+)
+classify = ERRORS.classify
 
 
 def new_api(method: str, base: str, path: str, token: str | None, body: dict) -> dict:

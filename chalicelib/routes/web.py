@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from pydantic import BaseModel, Field
 
-from chalicelib import actions, incidents, integrations, linking, pages, sessions, views
+from chalicelib import actions, incidents, integrations, linking, pages, sessions, views, weblogin
 from chalicelib.errors import Unauthorized
 from chalicelib.models import Action
 from chalicelib.routes.common import guarded, parse
@@ -15,6 +15,7 @@ HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 class CodeIn(BaseModel):
     code: str = Field(min_length=1, max_length=512)
+    next: str | None = Field(default=None, max_length=512)
 
 
 class MobileIn(BaseModel):
@@ -30,24 +31,41 @@ def _viewer(integration_id: str):
     return sessions.current(bp.current_request.headers.get("cookie", ""), integration_id)
 
 
-def _linked(integration_id: str, user, member: dict | None, cookie: str | None = None) -> Response:
-    body = {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None}
-    return Response(body, headers={"Set-Cookie": cookie} if cookie else {})
+def _who(user, member: dict | None) -> dict:
+    return {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None}
+
+
+def _query(name: str) -> str | None:
+    return (bp.current_request.query_params or {}).get(name)
 
 
 @bp.route("/app/{integration_id}")
 @guarded
 def home(integration_id: str):
     adapter = integrations.adapter(integrations.get(integration_id))
-    return Response(pages.login(integration_id, adapter.h5_page_config()), headers=HTML)
+    user = _viewer(integration_id)
+    if user is None and (url := weblogin.begin(integration_id, adapter, _query("next"))):
+        return Response("", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+    who = _who(user, linking.member_of(integration_id, user.user_id)) if user else None
+    page = pages.login(integration_id, adapter.h5_page_config(), who, weblogin.safe_next(integration_id, _query("next")))
+    return Response(page, headers=HTML)
+
+
+@bp.route("/oauth/{integration_id}/callback")
+@guarded
+def oauth_callback(integration_id: str):
+    if _query("error") or not _query("code"):
+        raise Unauthorized(f"平台拒绝了登录 (the platform refused the sign-in: {_query('error') or 'no code'})")
+    done = weblogin.finish_redirect(integration_id, _query("code"), _query("state") or "")
+    return Response("", status_code=302, headers={"Location": done.next_path, "Set-Cookie": done.cookie})
 
 
 @bp.route("/app/{integration_id}/login", methods=["POST"])
 @guarded
 def login(integration_id: str):
-    code = parse(bp, CodeIn).code
-    user = integrations.adapter(integrations.get(integration_id)).h5_user(code)
-    return _linked(integration_id, user, linking.auto_link(integration_id, user), sessions.start(integration_id, user))
+    request = parse(bp, CodeIn)
+    done = weblogin.finish(integration_id, request.code, request.next)
+    return Response({**_who(done.user, done.member), "next": done.next_path}, headers={"Set-Cookie": done.cookie})
 
 
 @bp.route("/app/{integration_id}/link", methods=["POST"])
@@ -56,7 +74,7 @@ def link(integration_id: str):
     user = _viewer(integration_id)
     if user is None:
         raise Unauthorized("请先在应用内登录 (sign in from the app first)")
-    return _linked(integration_id, user, linking.link_by_mobile(integration_id, user, parse(bp, MobileIn).mobile))
+    return _who(user, linking.link_by_mobile(integration_id, user, parse(bp, MobileIn).mobile))
 
 
 @bp.route("/app/{integration_id}/incidents/{incident_id}")

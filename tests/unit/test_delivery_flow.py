@@ -119,3 +119,15 @@ def test_members_targeted_without_any_integration_leave_a_timeline_note(aws_env)
     worker.handle_notification(json.dumps(notification()))
     from chalicelib import incidents
     assert incidents.get("inc-1")["timeline"][-1]["action"] == "undeliverable"
+
+
+def test_a_chat_the_platform_says_is_gone_is_marked_inactive(fake_platform):
+    from chalicelib.errors import TargetGone
+    from chalicelib.store import chats
+    chats.upsert("int_fake", "cid-1", active=True, title="SRE")
+    fake_platform.fail_with = [TargetGone("fake", "230002", "bot not in chat")]
+    worker.handle_notification(json.dumps(notification(members=(), chats=[{"integration_id": "int_fake",
+                                                                           "chat_id": "cid-1"}])))
+    _run_deliveries()
+    assert chats.get("int_fake", "cid-1")["active"] is False
+    assert deliveries.of("inc-1")[0]["state"] == "failed"

@@ -1,0 +1,35 @@
+"""Each platform declares which of its error codes mean what; one function applies the table."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.errors import (Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable,
+                               TargetGone, TokenInvalid)
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    platform: str
+    token: frozenset[str] = frozenset()  # refresh the token, retry once
+    throttle: frozenset[str] = frozenset()  # wait, then retry
+    quota: frozenset[str] = frozenset()  # spent until the window resets: no retry
+    retry: frozenset[str] = frozenset()  # transient: retry with backoff
+    gone: frozenset[str] = frozenset()  # the user or chat is no longer reachable
+    throttle_prefixes: tuple[str, ...] = ()
+    throttle_delay: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    def classify(self, code: str, message: str, status: int = 200,
+                 retry_after: float | None = None) -> PlatformError:
+        """The project error for one platform answer; unknown codes are permanent."""
+        if code in self.token or status == 401:
+            return TokenInvalid(self.platform, code, message)
+        if code in self.throttle or status == 429 or code.startswith(self.throttle_prefixes or ("\0",)):
+            return RateLimited(self.platform, code, message, retry_after=retry_after or self.throttle_delay)
+        if code in self.quota:
+            return QuotaExhausted(self.platform, code, message)
+        if code in self.retry or status >= 500:
+            return Retryable(self.platform, code, message)
+        if code in self.gone:
+            return TargetGone(self.platform, code, message)
+        return Permanent(self.platform, code, message)

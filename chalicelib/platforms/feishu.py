@@ -1,0 +1,199 @@
+"""Feishu (飞书) / Lark self-built app: interactive cards, event and card callbacks, web sign-in.
+
+Console (open.feishu.cn/app): App ID and App Secret (凭证与基础信息), Encrypt Key and Verification
+Token (开发配置 → 事件与回调 → 加密策略). Lark is the same protocol on open.larksuite.com: set
+``api_base`` (and ``accounts_base`` if the sign-in host differs from ``accounts.<domain>``).
+Callbacks: body ``{"encrypt"}`` = base64(IV + AES-256-CBC, key SHA-256(Encrypt Key)), signed with
+X-Lark-Signature = sha256(timestamp + nonce + Encrypt Key + raw body); the legacy card URL signs
+sha1(timestamp + nonce + Verification Token + raw body). Handshake: ``url_verification`` →
+``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the new card.
+Limits: 50/s per API, messages 1000/min, 5/s per user or group; free edition 10,000 calls a month.
+Docs: open.feishu.cn/document (发送消息, 卡片回传交互, 频控策略, 获取 user_access_token).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import quota
+from chalicelib.cards import Card
+from chalicelib.config import settings
+from chalicelib.errors import CallbackRejected, PlatformError
+from chalicelib.models import Action
+from chalicelib.platforms import feishu_api as api
+from chalicelib.platforms import lark_crypto
+from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch, InboundRequest,
+                                       PlatformUser, Reply)
+from chalicelib.platforms.feishu_cards import render
+from chalicelib.platforms.inbound import fresh, json_body
+
+CHAT_EVENTS = {"im.chat.member.bot.added_v1": "joined", "im.chat.member.bot.deleted_v1": "left",
+               "im.chat.disbanded_v1": "left", "im.chat.updated_v1": "renamed"}
+SKEW = 3600
+CARD_EVENTS = {"card.action.trigger", "card.action.trigger_v1"}
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    app_id: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    verification_token: str = Field(min_length=1)
+    encrypt_key: str = ""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_base: str = "https://open.feishu.cn"
+    accounts_base: str = ""
+    edition: str = "standard"
+
+
+class Feishu(Adapter):
+    name = "feishu"
+    Credentials = Credentials
+    Settings = Settings
+    url_names = ("events", "card_callback", "oauth_redirect", "web_home")
+    token_margin = 31 * 60  # under 30 minutes left, Feishu hands out a new token
+    credentials: Credentials
+    settings: Settings
+
+    def _url(self, path: str) -> str:
+        return self.settings.api_base.rstrip("/") + path
+
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        data = api.call("POST", self._url("/open-apis/auth/v3/tenant_access_token/internal"), None,
+                        {"app_id": self.credentials.app_id, "app_secret": self.credentials.app_secret})
+        return data["tenant_access_token"], int(data.get("expire", 7200))
+
+    def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        quota.count(self.integration_id, f"{method} {path.split('/messages/')[0]}")
+        return self.with_token("app", lambda token: api.call(method, self._url(path), token, body, params))
+
+    def urls(self, base: str) -> dict[str, str]:
+        return {"events": f"{base}/callbacks/{self.integration_id}/events",
+                "card_callback": f"{base}/callbacks/{self.integration_id}/card",
+                "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
+                "web_home": f"{base}/app/{self.integration_id}"}
+
+    # -- cards ------------------------------------------------------------------------------
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        data = self._api("POST", "/open-apis/im/v1/messages", {
+            "receive_id": target, "msg_type": "interactive", "content": json.dumps(render(card), ensure_ascii=False),
+            "uuid": hashlib.sha1(card_key.encode()).hexdigest()[:32]},
+            {"receive_id_type": "chat_id" if kind == "chat" else "open_id"})
+        return {"message_id": data["data"]["message_id"]}
+
+    def update_card(self, ref: dict, card: Card) -> dict:
+        self._api("PATCH", f"/open-apis/im/v1/messages/{ref['message_id']}",
+                  {"content": json.dumps(render(card), ensure_ascii=False)})
+        return ref
+
+    # -- inbound ----------------------------------------------------------------------------
+    def _payload(self, request: InboundRequest, legacy_ok: bool = False) -> dict:
+        """Verify and open a callback body; url_verification is the only unsigned request accepted."""
+        body = json_body(request.body)
+        if "encrypt" in body:
+            body = json_body(lark_crypto.decrypt(self.credentials.encrypt_key, str(body["encrypt"])).encode())
+        elif self.credentials.encrypt_key and not (legacy_ok and "open_message_id" in body):
+            raise CallbackRejected("an Encrypt Key is configured but the body is not encrypted")
+        if body.get("type") == "url_verification":
+            self._check_token(body.get("token"))
+            return body
+        self._check_signature(request, legacy="open_message_id" in body)
+        self._check_token((body.get("header") or {}).get("token", body.get("token")))
+        return body
+
+    def _check_token(self, token: object) -> None:
+        if not hmac.compare_digest(str(token or ""), self.credentials.verification_token):
+            raise CallbackRejected("verification token mismatch")
+
+    def _check_signature(self, request: InboundRequest, legacy: bool) -> None:
+        headers = request.headers
+        stamp, nonce = headers.get("x-lark-request-timestamp", ""), headers.get("x-lark-request-nonce", "")
+        if legacy:
+            expected = lark_crypto.legacy_card_signature(stamp, nonce, self.credentials.verification_token, request.body)
+        elif self.credentials.encrypt_key:
+            expected = lark_crypto.signature(stamp, nonce, self.credentials.encrypt_key, request.body)
+        else:
+            return  # without an Encrypt Key Feishu does not sign; the verification token is the check
+        if not stamp.isdigit() or not hmac.compare_digest(expected, headers.get("x-lark-signature", "")):
+            raise CallbackRejected("X-Lark-Signature mismatch")
+        fresh(int(stamp), SKEW)
+
+    def parse_event(self, request: InboundRequest) -> EventBatch:
+        payload = self._payload(request)
+        if payload.get("type") == "url_verification":
+            return EventBatch(reply=Reply(body={"challenge": payload.get("challenge", "")}))
+        header, event = payload.get("header") or {}, payload.get("event") or {}
+        kind, chat_id = CHAT_EVENTS.get(str(header.get("event_type"))), event.get("chat_id")
+        chat_events = []
+        if kind and chat_id:
+            title = (event.get("after_change") or {}).get("name") or event.get("name") or ""
+            chat_events.append(ChatEvent(kind, str(chat_id), str(title)))
+        return EventBatch(reply=Reply(body={"msg": "success"}), dedupe_key=header.get("event_id"),
+                          chat_events=chat_events)
+
+    def parse_click(self, request: InboundRequest) -> Click | Reply:
+        payload = self._payload(request, legacy_ok=True)
+        if payload.get("type") == "url_verification":
+            return Reply(body={"challenge": payload.get("challenge", "")})
+        header = payload.get("header") or {}
+        if header and header.get("event_type") not in CARD_EVENTS:
+            raise CallbackRejected("not a card action")
+        event = payload.get("event", payload)
+        operator = event.get("operator") or event
+        action = event.get("action") or {}
+        value = action.get("value") if isinstance(action.get("value"), dict) else {}
+        name, minutes = str(value.get("action", "")), value.get("minutes")
+        if str(action.get("option", "")).startswith("silence:"):
+            name, minutes = "silence", action["option"].split(":", 1)[1]
+        if name not in Action.__members__ or not value.get("incident_id") or not operator.get("open_id"):
+            raise CallbackRejected("unknown card, user or action")
+        message_id = (event.get("context") or {}).get("open_message_id") or event.get("open_message_id")
+        return Click(user_id=str(operator["open_id"]), incident_id=str(value["incident_id"]), action=Action(name),
+                     minutes=int(minutes) if str(minutes or "").isdigit() else None,
+                     context={"message_id": message_id, "legacy": not header},
+                     dedupe_key=header.get("event_id") or f"{message_id}#{operator['open_id']}#{name}#{minutes}")
+
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        if click.context.get("legacy"):
+            return Reply(body=render(outcome.card) if outcome.card else {})
+        text = outcome.message + (f" {outcome.link}" if outcome.link else "")
+        body: dict = {"toast": {"type": "success" if outcome.ok else "error", "content": text,
+                                "i18n": {"zh_cn": text, "en_us": text}}}
+        if outcome.card is not None:
+            body["card"] = {"type": "raw", "data": render(outcome.card)}
+        return Reply(body=body)
+
+    # -- people -----------------------------------------------------------------------------
+    def user_by_mobile(self, mobile: str) -> str | None:
+        data = self._api("POST", "/open-apis/contact/v3/users/batch_get_id",
+                         {"mobiles": [mobile], "include_resigned": False}, {"user_id_type": "open_id"})
+        found = [u.get("user_id") for u in data.get("data", {}).get("user_list", []) if u.get("user_id")]
+        return found[0] if found else None
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str | None:
+        query = urlencode({"client_id": self.credentials.app_id, "redirect_uri": redirect_uri,
+                           "response_type": "code", "state": state})
+        return f"{self._accounts_base()}/open-apis/authen/v1/authorize?{query}"
+
+    def _accounts_base(self) -> str:
+        if self.settings.accounts_base:
+            return self.settings.accounts_base.rstrip("/")
+        parts = urlsplit(self.settings.api_base)
+        return f"{parts.scheme}://{parts.netloc.replace('open.', 'accounts.', 1)}"
+
+    def h5_user(self, code: str) -> PlatformUser:
+        try:
+            token = api.call("POST", self._url("/open-apis/authen/v2/oauth/token"), None, {
+                "grant_type": "authorization_code", "client_id": self.credentials.app_id,
+                "client_secret": self.credentials.app_secret, "code": code,
+                "redirect_uri": self.urls(settings().public_base_url)["oauth_redirect"]})["access_token"]
+            info = api.call("GET", self._url("/open-apis/authen/v1/user_info"), token)["data"]
+        except PlatformError as exc:
+            raise CallbackRejected(f"飞书登录失败 (Feishu refused the sign-in: {exc.platform_message})") from exc
+        return PlatformUser(user_id=info["open_id"], name=info.get("name", ""))

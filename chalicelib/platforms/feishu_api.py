@@ -1,0 +1,35 @@
+"""Feishu/Lark Open API calls and error conventions (platform-protocols.md §2.1, §2.8).
+
+Bodies carry ``{"code", "msg"}``; throttling is HTTP 429 (some legacy APIs 400) with
+``x-ogw-ratelimit-reset`` seconds and code 99991400. Token codes follow lark-oapi's channel layer.
+"""
+from __future__ import annotations
+
+from chalicelib.platforms import http
+from chalicelib.platforms.errortable import ErrorTable
+
+NAME = "feishu"
+ERRORS = ErrorTable(
+    NAME,
+    token=frozenset({"99991661", "99991663", "99991664", "99991665", "99991666", "99991668", "99991671"}),
+    throttle=frozenset({"99991400", "99991402", "11232", "11020", "11021"}),
+    retry=frozenset({"1500", "55001", "99991401"}),
+    gone=frozenset({"230002", "230005", "230017", "230020", "230013", "232011", "232025"}),
+)
+
+
+def _reset_seconds(headers: dict) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "x-ogw-ratelimit-reset" and str(value).strip().isdigit():
+            return max(1.0, float(value))
+    return None
+
+
+def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None) -> dict:
+    """One Open API call; a non-zero ``code`` (even inside HTTP 200) raises the classified error."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = http.call(NAME, method, url, json=body, params=params, headers=headers)
+    code = str(answer.data.get("code", 0 if answer.status < 300 else f"http{answer.status}"))
+    if code != "0" or answer.status >= 300:
+        raise ERRORS.classify(code, str(answer.data.get("msg", "")), answer.status, _reset_seconds(answer.headers))
+    return answer.data

@@ -1,0 +1,63 @@
+"""Render the neutral card as a Feishu interactive card (JSON 1.0), in Chinese and English.
+
+Sent as a shared card (``config.update_multi``) so one PATCH updates it for everyone; buttons carry
+the action vocabulary in their ``value``, the longer silences sit in an overflow menu.
+"""
+from __future__ import annotations
+
+from chalicelib.cards import Card
+
+TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
+MAX_TEXT = 2000
+
+
+def _md(text: str) -> dict:
+    return {"tag": "div", "text": {"tag": "lark_md", "content": text[:MAX_TEXT]}}
+
+
+def _field(label: str, value: str) -> dict:
+    return {"is_short": True, "text": {"tag": "lark_md", "content": f"**{label}**\n{value}"}}
+
+
+def _elements(card: Card, lang: str) -> list[dict]:
+    zh = lang == "zh_cn"
+    fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
+              _field("开始" if zh else "Started", card.started_at)]
+    if card.acted_by:
+        fields.append(_field("处理人" if zh else "By", card.acted_by))
+    if card.silenced_until:
+        fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until))
+    elements = [{"tag": "div", "fields": fields}]
+    if card.description:
+        elements.append(_md(card.description))
+    if card.labels:
+        elements.append(_md("\n".join(f"**{k}**: {v}" for k, v in card.labels)))
+    return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
+
+
+def _actions(card: Card, zh: bool) -> list[dict]:
+    style = {"ack": "primary", "resolve": "danger", "silence": "default"}
+    actions: list[dict] = [
+        {"tag": "button", "type": style[b.action.value],
+         "text": {"tag": "plain_text", "content": b.zh if zh else b.en},
+         "value": {"action": b.action.value, "incident_id": card.incident_id,
+                   **({"minutes": b.minutes} if b.minutes else {})}}
+        for b in card.buttons]
+    if card.silence_menu:
+        actions.append({"tag": "overflow", "value": {"action": "silence", "incident_id": card.incident_id},
+                        "options": [{"text": {"tag": "plain_text", "content": b.zh if zh else b.en},
+                                     "value": f"silence:{b.minutes}"} for b in card.silence_menu]})
+    actions.append({"tag": "button", "type": "default", "url": card.url,
+                    "text": {"tag": "plain_text", "content": "查看详情" if zh else "Details"}})
+    return actions
+
+
+def render(card: Card) -> dict:
+    template = "green" if card.status == "resolved" else TEMPLATE[card.severity]
+    return {
+        "config": {"wide_screen_mode": True, "update_multi": True},
+        "header": {"template": template, "title": {
+            "tag": "plain_text", "content": f"[{card.severity_zh}] {card.title}",
+            "i18n": {"zh_cn": f"[{card.severity_zh}] {card.title}", "en_us": f"[{card.severity_en}] {card.title}"}}},
+        "i18n_elements": {"zh_cn": _elements(card, "zh_cn"), "en_us": _elements(card, "en_us")},
+    }
