@@ -23,15 +23,18 @@ def apply(incident_id: str, action: Action, member: dict, source: str, minutes: 
     return incident
 
 
-def spread(incident: dict, integration_id: str | None = None, shown: dict | None = None) -> None:
-    """Queue updates for every delivered card, after marking the one a click reply already updated."""
-    if integration_id and shown:
-        delivery.mark_shown(incident["id"], shown, cards.build(incident, integration_id))
+def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
+    """Queue updates for every delivered card, after recording what the click did to its own card."""
+    if integration_id and click:
+        shown = cards.build(incident, integration_id) if click.reply_updates_card else None
+        delivery.note_click(incident["id"], click.context, shown, click.ref_update)
     dispatch.enqueue(dispatch.refresh_jobs(incident["id"]))
 
 
 def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome:
     """Map the clicking user to their member, apply the action, say what happened."""
+    if click.action is None:
+        return _refresh(integration_id, click)
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
@@ -43,8 +46,18 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     except Conflict as exc:
         current = incidents.get(click.incident_id)
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
-    spread(incident, integration_id, click.context)
+    spread(incident, integration_id, click)
     return ClickOutcome(ok=True, message=DONE[click.action.value], card=cards.build(incident, integration_id))
+
+
+def _refresh(integration_id: str, click: Click) -> ClickOutcome:
+    """状态刷新: no state change, the card is brought up to date with what the click allows."""
+    try:
+        incident = incidents.get(click.incident_id)
+    except NotFound:
+        return ClickOutcome(ok=False, message="故障不存在 (incident not found)")
+    spread(incident, integration_id, click)
+    return ClickOutcome(ok=True, message="已刷新 (refreshed)", card=cards.build(incident, integration_id))
 
 
 def already_handled(integration_id: str, click: Click) -> ClickOutcome:

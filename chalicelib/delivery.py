@@ -60,13 +60,15 @@ def _describe(exc: PlatformError) -> str:
     return f"{exc.platform} {exc.platform_code}: {exc.platform_message}"
 
 
-def mark_shown(incident_id: str, match: dict, card: cards.Card) -> None:
-    """Record that the card whose ref contains ``match`` already shows ``card`` (a click reply did it)."""
+def note_click(incident_id: str, match: dict, shown: cards.Card | None, ref_update: dict) -> None:
+    """On the card whose ref contains ``match``: record that a click reply already shows ``shown``,
+    and keep what the click brought for later updates (e.g. a fresh single-use update code)."""
     for record in deliveries.of(incident_id):
         ref = record.get("ref") or {}
-        if all(ref.get(k) == v for k, v in match.items()):
-            deliveries.record(incident_id, record["target_key"], release=False, card_digest=card.digest(),
-                              updated_at=clock.iso())
+        if match and all(ref.get(k) == v for k, v in match.items()):
+            fields = {"card_digest": shown.digest()} if shown else {}
+            deliveries.record(incident_id, record["target_key"], release=False, ref={**ref, **ref_update},
+                              updated_at=clock.iso(), **fields)
             return
 
 

@@ -18,11 +18,14 @@ def _adapter(integration_id: str):
 
 def event(integration_id: str, request: InboundRequest) -> Reply:
     """Verify, answer handshakes, keep the chat list; a redelivered event is answered but not reapplied."""
-    batch = _adapter(integration_id).parse_event(request)
+    adapter = _adapter(integration_id)
+    batch = adapter.parse_event(request)
     if batch.dedupe_key and not ephemeral.claim(f"seen#{integration_id}#{batch.dedupe_key}", DEDUPE_SECONDS):
         return batch.reply
     for chat_event in batch.chat_events:
         _apply(integration_id, chat_event)
+    if batch.click:
+        return adapter.click_reply(batch.click, actions.from_click(integration_id, adapter.name, batch.click))
     return batch.reply
 
 

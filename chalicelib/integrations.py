@@ -94,3 +94,11 @@ def delete(integration_id: str) -> None:
 
 def all_views() -> list[dict]:
     return [view(item) for item in store.all()]
+
+
+def verification_file(name: str) -> str:
+    """The content an admin entered for a platform's domain-verification file, by file name."""
+    for item in store.all():
+        if name and item["settings"].get("verify_file") == name:
+            return str(item["settings"].get("verify_content", ""))
+    raise NotFound(f"{name} is not a verification file of any integration")

@@ -16,6 +16,7 @@ from chalicelib.store.base import plain
 EDITIONS: dict[str, dict[str, tuple[int, int | None]]] = {
     "dingtalk": {"standard": (20, 10_000), "professional": (40, 500_000), "exclusive": (60, 5_500_000)},
     "feishu": {"standard": (50, None), "free": (50, 10_000)},
+    "wecom": {"standard": (None, None)},
 }
 LEDGER_DAYS = 40  # a month's ledger outlives the month so last month stays visible
 

@@ -38,7 +38,7 @@ def safe_next(integration_id: str, wanted: str | None) -> str:
 
 def begin(integration_id: str, adapter: Adapter, wanted: str | None) -> str | None:
     """The platform's authorize URL carrying a fresh one-time state, or None for in-client sign-in."""
-    state = secrets.token_urlsafe(24)
+    state = secrets.token_hex(20)  # WeCom allows only [a-zA-Z0-9] in state
     redirect = adapter.urls(settings().public_base_url).get("oauth_redirect", "")
     url = adapter.authorize_url(state, redirect)
     if url:

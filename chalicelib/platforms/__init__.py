@@ -4,8 +4,10 @@ from __future__ import annotations
 from chalicelib.platforms.base import Adapter
 from chalicelib.platforms.dingtalk import DingTalk
 from chalicelib.platforms.feishu import Feishu
+from chalicelib.platforms.wecom import WeCom
 
 REGISTRY: dict[str, type[Adapter]] = {
     DingTalk.name: DingTalk,
     Feishu.name: Feishu,
+    WeCom.name: WeCom,
 }

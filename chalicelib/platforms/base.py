@@ -44,20 +44,26 @@ class ChatEvent:
 
 
 @dataclass
+class Click:
+    """A button press. ``action`` None asks only for the card to be refreshed."""
+
+    user_id: str
+    incident_id: str
+    action: Action | None
+    minutes: int | None = None
+    context: dict = field(default_factory=dict)  # identifies the clicked card among the deliveries' refs
+    dedupe_key: str | None = None  # the same click delivered twice is applied once
+    reply_updates_card: bool = True  # False where the reply cannot carry the card (updated by API instead)
+    ref_update: dict = field(default_factory=dict)  # e.g. a fresh single-use update code the click brought
+    flavour: str = ""  # which of the platform's callback formats to answer in
+
+
+@dataclass
 class EventBatch:
     reply: Reply
     dedupe_key: str | None = None
     chat_events: list[ChatEvent] = field(default_factory=list)
-
-
-@dataclass
-class Click:
-    user_id: str
-    incident_id: str
-    action: Action
-    minutes: int | None = None
-    context: dict = field(default_factory=dict)
-    dedupe_key: str | None = None  # the same click delivered twice is applied once
+    click: Click | None = None  # platforms whose card clicks arrive on the event URL
 
 
 @dataclass

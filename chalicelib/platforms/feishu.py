@@ -156,11 +156,11 @@ class Feishu(Adapter):
         message_id = (event.get("context") or {}).get("open_message_id") or event.get("open_message_id")
         return Click(user_id=str(operator["open_id"]), incident_id=str(value["incident_id"]), action=Action(name),
                      minutes=int(minutes) if str(minutes or "").isdigit() else None,
-                     context={"message_id": message_id, "legacy": not header},
+                     context={"message_id": message_id}, flavour="" if header else "legacy",
                      dedupe_key=header.get("event_id") or f"{message_id}#{operator['open_id']}#{name}#{minutes}")
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
-        if click.context.get("legacy"):
+        if click.flavour == "legacy":
             return Reply(body=render(outcome.card) if outcome.card else {})
         text = outcome.message + (f" {outcome.link}" if outcome.link else "")
         body: dict = {"toast": {"type": "success" if outcome.ok else "error", "content": text,

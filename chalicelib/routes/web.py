@@ -99,3 +99,11 @@ def incident_action(integration_id: str, incident_id: str):
                              request.minutes)
     actions.spread(incident)
     return views.incident(incident)
+
+
+@bp.route("/{verify_file}")
+@guarded
+def domain_verification(verify_file: str):
+    """WeCom's trusted-domain check: the WW_verify_*.txt file the admin entered, at the domain root."""
+    content = integrations.verification_file(verify_file)
+    return Response(content, headers={"Content-Type": "text/plain; charset=utf-8"})

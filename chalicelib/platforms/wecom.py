@@ -1,0 +1,207 @@
+"""WeCom (企业微信) self-built app: template cards, the encrypted XML callback, OAuth sign-in.
+
+Console (work.weixin.qq.com/wework_admin): 企业 ID (我的企业), AgentId and Secret (应用管理 → 应用),
+Token and EncodingAESKey (接收消息 → 设置API接收), the trusted domain (网页授权及 JS-SDK).
+API: qyapi.weixin.qq.com (``api_base`` for private deployments), token in ``?access_token=``.
+Callback: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py) with the CorpID as receive id;
+GET verification answers the decrypted ``echostr`` as the bare body within 1 s; POST bodies are
+encrypted XML (parsed with defusedxml), answered within 5 s. Button clicks arrive here as
+``template_card_event`` with a fresh single-use ResponseCode (72 h) for one more card update.
+Limits: 30 messages/min and 1000/h per member from one app (excess silently dropped), 45009 blocks.
+Docs: developer.work.weixin.qq.com (发送应用消息, 模板卡片事件推送, 更新模版卡片消息, 加解密方案).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import quote
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import clock, quota
+from chalicelib.cards import Card
+from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.models import Action
+from chalicelib.platforms import wecom_api as api
+from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest, PlatformUser,
+                                       Reply)
+from chalicelib.platforms.inbound import fresh
+from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.platforms.wecom_cards import parse_key, render, summary
+
+log = logging.getLogger("dutybridge.wecom")
+CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
+CODE_LIFETIME = 72 * 3600
+SKEW = 3600
+EMPTY = Reply(body="", content_type="text/plain")
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corp_id: str = Field(min_length=1)
+    agent_id: str = Field(pattern=r"^\d+$")
+    secret: str = Field(min_length=1)
+    token: str = Field(min_length=1, max_length=32)
+    encoding_aes_key: str = Field(min_length=43, max_length=43)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_base: str = "https://qyapi.weixin.qq.com"
+    oauth_base: str = "https://open.weixin.qq.com"
+    trusted_domain: str = ""
+    verify_file: str = Field(default="", pattern=r"^(WW_verify_[A-Za-z0-9]+\.txt)?$")
+    verify_content: str = Field(default="", max_length=128)
+    war_room: bool = False
+    edition: str = "standard"
+
+
+def _text(node: Element, name: str) -> str:
+    found = node.find(name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _xml(raw: bytes | str) -> Element:
+    try:
+        return ElementTree.fromstring(raw)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
+        raise CallbackRejected("body is not acceptable XML") from exc
+
+
+class WeCom(Adapter):
+    name = "wecom"
+    Credentials = Credentials
+    Settings = Settings
+    url_names = ("callback", "oauth_redirect", "web_home")
+    credentials: Credentials
+    settings: Settings
+
+    def _url(self, path: str) -> str:
+        return self.settings.api_base.rstrip("/") + path
+
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        data = api.call("GET", self._url("/cgi-bin/gettoken"), None, params={
+            "corpid": self.credentials.corp_id, "corpsecret": self.credentials.secret})
+        return data["access_token"], int(data.get("expires_in", 7200))
+
+    def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        quota.count(self.integration_id, f"{method} {path}")
+        return self.with_token("app", lambda token: api.call(method, self._url(path), token, body, params))
+
+    def urls(self, base: str) -> dict[str, str]:
+        return {"callback": f"{base}/callbacks/{self.integration_id}/events",
+                "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
+                "web_home": f"{base}/app/{self.integration_id}"}
+
+    # -- cards ------------------------------------------------------------------------------
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        if kind == "chat":
+            self._post_summary(target, card)
+            return {"chat_id": target}
+        task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
+        data = self._api("POST", "/cgi-bin/message/send", {
+            "touser": target, "msgtype": "template_card", "agentid": int(self.credentials.agent_id),
+            "template_card": render(card, task_id), "enable_duplicate_check": 0})
+        self._check_recipient(data, target)
+        return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
+                "code_at": int(clock.now())}
+
+    def _check_recipient(self, data: dict, target: str) -> None:
+        if target in str(data.get("unlicenseduser", "")).split("|"):
+            raise Permanent(self.name, "unlicenseduser", "未开通企微许可 (the member has no WeCom API licence)")
+        if target in str(data.get("invaliduser", "")).split("|"):
+            raise TargetGone(self.name, "invaliduser", "成员不存在或不在应用可见范围 (not in the app's visibility)")
+
+    def _post_summary(self, chat_id: str, card: Card) -> None:
+        self._api("POST", "/cgi-bin/appchat/send", {"chatid": chat_id, "msgtype": "markdown",
+                                                    "markdown": {"content": summary(card)}})
+
+    def update_card(self, ref: dict, card: Card) -> dict:
+        """Spend the card's single-use update code; without a live one, the card's refresh button is the way."""
+        if "chat_id" in ref:
+            self._post_summary(ref["chat_id"], card)
+            return ref
+        code, issued = ref.get("response_code"), ref.get("code_at") or 0
+        if not code or clock.now() - issued > CODE_LIFETIME:
+            raise Permanent(self.name, "response_code.spent",
+                            "卡片更新次数已用完，可点击「状态刷新」(update budget spent; the card's Refresh button renews it)")
+        self._api("POST", "/cgi-bin/message/update_template_card", {
+            "userids": [ref["user"]], "agentid": int(self.credentials.agent_id), "response_code": code,
+            "template_card": render(card, ref["task_id"])})
+        return {**ref, "response_code": None, "code_at": None}
+
+    # -- inbound ----------------------------------------------------------------------------
+    def _crypt(self) -> MsgCrypt:
+        return MsgCrypt(self.credentials.token, self.credentials.encoding_aes_key, self.credentials.corp_id)
+
+    def _open(self, query: dict[str, str], encrypt: str) -> str:
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not timestamp.isdigit() or not nonce or not encrypt:
+            raise CallbackRejected("missing timestamp, nonce or ciphertext")
+        fresh(int(timestamp), SKEW)
+        crypt = self._crypt()
+        crypt.verify(query.get("msg_signature", ""), timestamp, nonce, encrypt)
+        return crypt.decrypt(encrypt)
+
+    def parse_event(self, request: InboundRequest) -> EventBatch:
+        if request.method == "GET":
+            return EventBatch(reply=Reply(body=self._open(request.query, request.query.get("echostr", "")),
+                                          content_type="text/plain"))
+        message = _xml(self._open(request.query, _text(_xml(request.body), "Encrypt")))
+        if _text(message, "ToUserName") != self.credentials.corp_id:
+            raise CallbackRejected("message is for another organisation")
+        sender, created, key = (_text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
+        dedupe = _text(message, "MsgId") or f"{sender}#{created}#{key}"
+        click = self._click(message) if _text(message, "Event") in CARD_EVENTS else None
+        return EventBatch(reply=EMPTY, dedupe_key=dedupe, click=click)
+
+    def _click(self, message: Element) -> Click:
+        parsed = parse_key(_text(message, "EventKey"))
+        if parsed is None or parsed[0] not in (*Action.__members__, "refresh"):
+            raise CallbackRejected("unknown card button")
+        action, minutes, incident_id = parsed
+        code = _text(message, "ResponseCode")
+        return Click(user_id=_text(message, "FromUserName"), incident_id=incident_id,
+                     action=None if action == "refresh" else Action(action), minutes=minutes,
+                     context={"task_id": _text(message, "TaskId")}, reply_updates_card=False,
+                     ref_update={"response_code": code, "code_at": int(clock.now())} if code else {})
+
+    def parse_click(self, request: InboundRequest) -> Click | Reply:
+        raise CallbackRejected("WeCom delivers card clicks to the callback URL")
+
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        """Clicks are answered empty (the card is updated through the API with the click's fresh code);
+        a refusal reaches the person as an app message, since the card cannot carry a toast."""
+        if not outcome.ok:
+            text = outcome.message + (f"\n{outcome.link}" if outcome.link else "")
+            try:
+                self._api("POST", "/cgi-bin/message/send", {"touser": click.user_id, "msgtype": "text",
+                                                            "agentid": int(self.credentials.agent_id),
+                                                            "text": {"content": text}})
+            except PlatformError as exc:
+                log.warning("could not tell %s why the click was refused: %s", click.user_id, exc.platform_code)
+        return EMPTY
+
+    # -- people -----------------------------------------------------------------------------
+    def user_by_mobile(self, mobile: str) -> str | None:
+        try:
+            return self._api("POST", "/cgi-bin/user/getuserid", {"mobile": mobile})["userid"]
+        except TargetGone:
+            return None
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str | None:
+        return (f"{self.settings.oauth_base.rstrip('/')}/connect/oauth2/authorize?appid={self.credentials.corp_id}"
+                f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code&scope=snsapi_base"
+                f"&state={state}&agentid={self.credentials.agent_id}#wechat_redirect")
+
+    def h5_user(self, code: str) -> PlatformUser:
+        try:
+            data = self._api("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+        except PlatformError as exc:
+            raise CallbackRejected(f"企业微信登录失败 (WeCom refused the sign-in: {exc.platform_message})") from exc
+        if not data.get("userid"):
+            raise CallbackRejected("不是企业成员 (not a member of this organisation)")
+        return PlatformUser(user_id=data["userid"], name="")

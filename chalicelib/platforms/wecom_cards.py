@@ -1,0 +1,62 @@
+"""Render the neutral card as a WeCom ``button_interaction`` template card, and a group summary.
+
+WeCom allows at most 6 buttons and shows at most 8 lines of custom content; the longer silences
+live in the card's top-right ``action_menu`` (the seed's ``...``), and a 状态刷新 button is always
+there so a person can earn the card another update when its 72-hour update budget is spent.
+"""
+from __future__ import annotations
+
+from chalicelib.cards import Card
+
+SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
+BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3}
+MAX_LINES = 8
+MAX_BUTTONS = 6
+
+
+def button_key(action: str, minutes: int | None, incident_id: str) -> str:
+    return f"{action}/{minutes or 0}/{incident_id}"
+
+
+def parse_key(key: str) -> tuple[str, int | None, str] | None:
+    parts = key.split("/", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]) or None, parts[2]
+
+
+def _lines(card: Card) -> list[dict]:
+    lines = [{"keyname": "状态 Status", "value": f"{card.status_zh} {card.status_en}"},
+             {"keyname": "开始 Started", "value": card.started_at}]
+    if card.acted_by:
+        lines.append({"keyname": "处理人 By", "value": card.acted_by[:120]})
+    if card.silenced_until:
+        lines.append({"keyname": "屏蔽至 Silenced", "value": card.silenced_until})
+    lines += [{"keyname": k[:30], "value": v[:120]} for k, v in card.labels]
+    return lines[:MAX_LINES - 2]  # the title and sub-title take the other two lines
+
+
+def render(card: Card, task_id: str) -> dict:
+    buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
+                "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
+    buttons.append({"text": "状态刷新 Refresh", "style": 4, "key": button_key("refresh", None, card.incident_id)})
+    template = {
+        "card_type": "button_interaction", "task_id": task_id,
+        "source": {"desc": f"{card.severity_zh} {card.severity_en}", "desc_color": SOURCE_COLOR[card.severity]},
+        "main_title": {"title": card.title[:36], "desc": f"{card.status_zh} {card.status_en}"},
+        "sub_title_text": card.description[:120], "horizontal_content_list": _lines(card),
+        "card_action": {"type": 1, "url": card.url}, "button_list": buttons[:MAX_BUTTONS]}
+    if card.silence_menu:
+        template["action_menu"] = {"desc": "更多屏蔽 More", "action_list": [
+            {"text": f"{b.zh} {b.en}", "key": button_key("silence", b.minutes, card.incident_id)}
+            for b in card.silence_menu]}
+    return template
+
+
+def summary(card: Card) -> str:
+    """The markdown a group chat gets (WeCom app groups cannot carry button cards)."""
+    lines = [f"**[{card.severity_zh}] {card.title}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
+             f"> 开始 Started: {card.started_at}"]
+    if card.acted_by:
+        lines.append(f"> 处理人 By: {card.acted_by}")
+    return "\n".join(lines + [f"[查看详情 Details]({card.url})"])
