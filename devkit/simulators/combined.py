@@ -1,7 +1,7 @@
 """One server for every simulator: each platform under its own prefix, a page at ``/``.
 
-The page shows each platform's panel (its chats, cards and buttons, its console and org data);
-Feishu and WeCom panels join the DingTalk one as their simulators land.
+The page shows each platform's panel (its chats, cards and buttons, its console and tenant data):
+DingTalk under ``/dingtalk``, Feishu under ``/feishu``; WeCom joins them when its simulator lands.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 
 from devkit.simulators.dingtalk import DingTalkSimulator
+from devkit.simulators.feishu import FeishuSimulator
 from devkit.simulators.http import Route, Router, html_response, serve
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -24,6 +25,7 @@ header{{padding:10px 16px;background:#1f2329;color:#fff}}header small{{color:#a9
 class Simulators:
     server: ThreadingHTTPServer
     dingtalk: DingTalkSimulator
+    feishu: FeishuSimulator
     app_url: str = ""
 
     @property
@@ -36,12 +38,13 @@ class Simulators:
 
 
 def start_simulators(host: str = "127.0.0.1", port: int = 0) -> Simulators:
-    dingtalk = DingTalkSimulator()
+    dingtalk, feishu = DingTalkSimulator(), FeishuSimulator()
     router = Router()
     router.mount("/dingtalk", dingtalk.routes())
+    router.mount("/feishu", feishu.routes())
     server, _ = serve(router, host, port)
-    dingtalk.base_url = f"http://{host}:{server.server_port}"
-    simulators = Simulators(server, dingtalk)
+    dingtalk.base_url = feishu.base_url = f"http://{host}:{server.server_port}"
+    simulators = Simulators(server, dingtalk, feishu)
     router.mount("", [Route("GET", r"/", lambda request: html_response(
-        PAGE.format(app_url=simulators.app_url, panels=dingtalk.panel_html())))])
+        PAGE.format(app_url=simulators.app_url, panels=dingtalk.panel_html() + feishu.panel_html())))])
     return simulators

@@ -25,80 +25,60 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
+from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.dingtalk_cards import CardPlatform
 from devkit.simulators.dingtalk_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.dingtalk_gate import (
-    NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Faults, Limits, OapiError, TokenFamily,
+    FAULT_KINDS, NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Limits, OapiError, TokenFamily,
     new_fault_error, old_fault_error, token_refused)
 from devkit.simulators.dingtalk_org import (
     DEFAULT_TEMPLATE_PATH, Directory, Group, Org, User, default_groups, default_users, load_template,
     new_oapi_request_id)
 from devkit.simulators.dingtalk_scene import SceneGroups
-from devkit.simulators.http import ANY, Request, Response, Route, Router, json_response, serve
+from devkit.simulators.http import ANY, Request, Response, Route, json_response
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 AUTH_CODE_TTL = 300
-LOG_SIZE = 100
 
 
-class DingTalkSimulator:
+class DingTalkSimulator(PlatformSimulator):
     """The state of one simulated DingTalk org, served by ``routes()`` under ``/dingtalk``."""
+
+    mount_path = MOUNT_PATH
+    panel = staticmethod(panel_html)
 
     def __init__(self, org: Org | None = None, users: list[User] | None = None, groups: list[Group] | None = None,
                  *, now: Callable[[], float] = time.time, qps_limit: int = 20, monthly_quota: int | None = None,
                  template_path: Path = DEFAULT_TEMPLATE_PATH, outbound_timeout: float = 10.0,
                  legacy_event_query: bool = False) -> None:
+        super().__init__(FAULT_KINDS)
         self.org = org or Org()
         users = users if users is not None else default_users()
         self.directory = Directory(users, groups if groups is not None else default_groups(users))
         self.now = now
-        self.lock = threading.RLock()
         template = load_template(template_path, self.org.card_template_id)
         self.cards = CardPlatform(self.org, self.directory, {template.template_id: template})
         self.scene = SceneGroups(self.org, self.directory)
         self.new_tokens, self.old_tokens = TokenFamily(), TokenFamily()
         self.limits = Limits(qps_limit, monthly_quota)
-        self.faults = Faults()
         self.auth_codes: dict[str, tuple[str, float]] = {}  # code -> (userid, expires at)
         self.event_url: str | None = None
-        self.deliveries: list[dict[str, Any]] = []
-        self.rejections: list[dict[str, Any]] = []
         self.crypt = MsgCrypt(self.org.token, self.org.aes_key, self.org.client_id)  # owner key = AppKey
         self.outbound_timeout = outbound_timeout
         self.legacy_event_query = legacy_event_query
-        self.base_url = ""
 
     @property
     def api_base(self) -> str:
-        return f"{self.base_url}{MOUNT_PATH}/api"
+        return self.mounted("/api")
 
     @property
     def oapi_base(self) -> str:
-        return f"{self.base_url}{MOUNT_PATH}/oapi"
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
-        """Serve this simulator alone (tests); the combined dev server mounts ``routes()`` itself."""
-        router = Router()
-        router.mount(MOUNT_PATH, self.routes())
-        server, thread = serve(router, host, port)
-        self.base_url = f"http://{host}:{server.server_port}"
-        return server, thread
-
-    def inject(self, path_suffix: str, kind: str, count: int = 1, seconds: float = 3.0) -> None:
-        """Make the next ``count`` calls whose path ends with ``path_suffix`` fail as ``kind``."""
-        with self.lock:
-            self.faults.inject(path_suffix, kind, count, seconds)
-
-    def call_count(self, path_suffix: str) -> int:
-        with self.lock:
-            return sum(n for api, n in self.limits.calls.items() if api.endswith(path_suffix))
+        return self.mounted("/oapi")
 
     def mint_auth_code(self, userid: str) -> str:
         """A user opening the app: DingTalk's client hands the page a single-use authCode."""
@@ -107,29 +87,20 @@ class DingTalkSimulator:
             self.auth_codes[code] = (userid, self.now() + AUTH_CODE_TTL)
             return code
 
-    def panel_html(self) -> str:
-        """The page fragment the combined dev page at ``/`` embeds."""
-        return panel_html(MOUNT_PATH)
-
     def state(self) -> dict[str, Any]:
         """What ``GET /dingtalk/_sim/state`` returns, for tests that hold the simulator object."""
         return ControlApi(self).state()
 
-    def log(self, kind: str, entry: dict[str, Any]) -> None:
-        with self.lock:
-            target = self.deliveries if kind == "delivery" else self.rejections
-            target.append(entry)
-            del target[:-LOG_SIZE]
-
     def routes(self) -> list[Route]:
         return [
             self._new_api("POST", "/v1.0/oauth2/accessToken", self._access_token, auth=False, quota=False),
-            self._new_api("POST", "/v1.0/card/callbacks/register", lambda r: self.cards.register_callback(_body(r))),
+            self._new_api("POST", "/v1.0/card/callbacks/register",
+                          lambda r: self.cards.register_callback(r.json_object())),
             self._new_api("POST", "/v1.0/card/instances/createAndDeliver",
-                          lambda r: self.cards.create_and_deliver(_body(r), self.now())),
-            self._new_api("PUT", "/v1.0/card/instances", lambda r: self.cards.update(_body(r), self.now())),
-            self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(_body(r))),
-            self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(_body(r))),
+                          lambda r: self.cards.create_and_deliver(r.json_object(), self.now())),
+            self._new_api("PUT", "/v1.0/card/instances", lambda r: self.cards.update(r.json_object(), self.now())),
+            self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(r.json_object())),
+            self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(r.json_object())),
             self._old_api("GET", "/gettoken", self._gettoken, auth=False, quota=False),
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
             self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False),
@@ -174,14 +145,8 @@ class DingTalkSimulator:
 
     def _gate(self, api: str, path: str, *, new: bool, token: str | None, auth: bool, quota: bool) -> None:
         """Count the call, then faults, token, QPS and quota, in the order DingTalk's gateway checks."""
-        with self.lock:
-            self.limits.count(api)
-            fault = self.faults.take(path)
         fault_error = new_fault_error if new else old_fault_error
-        if fault and fault.kind == "timeout":
-            time.sleep(fault.seconds)
-        elif fault:
-            raise fault_error(fault.kind)
+        self.admit(api, path, fault_error)
         with self.lock:
             now = self.now()
             if auth:
@@ -219,7 +184,7 @@ class DingTalkSimulator:
         return json_response(200, {"errcode": 404, "errmsg": "请求的URI地址不存在"})
 
     def _access_token(self, request: Request) -> dict[str, Any]:
-        body = _body(request)
+        body = request.json_object()
         if (body.get("appKey"), body.get("appSecret")) != (self.org.client_id, self.org.client_secret):
             raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret", reason="bad appKey/appSecret")
         return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
@@ -233,7 +198,7 @@ class DingTalkSimulator:
         return {"access_token": self.old_tokens.issue(self.now()), "expires_in": TOKEN_TTL}
 
     def _getuserinfo(self, request: Request) -> dict[str, Any]:
-        code = _body(request).get("code")
+        code = request.json_object().get("code")
         if not code:
             raise OapiError(40035, "缺少参数 code")
         userid, expires_at = self.auth_codes.pop(str(code), ("", 0.0))  # single use: gone either way
@@ -245,15 +210,10 @@ class DingTalkSimulator:
                            "device_id": secrets.token_hex(16), "associated_unionid": ""}}
 
     def _getbymobile(self, request: Request) -> dict[str, Any]:
-        mobile = _body(request).get("mobile")
+        mobile = request.json_object().get("mobile")
         if not mobile:
             raise OapiError(40035, "缺少参数 mobile")
         user = self.directory.user_by_mobile(str(mobile))
         if user is None:
             raise OapiError(60121, "找不到该用户")
         return {"result": {"userid": user.userid, "exclusive_account_userid_list": []}}
-
-
-def _body(request: Request) -> dict[str, Any]:
-    body = request.json()
-    return body if isinstance(body, dict) else {}

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.dingtalk_org import Group, User
 from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
-from devkit.simulators.http import Request, Response, Route, html_response, json_response, text_response
+from devkit.simulators.control import ControlError, control_post, fault_route, page_routes, panel_fragment
+from devkit.simulators.http import Request, Route, text_response
 
 if TYPE_CHECKING:
     from devkit.simulators.dingtalk import DingTalkSimulator
@@ -27,20 +28,7 @@ MOUNT_PATH = "/dingtalk"
 
 def panel_html(base_path: str) -> str:
     """Self-contained fragment (markup, scoped CSS, script) talking to ``base_path/_sim``."""
-    return PANEL_TEMPLATE.replace("__BASE__", base_path)
-
-
-def page_html(base_path: str) -> str:
-    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<title>钉钉模拟器 DingTalk simulator</title></head><body style=\"margin:0\">"
-            f"{panel_html(base_path)}</body></html>")
-
-
-class ControlError(Exception):
-    def __init__(self, status: int, error: str) -> None:
-        super().__init__(error)
-        self.status, self.error = status, error
+    return panel_fragment(PANEL_TEMPLATE, "dt-sim", base_path)
 
 
 class ControlApi:
@@ -51,26 +39,15 @@ class ControlApi:
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", r"/?", lambda r: html_response(page_html(MOUNT_PATH))),
+            *page_routes("钉钉模拟器 DingTalk simulator", panel_html(MOUNT_PATH), self.state),
             Route("GET", r"/jsapi\.js", lambda r: text_response(200, JSAPI_SHIM, "application/javascript;charset=utf-8")),
-            Route("GET", r"/_sim/state", lambda r: json_response(200, self.state())),
-            self._post(r"/_sim/console/event-url", self.save_event_url),
-            self._post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>install-cool-app|uninstall-cool-app|rename)",
+            control_post(r"/_sim/console/event-url", self.save_event_url),
+            control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>install-cool-app|uninstall-cool-app|rename)",
                        self.group_action),
-            self._post(r"/_sim/click", self.click),
-            self._post(r"/_sim/open-app", self.open_app),
-            self._post(r"/_sim/faults", self.add_fault),
+            control_post(r"/_sim/click", self.click),
+            control_post(r"/_sim/open-app", self.open_app),
+            fault_route(self.sim.inject),
         ]
-
-    def _post(self, pattern: str, handler: Callable[[Request, dict[str, Any]], dict[str, Any]]) -> Route:
-        def run(request: Request) -> Response:
-            body = request.json()
-            try:
-                return json_response(200, handler(request, body if isinstance(body, dict) else {}))
-            except ControlError as exc:
-                return json_response(exc.status, {"ok": False, "error": exc.error})
-
-        return Route("POST", pattern, run)
 
     def state(self) -> dict[str, Any]:
         sim = self.sim
@@ -83,9 +60,9 @@ class ControlApi:
                 "templates": {tid: t.public() for tid, t in sim.cards.templates.items()},
                 "callbacks": {k: dict(v) for k, v in sim.cards.callbacks.items()},
                 "cards": sim.cards.by_space(),
-                "faults": [vars(f).copy() for f in sim.faults.pending],
-                "deliveries": list(sim.deliveries), "rejections": list(sim.rejections),
-                **sim.limits.public(),
+                "faults": sim.faults.public(),
+                "deliveries": list(sim.journal.deliveries), "rejections": list(sim.journal.rejections),
+                "calls": dict(sim.calls), **sim.limits.public(),
             }
 
     def save_event_url(self, _request: Request, body: dict[str, Any]) -> dict[str, Any]:
@@ -162,14 +139,6 @@ class ControlApi:
         code = sim.mint_auth_code(body["userId"])
         return {"ok": True, "authCode": code, "code": code, "userId": body["userId"], "corpId": sim.org.corp_id,
                 "expiresIn": 300}
-
-    def add_fault(self, _request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            self.sim.inject(str(body.get("path_suffix") or ""), str(body.get("kind")),
-                            int(body.get("count", 1)), float(body.get("seconds", 3.0)))
-        except ValueError as exc:
-            raise ControlError(400, str(exc)) from exc
-        return {"ok": True}
 
     def _push(self, url: str, payload: dict[str, Any]) -> Delivery:
         sim = self.sim

@@ -8,12 +8,10 @@ Error shapes (see the header of dingtalk.py for sources):
 from __future__ import annotations
 
 import secrets
-import time
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from devkit.simulators.dingtalk_org import new_oapi_request_id, new_request_id
+from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota
 
 TOKEN_TTL = 7200
 FAULT_KINDS = ("http500", "timeout", "qps", "quota", "errcode88")
@@ -100,65 +98,34 @@ class TokenFamily:
         return "ok" if self.expires_at[token] > now else "expired"
 
 
-@dataclass
-class Fault:
-    path_suffix: str
-    kind: str
-    remaining: int
-    seconds: float
-
-
-class Faults:
-    """Injected failures, consumed by the next matching calls."""
-
-    def __init__(self) -> None:
-        self.pending: list[Fault] = []
-
-    def inject(self, path_suffix: str, kind: str, count: int = 1, seconds: float = 3.0) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
-        self.pending.append(Fault(path_suffix, kind, count, seconds))
-
-    def take(self, path: str) -> Fault | None:
-        for fault in self.pending:
-            if path.endswith(fault.path_suffix):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.pending.remove(fault)
-                return fault
-        return None
-
-
 class Limits:
-    """Per-app per-API QPS, the org's monthly call budget, and per-API call counts."""
+    """Per-app per-API QPS and the org's monthly call budget."""
 
     def __init__(self, qps_limit: int, monthly_quota: int | None) -> None:
-        self.qps_limit = qps_limit
-        self.monthly_quota = monthly_quota
-        self.calls: Counter[str] = Counter()
-        self._second: dict[str, tuple[int, int]] = {}  # api -> (epoch second, calls in it)
-        self._month = ""
-        self.quota_used = 0
+        self.qps = FixedWindow(qps_limit)
+        self.quota = MonthlyQuota(monthly_quota)
 
-    def count(self, api: str) -> None:
-        self.calls[api] += 1
+    @property
+    def qps_limit(self) -> int:
+        return self.qps.limit
+
+    @qps_limit.setter
+    def qps_limit(self, value: int) -> None:
+        self.qps.limit = value
+
+    @property
+    def monthly_quota(self) -> int | None:
+        return self.quota.limit
+
+    @monthly_quota.setter
+    def monthly_quota(self, value: int | None) -> None:
+        self.quota.limit = value
 
     def qps_exceeded(self, api: str, now: float) -> bool:
-        second = int(now)
-        last_second, seen = self._second.get(api, (second, 0))
-        seen = seen + 1 if last_second == second else 1
-        self._second[api] = (second, seen)
-        return seen > self.qps_limit
+        return self.qps.hit(api, now)
 
     def quota_exceeded(self, now: float) -> bool:
-        month = time.strftime("%Y-%m", time.gmtime(now))
-        if month != self._month:
-            self._month, self.quota_used = month, 0
-        if self.monthly_quota is not None and self.quota_used >= self.monthly_quota:
-            return True
-        self.quota_used += 1
-        return False
+        return self.quota.spend(now)
 
     def public(self) -> dict[str, Any]:
-        return {"calls": dict(self.calls), "qpsLimit": self.qps_limit,
-                "quota": {"used": self.quota_used, "limit": self.monthly_quota}}
+        return {"qpsLimit": self.qps_limit, "quota": self.quota.public()}

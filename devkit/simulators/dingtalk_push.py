@@ -11,68 +11,16 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
-import string
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from chalicelib.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
+from devkit.simulators.outbound import Delivery, new_nonce, post
 
 EVENT_DEADLINE_MS = 1500
 CARD_DEADLINE_MS = 2000
-
-
-@dataclass
-class Delivery:
-    """One outbound call and how the app answered it."""
-
-    kind: str  # "event" or "card"
-    url: str
-    label: str  # EventType or actionId
-    at: float
-    deadline_ms: int
-    status: int | None = None
-    body: Any = None
-    latency_ms: int = 0
-    error: str = ""  # transport failure or why the reply was not accepted
-
-    @property
-    def late(self) -> bool:
-        return self.latency_ms > self.deadline_ms
-
-    @property
-    def ok(self) -> bool:
-        return not self.error and not self.late
-
-    def public(self) -> dict[str, Any]:
-        return {"kind": self.kind, "url": self.url, "label": self.label, "at": self.at, "status": self.status,
-                "body": self.body, "latencyMs": self.latency_ms, "deadlineMs": self.deadline_ms,
-                "late": self.late, "ok": self.ok, "error": self.error}
-
-
-def new_nonce() -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
-
-
-def _post(delivery: Delivery, timeout: float, **kwargs: Any) -> requests.Response | None:
-    started = time.monotonic()
-    try:
-        response = requests.post(delivery.url, timeout=timeout, **kwargs)
-    except requests.RequestException as exc:
-        delivery.error = f"{type(exc).__name__}: {exc}"
-        response = None
-    delivery.latency_ms = int((time.monotonic() - started) * 1000)
-    if response is not None:
-        delivery.status = response.status_code
-        try:
-            delivery.body = response.json()
-        except ValueError:
-            delivery.body = response.text[:2000]
-    return response
 
 
 def reply_problem(response: requests.Response, crypt: MsgCrypt) -> str | None:
@@ -102,7 +50,7 @@ def push_event(url: str, crypt: MsgCrypt, payload: dict[str, Any], now: float, *
     signature = crypt.sign(timestamp, nonce, encrypt)
     query = ({"msg_signature": signature, "timeStamp": timestamp, "nonce": nonce} if legacy_query
              else {"signature": signature, "timestamp": timestamp, "nonce": nonce})
-    response = _post(delivery, timeout, params=query, json={"encrypt": encrypt})
+    response = post(delivery, timeout, params=query, json={"encrypt": encrypt})
     if response is not None:
         delivery.error = reply_problem(response, crypt) or ""
     return delivery
@@ -122,7 +70,7 @@ def post_card_callback(url: str, api_secret: str, body: dict[str, Any], now: flo
     if api_secret:
         timestamp = str(int(now * 1000))
         headers = {"x-ddpaas-signature-timestamp": timestamp, "x-ddpaas-signature": card_signature(api_secret, timestamp)}
-    response = _post(delivery, timeout, json=body, headers=headers)
+    response = post(delivery, timeout, json=body, headers=headers)
     if response is not None and response.status_code != 200:
         delivery.error = f"HTTP {response.status_code}"
     return delivery

@@ -39,6 +39,11 @@ class Request:
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or {} for anything else (the API's own validation reports it)."""
+        body = self.json()
+        return body if isinstance(body, dict) else {}
+
 
 @dataclass
 class Response:
@@ -126,12 +131,15 @@ def _handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
             self._write(response)
 
         def _write(self, response: Response) -> None:
-            self.send_response(response.status)
-            for name, value in {**CORS_HEADERS, **response.headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
+            try:
+                self.send_response(response.status)
+                for name, value in {**CORS_HEADERS, **response.headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+            except (BrokenPipeError, ConnectionResetError):  # the caller gave up (timeout faults do this)
+                log.debug("client went away before the answer")
 
         def do_OPTIONS(self) -> None:  # CORS preflight from an H5 page on another port
             self._write(Response(204))

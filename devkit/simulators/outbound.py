@@ -1,0 +1,63 @@
+"""Calls a platform simulator makes to the app (event pushes, card callbacks) and how the app answered.
+
+``post`` times the call and records status, parsed body and transport errors on a ``Delivery``; each
+platform's push module decides what counts as a good reply and whether it came in time.
+"""
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+
+@dataclass
+class Delivery:
+    """One outbound call and how the app answered it."""
+
+    kind: str  # "event" or "card"
+    url: str
+    label: str  # EventType or actionId
+    at: float
+    deadline_ms: int
+    status: int | None = None
+    body: Any = None
+    latency_ms: int = 0
+    error: str = ""  # transport failure or why the reply was not accepted
+
+    @property
+    def late(self) -> bool:
+        return self.latency_ms > self.deadline_ms
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.late
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": self.kind, "url": self.url, "label": self.label, "at": self.at, "status": self.status,
+                "body": self.body, "latencyMs": self.latency_ms, "deadlineMs": self.deadline_ms,
+                "late": self.late, "ok": self.ok, "error": self.error}
+
+
+def new_nonce() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
+
+
+def post(delivery: Delivery, timeout: float, **kwargs: Any) -> requests.Response | None:
+    started = time.monotonic()
+    try:
+        response = requests.post(delivery.url, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        delivery.error = f"{type(exc).__name__}: {exc}"
+        response = None
+    delivery.latency_ms = int((time.monotonic() - started) * 1000)
+    if response is not None:
+        delivery.status = response.status_code
+        try:
+            delivery.body = response.json()
+        except ValueError:
+            delivery.body = response.text[:2000]
+    return response

@@ -1,0 +1,58 @@
+  // Helpers every simulator panel shares, inlined into each panel's script (it declares root, base, ui, poll).
+  function $(role) { return root.querySelector("[data-role=" + role + "]"); }
+  function esc(text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function markdown(text) {
+    return esc(text).replace(/\*\*(.+?)\*\*/g, "<b>$1</b>").replace(/`(.+?)`/g, "<code>$1</code>")
+      .replace(/&lt;font color=(?:&#39;|&quot;)?(\w+)(?:&#39;|&quot;)?&gt;(.+?)&lt;\/font&gt;/g, '<span style="color:$1">$2</span>')
+      .replace(/\[(.+?)\]\((https?:[^)\s]+)\)/g, '<a href="$2" target="_blank">$1</a>').replace(/\n/g, "<br>");
+  }
+  function post(path, body) {
+    return fetch(base + "/_sim/" + path, {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body || {})}).then(function (r) { return r.json(); }).then(function (result) {
+        $("last").textContent = path + " → " + JSON.stringify(result, null, 1);
+        return poll().then(function () { return result; });
+      });
+  }
+  function renderSideCommon(state, rows) {
+    $("creds").innerHTML = rows.map(function (r) { return "<tr><td>" + esc(r[0]) + "</td><td>" + esc(r[1]) + "</td></tr>"; }).join("");
+    $("deliveries").innerHTML = state.deliveries.slice(-15).reverse().map(function (d) {
+      return '<div class="' + (d.ok ? "good" : "bad") + '">' + esc(d.kind + " " + d.label + " · HTTP " + d.status + " · " + d.latencyMs + " ms" +
+        (d.late ? " · 超时 LATE" : "") + (d.error ? " · " + d.error : "")) + "</div>";
+    }).join("");
+    $("rejections").innerHTML = state.rejections.slice(-15).reverse().map(function (r) {
+      return '<div class="bad">' + esc(r.api + " → " + r.status + " " + r.code + " (" + r.reason + ")") + "</div>";
+    }).join("");
+  }
+  function unchanged(parts) {  // skip re-rendering when nothing the page shows has changed
+    var snapshot = JSON.stringify(parts);
+    if (snapshot === ui.rendered) { return true; }
+    ui.rendered = snapshot;
+    return false;
+  }
+  function renderPickers(users, idOf, list) {
+    $("viewer").innerHTML = users.map(function (u) {
+      return '<option value="' + esc(idOf(u)) + '"' + (idOf(u) === ui.viewer ? " selected" : "") + ">" + esc(u.name + " " + (u.key || u.userid)) + "</option>";
+    }).join("");
+    $("chats").innerHTML = list.map(function (c) {
+      return '<div class="chat' + (c.key === ui.chat ? " on" : "") + '" data-chat="' + esc(c.key) + '"><div class="avatar">' +
+        esc((c.avatar || c.title).slice(0, 1)) + "</div><div><div>" + esc(c.title) + '</div><div class="sub">' + esc(c.sub) + "</div></div></div>";
+    }).join("");
+  }
+  function listen(onClick, onAct) {  // choosing a chat is shared; card buttons and toolbar actions are the panel's
+    root.addEventListener("click", function (event) {
+      var target = event.target.closest("[data-chat],[data-click],[data-act]");
+      if (!target) { return; }
+      if (target.dataset.chat) { ui.chat = target.dataset.chat; render(); }
+      else if (target.dataset.click) { onClick(JSON.parse(target.dataset.click)); }
+      else { onAct(target.dataset.act); }
+    });
+  }
+  function start(webHomeKey) {
+    $("web-home").value = new URLSearchParams(window.location.search).get("web_home") || localStorage.getItem(webHomeKey) || "";
+    poll();
+    setInterval(poll, 1000);
+  }
