@@ -11,7 +11,6 @@ from devkit.runtime import Runtime
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded AWS logs every poll otherwise
     runtime = Runtime(port=int(os.environ.get("PORT", 8000)), aws_port=int(os.environ.get("EMBEDDED_AWS_PORT", 4566)),
                       simulator_port=int(os.environ.get("SIMULATOR_PORT", 8900))).start()
     print(f"""

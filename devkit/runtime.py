@@ -5,6 +5,7 @@ pieces on free ports.
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -32,6 +33,7 @@ class Runtime:
         return self
 
     def _start_aws(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded AWS logs every poll otherwise
         self.moto = ThreadedMotoServer(self.host, self.aws_port, verbose=False)
         self.moto.start()
         self.aws_port = self.moto.get_host_and_port()[1]

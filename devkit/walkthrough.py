@@ -1,11 +1,11 @@
-"""Seed guide 000 played against the DingTalk simulator, step by step, like an admin would.
+"""The seed guides played against the simulators, step by step, like an admin would.
 
     python -m devkit.walkthrough --app http://127.0.0.1:8000 --token <admin token> --sim http://127.0.0.1:8900
 
-Creates the integration from the simulated org's console values, saves the event URL (DingTalk's
-check_url handshake), adds the org's people as members and links them by mobile, installs the
-cool app in a group, and sends a first incident through the notifications queue. The end-to-end
-tests run the same steps.
+For each platform: create the integration from the simulated console's values, save the callback
+URLs (each platform's handshake), add the people as members and link them by mobile, put the app
+into a group, then send a first incident through the notifications queue. The end-to-end tests
+run the same steps.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ class Console:
         response = self.session.request(method, self.app_url + path, json=body, headers=self.auth, timeout=30)
         return response.status_code, (response.json() if response.content else {})
 
-    def sim(self, method: str, path: str, body: dict | None = None) -> dict:
-        response = self.session.request(method, f"{self.sim_url}/dingtalk{path}", json=body, timeout=30)
+    def sim(self, method: str, path: str, body: dict | None = None, platform: str = "dingtalk") -> dict:
+        response = self.session.request(method, f"{self.sim_url}/{platform}{path}", json=body, timeout=30)
         return response.json()
 
     def wait_for(self, condition, what: str, timeout: float = 20.0):
@@ -43,10 +43,22 @@ class Console:
         raise TimeoutError(f"timed out waiting for {what}")
 
 
-def create_integration(console: Console) -> dict:
+def _create(console: Console, body: dict) -> dict:
+    status, view = console.api("POST", "/integrations", body)
+    if status != 201:
+        raise RuntimeError(f"creating the integration failed: {status} {view}")
+    return view
+
+
+def _members(console: Console, people: list[tuple[str, str, str, str]]) -> None:
+    for member_id, name, mobile, email in people:
+        console.api("POST", "/members", {"id": member_id, "name": name, "mobile": mobile, "email": email})
+
+
+def create_dingtalk(console: Console) -> dict:
     org = console.sim("GET", "/_sim/state")
     values = org["org"]
-    status, view = console.api("POST", "/integrations", {
+    return _create(console, {
         "platform": "dingtalk", "name": "钉钉值班 (simulator)",
         "credentials": {"corp_id": values["corpId"], "agent_id": values["agentId"],
                         "client_id": values["clientId"], "client_secret": values["clientSecret"],
@@ -55,23 +67,41 @@ def create_integration(console: Console) -> dict:
                      "oapi_base": org["oapiBase"], "jsapi_url": f"{console.sim_url}/dingtalk/jsapi.js",
                      "scene_group_template_id": values["sceneGroupTemplateId"],
                      "scene_group_robot_code": values["sceneGroupRobotCode"]}})
-    if status != 201:
-        raise RuntimeError(f"creating the integration failed: {status} {view}")
-    return view
 
 
-def setup(console: Console) -> dict:
-    """Steps 二 to 四 of the guide; returns the integration view and what each step answered."""
-    view = create_integration(console)
+def setup_dingtalk(console: Console) -> dict:
+    """Seed 000, steps 二 to 四; returns the integration view and what each step answered."""
+    view = create_dingtalk(console)
     saved = console.sim("POST", "/_sim/console/event-url", {"url": view["urls"]["events"]})
     state = console.sim("GET", "/_sim/state")
-    for user in state["users"]:
-        console.api("POST", "/members", {"id": user["userid"], "name": user["name"], "mobile": user["mobile"],
-                                         "email": user["email"]})
+    _members(console, [(u["userid"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
     _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
     group = state["groups"][0]["openConversationId"]
     console.sim("POST", f"/_sim/groups/{group}/install-cool-app", {})
-    return {"integration": view, "event_url_saved": saved, "linked": linked, "group": group}
+    return {"integration": view, "event_url_saved": saved, "linked": linked, "group": group,
+            "people": [u["userid"] for u in state["users"]]}
+
+
+def setup_feishu(console: Console) -> dict:
+    """Seed 002, steps 二 to 四: credentials, 网页配置 / 重定向 URL / 消息卡片请求网址, people, a group."""
+    state = console.sim("GET", "/_sim/state", platform="feishu")
+    app = state["app"]
+    view = _create(console, {"platform": "feishu", "name": "飞书值班 (simulator)", "credentials": {
+        "app_id": app["appId"], "app_secret": app["appSecret"], "verification_token": app["verificationToken"],
+        "encrypt_key": app["encryptKey"]}, "settings": {"api_base": state["apiBase"],
+                                                          "accounts_base": state["accountsBase"]}})
+    saved = {kind: console.sim("POST", f"/_sim/console/{kind}", {"url": view["urls"][key]}, platform="feishu")
+             for kind, key in (("event-url", "events"), ("card-url", "card_callback"))}
+    console.sim("POST", "/_sim/console/redirect-url", {"url": view["urls"]["oauth_redirect"]}, platform="feishu")
+    _members(console, [(u["key"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
+    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    group = state["groups"][0]["chatId"]
+    console.sim("POST", f"/_sim/groups/{group}/add-bot", {}, platform="feishu")
+    return {"integration": view, "urls_saved": saved, "linked": linked, "group": group,
+            "people": [u["key"] for u in state["users"]]}
+
+
+SETUPS = {"dingtalk": setup_dingtalk, "feishu": setup_feishu}
 
 
 def send_incident(queue_url: str, incident_id: str, members: list[str], chats: list[dict], **fields) -> None:
@@ -87,14 +117,16 @@ def main() -> None:
     parser.add_argument("--app", default="http://127.0.0.1:8000")
     parser.add_argument("--token", required=True)
     parser.add_argument("--sim", default="http://127.0.0.1:8900")
+    parser.add_argument("--platform", choices=sorted(SETUPS), action="append")
     args = parser.parse_args()
     console = Console(args.app, args.token, args.sim)
-    done = setup(console)
-    print(json.dumps(done, ensure_ascii=False, indent=2))
     queue_url = boto3.client("sqs").get_queue_url(QueueName="dutybridge-local-notifications")["QueueUrl"]
-    send_incident(queue_url, f"inc-{int(time.time())}", [u["userid"] for u in console.sim("GET", "/_sim/state")["users"]],
-                  [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}])
-    print(f"incident sent: open {args.sim}/ to see the cards and click them")
+    for platform in args.platform or sorted(SETUPS):
+        done = SETUPS[platform](console)
+        print(json.dumps(done, ensure_ascii=False, indent=2))
+        send_incident(queue_url, f"inc-{platform}-{int(time.time())}", done["people"],
+                      [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}])
+    print(f"incidents sent: open {args.sim}/ to see the cards and click them")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,15 @@
 """The whole system on free ports: seed 000 against the simulator, an incident on SQS, a click."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from chalicelib import aws, config, secrets
-from devkit.runtime import Runtime
-from devkit.walkthrough import Console, send_incident, setup
+from devkit.walkthrough import Console, send_incident, setup_dingtalk
+from tests.e2e.conftest import queue_url
 
 
 @pytest.fixture(scope="module")
-def runtime():
-    saved = dict(os.environ)
-    started = Runtime(port=0, aws_port=0, simulator_port=0, admin_token="e2e-admin-token").start()
-    yield started
-    started.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    for module in (config, aws, secrets):
-        module.reset()
-
-
-@pytest.fixture(scope="module")
-def world(runtime):
-    console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
-    return console, setup(console)
+def world(console):
+    return console, setup_dingtalk(console)
 
 
 def _cards(console: Console) -> dict:
@@ -33,15 +17,14 @@ def _cards(console: Console) -> dict:
 
 
 def _send(runtime, console, world_setup, incident_id: str, **fields) -> None:
-    queue = aws.client("sqs").get_queue_url(QueueName="dutybridge-local-notifications")["QueueUrl"]
-    send_incident(queue, incident_id, ["zhangwei", "lina"],
+    send_incident(queue_url(), incident_id, ["zhangwei", "lina"],
                   [{"integration_id": world_setup["integration"]["id"], "chat_id": world_setup["group"]}], **fields)
 
 
 def test_setup_follows_the_guide(world):
     console, done = world
     assert done["event_url_saved"]["ok"] is True
-    assert done["linked"]["linked"] == 3
+    assert done["linked"]["linked"] == 3 and done["linked"]["already"] == 0
     status, chats = console.api("GET", f"/integrations/{done['integration']['id']}/chats")
     assert status == 200 and [c["chat_id"] for c in chats] == [done["group"]]
     assert set(done["integration"]["urls"]) == {"events", "web_home", "pc_home", "cool_app_home", "card_callback"}
