@@ -17,7 +17,9 @@ from chalicelib.store import integrations as store
 
 
 def _build(platform: str, integration_id: str, credentials: dict, config: dict) -> Adapter:
-    cls = REGISTRY[platform]
+    cls = REGISTRY.get(platform)
+    if cls is None:
+        raise InvalidInput(f"platform {platform} is not supported")
     try:
         return cls(integration_id, cls.Credentials(**credentials), cls.Settings(**config))
     except ValidationError as exc:

@@ -11,18 +11,19 @@ def link_members(integration_id: str) -> dict:
     """Bind every member whose mobile the platform resolves (Flashduty's one-click linking)."""
     item = integrations.get(integration_id)
     adapter = integrations.adapter(item)
-    linked, already, not_found = 0, 0, []
+    linked, already, not_found, skipped = 0, 0, [], []
     for member in sorted(people.all_members(), key=lambda m: m["id"]):
         if people.binding(member["id"], integration_id):
             already += 1
-            continue
-        user_id = adapter.user_by_mobile(member["mobile"]) if member.get("mobile") else None
-        if user_id is None:
+        elif adapter.mobile_miss_limit is not None and len(not_found) >= adapter.mobile_miss_limit:
+            skipped.append(member["id"])  # protect the platform's anti-abuse budget for unknown numbers
+        elif user_id := adapter.user_by_mobile(member["mobile"]) if member.get("mobile") else None:
+            people.bind(member["id"], integration_id, user_id, member["name"], clock.iso())
+            linked += 1
+        else:
             not_found.append(member["id"])
-            continue
-        people.bind(member["id"], integration_id, user_id, member["name"], clock.iso())
-        linked += 1
-    return {"linked": linked, "already": already, "not_found": not_found}
+    return {"linked": linked, "already": already, "not_found": not_found,
+            **({"skipped": skipped} if skipped else {})}
 
 
 def member_of(integration_id: str, user_id: str) -> dict | None:

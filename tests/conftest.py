@@ -46,6 +46,9 @@ def client(aws_env):
 
     from app import app
 
+    # chalice.test.Client swaps in the dev stage's environment on every request; read the
+    # test settings first so they, not config.json's placeholders, are the cached ones.
+    config.settings()
     with Client(app) as test_client:
         yield test_client
 

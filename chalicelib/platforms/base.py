@@ -97,6 +97,8 @@ class Adapter(abc.ABC):
 
     # -- tokens -----------------------------------------------------------------------------
     token_margin: ClassVar[int] = 300
+    # How many unknown mobiles one linking run may look up before it stops (None: no limit).
+    mobile_miss_limit: ClassVar[int | None] = None
 
     def token(self, family: str = "app") -> str:
         return tokens.get(f"{self.integration_id}#{family}", lambda: self.fetch_token(family),

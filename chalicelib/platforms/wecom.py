@@ -76,6 +76,9 @@ class WeCom(Adapter):
     Credentials = Credentials
     Settings = Settings
     url_names = ("callback", "oauth_redirect", "web_home")
+    # WeCom blocks user/getuserid for a day once unknown-mobile lookups pass 20% of the licensed
+    # headcount; a linking run stops well before that on small orgs too.
+    mobile_miss_limit = 10
     credentials: Credentials
     settings: Settings
 

@@ -44,8 +44,9 @@ def admin(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",)) -> Call
         @functools.wraps(view)
         def checked(*args, **kwargs):
             expected = settings().admin_token
-            given = (bp.current_request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
-            if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            scheme, _, given = (bp.current_request.headers.get("authorization") or "").partition(" ")
+            if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
+                    given.strip().encode(), expected.encode()):
                 raise Unauthorized("missing or wrong bearer token")
             return view(*args, **kwargs)
         return bp.route(path, methods=list(methods), content_types=["application/json"])(guarded(checked))

@@ -131,3 +131,13 @@ def test_a_chat_the_platform_says_is_gone_is_marked_inactive(fake_platform):
     _run_deliveries()
     assert chats.get("int_fake", "cid-1")["active"] is False
     assert deliveries.of("inc-1")[0]["state"] == "failed"
+
+
+def test_linking_stops_looking_up_after_the_platforms_miss_limit(fake_platform, monkeypatch):
+    from chalicelib import linking
+    monkeypatch.setattr(fake_platform, "mobile_miss_limit", 2)
+    for n in range(4):
+        member(f"m{n}", f"M{n}", f"1390000000{n}")
+    member("zz-alice", "Alice", "13800000001")
+    result = linking.link_members("int_fake")
+    assert result == {"linked": 0, "already": 0, "not_found": ["m0", "m1"], "skipped": ["m2", "m3", "zz-alice"]}
