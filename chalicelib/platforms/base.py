@@ -12,7 +12,7 @@ from typing import Any, Callable, ClassVar
 
 from pydantic import BaseModel
 
-from chalicelib import tokens
+from chalicelib import quota, tokens
 from chalicelib.cards import Card
 from chalicelib.errors import TokenInvalid
 from chalicelib.models import Action
@@ -112,6 +112,11 @@ class Adapter(abc.ABC):
         except TokenInvalid:
             tokens.invalidate(f"{self.integration_id}#{family}", token)
             return call(self.token(family))
+
+    def counted(self, api: str, call: Callable[[str], Any], family: str = "app") -> Any:
+        """A call the platform counts against the monthly budget: ledger it, then make it."""
+        quota.count(self.integration_id, api)
+        return self.with_token(family, call)
 
     @abc.abstractmethod
     def fetch_token(self, family: str) -> tuple[str, int]:

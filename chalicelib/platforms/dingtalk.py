@@ -19,7 +19,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock, quota
+from chalicelib import clock
 from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
@@ -92,8 +92,8 @@ class DingTalk(Adapter):
 
     def _new(self, method: str, path: str, body: dict) -> dict:
         """A new-style call; these count against the monthly budget (token/login/contact calls do not)."""
-        quota.count(self.integration_id, f"{method} {path}")
-        return self.with_token("app", lambda token: api.new_api(method, self.settings.api_base, path, token, body))
+        return self.counted(f"{method} {path}", lambda token: api.new_api(
+            method, self.settings.api_base, path, token, body))
 
     def _old(self, path: str, body: dict) -> dict:
         return self.with_token("oapi", lambda token: api.old_api(

@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import quota
 from chalicelib.cards import Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, PlatformError
@@ -70,8 +69,8 @@ class Feishu(Adapter):
         return data["tenant_access_token"], int(data.get("expire", 7200))
 
     def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
-        quota.count(self.integration_id, f"{method} {path.split('/messages/')[0]}")
-        return self.with_token("app", lambda token: api.call(method, self._url(path), token, body, params))
+        return self.counted(f"{method} {path.split('/messages/')[0]}",
+                            lambda token: api.call(method, self._url(path), token, body, params))
 
     def urls(self, base: str) -> dict[str, str]:
         return {"events": f"{base}/callbacks/{self.integration_id}/events",

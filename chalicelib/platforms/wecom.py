@@ -21,7 +21,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock, quota
+from chalicelib import clock
 from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
@@ -91,8 +91,7 @@ class WeCom(Adapter):
         return data["access_token"], int(data.get("expires_in", 7200))
 
     def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
-        quota.count(self.integration_id, f"{method} {path}")
-        return self.with_token("app", lambda token: api.call(method, self._url(path), token, body, params))
+        return self.counted(f"{method} {path}", lambda token: api.call(method, self._url(path), token, body, params))
 
     def urls(self, base: str) -> dict[str, str]:
         return {"callback": f"{base}/callbacks/{self.integration_id}/events",
