@@ -56,3 +56,19 @@ def test_incident_reaches_people_and_group_and_a_click_updates_every_card(world)
                      "every card to show the acknowledgement")
     _, incident = console.api("GET", "/incidents/inc-fs-1")
     assert incident["status"] == "acknowledged" and incident["timeline"][-1]["source"] == "feishu"
+
+
+def test_a_later_change_updates_the_clicked_card_through_its_delayed_update_token(world):
+    console, done = world
+    send_incident(queue_url(), "inc-fs-2", done["people"][:1], [])
+    card = console.wait_for(lambda: next(iter(_cards_of(console, "inc-fs-2")), None), "the card")
+    clicker = next(u for u in console.sim("GET", "/_sim/state", platform="feishu")["users"]
+                   if u["key"] == done["people"][0])
+    console.sim("POST", "/_sim/click", {"message_id": card["messageId"], "open_id": clicker["open_id"],
+                                        "value": {"action": "ack", "incident_id": "inc-fs-2"}}, platform="feishu")
+    before = console.sim("GET", "/_sim/state", platform="feishu")["calls"]
+    console.api("POST", "/incidents/inc-fs-2/actions", {"action": "resolve", "by": done["people"][1]})
+    console.wait_for(lambda: "Resolved" in _status_text(_cards_of(console, "inc-fs-2")[0]), "the resolved card")
+    after = console.sim("GET", "/_sim/state", platform="feishu")["calls"]
+    delayed = [k for k in after if k.endswith("/interactive/v1/card/update")]
+    assert delayed and after[delayed[0]] > before.get(delayed[0], 0)
