@@ -62,15 +62,28 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
 
 
 def create(body: IntegrationIn) -> dict:
-    integration_id = "int_" + random.token_hex(6)
+    adapter_ = _build(body.platform.value, "pending", body.credentials, body.settings)
+    integration_id = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings) or "int_" + random.token_hex(6)
     adapter_ = _build(body.platform.value, integration_id, body.credentials, body.settings)
     generated = _prove_and_register(adapter_)
-    credentials = {**adapter_.credentials.model_dump(), **generated}
-    item = {"id": integration_id, "platform": body.platform.value, "name": body.name,
-            "settings": adapter_.settings.model_dump(exclude_defaults=True),
-            "credentials": secrets.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
-    store.create(item)
+    item = _item(integration_id, body.platform.value, body.name, {**adapter_.credentials.model_dump(), **generated},
+                 adapter_.settings.model_dump(exclude_defaults=True))
+    if store.get(integration_id) is not None:  # opened by the platform already: saving claims it
+        store.replace(item)
+    else:
+        store.create(item)
     return view(item)
+
+
+def _item(integration_id: str, platform: str, name: str, credentials: dict, config: dict) -> dict:
+    return {"id": integration_id, "platform": platform, "name": name, "settings": config,
+            "credentials": secrets.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
+
+
+def open_assigned(platform: str, integration_id: str, name: str, credentials: dict, config: dict) -> None:
+    """Open an integration the platform authorised (no admin yet); an existing one is kept as it is."""
+    if store.get(integration_id) is None:
+        store.create(_item(integration_id, platform, name, credentials, config))
 
 
 def update(integration_id: str, patch: IntegrationPatch) -> dict:

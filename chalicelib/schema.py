@@ -53,6 +53,8 @@ class Queue:
 
 TABLES: tuple[Table, ...] = (
     Table("integrations", "id"),
+    # Operator-level platform setups shared by integrations (the WeCom suite) and their grants.
+    Table("providers", "id"),
     Table("members", "id", indexes=(Index("by_mobile", "mobile"), Index("by_email", "email"))),
     # A member's binding per integration; the index finds the member behind a platform user.
     Table("bindings", "member_id", "integration_id", indexes=(Index("by_user", "user_key"),)),

@@ -127,6 +127,11 @@ class Adapter(abc.ABC):
     def urls(self, base: str) -> dict[str, str]:
         """Every address the setup guide tells the admin to paste into the platform console."""
 
+    @classmethod
+    def assigned_id(cls, credentials: BaseModel, settings: BaseModel) -> str | None:
+        """The id of an integration the platform itself opens (e.g. on an app authorisation), if any."""
+        return None
+
     def check_credentials(self) -> None:
         """Prove the credentials work by fetching a token; raises PlatformError."""
         self.fetch_token("app")

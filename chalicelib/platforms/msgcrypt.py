@@ -67,6 +67,13 @@ class MsgCrypt:
 
     def decrypt(self, encrypt: str) -> str:
         """Return the message, or raise CallbackRejected for any malformed or foreign envelope."""
+        message, owner = self.open(encrypt)
+        if not hmac.compare_digest(owner, self.owner_id.encode("utf-8")):
+            raise CallbackRejected("envelope is for another app")
+        return message
+
+    def open(self, encrypt: str) -> tuple[str, bytes]:
+        """Decrypt without judging the owner: (message, owner id). For URLs shared by several owners."""
         try:
             data = base64.b64decode(encrypt, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -84,9 +91,7 @@ class MsgCrypt:
         message, owner = plain[20 : 20 + length], plain[20 + length :]
         if len(message) != length:
             raise CallbackRejected("declared length exceeds plaintext")
-        if not hmac.compare_digest(owner, self.owner_id.encode("utf-8")):
-            raise CallbackRejected("envelope is for another app")
         try:
-            return message.decode("utf-8")
+            return message.decode("utf-8"), owner
         except UnicodeDecodeError as exc:
             raise CallbackRejected("message is not UTF-8") from exc

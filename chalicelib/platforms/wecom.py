@@ -17,8 +17,6 @@ import logging
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import clock
@@ -26,30 +24,33 @@ from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
 from chalicelib.platforms import wecom_api as api
+from chalicelib.platforms import wecom_suite as suite
 from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest, PlatformUser,
                                        Reply)
-from chalicelib.platforms.inbound import fresh
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
+from chalicelib.platforms.wecom_xml import open_envelope, text, xml
 
 log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
 CODE_LIFETIME = 72 * 3600
-SKEW = 3600
 EMPTY = Reply(body="", content_type="text/plain")
 
 
 class Credentials(BaseModel):
+    """Self-built mode needs all of them; third-party mode only the CorpID (the suite has the rest)."""
+
     model_config = ConfigDict(extra="forbid")
     corp_id: str = Field(min_length=1)
-    agent_id: str = Field(pattern=r"^\d+$")
-    secret: str = Field(min_length=1)
-    token: str = Field(min_length=1, max_length=32)
-    encoding_aes_key: str = Field(min_length=43, max_length=43)
+    agent_id: str = Field(default="", pattern=r"^\d*$")
+    secret: str = ""
+    token: str = Field(default="", max_length=32)
+    encoding_aes_key: str = Field(default="", pattern=r"^([A-Za-z0-9]{43})?$")
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    mode: str = Field(default="self_built", pattern="^(self_built|third_party)$")
     api_base: str = "https://qyapi.weixin.qq.com"
     oauth_base: str = "https://open.weixin.qq.com"
     trusted_domain: str = ""
@@ -57,18 +58,6 @@ class Settings(BaseModel):
     verify_content: str = Field(default="", max_length=128)
     war_room: bool = False
     edition: str = "standard"
-
-
-def _text(node: Element, name: str) -> str:
-    found = node.find(name)
-    return (found.text or "").strip() if found is not None else ""
-
-
-def _xml(raw: bytes | str) -> Element:
-    try:
-        return ElementTree.fromstring(raw)
-    except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
-        raise CallbackRejected("body is not acceptable XML") from exc
 
 
 class WeCom(Adapter):
@@ -85,7 +74,29 @@ class WeCom(Adapter):
     def _url(self, path: str) -> str:
         return self.settings.api_base.rstrip("/") + path
 
+    @classmethod
+    def assigned_id(cls, credentials: Credentials, settings: Settings) -> str | None:
+        """Third-party integrations are opened by the organisation's authorisation; saving one claims it."""
+        return suite.integration_id(credentials.corp_id) if settings.mode == "third_party" else None
+
+    @property
+    def third_party(self) -> bool:
+        return self.settings.mode == "third_party"
+
+    @property
+    def agent_id(self) -> int:
+        return int(suite.grant(self.credentials.corp_id)["agent_id"] if self.third_party else self.credentials.agent_id)
+
+    def check_credentials(self) -> None:
+        missing = [] if self.third_party else [
+            name for name in ("agent_id", "secret", "token", "encoding_aes_key") if not getattr(self.credentials, name)]
+        if missing:
+            raise Permanent(self.name, "credentials.missing", f"self-built mode needs {', '.join(missing)}")
+        self.fetch_token("app")
+
     def fetch_token(self, family: str) -> tuple[str, int]:
+        if self.third_party:
+            return suite.corp_token(self.credentials.corp_id)
         data = api.call("GET", self._url("/cgi-bin/gettoken"), None, params={
             "corpid": self.credentials.corp_id, "corpsecret": self.credentials.secret})
         return data["access_token"], int(data.get("expires_in", 7200))
@@ -94,7 +105,8 @@ class WeCom(Adapter):
         return self.counted(f"{method} {path}", lambda token: api.call(method, self._url(path), token, body, params))
 
     def urls(self, base: str) -> dict[str, str]:
-        return {"callback": f"{base}/callbacks/{self.integration_id}/events",
+        callback = f"{base}/callbacks/{suite.SUITE}" if self.third_party else f"{base}/callbacks/{self.integration_id}/events"
+        return {"callback": callback,
                 "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
                 "web_home": f"{base}/app/{self.integration_id}"}
 
@@ -105,7 +117,7 @@ class WeCom(Adapter):
             return {"chat_id": target}
         task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
         data = self._api("POST", "/cgi-bin/message/send", {
-            "touser": target, "msgtype": "template_card", "agentid": int(self.credentials.agent_id),
+            "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
             "template_card": render(card, task_id), "enable_duplicate_check": 0})
         self._check_recipient(data, target)
         return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
@@ -131,44 +143,38 @@ class WeCom(Adapter):
             raise Permanent(self.name, "response_code.spent",
                             "卡片更新次数已用完，可点击「状态刷新」(update budget spent; the card's Refresh button renews it)")
         self._api("POST", "/cgi-bin/message/update_template_card", {
-            "userids": [ref["user"]], "agentid": int(self.credentials.agent_id), "response_code": code,
+            "userids": [ref["user"]], "agentid": self.agent_id, "response_code": code,
             "template_card": render(card, ref["task_id"])})
         return {**ref, "response_code": None, "code_at": None}
 
     # -- inbound ----------------------------------------------------------------------------
     def _crypt(self) -> MsgCrypt:
+        """Self-built: the app's own Token/EncodingAESKey; third-party: the suite's, for this CorpID."""
+        if self.third_party:
+            return suite.crypt(self.credentials.corp_id)
         return MsgCrypt(self.credentials.token, self.credentials.encoding_aes_key, self.credentials.corp_id)
-
-    def _open(self, query: dict[str, str], encrypt: str) -> str:
-        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-        if not timestamp.isdigit() or not nonce or not encrypt:
-            raise CallbackRejected("missing timestamp, nonce or ciphertext")
-        fresh(int(timestamp), SKEW)
-        crypt = self._crypt()
-        crypt.verify(query.get("msg_signature", ""), timestamp, nonce, encrypt)
-        return crypt.decrypt(encrypt)
 
     def parse_event(self, request: InboundRequest) -> EventBatch:
         if request.method == "GET":
-            return EventBatch(reply=Reply(body=self._open(request.query, request.query.get("echostr", "")),
-                                          content_type="text/plain"))
-        message = _xml(self._open(request.query, _text(_xml(request.body), "Encrypt")))
-        if _text(message, "ToUserName") != self.credentials.corp_id:
+            plain = open_envelope(self._crypt(), request.query, request.query.get("echostr", ""))
+            return EventBatch(reply=Reply(body=plain, content_type="text/plain"))
+        message = xml(open_envelope(self._crypt(), request.query, text(xml(request.body), "Encrypt")))
+        if text(message, "ToUserName") != self.credentials.corp_id:
             raise CallbackRejected("message is for another organisation")
-        sender, created, key = (_text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
-        dedupe = _text(message, "MsgId") or f"{sender}#{created}#{key}"
-        click = self._click(message) if _text(message, "Event") in CARD_EVENTS else None
+        sender, created, key = (text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
+        dedupe = text(message, "MsgId") or f"{sender}#{created}#{key}"
+        click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
         return EventBatch(reply=EMPTY, dedupe_key=dedupe, click=click)
 
     def _click(self, message: Element) -> Click:
-        parsed = parse_key(_text(message, "EventKey"))
+        parsed = parse_key(text(message, "EventKey"))
         if parsed is None or parsed[0] not in (*Action.__members__, "refresh"):
             raise CallbackRejected("unknown card button")
         action, minutes, incident_id = parsed
-        code = _text(message, "ResponseCode")
-        return Click(user_id=_text(message, "FromUserName"), incident_id=incident_id,
+        code = text(message, "ResponseCode")
+        return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,
                      action=None if action == "refresh" else Action(action), minutes=minutes,
-                     context={"task_id": _text(message, "TaskId")}, reply_updates_card=False,
+                     context={"task_id": text(message, "TaskId")}, reply_updates_card=False,
                      ref_update={"response_code": code, "code_at": int(clock.now())} if code else {})
 
     def parse_click(self, request: InboundRequest) -> Click | Reply:
@@ -181,7 +187,7 @@ class WeCom(Adapter):
             text = outcome.message + (f"\n{outcome.link}" if outcome.link else "")
             try:
                 self._api("POST", "/cgi-bin/message/send", {"touser": click.user_id, "msgtype": "text",
-                                                            "agentid": int(self.credentials.agent_id),
+                                                            "agentid": self.agent_id,
                                                             "text": {"content": text}})
             except PlatformError as exc:
                 log.warning("could not tell %s why the click was refused: %s", click.user_id, exc.platform_code)
@@ -195,15 +201,20 @@ class WeCom(Adapter):
             return None
 
     def authorize_url(self, state: str, redirect_uri: str) -> str | None:
-        return (f"{self.settings.oauth_base.rstrip('/')}/connect/oauth2/authorize?appid={self.credentials.corp_id}"
+        """Self-built apps sign in as the CorpID's app; third-party apps as the suite."""
+        appid = suite.load().suite_id if self.third_party else self.credentials.corp_id
+        agent = "" if self.third_party else f"&agentid={self.credentials.agent_id}"
+        return (f"{self.settings.oauth_base.rstrip('/')}/connect/oauth2/authorize?appid={appid}"
                 f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code&scope=snsapi_base"
-                f"&state={state}&agentid={self.credentials.agent_id}#wechat_redirect")
+                f"&state={state}{agent}#wechat_redirect")
 
     def h5_user(self, code: str) -> PlatformUser:
         try:
-            data = self._api("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+            data = (suite.suite_call("GET", "/cgi-bin/service/auth/getuserinfo3rd", params={"code": code})
+                    if self.third_party else self._api("GET", "/cgi-bin/auth/getuserinfo", params={"code": code}))
         except PlatformError as exc:
             raise CallbackRejected(f"企业微信登录失败 (WeCom refused the sign-in: {exc.platform_message})") from exc
-        if not data.get("userid"):
-            raise CallbackRejected("不是企业成员 (not a member of this organisation)")
-        return PlatformUser(user_id=data["userid"], name="")
+        user_id = data.get("userid") or data.get("UserId")
+        if not user_id or data.get("corpid", self.credentials.corp_id) != self.credentials.corp_id:
+            raise CallbackRejected("不是本企业成员 (not a member of this organisation)")
+        return PlatformUser(user_id=user_id, name="")

@@ -5,6 +5,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
 from chalicelib.errors import NotFound
+from chalicelib.platforms import wecom_suite
 from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
@@ -52,6 +53,16 @@ def get_quota(integration_id: str):
 @admin(bp, "/integrations/{integration_id}/link-members", ("POST",))
 def link_members(integration_id: str):
     return linking.link_members(integration_id)
+
+
+@admin(bp, "/providers/wecom-suite", ("PUT",))
+def put_wecom_suite():
+    return wecom_suite.save(parse(bp, wecom_suite.SuiteConfig))
+
+
+@admin(bp, "/providers/wecom-suite")
+def get_wecom_suite():
+    return wecom_suite.view()
 
 
 @admin(bp, "/members", ("POST",))

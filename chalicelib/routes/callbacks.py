@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import inbound_flow
+from chalicelib.platforms import wecom_suite
 from chalicelib.routes.common import guarded, inbound, reply
 
 bp = Blueprint(__name__)
@@ -20,3 +21,12 @@ def platform_events(integration_id: str):
 @guarded
 def card_action(integration_id: str):
     return reply(inbound_flow.click(integration_id, inbound(bp)))
+
+
+@bp.route("/callbacks/wecom-suite", methods=["GET", "POST"], content_types=JSON_AND_XML)
+@guarded
+def wecom_suite_callback():
+    """The suite's 指令回调 and 数据回调: instructions handled here, clicks by the organisation's integration."""
+    request = inbound(bp)
+    routed, answer = wecom_suite.route(request)
+    return reply(answer if answer is not None else inbound_flow.event(routed, request))

@@ -1,0 +1,115 @@
+"""WeCom third-party mode: the suite's instruction callbacks, authorisation, claiming, routed clicks."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.platforms import wecom_suite
+from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.store import people, providers
+
+SUITE = {"suite_id": "wwsuite0001", "suite_secret": "suite-secret-value", "token": "SuiteToken1",
+         "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "api_base": "https://qyapi.example.com"}
+CORP = "wwcorpA0001"
+URL = "/callbacks/wecom-suite"
+
+
+@pytest.fixture
+def suite(client, admin_headers, monkeypatch):
+    calls = []
+
+    def fake_suite_call(method, path, body=None, params=None):
+        calls.append(path)
+        if path.endswith("get_permanent_code"):
+            return {"permanent_code": "perm-123", "auth_corp_info": {"corpid": CORP, "corp_name": "示例公司"},
+                    "auth_info": {"agent": [{"agentid": 1000017, "name": "dutybridge"}]}}
+        if path.endswith("get_corp_token"):
+            assert body == {"auth_corpid": CORP, "permanent_code": "perm-123"}
+            return {"access_token": "corp-token", "expires_in": 7200}
+        raise AssertionError(path)
+
+    monkeypatch.setattr(wecom_suite, "suite_call", fake_suite_call)
+    response = client.http.put("/providers/wecom-suite", headers=admin_headers, body=json.dumps(SUITE))
+    assert response.status_code == 200
+    return calls
+
+
+def _instruction(client, inner: str, owner: str = SUITE["suite_id"], to: str = SUITE["suite_id"]):
+    crypt = MsgCrypt(SUITE["token"], SUITE["encoding_aes_key"], owner)
+    encrypt, stamp = crypt.encrypt(inner), str(int(clock.now()))
+    query = f"msg_signature={crypt.sign(stamp, 'n1', encrypt)}&timestamp={stamp}&nonce=n1"
+    body = f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    return client.http.post(f"{URL}?{query}", body=body, headers={"Content-Type": "text/xml"})
+
+
+def _info(kind: str, **fields: str) -> str:
+    extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    return f"<xml><SuiteId><![CDATA[{SUITE['suite_id']}]]></SuiteId><InfoType><![CDATA[{kind}]]></InfoType>" \
+           f"<TimeStamp>{int(clock.now())}</TimeStamp>{extra}</xml>"
+
+
+def test_suite_view_masks_secrets_and_shows_the_callback_url(client, admin_headers, suite):
+    view = json.loads(client.http.get("/providers/wecom-suite", headers=admin_headers).body)
+    assert view["urls"]["instruction_callback"].endswith("/callbacks/wecom-suite")
+    assert SUITE["suite_secret"] not in json.dumps(view) and view["ticket_received"] is False
+
+
+def test_suite_ticket_is_kept(client, admin_headers, suite):
+    assert _instruction(client, _info("suite_ticket", SuiteTicket="ticket-1")).body == b"success"
+    assert json.loads(client.http.get("/providers/wecom-suite", headers=admin_headers).body)["ticket_received"]
+
+
+def test_saving_before_the_organisation_installed_the_app_says_authorize_app_first(client, admin_headers, suite):
+    body = {"platform": "wecom", "name": "示例", "credentials": {"corp_id": CORP}, "settings": {"mode": "third_party"}}
+    response = client.http.post("/integrations", headers=admin_headers, body=json.dumps(body))
+    assert response.status_code == 422 and "authorize app first" in json.loads(response.body)["message"]
+
+
+def test_authorisation_opens_the_integration_and_the_admin_claims_it_with_the_corp_id(client, admin_headers, suite):
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
+    opened = wecom_suite.integration_id(CORP)
+    body = {"platform": "wecom", "name": "示例公司值班", "credentials": {"corp_id": CORP},
+            "settings": {"mode": "third_party"}}
+    response = client.http.post("/integrations", headers=admin_headers, body=json.dumps(body))
+    view = json.loads(response.body)
+    assert response.status_code == 201 and view["id"] == opened and view["name"] == "示例公司值班"
+    assert view["urls"]["callback"].endswith("/callbacks/wecom-suite")
+    assert suite[-1].endswith("get_corp_token")
+
+
+def test_a_click_in_the_organisation_is_routed_to_its_integration(client, admin_headers, suite):
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
+    client.http.post("/incidents", headers=admin_headers, body=json.dumps(
+        {"version": 1, "incident": {"id": "inc-1", "title": "db", "severity": "critical"}}))
+    client.http.post("/members", headers=admin_headers, body=json.dumps({"id": "alice", "name": "Alice"}))
+    people.bind("alice", wecom_suite.integration_id(CORP), "zhangsan", "Alice", clock.iso())
+    event = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+             f"<CreateTime>{int(clock.now())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+             "<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[ack/0/inc-1]]></EventKey>"
+             "<TaskId><![CDATA[t1]]></TaskId><ResponseCode><![CDATA[rc]]></ResponseCode></xml>")
+    assert _instruction(client, event, owner=CORP, to=CORP).status_code == 200
+    incident = json.loads(client.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert incident["status"] == "acknowledged" and incident["timeline"][-1]["by"] == "alice"
+
+
+def test_cancel_auth_withdraws_the_grant(client, admin_headers, suite):
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
+    _instruction(client, _info("cancel_auth", AuthCorpId=CORP))
+    assert providers.get(f"wecom-suite#grant#{CORP}") is None
+
+
+@pytest.mark.parametrize("case", ["forged", "other_suite", "unknown_corp"])
+def test_bad_suite_callbacks_are_refused(client, suite, case):
+    if case == "forged":
+        crypt = MsgCrypt("wrong", SUITE["encoding_aes_key"], SUITE["suite_id"])
+        encrypt, stamp = crypt.encrypt(_info("suite_ticket", SuiteTicket="x")), str(int(clock.now()))
+        response = client.http.post(f"{URL}?msg_signature={crypt.sign(stamp, 'n', encrypt)}&timestamp={stamp}&nonce=n",
+                                    body=f"<xml><ToUserName>{SUITE['suite_id']}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>",
+                                    headers={"Content-Type": "text/xml"})
+    elif case == "other_suite":
+        response = _instruction(client, _info("suite_ticket", SuiteTicket="x").replace(SUITE["suite_id"], "wwother"))
+    else:
+        response = _instruction(client, "<xml><ToUserName>wwNOPE</ToUserName></xml>", owner="wwNOPE", to="wwNOPE")
+    assert 400 <= response.status_code < 500
