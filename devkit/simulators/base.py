@@ -4,8 +4,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from devkit.simulators.control import Journal
 from devkit.simulators.faults import Faults
@@ -39,6 +40,16 @@ class PlatformSimulator:
         server, thread = serve(router, host, port)
         self.base_url = f"http://{host}:{server.server_port}"
         return server, thread
+
+    @contextmanager
+    def serving(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[None]:
+        """Serve this simulator alone for the length of a ``with`` block."""
+        server, _ = self.start(host, port)
+        try:
+            yield
+        finally:
+            server.shutdown()
+            server.server_close()
 
     def inject(self, path_suffix: str, kind: str, count: int = 1, seconds: float = 3.0) -> None:
         """Make the next ``count`` calls whose path ends with ``path_suffix`` fail as ``kind``."""

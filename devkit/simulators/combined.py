@@ -1,7 +1,7 @@
 """One server for every simulator: each platform under its own prefix, a page at ``/``.
 
 The page shows each platform's panel (its chats, cards and buttons, its console and tenant data):
-DingTalk under ``/dingtalk``, Feishu under ``/feishu``; WeCom joins them when its simulator lands.
+DingTalk under ``/dingtalk``, Feishu under ``/feishu``, WeCom under ``/wecom``.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from http.server import ThreadingHTTPServer
 from devkit.simulators.dingtalk import DingTalkSimulator
 from devkit.simulators.feishu import FeishuSimulator
 from devkit.simulators.http import Route, Router, html_response, serve
+from devkit.simulators.wecom import WeComSimulator
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -26,6 +27,7 @@ class Simulators:
     server: ThreadingHTTPServer
     dingtalk: DingTalkSimulator
     feishu: FeishuSimulator
+    wecom: WeComSimulator
     app_url: str = ""
 
     @property
@@ -36,15 +38,22 @@ class Simulators:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> Simulators:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
 
 def start_simulators(host: str = "127.0.0.1", port: int = 0) -> Simulators:
-    dingtalk, feishu = DingTalkSimulator(), FeishuSimulator()
+    platforms = dingtalk, feishu, wecom = DingTalkSimulator(), FeishuSimulator(), WeComSimulator()
     router = Router()
-    router.mount("/dingtalk", dingtalk.routes())
-    router.mount("/feishu", feishu.routes())
+    for platform in platforms:
+        router.mount(platform.mount_path, platform.routes())
     server, _ = serve(router, host, port)
-    dingtalk.base_url = feishu.base_url = f"http://{host}:{server.server_port}"
-    simulators = Simulators(server, dingtalk, feishu)
+    for platform in platforms:
+        platform.base_url = f"http://{host}:{server.server_port}"
+    simulators = Simulators(server, dingtalk, feishu, wecom)
     router.mount("", [Route("GET", r"/", lambda request: html_response(
-        PAGE.format(app_url=simulators.app_url, panels=dingtalk.panel_html() + feishu.panel_html())))])
+        PAGE.format(app_url=simulators.app_url, panels="".join(p.panel_html() for p in platforms))))])
     return simulators

@@ -14,6 +14,8 @@ LOG_SIZE = 100
 ASSETS = Path(__file__).resolve().parent
 COMMON_JS = (ASSETS / "panel_common.js").read_text(encoding="utf-8")
 LAYOUT = (ASSETS / "panel_layout.html").read_text(encoding="utf-8")
+PROLOGUE = ('"use strict";\n  var root = document.getElementById("{scope}");\n'
+            '  var base = root.getAttribute("data-base");')  # what a panel script starts with
 
 
 class ControlError(Exception):
@@ -49,9 +51,10 @@ def fault_route(inject: Callable[[str, str, int, float], None]) -> Route:
 
 def panel_fragment(template: str, scope: str, base_path: str, side_extra: str = "") -> str:
     """A platform's panel (root element id ``scope``) with the shared layout and helpers, talking to
-    ``base_path/_sim``."""
+    ``base_path/_sim``. A script may start with ``/*__PROLOGUE__*/`` for its ``root`` and ``base``."""
     layout = LAYOUT.replace("__SIDE_EXTRA__", side_extra).replace("__ID__", f"#{scope}")
-    return template.replace("__LAYOUT__", layout).replace("/*__COMMON_JS__*/", COMMON_JS).replace("__BASE__", base_path)
+    return (template.replace("__LAYOUT__", layout).replace("/*__PROLOGUE__*/", PROLOGUE.format(scope=scope))
+            .replace("/*__COMMON_JS__*/", COMMON_JS).replace("__BASE__", base_path))
 
 
 def page_routes(title: str, panel: str, state: Callable[[], dict[str, Any]]) -> list[Route]:

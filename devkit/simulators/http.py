@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,14 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     params: dict[str, str] = field(default_factory=dict)  # named groups of the route regex, unquoted
+    client: str = ""  # the caller's IP address (platforms that allow-list callers check it)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def cookie(self, name: str) -> str | None:
+        pairs = (part.strip().split("=", 1) for part in (self.header("cookie") or "").split(";") if "=" in part)
+        return dict(pairs).get(name)
 
     def json(self) -> Any:
         """The body parsed as JSON, or None when it is empty or not JSON (callers decide the error)."""
@@ -73,6 +78,11 @@ def text_response(status: int, text: str, content_type: str = "text/plain;charse
 
 def html_response(html: str) -> Response:
     return text_response(200, html, "text/html;charset=utf-8")
+
+
+def with_query(url: str, params: dict[str, str]) -> str:
+    """``url`` with ``params`` appended to its query string."""
+    return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
 class Router:
@@ -122,6 +132,7 @@ def _handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
                 query={k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=self.rfile.read(length) if length else b"",
+                client=self.client_address[0],
             )
             try:
                 response = router.dispatch(request)

@@ -47,9 +47,14 @@ def new_nonce() -> str:
 
 
 def post(delivery: Delivery, timeout: float, **kwargs: Any) -> requests.Response | None:
+    return send(delivery, timeout, "POST", **kwargs)
+
+
+def send(delivery: Delivery, timeout: float, method: str, **kwargs: Any) -> requests.Response | None:
+    """Make the call with any HTTP method and record how it went on ``delivery``."""
     started = time.monotonic()
     try:
-        response = requests.post(delivery.url, timeout=timeout, **kwargs)
+        response = requests.request(method, delivery.url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
         delivery.error = f"{type(exc).__name__}: {exc}"
         response = None
