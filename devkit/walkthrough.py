@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from urllib.parse import urlsplit
 
 import boto3
 import requests
@@ -101,7 +102,25 @@ def setup_feishu(console: Console) -> dict:
             "people": [u["key"] for u in state["users"]]}
 
 
-SETUPS = {"dingtalk": setup_dingtalk, "feishu": setup_feishu}
+def setup_wecom(console: Console) -> dict:
+    """Seed 003 §二 (self-built app): credentials, trusted domain with its WW_verify file, 接收消息 URL, people."""
+    state = console.sim("GET", "/_sim/state", platform="wecom")
+    corp = state["corp"]
+    view = _create(console, {"platform": "wecom", "name": "企业微信值班 (simulator)", "credentials": {
+        "corp_id": corp["corpId"], "agent_id": str(corp["agentId"]), "secret": corp["secret"], "token": corp["token"],
+        "encoding_aes_key": corp["encodingAesKey"]}, "settings": {
+        "api_base": state["apiBase"], "oauth_base": state["oauthBase"],
+        "verify_file": corp["verifyFile"], "verify_content": corp["verifyContent"]}})
+    domain = urlsplit(view["urls"]["web_home"]).netloc
+    trusted = console.sim("POST", "/_sim/console/trusted-domain", {"domain": domain}, platform="wecom")
+    saved = console.sim("POST", "/_sim/console/callback-url", {"url": view["urls"]["callback"]}, platform="wecom")
+    _members(console, [(u["userid"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
+    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    return {"integration": view, "trusted_domain": trusted, "callback_saved": saved, "linked": linked,
+            "group": None, "people": [u["userid"] for u in state["users"]]}
+
+
+SETUPS = {"dingtalk": setup_dingtalk, "feishu": setup_feishu, "wecom": setup_wecom}
 
 
 def send_incident(queue_url: str, incident_id: str, members: list[str], chats: list[dict], **fields) -> None:
@@ -124,8 +143,8 @@ def main() -> None:
     for platform in args.platform or sorted(SETUPS):
         done = SETUPS[platform](console)
         print(json.dumps(done, ensure_ascii=False, indent=2))
-        send_incident(queue_url, f"inc-{platform}-{int(time.time())}", done["people"],
-                      [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}])
+        chats = [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}] if done["group"] else []
+        send_incident(queue_url, f"inc-{platform}-{int(time.time())}", done["people"], chats)
     print(f"incidents sent: open {args.sim}/ to see the cards and click them")
 
 
