@@ -11,6 +11,7 @@ from devkit.runtime import Runtime
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     runtime = Runtime(port=int(os.environ.get("PORT", 8000)), aws_port=int(os.environ.get("EMBEDDED_AWS_PORT", 4566)),
                       simulator_port=int(os.environ.get("SIMULATOR_PORT", 8900))).start()
     print(f"""
@@ -18,10 +19,14 @@ dutybridge is running (stage "local")
   API              {runtime.app_url}            (health: {runtime.app_url}/healthz)
   admin token      {runtime.admin_token}
   embedded AWS     {os.environ['AWS_ENDPOINT_URL']}
-  simulators       {runtime.simulator_url}/        (DingTalk client, console and API)
+  simulators       {runtime.simulator_url}/        (DingTalk, Feishu and WeCom: clients, consoles, APIs)
   notifications    queue dutybridge-local-notifications
 
-Try:  curl -H 'Authorization: Bearer {runtime.admin_token}' {runtime.app_url}/integrations
+Set up all three platforms against the simulators and send a first incident:
+  AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+  AWS_DEFAULT_REGION=us-east-1 .venv/bin/python -m devkit.walkthrough --token {runtime.admin_token} \
+    --app {runtime.app_url} --sim {runtime.simulator_url}
+Then open the simulator page and click the cards.
 Ctrl-C stops everything.
 """, flush=True)
     done = threading.Event()

@@ -17,9 +17,13 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dutybridge 平台模拟器 · platform simulators</title>
 <style>body{{margin:0;font-family:-apple-system,"PingFang SC",sans-serif}}
-header{{padding:10px 16px;background:#1f2329;color:#fff}}header small{{color:#a9aeb8}}</style></head>
-<body><header><b>dutybridge 平台模拟器</b> <small>platform simulators · app {app_url}</small></header>
+header{{position:sticky;top:0;z-index:10;padding:10px 16px;background:#1f2329;color:#fff}}
+header small{{color:#a9aeb8}}header nav{{display:inline;margin-left:16px}}
+header a{{color:#fff;margin-right:14px;text-decoration:none;border-bottom:2px solid transparent}}
+header a:hover{{border-color:#fff}}</style></head>
+<body><header><b>dutybridge 平台模拟器</b><nav>{nav}</nav><small>platform simulators · app {app_url}</small></header>
 {panels}</body></html>"""
+TITLES = {"/dingtalk": "钉钉 DingTalk", "/feishu": "飞书 Feishu", "/wecom": "企业微信 WeCom"}
 
 
 @dataclass
@@ -54,6 +58,13 @@ def start_simulators(host: str = "127.0.0.1", port: int = 0) -> Simulators:
     for platform in platforms:
         platform.base_url = f"http://{host}:{server.server_port}"
     simulators = Simulators(server, dingtalk, feishu, wecom)
-    router.mount("", [Route("GET", r"/", lambda request: html_response(
-        PAGE.format(app_url=simulators.app_url, panels="".join(p.panel_html() for p in platforms))))])
+    router.mount("", [Route("GET", r"/", lambda request: html_response(_page(simulators.app_url, platforms)))])
     return simulators
+
+
+def _page(app_url: str, platforms) -> str:
+    """Every platform's panel in its own section, with a bar to jump between them."""
+    anchors = [p.mount_path.strip("/") for p in platforms]
+    nav = "".join(f'<a href="#{a}">{TITLES.get(p.mount_path, a)}</a>' for a, p in zip(anchors, platforms))
+    panels = "".join(f'<section id="{a}">{p.panel_html()}</section>' for a, p in zip(anchors, platforms))
+    return PAGE.format(app_url=app_url, nav=nav, panels=panels)

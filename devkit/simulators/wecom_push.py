@@ -5,10 +5,11 @@ clicks, member messages) with WeCom's retries, the app's passive reply, and the 
   the reply must be the bare plaintext within 1 s.
 - Callback: ``POST url?msg_signature&timestamp&nonce`` with
   ``<xml><ToUserName/><AgentID/><Encrypt/></xml>``; WeCom waits 5 s and makes 3 attempts in all when the answer
-  is late or not HTTP 200, resending the same request.
+  is late or not HTTP 200 (or, for the suite's instructions, not the bare ``success``), resending the same request.
 - Passive reply: ``<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>``, signed and encrypted like a
   callback; ``update_button`` (``Button/ReplaceName``) or ``update_template_card`` (``TemplateCard``).
-Crypto is the project's verified ``msgcrypt`` (receive id = CorpID); nothing here re-implements it.
+Crypto is the project's verified ``msgcrypt`` (receive id = CorpID, or the SuiteID for the suite's
+instructions); nothing here re-implements it.
 """
 from __future__ import annotations
 
@@ -67,17 +68,20 @@ def verify_domain(domain: str, corp: Corp, now: float, *, timeout: float) -> Del
     return delivery
 
 
-def push(url: str, crypt: MsgCrypt, corp: Corp, inner: str, label: str, now: float, *,
-         timeout: float) -> tuple[list[Delivery], requests.Response | None]:
-    """POST one encrypted callback with WeCom's retries; every attempt, and the answer that was accepted."""
+def push(url: str, crypt: MsgCrypt, to_user: str, agent_id: str, inner: str, label: str, now: float, *,
+         timeout: float, expect: str | None = None) -> tuple[list[Delivery], requests.Response | None]:
+    """POST one encrypted callback with WeCom's retries; every attempt, and the answer that was accepted.
+    ``to_user``/``agent_id`` fill the outer ToUserName/AgentID; with ``expect`` the body must be exactly that."""
     encrypt = crypt.encrypt(inner)
-    body = xml_message({"ToUserName": corp.corp_id, "AgentID": corp.agent_id, "Encrypt": encrypt}).encode("utf-8")
+    body = xml_message({"ToUserName": to_user, "AgentID": agent_id, "Encrypt": encrypt}).encode("utf-8")
     query, deliveries = _signed(crypt, encrypt, now), []
     for _ in range(ATTEMPTS):
         delivery = Delivery("event", url, label, now, int(timeout * 1000))
         response = post(delivery, timeout, params=query, data=body, headers={"Content-Type": "text/xml"})
         if response is not None and response.status_code != 200:
             delivery.error = f"HTTP {response.status_code}"
+        elif response is not None and expect is not None and response.text != expect:
+            delivery.error = f"reply {response.text[:40]!r} is not {expect!r}"
         deliveries.append(delivery)
         if delivery.ok:
             return deliveries, response
