@@ -22,6 +22,7 @@ from chalicelib.models import DeliveryJob, Notification
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
 MAX_ATTEMPTS = 10
+ESCALATE_AFTER = 3
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
@@ -58,8 +59,12 @@ def retry_later(job: DeliveryJob, exc: Retryable) -> None:
     if job.attempt + 1 >= MAX_ATTEMPTS:
         delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")
         return
-    delay = min(MAX_DELAY, math.ceil(exc.retry_after)) if exc.retry_after else backoff(job.attempt)
-    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=delay)
+    # The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
+    # windows) is met with a growing wait from the third try on.
+    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(job.attempt)
+    if job.attempt >= ESCALATE_AFTER:
+        delay = max(delay, backoff(job.attempt))
+    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=min(MAX_DELAY, delay))
 
 
 def park(queue: str, body: str, error: str) -> None:

@@ -141,3 +141,23 @@ def test_linking_stops_looking_up_after_the_platforms_miss_limit(fake_platform, 
     member("zz-alice", "Alice", "13800000001")
     result = linking.link_members("int_fake")
     assert result == {"linked": 0, "already": 0, "not_found": ["m0", "m1"], "skipped": ["m2", "m3", "zz-alice"]}
+
+
+def test_a_block_that_keeps_answering_gets_a_growing_wait(fake_platform, monkeypatch):
+    from chalicelib.models import DeliveryJob
+    delays = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: delays.append(delay))
+    job = DeliveryJob(incident_id="inc-1", integration_id="int_fake", kind="user", target="u")
+    for attempt in range(6):
+        worker.retry_later(job.model_copy(update={"attempt": attempt}), RateLimited("fake", "45009", "", retry_after=60))
+    assert delays == [60, 60, 60, 60, 80, 160]
+
+
+def test_a_change_made_from_chat_or_the_api_is_published_for_the_producer(client, admin_headers):
+    member()
+    client.http.post("/incidents", headers=admin_headers, body=json.dumps(notification(members=())))
+    client.http.post("/incidents/inc-1/actions", headers=admin_headers,
+                     body=json.dumps({"action": "ack", "by": "alice"}))
+    (event,) = drain("incident-events")
+    assert event["body"]["type"] == "incident.changed"
+    assert event["body"]["incident"]["status"] == "acknowledged" and event["body"]["change"]["by"] == "alice"
