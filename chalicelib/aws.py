@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 
 import boto3
 from botocore.config import Config
@@ -22,10 +23,25 @@ def client(service: str):
     return boto3.session.Session().client(service, region_name=_region(), config=_CONFIG)
 
 
-@functools.lru_cache(maxsize=None)
+_local = threading.local()
+_session_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
 def table(logical: str):
-    resource = boto3.session.Session().resource("dynamodb", region_name=_region(), config=_CONFIG)
-    return resource.Table(settings().name(logical))
+    """A DynamoDB Table for this thread. boto3 resources, unlike clients, are not thread-safe
+    (Lambda runs one thread; the local runtime serves each request on a new one), so each thread
+    gets its own, built from one shared session so the service model is loaded only once."""
+    tables = _local.__dict__.setdefault("tables", {})
+    name = settings().name(logical)
+    if name not in tables:
+        with _session_lock:
+            tables[name] = _session().resource("dynamodb", region_name=_region(), config=_CONFIG).Table(name)
+    return tables[name]
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,5 +51,7 @@ def queue_url(logical: str) -> str:
 
 def reset() -> None:
     """Drop every cached client (tests switch between moto contexts)."""
-    for cached in (client, table, queue_url):
+    for cached in (client, queue_url, _session):
         cached.cache_clear()
+    global _local
+    _local = threading.local()

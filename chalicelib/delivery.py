@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from chalicelib import cards, clock, incidents, integrations
-from chalicelib.errors import PlatformError, RateLimited, TargetGone
+from chalicelib import cards, clock, incidents, integrations, pacing
+from chalicelib.errors import Paced, PlatformError, RateLimited, TargetGone
 from chalicelib.models import DeliveryJob
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
@@ -39,7 +39,17 @@ def deliver(job: DeliveryJob) -> str:
     return _send(job, record, integrations.adapter(item), card)
 
 
+def _pace(job: DeliveryJob, record: dict, adapter) -> None:
+    operation = "update" if record.get("ref") else "send"
+    wait = pacing.acquire(adapter.windows(operation, job.kind, job.target, record.get("ref")))
+    if wait is not None:
+        deliveries.record(job.incident_id, job.target_key, state="deferred" if operation == "send" else record["state"],
+                          error=f"paced: a published {adapter.name} limit is full, next slot in {wait:.1f}s")
+        raise Paced("dutybridge", "paced", "deferred to stay inside the platform's limits", retry_after=wait)
+
+
 def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
+    _pace(job, record, adapter)
     try:
         if record.get("ref"):
             ref, outcome = adapter.update_card(record["ref"], card), "updated"

@@ -78,6 +78,10 @@ class RateLimited(Retryable):
     """The platform (or our own scheduler) says: not now, try after ``retry_after`` seconds."""
 
 
+class Paced(RateLimited):
+    """Our own scheduler deferred the call to keep inside a published limit (not a failure)."""
+
+
 class TokenInvalid(Retryable):
     """The access token was refused: refresh it once and retry once."""
 

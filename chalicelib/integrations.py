@@ -64,11 +64,13 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
 def create(body: IntegrationIn) -> dict:
     adapter_ = _build(body.platform.value, "pending", body.credentials, body.settings)
     integration_id = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings) or "int_" + random.token_hex(6)
-    adapter_ = _build(body.platform.value, integration_id, body.credentials, body.settings)
+    opened = store.get(integration_id)
+    config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
+    adapter_ = _build(body.platform.value, integration_id, body.credentials, config)
     generated = _prove_and_register(adapter_)
     item = _item(integration_id, body.platform.value, body.name, {**adapter_.credentials.model_dump(), **generated},
                  adapter_.settings.model_dump(exclude_defaults=True))
-    if store.get(integration_id) is not None:  # opened by the platform already: saving claims it
+    if opened is not None:  # opened by the platform already: saving claims it
         store.replace(item)
     else:
         store.create(item)

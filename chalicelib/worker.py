@@ -15,7 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import aws, delivery, dispatch
-from chalicelib.errors import Permanent, Retryable
+from chalicelib.errors import Paced, Permanent, Retryable
 from chalicelib.integrations import readable
 from chalicelib.models import DeliveryJob, Notification
 
@@ -56,6 +56,9 @@ def backoff(attempt: int) -> int:
 
 
 def retry_later(job: DeliveryJob, exc: Retryable) -> None:
+    if isinstance(exc, Paced):  # our own pacing: wait for the window, spend no attempt
+        dispatch.enqueue([job], delay=min(MAX_DELAY, math.ceil(exc.retry_after or 1)))
+        return
     if job.attempt + 1 >= MAX_ATTEMPTS:
         delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")
         return

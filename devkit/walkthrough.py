@@ -120,7 +120,26 @@ def setup_wecom(console: Console) -> dict:
             "group": None, "people": [u["userid"] for u in state["users"]]}
 
 
-SETUPS = {"dingtalk": setup_dingtalk, "feishu": setup_feishu, "wecom": setup_wecom}
+def setup_wecom_suite(console: Console, corp_id: str | None = None) -> dict:
+    """Seed 003 §一 (third-party app): the operator's suite, an organisation installs it, its admin
+    enters only the 企业 ID, people are linked."""
+    suite = console.sim("GET", "/_sim/suite", platform="wecom")
+    _, provider = console.api("PUT", "/providers/wecom-suite", suite["config"])
+    saved = console.sim("POST", "/_sim/suite/console/callback-url", {"url": provider["urls"]["instruction_callback"]},
+                        platform="wecom")
+    org = next(o for o in console.sim("GET", "/_sim/state", platform="wecom")["suite"]["orgs"]
+               if corp_id in (None, o["corpId"]))
+    installed = console.sim("POST", "/_sim/suite/install", {"corp_id": org["corpId"]}, platform="wecom")
+    view = _create(console, {"platform": "wecom", "name": f"{org.get('corpName', org['corpId'])} 值班",
+                             "credentials": {"corp_id": org["corpId"]},
+                             "settings": {"mode": "third_party", "oauth_base": suite["config"]["api_base"] + "/oauth"}})
+    _members(console, [(u["userid"], u["name"], u["mobile"], u["email"]) for u in org["users"]])
+    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    return {"integration": view, "callback_saved": saved, "installed": installed, "linked": linked, "group": None,
+            "corp_id": org["corpId"], "people": [u["userid"] for u in org["users"]]}
+
+
+SETUPS = {"dingtalk": setup_dingtalk, "feishu": setup_feishu, "wecom": setup_wecom, "wecom-suite": setup_wecom_suite}
 
 
 def send_incident(queue_url: str, incident_id: str, members: list[str], chats: list[dict], **fields) -> None:

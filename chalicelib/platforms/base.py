@@ -16,6 +16,7 @@ from chalicelib import quota, tokens
 from chalicelib.cards import Card
 from chalicelib.errors import TokenInvalid
 from chalicelib.models import Action
+from chalicelib.pacing import Window
 
 
 @dataclass
@@ -139,6 +140,11 @@ class Adapter(abc.ABC):
     def after_save(self, urls: dict[str, str]) -> dict[str, str]:
         """Register what the platform needs to know; returns generated secrets to store."""
         return {}
+
+    # -- pacing -----------------------------------------------------------------------------
+    def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
+        """The published limits one card ``send`` or ``update`` to ``target`` must stay inside."""
+        return []
 
     # -- cards ------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -19,7 +19,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock
+from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
@@ -29,6 +29,7 @@ from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, 
 from chalicelib.platforms.dingtalk_cards import card_params
 from chalicelib.platforms.inbound import fresh, json_body
 from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.pacing import Window
 
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
@@ -98,6 +99,13 @@ class DingTalk(Adapter):
     def _old(self, path: str, body: dict) -> dict:
         return self.with_token("oapi", lambda token: api.old_api(
             "POST", self.settings.oapi_base, path, {"access_token": token}, body))
+
+    # -- pacing -----------------------------------------------------------------------------
+    def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
+        """The edition's per-app, per-API QPS (20/40/60), for the card API this operation calls."""
+        qps = quota.limits(self.name, self.settings.model_dump())["qps"]
+        api_name = "createAndDeliver" if operation == "send" else "instances.update"
+        return [Window(f"{self.integration_id}#{api_name}", int(qps), 1)] if qps else []
 
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:

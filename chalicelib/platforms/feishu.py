@@ -30,6 +30,7 @@ from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, 
                                        PlatformUser, Reply)
 from chalicelib.platforms.feishu_cards import render
 from chalicelib.platforms.inbound import fresh, json_body
+from chalicelib.pacing import Window
 
 CHAT_EVENTS = {"im.chat.member.bot.added_v1": "joined", "im.chat.member.bot.deleted_v1": "left",
                "im.chat.disbanded_v1": "left", "im.chat.updated_v1": "renamed"}
@@ -80,6 +81,15 @@ class Feishu(Adapter):
                 "card_callback": f"{base}/callbacks/{self.integration_id}/card",
                 "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
                 "web_home": f"{base}/app/{self.integration_id}"}
+
+    # -- pacing -----------------------------------------------------------------------------
+    def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
+        """Messages: 50/s and 1000/min per app, 5/s per user or group; PATCH: 5/s per message."""
+        app = self.integration_id
+        if operation == "update" and ref:
+            return [Window(f"{app}#patch", 50, 1), Window(f"{app}#message#{ref['message_id']}", 5, 1)]
+        return [Window(f"{app}#messages", 50, 1), Window(f"{app}#messages", 1000, 60),
+                Window(f"{app}#receiver#{target}", 5, 1)]
 
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:

@@ -28,6 +28,7 @@ from chalicelib.platforms import wecom_suite as suite
 from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest, PlatformUser,
                                        Reply)
 from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
 from chalicelib.platforms.wecom_xml import open_envelope, text, xml
 
@@ -109,6 +110,15 @@ class WeCom(Adapter):
         return {"callback": callback,
                 "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
                 "web_home": f"{base}/app/{self.integration_id}"}
+
+    # -- pacing -----------------------------------------------------------------------------
+    def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
+        """App messages to one member: 30/min and 1000/h. WeCom drops the excess silently, so these
+        windows are the only thing standing between a storm and lost cards."""
+        if operation != "send" or kind != "user":
+            return []
+        member = f"{self.integration_id}#member#{target}"
+        return [Window(member, 30, 60), Window(member, 1000, 3600)]
 
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:

@@ -12,7 +12,7 @@ from chalicelib.platforms.errortable import ErrorTable
 NAME = "wecom"
 ERRORS = ErrorTable(
     NAME,
-    token=frozenset({"40014", "42001", "41001"}),
+    token=frozenset({"40014", "42001", "41001", "40082", "42009"}),  # 40082/42009: the suite's token
     throttle=frozenset({"45009", "45033"}),
     retry=frozenset({"-1"}),
     gone=frozenset({"81013", "46004", "60111", "60103", "86003"}),

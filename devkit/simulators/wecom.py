@@ -1,5 +1,5 @@
-# WeCom (企业微信) simulator: one corp with one self-built app, and a service provider's suite (第三方应用) that
-# this corp and a second one (示例科技) can install, for local runs and end-to-end tests.
+# WeCom (企业微信) simulator: one corp with one self-built app, and a service provider's suite (第三方应用)
+# that this corp and a second one (示例科技) can install, for local runs and end-to-end tests.
 #
 # Simulates (under /wecom; /wecom stands for https://qyapi.weixin.qq.com and /wecom/oauth for
 # https://open.weixin.qq.com): cgi-bin/gettoken (7200 s, the same token while valid), the access_token
@@ -44,8 +44,8 @@
 # The suite (wecom_suite.py, wecom_suite_control.py) — sources, facts only:
 #   - the errcode table (a Go errcodes package with 排查方法, PHP/Java/JS tables, one C# enum disagreeing on
 #     40084-40086, outvoted): 40078 不合法的auth_code (只能消费一次), 40080 suite_secret, 40082 suite_token,
-#     40083 suite_id, 40084 permanent_code (含企业已取消授权), 40085 suite_ticket (不存在或者已失效), 40086 第三方应用
-#     appid, 41021-41025 (缺少 suite_id / suite_access_token / suite_ticket / secret / permanent_code), 42009
+#     40083 suite_id, 40084 permanent_code (含企业已取消授权), 40085 suite_ticket (不存在或者已失效),
+#     40086 第三方应用appid, 41021-41025 (缺少 suite_id / suite_access_token / suite_ticket / secret / permanent_code), 42009
 #     suite_access_token已过期, 48002 API接口无权限调用;
 #   - doc text quoted in SDKs: suite_ticket every 10 min, 实际有效期30分钟, use the newest; the same
 #     suite_access_token while valid (2 h); create_auth's AuthCode 5分钟内有效 and answered within 1000 ms;
@@ -63,7 +63,8 @@
 #   late create_auth answer (> 1 s) is flagged but not retried (the 5 s/3-attempt rule applies); that the suite's
 #   trusted domain needs no ownership file; open_userid's value (shape only); 48002 for appchat with a suite token;
 #   that the suite's app may call user/getuserid; per-member windows per app (the suite's app has its own);
-#   auth_corp_info's industry/scale values.
+#   auth_corp_info's industry/scale values; one outer element order (ToUserName, AgentID, Encrypt) for every
+#   callback. The 10-minute ticket schedule runs on wall-clock time (``ticket_interval``; None turns it off).
 # Not simulated: departments and tags (toparty/totag always come back invalid), enable_duplicate_check,
 #   appchat/update and the app-chat per-member windows, media upload, the JSON callback flavour, getcallbackip,
 #   JS-SDK tickets, the smart-robot (智能机器人) mode; for the suite: pre_auth_code / set_session_info and the
@@ -150,19 +151,21 @@ class WeComSimulator(PlatformSimulator):
         return [
             self._api("GET", "/gettoken", lambda _, r, __: self._gettoken(r.query), auth=None),
             self._api("POST", "/message/send", lambda app, _, body: app.messages.send(body, now())),
-            self._api("POST", "/message/update_template_card", lambda app, _, body: app.messages.update_card(body, now())),
+            self._api("POST", "/message/update_template_card",
+                      lambda app, _, body: app.messages.update_card(body, now())),
             self._api("POST", "/user/getuserid", self._getuserid),
             self._api("GET", "/auth/getuserinfo", self._getuserinfo),
             self._api("POST", "/appchat/create", lambda app, _, body: app.app_chats().create(body, now())),
             self._api("POST", "/appchat/send", lambda app, _, body: app.app_chats().send(body, now())),
             self._api("GET", "/appchat/get", lambda app, r, _: app.app_chats().get(r.query)),
-            self._api("POST", "/service/get_suite_token", lambda _, __, body: suite.suite_token(body, now()), auth=None),
+            self._api("POST", "/service/get_suite_token", lambda _, __, body: suite.suite_token(body, now()),
+                      auth=None),
             self._api("POST", "/service/get_permanent_code", lambda _, __, body: suite.permanent_code(body, now()),
                       auth="suite"),
             self._api("POST", "/service/get_corp_token", lambda _, __, body: suite.corp_token(body, now()),
                       auth="suite"),
-            self._api("GET", "/service/auth/getuserinfo3rd", lambda _, r, __: suite.user_info(r.query.get("code"), now()),
-                      auth="suite"),
+            self._api("GET", "/service/auth/getuserinfo3rd",
+                      lambda _, r, __: suite.user_info(r.query.get("code"), now()), auth="suite"),
             Route("GET", r"/oauth/connect/oauth2/authorize", self._authorize),
             *ControlApi(self).routes(),
             *SuiteControl(self).routes(),

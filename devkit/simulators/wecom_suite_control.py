@@ -88,6 +88,7 @@ class SuiteControl:
     def push_ticket(self) -> dict[str, Any]:
         sim, suite = self.sim, self.service.suite
         with sim.lock:
+            self._instruction_url()
             now = sim.now()
             ticket = self.service.new_ticket(now)
             inner = xml_message({"SuiteId": suite.suite_id, "InfoType": "suite_ticket", "TimeStamp": int(now),

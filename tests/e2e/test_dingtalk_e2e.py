@@ -75,6 +75,7 @@ def test_click_after_resolve_is_refused_and_says_who(runtime, world):
     answer = console.sim("POST", "/_sim/click", {"outTrackId": card["outTrackId"], "userId": "zhangwei",
                                                    "actionId": "ack", "params": {}})
     assert answer["status"] == 200
-    refreshed = next(c for c in _cards(console)[robot] if c["outTrackId"] == card["outTrackId"])
-    assert "李娜" in refreshed["privateData"]["zhangwei"]["notice"]
-    assert refreshed["cardParamMap"]["status"] == "resolved"
+    assert "李娜" in answer["body"]["userPrivateData"]["cardParamMap"]["notice"]  # who closed it, and when
+    assert answer["body"]["cardData"]["cardParamMap"]["status"] == "resolved"
+    console.wait_for(lambda: next(c for c in _cards(console)[robot] if c["outTrackId"] == card["outTrackId"])
+                     ["cardParamMap"]["status"] == "resolved", "the card to show resolved")

@@ -25,7 +25,8 @@ def _status(card: dict) -> str:
 
 def test_setup_follows_the_guide(world):
     console, done = world
-    assert done["trusted_domain"]["ok"] and done["callback_saved"]["ok"]
+    assert done["trusted_domain"]["ok"], done["trusted_domain"]
+    assert done["callback_saved"]["ok"], done["callback_saved"]
     assert done["linked"]["linked"] >= 3
     assert set(done["integration"]["urls"]) == {"callback", "oauth_redirect", "web_home"}
 
