@@ -84,3 +84,26 @@ def drain(logical: str) -> list[dict]:
             body = _json.loads(message["Body"]) if message["Body"].startswith("{") else message["Body"]
             bodies.append({"body": body, "attributes": message.get("MessageAttributes", {})})
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def atomic_conditions(monkeypatch):
+    """Make moto's conditional writes atomic across threads, as DynamoDB's are.
+
+    moto checks a condition and applies the write without a lock, so two threads can both pass
+    the same condition; real DynamoDB never lets that happen. Concurrency tests use this to test
+    our logic, not moto's missing atomicity.
+    """
+    import threading
+
+    from chalicelib.store import base
+
+    lock, real = threading.Lock(), base.conditional
+
+    def serialised(call, what, **kwargs):
+        with lock:
+            return real(call, what, **kwargs)
+
+    for module in ("chalicelib.store.base", "chalicelib.store.ephemeral", "chalicelib.pacing",
+                   "chalicelib.store.deliveries", "chalicelib.store.incidents"):
+        monkeypatch.setattr(f"{module}.conditional", serialised)

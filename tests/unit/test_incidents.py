@@ -52,7 +52,7 @@ def test_silence_sets_until_and_default_two_hours(aws_env):
     assert not incidents.is_silenced(incident)
 
 
-def test_racing_clicks_never_lose_one(aws_env):
+def test_racing_clicks_never_lose_one(aws_env, atomic_conditions):
     _new()
     outcomes = []
 

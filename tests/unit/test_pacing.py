@@ -31,7 +31,7 @@ def test_a_window_admits_exactly_its_limit_and_names_the_reopening(aws_env, froz
     assert pacing.acquire([window]) is None
 
 
-def test_concurrent_workers_never_overshoot(aws_env, frozen):
+def test_concurrent_workers_never_overshoot(aws_env, frozen, atomic_conditions):
     window, admitted = pacing.Window("member#zhang", 30, 60), []
 
     def worker_thread():

@@ -61,7 +61,7 @@ def test_while_another_writer_refreshes_the_old_token_is_still_served(aws_env) -
     assert fetch.calls == 1
 
 
-def test_concurrent_callers_on_an_empty_cache_fetch_once_and_share_the_token(aws_env) -> None:
+def test_concurrent_callers_on_an_empty_cache_fetch_once_and_share_the_token(aws_env, atomic_conditions) -> None:
     fetch = CountingFetch(delay=0.2)
     aws.table("ephemeral")  # build the shared resource before the threads race for it
     with ThreadPoolExecutor(max_workers=8) as pool:
