@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from chalicelib import cards, clock, incidents, integrations, pacing
-from chalicelib.errors import Paced, PlatformError, RateLimited, TargetGone
+from chalicelib import cards, clock, incidents, integrations, pacing, quota
+from chalicelib.errors import Paced, PlatformError, QuotaExhausted, RateLimited, TargetGone
+from chalicelib import dispatch
 from chalicelib.models import DeliveryJob
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
@@ -40,6 +41,9 @@ def deliver(job: DeliveryJob) -> str:
 
 
 def _pace(job: DeliveryJob, record: dict, adapter) -> None:
+    if quota.spent(job.integration_id, adapter.name, adapter.settings.model_dump()):
+        raise QuotaExhausted("dutybridge", "ledger", "本月调用量已用完，月初自动补发 (monthly call budget spent; "
+                                                      "parked until the month turns)")
     operation = "update" if record.get("ref") else "send"
     wait = pacing.acquire(adapter.windows(operation, job.kind, job.target, record.get("ref")))
     if wait is not None:
@@ -49,7 +53,11 @@ def _pace(job: DeliveryJob, record: dict, adapter) -> None:
 
 
 def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
-    _pace(job, record, adapter)
+    try:
+        _pace(job, record, adapter)
+    except QuotaExhausted as exc:
+        deliveries.record(job.incident_id, job.target_key, state="parked", error=exc.message)
+        raise
     try:
         if record.get("ref"):
             ref, outcome = adapter.update_card(record["ref"], card), "updated"
@@ -57,6 +65,7 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
             ref, outcome = adapter.send_card(job.kind, job.target, card, card_key(job)), "sent"
     except PlatformError as exc:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
+        state = "parked" if isinstance(exc, QuotaExhausted) else state
         deliveries.record(job.incident_id, job.target_key, state=state, error=_describe(exc))
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=_describe(exc))
@@ -84,3 +93,13 @@ def note_click(incident_id: str, match: dict, shown: cards.Card | None, ref_upda
 
 def fail(job: DeliveryJob, error: str) -> None:
     deliveries.record(job.incident_id, job.target_key, state="failed", error=error)
+
+
+def release_parked() -> int:
+    """The month turned: queue every parked delivery again (their budget is back)."""
+    parked = deliveries.in_state("parked")
+    for record in parked:
+        deliveries.record(record["incident_id"], record["target_key"], state="pending", error=None)
+    dispatch.enqueue([DeliveryJob(incident_id=r["incident_id"], integration_id=r["integration_id"], kind=r["kind"],
+                                  target=r["target"]) for r in parked])
+    return len(parked)

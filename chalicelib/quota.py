@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 
 from chalicelib import aws, clock
+from chalicelib.store import deliveries
 from chalicelib.store.base import plain
 
 # platform -> edition -> (requests per second per API, calls per month or None for unlimited)
@@ -46,6 +47,15 @@ def limits(platform: str, settings: dict) -> dict:
     return {"edition": edition, "qps": settings.get("qps", qps), "monthly_calls": settings.get("monthly_calls", monthly)}
 
 
+def spent(integration_id: str, platform: str, settings: dict) -> bool:
+    """True once this month's ledger reached the edition's monthly budget (nothing more should go out)."""
+    monthly = limits(platform, settings)["monthly_calls"]
+    if not monthly:
+        return False
+    item = aws.table("ephemeral").get_item(Key=_key(integration_id, _month())).get("Item") or {}
+    return int(item.get("calls", 0)) >= int(monthly)
+
+
 def usage(integration: dict) -> dict:
     """What ``GET /integrations/{id}/quota`` shows: limits, this month's calls, the forecast."""
     month = _month()
@@ -55,6 +65,8 @@ def usage(integration: dict) -> dict:
     limit = limits(integration["platform"], integration["settings"])
     return {"integration_id": integration["id"], "platform": integration["platform"], "month": month,
             **limit, "used": used, "by_api": by_api,
+            "deferred": len(deliveries.in_state("deferred", integration["id"])),
+            "parked": len(deliveries.in_state("parked", integration["id"])),
             "remaining": None if limit["monthly_calls"] is None else max(0, limit["monthly_calls"] - used),
             "forecast_exhaustion": _forecast(used, limit["monthly_calls"])}
 

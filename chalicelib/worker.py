@@ -48,7 +48,7 @@ def handle_delivery(body: str) -> None:
     except Retryable as exc:
         retry_later(job, exc)
     except Permanent as exc:
-        log.info("delivery %s failed for good: %s", job.target_key, exc.platform_code)
+        log.info("delivery %s stopped: %s", job.target_key, exc.platform_code)
 
 
 def backoff(attempt: int) -> int:
@@ -76,3 +76,7 @@ def park(queue: str, body: str, error: str) -> None:
     aws.client("sqs").send_message(
         QueueUrl=aws.queue_url(f"{queue}-dlq"), MessageBody=body,
         MessageAttributes={"error": {"DataType": "String", "StringValue": error[:1000]}})
+
+
+def release_parked() -> None:
+    log.info("released %d parked deliveries", delivery.release_parked())

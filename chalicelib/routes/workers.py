@@ -19,3 +19,9 @@ def notifications(event):
 def deliveries(event):
     for record in event:
         worker.handle_delivery(record.body)
+
+
+@bp.schedule("cron(5 0 1 * ? *)")
+def month_turned(event):
+    """00:05 UTC on the 1st: monthly budgets are back, send what was parked."""
+    worker.release_parked()

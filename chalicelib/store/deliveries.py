@@ -9,7 +9,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib import aws, clock
 from chalicelib.errors import StorageConflict
-from chalicelib.store.base import conditional, dynamo, plain, query_all
+from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
 
 
 def _table():
@@ -68,3 +68,11 @@ def record(incident_id: str, target_key: str, release: bool = True, **fields) ->
 
 def remove(incident_id: str, target_key: str) -> None:
     _table().delete_item(Key=_key(incident_id, target_key))
+
+
+def in_state(state: str, integration_id: str | None = None) -> list[dict]:
+    """Deliveries in ``state`` (a scan: used by the monthly release and the quota view, not per card)."""
+    condition = Attr("state").eq(state)
+    if integration_id:
+        condition = condition & Attr("integration_id").eq(integration_id)
+    return scan_all(_table(), FilterExpression=condition)

@@ -80,3 +80,31 @@ def test_a_full_window_defers_the_card_without_spending_an_attempt(fake_platform
     record = deliveries.of("inc-1")[0]
     assert record["state"] == "deferred" and record["error"].startswith("paced")
     assert fake_platform.sent == []
+
+
+def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform, monkeypatch):
+    from chalicelib import delivery, quota
+    from chalicelib.errors import QuotaExhausted
+    member()
+    people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
+    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, 2)})
+    quota.count("int_fake", "x")
+    quota.count("int_fake", "x")  # the month's two calls are used
+    worker.handle_notification(json.dumps(notification()))
+    for job in drain("deliveries"):
+        worker.handle_delivery(json.dumps(job["body"]))
+    record = deliveries.of("inc-1")[0]
+    assert record["state"] == "parked" and "budget" in record["error"] and fake_platform.sent == []
+    assert quota.usage({"id": "int_fake", "platform": "fake", "settings": {}})["parked"] == 1
+
+    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, None)})  # the month turned
+    assert delivery.release_parked() == 1
+    for job in drain("deliveries"):
+        worker.handle_delivery(json.dumps(job["body"]))
+    assert deliveries.of("inc-1")[0]["state"] == "sent" and len(fake_platform.sent) == 1
+
+    fake_platform.fail_with = [QuotaExhausted("fake", "90020", "org quota spent")]
+    worker.handle_notification(json.dumps(notification("inc-2")))
+    for job in drain("deliveries"):
+        worker.handle_delivery(json.dumps(job["body"]))
+    assert deliveries.of("inc-2")[0]["state"] == "parked"
