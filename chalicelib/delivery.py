@@ -40,12 +40,12 @@ def deliver(job: DeliveryJob) -> str:
     return _send(job, record, integrations.adapter(item), card)
 
 
-def _pace(job: DeliveryJob, record: dict, adapter) -> None:
+def _pace(job: DeliveryJob, record: dict, adapter, critical: bool) -> None:
     if quota.spent(job.integration_id, adapter.name, adapter.settings.model_dump()):
         raise QuotaExhausted("dutybridge", "ledger", "本月调用量已用完，月初自动补发 (monthly call budget spent; "
                                                       "parked until the month turns)")
     operation = "update" if record.get("ref") else "send"
-    wait = pacing.acquire(adapter.windows(operation, job.kind, job.target, record.get("ref")))
+    wait = pacing.acquire(adapter.windows(operation, job.kind, job.target, record.get("ref")), critical)
     if wait is not None:
         deliveries.record(job.incident_id, job.target_key, state="deferred" if operation == "send" else record["state"],
                           error=f"paced: a published {adapter.name} limit is full, next slot in {wait:.1f}s")
@@ -54,7 +54,7 @@ def _pace(job: DeliveryJob, record: dict, adapter) -> None:
 
 def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
     try:
-        _pace(job, record, adapter)
+        _pace(job, record, adapter, critical=card.severity == "critical")
     except QuotaExhausted as exc:
         deliveries.record(job.incident_id, job.target_key, state="parked", error=exc.message)
         raise

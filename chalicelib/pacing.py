@@ -25,21 +25,27 @@ class Window:
     seconds: int
 
 
-def acquire(windows: list[Window]) -> float | None:
+CRITICAL_RESERVE = 0.2  # the share of every window only critical incidents may use
+
+
+def acquire(windows: list[Window], critical: bool = True) -> float | None:
     """Take a slot in every window; None when all had room, else the seconds until a full one reopens.
 
-    Slots taken in earlier windows before a later one refuses are not given back: that wastes a
-    little capacity but can never let a burst through.
+    Non-critical cards see each window as ``1 - CRITICAL_RESERVE`` of its size, so a storm of
+    warnings never takes the room a critical incident needs. Slots taken in earlier windows before
+    a later one refuses are not given back: that wastes a little capacity but can never let a
+    burst through.
     """
     now = clock.now()
     for window in windows:
         start = int(now // window.seconds) * window.seconds
-        if not _take(window, start):
+        limit = window.limit if critical else max(1, int(window.limit * (1 - CRITICAL_RESERVE)))
+        if not _take(window, start, limit):
             return max(0.05, start + window.seconds - now)
     return None
 
 
-def _take(window: Window, start: int) -> bool:
+def _take(window: Window, start: int, limit: int) -> bool:
     #   count missing (first call of this window)  -> create it at 1
     #   count < limit                              -> add 1
     #   count >= limit                             -> refuse, nothing written
@@ -47,7 +53,7 @@ def _take(window: Window, start: int) -> bool:
         conditional(aws.table("ephemeral").update_item, f"window {window.key}",
                     Key={"key": f"rate#{window.key}#{window.seconds}#{start}"},
                     UpdateExpression="ADD n :one SET expires_at = :ttl",
-                    ConditionExpression=Attr("n").not_exists() | Attr("n").lt(window.limit),
+                    ConditionExpression=Attr("n").not_exists() | Attr("n").lt(limit),
                     ExpressionAttributeValues={":one": 1, ":ttl": start + window.seconds + 60})
     except StorageConflict:
         return False

@@ -108,3 +108,11 @@ def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform,
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))
     assert deliveries.of("inc-2")[0]["state"] == "parked"
+
+
+def test_critical_incidents_keep_a_reserved_share_of_every_window(aws_env, frozen):
+    window = pacing.Window("receiver#oc_1", 10, 60)
+    warnings = [pacing.acquire([window], critical=False) for _ in range(10)]
+    assert warnings.count(None) == 8  # warnings stop at 80 % of the window
+    criticals = [pacing.acquire([window], critical=True) for _ in range(3)]
+    assert criticals.count(None) == 2  # critical incidents still get the reserved 20 %
