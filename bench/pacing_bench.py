@@ -1,0 +1,176 @@
+"""Burst benchmark: alert storms through the real handlers against simulators enforcing real limits.
+
+    .venv/bin/python -m bench.pacing_bench [--incidents 40]
+
+For each platform, ``--incidents`` critical incidents each target the same people (1 person, then
+10 people). Every card goes through the real notification and delivery handlers, the real pacing
+windows in (moto) DynamoDB and real HTTP to the platform simulator, whose limits are the published
+ones. A virtual clock stands in for time, so a storm that takes WeCom minutes runs in seconds; SQS
+delays become entries in a time-ordered queue. Printed per run:
+
+- cards: cards the platform accepted (and, for WeCom, did not drop silently);
+- rejections: throttle answers the platform gave (90018 / 429 / 230020 / 45009), target 0;
+- ratio: the fastest legal schedule's length in windows over ours (1.0 = as fast as allowed), target ≥ 0.95;
+- calls/card: platform API calls per delivered card (token calls excluded), target ≤ 1.01;
+- cpu/card: CPU time of the handler thread per card, deferrals included; moto's in-process
+  DynamoDB emulation runs in that thread too and dominates it (a real table costs far less CPU).
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                   "DUTYBRIDGE_PREFIX": "dutybridge-bench", "PUBLIC_BASE_URL": "http://127.0.0.1:9"})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import aws, clock, dispatch, integrations, worker  # noqa: E402
+from chalicelib.models import IntegrationIn  # noqa: E402
+from chalicelib.store import people  # noqa: E402
+from devkit.simulators.dingtalk import DingTalkSimulator  # noqa: E402
+from devkit.simulators.feishu import FeishuSimulator  # noqa: E402
+from devkit.simulators.wecom import WeComSimulator  # noqa: E402
+from infra.bootstrap import bootstrap  # noqa: E402
+
+START = 1_800_000_000.0  # aligned to the minute, like the platforms' windows
+
+
+class VirtualTime:
+    """The clock the app and the simulator share, and the SQS queue as a time-ordered heap."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.queue: list[tuple[float, int, str]] = []
+        self.order = itertools.count()
+
+    def enqueue(self, jobs, delay: int = 0) -> None:
+        for job in jobs:
+            heapq.heappush(self.queue, (self.now + delay, next(self.order), job.model_dump_json()))
+
+
+@dataclass
+class Platform:
+    name: str
+    simulator: Callable
+    body: Callable  # (sim) -> integration body
+    people: Callable  # (sim) -> [(platform user id, mobile)]
+    send_path: str
+    window: tuple[int, int]  # the binding limit: (cards per window, window seconds) for one receiver / the app
+    per_receiver: bool
+
+
+def _dingtalk_body(sim) -> dict:
+    org = sim.org
+    return {"platform": "dingtalk", "name": "bench", "credentials": {
+        "corp_id": org.corp_id, "agent_id": org.agent_id, "client_id": org.client_id,
+        "client_secret": org.client_secret, "aes_key": org.aes_key, "token": org.token},
+        "settings": {"api_base": sim.api_base, "oapi_base": sim.oapi_base, "card_template_id": org.card_template_id}}
+
+
+def _feishu_body(sim) -> dict:
+    app = sim.app
+    return {"platform": "feishu", "name": "bench", "credentials": {
+        "app_id": app.app_id, "app_secret": app.app_secret, "verification_token": app.verification_token,
+        "encrypt_key": app.encrypt_key}, "settings": {"api_base": sim.api_base}}
+
+
+def _wecom_body(sim) -> dict:
+    corp = sim.corp
+    return {"platform": "wecom", "name": "bench", "credentials": {
+        "corp_id": corp.corp_id, "agent_id": str(corp.agent_id), "secret": corp.secret, "token": corp.token,
+        "encoding_aes_key": corp.encoding_aes_key}, "settings": {"api_base": sim.api_base}}
+
+
+def _users(sim, attribute: str) -> list[str]:
+    return [getattr(u, attribute) for u in sim.directory.users.values()]
+
+
+PLATFORMS = [
+    Platform("dingtalk", DingTalkSimulator, _dingtalk_body, lambda s: _users(s, "userid"),
+             "createAndDeliver", (20, 1), per_receiver=False),
+    Platform("feishu", FeishuSimulator, _feishu_body, lambda s: _users(s, "open_id"),
+             "/im/v1/messages", (5, 1), per_receiver=True),
+    Platform("wecom", WeComSimulator, _wecom_body, lambda s: _users(s, "userid"),
+             "/message/send", (30, 60), per_receiver=True),
+]
+
+
+def _fastest_windows(platform: Platform, cards: int, receivers: int) -> int:
+    per_window = platform.window[0]
+    return math.ceil((cards / receivers if platform.per_receiver else cards) / per_window)
+
+
+def _rejections(state: dict) -> int:
+    rejected = [r for r in state.get("rejections", []) if any(
+        code in json.dumps(r) for code in ("90018", "QpsLimit", "99991400", "230020", "45009"))]
+    return len(rejected) + len(state.get("drops", []))
+
+
+def run(platform: Platform, incidents: int, receivers: int) -> dict:
+    virtual = VirtualTime()
+    clock.now = lambda: virtual.now  # the app's clock
+    dispatch.enqueue = virtual.enqueue  # SQS with delays
+    sim = platform.simulator(now=lambda: virtual.now)
+    server, _ = sim.start()
+    try:
+        view = integrations.create(IntegrationIn(**platform.body(sim)))
+        users = platform.people(sim)
+        targets = [users[i % len(users)] for i in range(receivers)]
+        for n, user in enumerate(targets):
+            member = f"m{n}"
+            people.create_member({"id": member, "name": member, "created_at": clock.iso()})
+            people.bind(member, view["id"], user, member, clock.iso())
+        for i in range(incidents):
+            worker.handle_notification(json.dumps({"version": 1, "incident": {
+                "id": f"{platform.name}-{receivers}-{i}", "title": f"storm {i}", "severity": "critical"},
+                "targets": {"members": [f"m{n}" for n in range(receivers)]}}))
+        cpu, handled = time.thread_time(), 0  # this thread only: the simulator's threads are not ours
+        while virtual.queue:
+            due, _, body = heapq.heappop(virtual.queue)
+            virtual.now = max(virtual.now, due)
+            worker.handle_delivery(body)
+            handled += 1
+        cpu = time.thread_time() - cpu
+        state = sim.state()
+    finally:
+        server.shutdown()
+        server.server_close()
+    distinct = len(set(targets))  # the simulated org has 3-4 people: more members share them
+    cards = incidents * distinct
+    calls = sim.call_count(platform.send_path)
+    used_windows = int((virtual.now - START) // platform.window[1]) + 1
+    return {"platform": platform.name, "receivers": distinct, "cards": cards, "rejections": _rejections(state),
+            "ratio": round(_fastest_windows(platform, cards, distinct) / used_windows, 3),
+            "calls/card": round(calls / cards, 3), "cpu/card ms": round(1000 * cpu / cards, 2),
+            "handler runs": handled, "virtual seconds": round(virtual.now - START, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=40)
+    parser.add_argument("--scale", type=int, default=10, help="the second run multiplies the incidents by this")
+    args = parser.parse_args()
+    rows = []
+    for platform in PLATFORMS:
+        for incidents, receivers in ((args.incidents, 1), (args.incidents, 10), (args.incidents * args.scale, 1)):
+            with mock_aws():
+                aws.reset()
+                bootstrap("dutybridge-bench")
+                rows.append(run(platform, incidents, receivers))
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
