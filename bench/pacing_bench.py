@@ -160,10 +160,11 @@ def run(platform: Platform, incidents: int, receivers: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=40)
-    parser.add_argument("--scale", type=int, default=10, help="the second run multiplies the incidents by this")
+    parser.add_argument("--scale", type=int, default=10, help="the third run multiplies the incidents by this")
+    parser.add_argument("--platform", choices=[p.name for p in PLATFORMS], action="append")
     args = parser.parse_args()
     rows = []
-    for platform in PLATFORMS:
+    for platform in [p for p in PLATFORMS if p.name in (args.platform or [p.name for p in PLATFORMS])]:
         for incidents, receivers in ((args.incidents, 1), (args.incidents, 10), (args.incidents * args.scale, 1)):
             with mock_aws():
                 aws.reset()
