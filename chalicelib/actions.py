@@ -23,6 +23,21 @@ def apply(incident_id: str, action: Action, member: dict, source: str, minutes: 
     return incident
 
 
+def take(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
+    """A person's action from the admin API or the web app: apply it and bring every card up to date."""
+    incident = apply(incident_id, action, member, source, minutes)
+    spread(incident)
+    return incident
+
+
+def take_as(incident_id: str, action: Action, member_id: str, source: str, minutes: int | None = None) -> dict:
+    """``take`` for a member named by id (the admin API's ``by``)."""
+    member = people.get_member(member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist")
+    return take(incident_id, action, member, source, minutes)
+
+
 def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
     """Queue updates for every delivered card, after recording what the click did to its own card."""
     if integration_id and click:

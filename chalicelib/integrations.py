@@ -44,10 +44,11 @@ def adapter(item: dict) -> Adapter:
 
 def view(item: dict) -> dict:
     """The admin's view: every URL to paste, credentials masked, never a secret."""
-    credentials = secrets.unseal(item["credentials"])
+    credentials = secrets.unseal(item["credentials"])  # once: the masks and the adapter both need it
+    urls = _build(item["platform"], item["id"], credentials, item["settings"]).urls(settings().public_base_url)
     return {"id": item["id"], "platform": item["platform"], "name": item["name"],
             "settings": item["settings"], "credentials": {k: secrets.mask(v) for k, v in credentials.items() if v},
-            "urls": adapter(item).urls(settings().public_base_url), "egress_ips": egress_ips(),
+            "urls": urls, "egress_ips": egress_ips(),
             "created_at": item["created_at"], "updated_at": item["updated_at"]}
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from chalicelib import integrations, linking, sessions
+from chalicelib import actions, integrations, linking, pages, sessions, views
 from chalicelib.config import settings
-from chalicelib.errors import CallbackRejected
+from chalicelib.errors import CallbackRejected, Unauthorized
 from chalicelib.platforms.base import Adapter, PlatformUser
 from chalicelib.store import ephemeral
 
@@ -45,6 +45,25 @@ def begin(integration_id: str, adapter: Adapter, wanted: str | None) -> str | No
         ephemeral.put(f"oauth#{state}", STATE_SECONDS, integration_id=integration_id,
                       next_path=safe_next(integration_id, wanted))
     return url
+
+
+def landing(integration_id: str, user: PlatformUser | None, wanted: str | None) -> tuple[str | None, str]:
+    """What web_home shows: (a redirect to the platform's sign-in, "") or (None, the page)."""
+    adapter = integrations.adapter(integrations.get(integration_id))
+    if user is None and (url := begin(integration_id, adapter, wanted)):
+        return url, ""
+    member = linking.member_of(integration_id, user.user_id) if user else None
+    who = {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None} \
+        if user else None
+    return None, pages.login(integration_id, adapter.h5_page_config(), who, safe_next(integration_id, wanted))
+
+
+def linked_member(integration_id: str, user: PlatformUser | None) -> dict:
+    """The member behind the signed-in person, or 401 telling them to open the app once."""
+    member = linking.member_of(integration_id, user.user_id) if user else None
+    if member is None:
+        raise Unauthorized(actions.UNLINKED)
+    return member
 
 
 def finish_redirect(integration_id: str, code: str, state: str) -> SignedIn:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -92,9 +92,4 @@ def get_incident(incident_id: str):
 @admin(bp, "/incidents/{incident_id}/actions", ("POST",))
 def post_action(incident_id: str):
     request = parse(bp, ActionRequest)
-    member = people.get_member(request.by)
-    if member is None:
-        raise NotFound(f"member {request.by} does not exist")
-    incident = actions.apply(incident_id, request.action, member, "api", request.minutes)
-    actions.spread(incident)
-    return views.incident(incident)
+    return views.incident(actions.take_as(incident_id, request.action, request.by, "api", request.minutes))

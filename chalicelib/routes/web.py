@@ -35,6 +35,10 @@ def _who(user, member: dict | None) -> dict:
     return {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None}
 
 
+def _html(page: str) -> Response:
+    return Response(page, headers=HTML)
+
+
 def _query(name: str) -> str | None:
     return (bp.current_request.query_params or {}).get(name)
 
@@ -42,13 +46,10 @@ def _query(name: str) -> str | None:
 @bp.route("/app/{integration_id}")
 @guarded
 def home(integration_id: str):
-    adapter = integrations.adapter(integrations.get(integration_id))
-    user = _viewer(integration_id)
-    if user is None and (url := weblogin.begin(integration_id, adapter, _query("next"))):
-        return Response("", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
-    who = _who(user, linking.member_of(integration_id, user.user_id)) if user else None
-    page = pages.login(integration_id, adapter.h5_page_config(), who, weblogin.safe_next(integration_id, _query("next")))
-    return Response(page, headers=HTML)
+    redirect, page = weblogin.landing(integration_id, _viewer(integration_id), _query("next"))
+    if redirect:
+        return Response("", status_code=302, headers={"Location": redirect, "Cache-Control": "no-store"})
+    return _html(page)
 
 
 @bp.route("/oauth/{integration_id}/callback")
@@ -83,22 +84,16 @@ def incident_page(integration_id: str, incident_id: str):
     integrations.get(integration_id)
     user = _viewer(integration_id)
     member = linking.member_of(integration_id, user.user_id) if user else None
-    html = pages.incident(integration_id, incidents.get(incident_id), member["name"] if member else "")
-    return Response(html, headers=HTML)
+    return _html(pages.incident(integration_id, incidents.get(incident_id), member["name"] if member else ""))
 
 
 @bp.route("/app/{integration_id}/incidents/{incident_id}/actions", methods=["POST"])
 @guarded
 def incident_action(integration_id: str, incident_id: str):
-    user = _viewer(integration_id)
-    member = linking.member_of(integration_id, user.user_id) if user else None
-    if member is None:
-        raise Unauthorized(actions.UNLINKED)
+    member = weblogin.linked_member(integration_id, _viewer(integration_id))
     request = parse(bp, PageAction)
-    incident = actions.apply(incident_id, request.action, member, integrations.get(integration_id)["platform"],
-                             request.minutes)
-    actions.spread(incident)
-    return views.incident(incident)
+    source = integrations.get(integration_id)["platform"]
+    return views.incident(actions.take(incident_id, request.action, member, source, request.minutes))
 
 
 @bp.route("/{verify_file}")
