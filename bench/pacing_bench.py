@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench.pacing_bench [--incidents 40]
 
-For each platform, ``--incidents`` critical incidents each target the same people (1 person, then
-10 people). Every card goes through the real notification and delivery handlers, the real pacing
-windows in (moto) DynamoDB and real HTTP to the platform simulator, whose limits are the published
-ones. A virtual clock stands in for time, so a storm that takes WeCom minutes runs in seconds; SQS
-delays become entries in a time-ordered queue. Printed per run:
+For each platform, ``--incidents`` critical incidents each target the same people: 1 person, then
+10 people (10× the cards, to show how cost grows), then 1 person with ``--scale``× the incidents.
+Every card goes through the real notification and delivery handlers, the real pacing windows in
+(moto) DynamoDB and real HTTP to the platform simulator, whose limits are the published ones. A
+virtual clock stands in for time, so a storm that takes WeCom minutes runs in seconds; SQS delays
+become entries in a time-ordered queue. Printed per run:
 
 - cards: cards the platform accepted (and, for WeCom, did not drop silently);
 - rejections: throttle answers the platform gave (90018 / 429 / 230020 / 45009), target 0;
@@ -39,6 +40,7 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import aws, clock, dispatch, integrations, worker  # noqa: E402
 from chalicelib.models import IntegrationIn  # noqa: E402
 from chalicelib.store import people  # noqa: E402
+from devkit.simulators import dingtalk_org, feishu_tenant, wecom_corp  # noqa: E402
 from devkit.simulators.dingtalk import DingTalkSimulator  # noqa: E402
 from devkit.simulators.feishu import FeishuSimulator  # noqa: E402
 from devkit.simulators.wecom import WeComSimulator  # noqa: E402
@@ -63,7 +65,7 @@ class VirtualTime:
 @dataclass
 class Platform:
     name: str
-    simulator: Callable
+    simulator: Callable  # (people, now) -> a simulator whose org has that many people
     body: Callable  # (sim) -> integration body
     people: Callable  # (sim) -> [(platform user id, mobile)]
     send_path: str
@@ -97,12 +99,29 @@ def _users(sim, attribute: str) -> list[str]:
     return [getattr(u, attribute) for u in sim.directory.users.values()]
 
 
+def _dingtalk_org(people: int, now) -> DingTalkSimulator:
+    return DingTalkSimulator(users=[dingtalk_org.User(f"oncall{n}", f"值班{n}", f"1380000{n:04d}",
+                                                      f"oncall{n}@example.com") for n in range(people)], now=now)
+
+
+def _feishu_tenant(people: int, now) -> FeishuSimulator:
+    app = feishu_tenant.App()
+    return FeishuSimulator(app, [feishu_tenant.User(f"oncall{n}", f"值班{n}", f"On-call {n}", f"+86139000{n:05d}",
+                                                    f"oncall{n}@example.com", app.app_id) for n in range(people)],
+                           now=now)
+
+
+def _wecom_corp(people: int, now) -> WeComSimulator:
+    return WeComSimulator(users=[wecom_corp.User(f"OnCall{n}", f"值班{n}", f"1370000{n:04d}",
+                                                 f"oncall{n}@example.com") for n in range(people)], now=now)
+
+
 PLATFORMS = [
-    Platform("dingtalk", DingTalkSimulator, _dingtalk_body, lambda s: _users(s, "userid"),
+    Platform("dingtalk", _dingtalk_org, _dingtalk_body, lambda s: _users(s, "userid"),
              "createAndDeliver", (20, 1), per_receiver=False),
-    Platform("feishu", FeishuSimulator, _feishu_body, lambda s: _users(s, "open_id"),
+    Platform("feishu", _feishu_tenant, _feishu_body, lambda s: _users(s, "open_id"),
              "/im/v1/messages", (5, 1), per_receiver=True),
-    Platform("wecom", WeComSimulator, _wecom_body, lambda s: _users(s, "userid"),
+    Platform("wecom", _wecom_corp, _wecom_body, lambda s: _users(s, "userid"),
              "/message/send", (30, 60), per_receiver=True),
 ]
 
@@ -122,13 +141,11 @@ def run(platform: Platform, incidents: int, receivers: int) -> dict:
     virtual = VirtualTime()
     clock.now = lambda: virtual.now  # the app's clock
     dispatch.enqueue = virtual.enqueue  # SQS with delays
-    sim = platform.simulator(now=lambda: virtual.now)
+    sim = platform.simulator(receivers, lambda: virtual.now)
     server, _ = sim.start()
     try:
         view = integrations.create(IntegrationIn(**platform.body(sim)))
-        users = platform.people(sim)
-        targets = [users[i % len(users)] for i in range(receivers)]
-        for n, user in enumerate(targets):
+        for n, user in enumerate(platform.people(sim)):
             member = f"m{n}"
             people.create_member({"id": member, "name": member, "created_at": clock.iso()})
             people.bind(member, view["id"], user, member, clock.iso())
@@ -147,12 +164,11 @@ def run(platform: Platform, incidents: int, receivers: int) -> dict:
     finally:
         server.shutdown()
         server.server_close()
-    distinct = len(set(targets))  # the simulated org has 3-4 people: more members share them
-    cards = incidents * distinct
+    cards = incidents * receivers
     calls = sim.call_count(platform.send_path)
     used_windows = int((virtual.now - START) // platform.window[1]) + 1
-    return {"platform": platform.name, "receivers": distinct, "cards": cards, "rejections": _rejections(state),
-            "ratio": round(_fastest_windows(platform, cards, distinct) / used_windows, 3),
+    return {"platform": platform.name, "receivers": receivers, "cards": cards, "rejections": _rejections(state),
+            "ratio": round(_fastest_windows(platform, cards, receivers) / used_windows, 3),
             "calls/card": round(calls / cards, 3), "cpu/card ms": round(1000 * cpu / cards, 2),
             "handler runs": handled, "virtual seconds": round(virtual.now - START, 1)}
 

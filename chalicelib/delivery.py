@@ -6,11 +6,8 @@ changed is never sent or updated again. Retry policy lives in ``workers``; this 
 """
 from __future__ import annotations
 
-import hashlib
-
-from chalicelib import cards, clock, incidents, integrations, pacing, quota
+from chalicelib import admission, cards, clock, dispatch, incidents, integrations, notices
 from chalicelib.errors import Paced, PlatformError, QuotaExhausted, RateLimited, TargetGone
-from chalicelib import dispatch
 from chalicelib.models import DeliveryJob
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
@@ -18,15 +15,12 @@ from chalicelib.store import integrations as integration_store
 LEASE_SECONDS = 60
 
 
-def card_key(job: DeliveryJob) -> str:
-    """Stable platform-side card id: ``<incident id>.<hash of integration and target>``."""
-    return f"{job.incident_id}.{hashlib.sha1(job.target_key.encode()).hexdigest()[:12]}"
-
-
 def deliver(job: DeliveryJob) -> str:
-    """Send or update the card; returns what happened (sent, updated, unchanged, skipped)."""
+    """Send or update the card; returns what happened (sent, updated, unchanged, skipped, digested)."""
+    if job.notice:
+        return notices.deliver(job)
     record = deliveries.get(job.incident_id, job.target_key)
-    if record is None or record["state"] in ("unbound", "failed") and not record.get("ref"):
+    if record is None or record["state"] in ("unbound", "failed", "digested") and not record.get("ref"):
         return "skipped"
     item = integration_store.get(job.integration_id)
     if item is None:
@@ -40,43 +34,39 @@ def deliver(job: DeliveryJob) -> str:
     return _send(job, record, integrations.adapter(item), card)
 
 
-def _pace(job: DeliveryJob, record: dict, adapter, critical: bool) -> None:
-    if quota.spent(job.integration_id, adapter.name, adapter.settings.model_dump()):
-        raise QuotaExhausted("dutybridge", "ledger", "本月调用量已用完，月初自动补发 (monthly call budget spent; "
-                                                      "parked until the month turns)")
-    operation = "update" if record.get("ref") else "send"
-    wait = pacing.acquire(adapter.windows(operation, job.kind, job.target, record.get("ref")), critical)
-    if wait is not None:
-        deliveries.record(job.incident_id, job.target_key, state="deferred" if operation == "send" else record["state"],
-                          error=f"paced: a published {adapter.name} limit is full, next slot in {wait:.1f}s")
-        raise Paced("dutybridge", "paced", "deferred to stay inside the platform's limits", retry_after=wait)
-
-
 def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
+    ref, critical = record.get("ref"), card.severity == "critical"
     try:
-        _pace(job, record, adapter, critical=card.severity == "critical")
+        budget = admission.budget(job, adapter)
     except QuotaExhausted as exc:
         deliveries.record(job.incident_id, job.target_key, state="parked", error=exc.message)
         raise
+    if budget.low:
+        notices.warn_admins(job.integration_id, adapter.settings, budget)
+        if not critical and not ref:  # running low: warnings and infos wait for the receiver's digest
+            notices.fold(job, adapter.settings)
+            return "digested"
     try:
-        if record.get("ref"):
-            ref, outcome = adapter.update_card(record["ref"], card), "updated"
+        admission.pace(job, adapter, ref, critical)
+    except Paced as exc:
+        deliveries.record(job.incident_id, job.target_key, state=record["state"] if ref else "deferred",
+                          error=exc.platform_message)
+        raise
+    try:
+        if ref:
+            ref, outcome = adapter.update_card(ref, card), "updated"
         else:
-            ref, outcome = adapter.send_card(job.kind, job.target, card, card_key(job)), "sent"
+            ref, outcome = adapter.send_card(job.kind, job.target, card, job.card_key), "sent"
     except PlatformError as exc:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
         state = "parked" if isinstance(exc, QuotaExhausted) else state
-        deliveries.record(job.incident_id, job.target_key, state=state, error=_describe(exc))
+        deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief())
         if isinstance(exc, TargetGone) and job.kind == "chat":
-            chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=_describe(exc))
+            chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
         raise
     deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=card.digest(),
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
     return outcome
-
-
-def _describe(exc: PlatformError) -> str:
-    return f"{exc.platform} {exc.platform_code}: {exc.platform_message}"
 
 
 def note_click(incident_id: str, match: dict, shown: cards.Card | None, ref_update: dict) -> None:

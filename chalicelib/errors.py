@@ -63,6 +63,10 @@ class PlatformError(AppError):
         self.platform_message = message
         self.retry_after = retry_after
 
+    def brief(self) -> str:
+        """What a delivery record shows: the platform, its code and its message."""
+        return f"{self.platform} {self.platform_code}: {self.platform_message}"
+
 
 class Retryable(PlatformError):
     """Worth another try later: 5xx, timeouts, system busy."""
@@ -79,7 +83,14 @@ class RateLimited(Retryable):
 
 
 class Paced(RateLimited):
-    """Our own scheduler deferred the call to keep inside a published limit (not a failure)."""
+    """Our own scheduler deferred the call to keep inside a published limit (not a failure).
+
+    ``slot_at`` is the moment a slot was reserved for it in every window, if one was.
+    """
+
+    def __init__(self, message: str, retry_after: float, slot_at: float | None = None) -> None:
+        super().__init__("dutybridge", "paced", message, retry_after=retry_after)
+        self.slot_at = slot_at
 
 
 class TokenInvalid(Retryable):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from typing import Literal
 
@@ -102,14 +103,25 @@ class IntegrationPatch(Strict):
 
 
 class DeliveryJob(BaseModel):
-    """One card to one target; the deliveries queue carries these."""
+    """One card to one target; the deliveries queue carries these.
+
+    A notice (a receiver's digest, a low-quota warning) is a card of its own: ``incident_id`` then
+    names the notice, e.g. ``digest-1800000000``.
+    """
 
     incident_id: str
     integration_id: str
     kind: Literal["user", "chat"]
     target: str
+    notice: Literal["digest", "quota_low"] | None = None
     attempt: int = 0
+    slot_at: float | None = None  # a pacing slot reserved for this card (epoch seconds)
 
     @property
     def target_key(self) -> str:
         return f"{self.integration_id}#{self.kind}#{self.target}"
+
+    @property
+    def card_key(self) -> str:
+        """Stable platform-side card id: ``<incident or notice id>.<hash of integration and target>``."""
+        return f"{self.incident_id}.{hashlib.sha1(self.target_key.encode()).hexdigest()[:12]}"

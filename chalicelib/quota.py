@@ -1,16 +1,20 @@
 """Published limits per platform edition, and a monthly ledger of the calls the platform counts.
 
 DingTalk counts every API call against the org's monthly budget except token, login and contact
-calls (服务端API限流处理); the ledger counts what the adapters report. Pacing and deferral
-against these limits build on this module.
+calls (服务端API限流处理); the ledger counts what the adapters report. When the budget runs low,
+non-critical cards are folded into digests (``digest``); when it is spent, cards are parked until
+the month turns (``delivery``).
 """
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import aws, clock
-from chalicelib.store import deliveries
+from chalicelib.store import deliveries, ephemeral
 from chalicelib.store.base import plain
 
 # platform -> edition -> (requests per second per API, calls per month or None for unlimited)
@@ -20,6 +24,35 @@ EDITIONS: dict[str, dict[str, tuple[int, int | None]]] = {
     "wecom": {"standard": (None, None)},
 }
 LEDGER_DAYS = 40  # a month's ledger outlives the month so last month stays visible
+
+
+class QuotaSettings(BaseModel):
+    """The limit settings every platform's integration takes: its edition and overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+    edition: str = "standard"
+    qps: int | None = Field(default=None, gt=0)  # overrides the edition's per-API QPS
+    monthly_calls: int | None = Field(default=None, gt=0)  # overrides the edition's monthly budget
+    low_at: float = Field(default=0.9, gt=0, le=1)  # share of the budget from which non-critical cards are digested
+    digest_minutes: int = Field(default=10, ge=1, le=15)  # one digest per receiver per interval (SQS delays ≤ 15 min)
+    quota_admins: list[str] = []  # member ids warned once a month when the budget runs low
+
+
+@dataclass(frozen=True)
+class Budget:
+    """This month's calls against the monthly budget (None: the edition has no monthly limit)."""
+
+    used: int
+    monthly: int | None
+    low_at: float
+
+    @property
+    def spent(self) -> bool:
+        return self.monthly is not None and self.used >= self.monthly
+
+    @property
+    def low(self) -> bool:
+        return self.monthly is not None and self.used >= self.low_at * self.monthly
 
 
 def _month(epoch: float | None = None) -> str:
@@ -44,16 +77,22 @@ def limits(platform: str, settings: dict) -> dict:
     editions = EDITIONS.get(platform, {})
     edition = str(settings.get("edition") or next(iter(editions), "default"))
     qps, monthly = editions.get(edition, (None, None))
-    return {"edition": edition, "qps": settings.get("qps", qps), "monthly_calls": settings.get("monthly_calls", monthly)}
+    return {"edition": edition, "qps": settings.get("qps") or qps,
+            "monthly_calls": settings.get("monthly_calls") or monthly}
 
 
-def spent(integration_id: str, platform: str, settings: dict) -> bool:
-    """True once this month's ledger reached the edition's monthly budget (nothing more should go out)."""
+def budget(integration_id: str, platform: str, settings: dict) -> Budget:
+    """Where this month's ledger stands against the monthly budget (one read, none when unlimited)."""
     monthly = limits(platform, settings)["monthly_calls"]
     if not monthly:
-        return False
+        return Budget(0, None, _low_at(settings))
     item = aws.table("ephemeral").get_item(Key=_key(integration_id, _month())).get("Item") or {}
-    return int(item.get("calls", 0)) >= int(monthly)
+    return Budget(int(item.get("calls", 0)), int(monthly), _low_at(settings))
+
+
+def first_warning(integration_id: str) -> bool:
+    """True exactly once per integration and month: the caller warns the integration's admins."""
+    return ephemeral.claim(f"quota-warned#{integration_id}#{_month()}", LEDGER_DAYS * 86400)
 
 
 def usage(integration: dict) -> dict:
@@ -65,6 +104,8 @@ def usage(integration: dict) -> dict:
     limit = limits(integration["platform"], integration["settings"])
     return {"integration_id": integration["id"], "platform": integration["platform"], "month": month,
             **limit, "used": used, "by_api": by_api,
+            "low_at": _low_at(integration["settings"]),
+            "digested": len(deliveries.in_state("digested", integration["id"])),
             "deferred": len(deliveries.in_state("deferred", integration["id"])),
             "parked": len(deliveries.in_state("parked", integration["id"])),
             "remaining": None if limit["monthly_calls"] is None else max(0, limit["monthly_calls"] - used),
@@ -82,3 +123,7 @@ def _forecast(used: int, monthly: int | None) -> str | None:
     if elapsed_days + days_to_empty > days_in_month:
         return None
     return (now + dt.timedelta(days=days_to_empty)).strftime("%Y-%m-%d")
+
+
+def _low_at(settings: dict) -> float:
+    return float(settings.get("low_at") or QuotaSettings.model_fields["low_at"].default)

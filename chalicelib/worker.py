@@ -56,8 +56,9 @@ def backoff(attempt: int) -> int:
 
 
 def retry_later(job: DeliveryJob, exc: Retryable) -> None:
-    if isinstance(exc, Paced):  # our own pacing: wait for the window, spend no attempt
-        dispatch.enqueue([job], delay=min(MAX_DELAY, math.ceil(exc.retry_after or 1)))
+    if isinstance(exc, Paced):  # our own pacing: wait for the reserved slot, spend no attempt
+        dispatch.enqueue([job.model_copy(update={"slot_at": exc.slot_at})],
+                         delay=min(MAX_DELAY, math.ceil(exc.retry_after)))
         return
     if job.attempt + 1 >= MAX_ATTEMPTS:
         delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.cards import Card
+from chalicelib.quota import QuotaSettings
 from chalicelib.platforms.base import Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply
 
 
@@ -11,7 +12,7 @@ class FakeCredentials(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class FakeSettings(BaseModel):
+class FakeSettings(QuotaSettings):
     model_config = ConfigDict(extra="allow")
 
 

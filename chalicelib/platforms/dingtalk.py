@@ -46,15 +46,13 @@ class Credentials(BaseModel):
     card_api_secret: str = ""  # generated on save, registered with the card callback
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(quota.QuotaSettings):
     card_template_id: str = ""
     scene_group_template_id: str = ""
     scene_group_robot_code: str = ""
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
     jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
-    edition: str = "standard"
 
 
 class DingTalk(Adapter):

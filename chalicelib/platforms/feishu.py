@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock
+from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, PlatformError
@@ -48,11 +48,9 @@ class Credentials(BaseModel):
     encrypt_key: str = ""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(quota.QuotaSettings):
     api_base: str = "https://open.feishu.cn"
     accounts_base: str = ""
-    edition: str = "standard"
 
 
 class Feishu(Adapter):

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock
+from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
@@ -49,8 +49,7 @@ class Credentials(BaseModel):
     encoding_aes_key: str = Field(default="", pattern=r"^([A-Za-z0-9]{43})?$")
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(quota.QuotaSettings):
     mode: str = Field(default="self_built", pattern="^(self_built|third_party)$")
     api_base: str = "https://qyapi.weixin.qq.com"
     oauth_base: str = "https://open.weixin.qq.com"
@@ -58,7 +57,6 @@ class Settings(BaseModel):
     verify_file: str = Field(default="", pattern=r"^(WW_verify_[A-Za-z0-9]+\.txt)?$")
     verify_content: str = Field(default="", max_length=128)
     war_room: bool = False
-    edition: str = "standard"
 
 
 class WeCom(Adapter):

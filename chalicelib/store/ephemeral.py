@@ -63,3 +63,12 @@ def delete(key: str, **expected: Any) -> None:
                     **({"ConditionExpression": condition} if condition is not None else {}))
     except StorageConflict:
         pass
+
+
+def add_to_set(key: str, ttl: float, value: str) -> bool:
+    """Add ``value`` to the set held at ``key``; True when this made the set (the first value)."""
+    old = _table().update_item(
+        Key={"key": key}, UpdateExpression="ADD #values :value SET expires_at = if_not_exists(expires_at, :ttl)",
+        ExpressionAttributeNames={"#values": "values"},
+        ExpressionAttributeValues={":value": {value}, ":ttl": int(clock.now() + ttl)}, ReturnValues="UPDATED_OLD")
+    return not old.get("Attributes", {}).get("values")

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 
 import pytest
 
-from chalicelib import clock, dispatch, pacing, worker
+from chalicelib import aws, clock, dispatch, pacing, worker
 from chalicelib.platforms.dingtalk import DingTalk
 from chalicelib.platforms.feishu import Feishu
 from chalicelib.platforms.wecom import WeCom
@@ -23,36 +24,63 @@ def frozen(monkeypatch):
     return now
 
 
-def test_a_window_admits_exactly_its_limit_and_names_the_reopening(aws_env, frozen):
+def test_a_full_window_reserves_the_first_slot_of_the_next_one(aws_env, frozen):
     window = pacing.Window("app#api", 3, 1)
-    assert [pacing.acquire([window]) for _ in range(3)] == [None, None, None]
-    assert pacing.acquire([window]) == pytest.approx(0.75)
-    frozen[0] += 0.75
-    assert pacing.acquire([window]) is None
+    assert [pacing.reserve([window]) for _ in range(3)] == [None, None, None]
+    assert pacing.reserve([window]) == 1_800_000_001.0
+    frozen[0] += 0.5
+    assert pacing.holds([window], 1_800_000_001.0) is False  # not yet: the card waits for its window
+    assert [pacing.reserve([window]) for _ in range(2)] == [1_800_000_001.0] * 2  # two left beside it
+    assert pacing.reserve([window]) == 1_800_000_002.0
+    frozen[0] += 0.5
+    assert pacing.holds([window], 1_800_000_001.0) is True
+    frozen[0] += 1
+    assert pacing.holds([window], 1_800_000_001.0) is False  # late: its window has passed
 
 
-def test_concurrent_workers_never_overshoot(aws_env, frozen, atomic_conditions):
-    window, admitted = pacing.Window("member#zhang", 30, 60), []
+def test_concurrent_workers_never_overshoot_a_window_now_or_later(aws_env, frozen, atomic_conditions):
+    window, slots = pacing.Window("member#zhang", 30, 60), []
 
     def worker_thread():
         for _ in range(10):
-            if pacing.acquire([window]) is None:
-                admitted.append(1)
+            slots.append(pacing.reserve([window]))
 
     threads = [threading.Thread(target=worker_thread) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(admitted) == 30
+    minute = 1_800_000_000.0 - 1_800_000_000.0 % 60
+    assert Counter(slots) == {None: 30, minute + 60: 30, minute + 120: 20}
 
 
-def test_windows_of_different_lengths_keep_separate_counts(aws_env, frozen):
+def test_a_slot_is_taken_only_where_every_window_has_room(aws_env, frozen):
     frozen[0] = 1_800_000_000.0  # a minute boundary is also a second boundary
     per_second, per_minute = pacing.Window("k", 2, 1), pacing.Window("k", 3, 60)
-    assert pacing.acquire([per_second, per_minute]) is None
-    assert pacing.acquire([per_second, per_minute]) is None
-    assert pacing.acquire([per_second, per_minute]) is not None  # the per-second window is full
+    assert [pacing.reserve([per_second, per_minute]) for _ in range(3)] == [None, None, 1_800_000_001.0]
+    assert pacing.reserve([per_second, per_minute]) == 1_800_000_060.0  # the minute is full
+    counts = {k: v for k, v in _window_counts().items() if k.startswith("rate#k#1#")}
+    assert counts == {"rate#k#1#1800000000": 2, "rate#k#1#1800000001": 1, "rate#k#1#1800000060": 1}
+
+
+def test_a_long_backlog_costs_a_few_writes_per_card_not_one_per_window(aws_env, frozen, monkeypatch):
+    window, writes = pacing.Window("receiver#ou_1", 5, 1), []
+    table = aws.table("ephemeral")
+    original = table.update_item
+    monkeypatch.setattr(table, "update_item", lambda **kw: writes.append(1) or original(**kw))
+    slots = [pacing.reserve([window]) for _ in range(500)]
+    assert max(s for s in slots if s) == 1_800_000_099.0 and set(Counter(slots).values()) == {5}
+    assert len(writes) <= 3 * 500
+
+
+def test_a_booking_too_far_ahead_says_when_to_ask_again(aws_env, frozen, monkeypatch):
+    monkeypatch.setattr(pacing, "MAX_PROBES", 2)
+    window, minute = pacing.Window("w", 1, 60), 1_800_000_000
+    for start in (minute, minute + 60, minute + 120):  # booked by writers whose marks were lost
+        pacing._take(window, start, 1)
+    with pytest.raises(pacing.TooFar) as raised:
+        pacing.reserve([window])
+    assert raised.value.retry_at == minute + 180
 
 
 def test_platforms_declare_their_published_limits():
@@ -65,21 +93,26 @@ def test_platforms_declare_their_published_limits():
     assert [(w.limit, w.seconds) for w in wecom.windows("send", "user", "zhang")] == [(30, 60), (1000, 3600)]
 
 
-def test_a_full_window_defers_the_card_without_spending_an_attempt(fake_platform, monkeypatch):
+def test_a_full_window_defers_the_card_to_its_reserved_slot_without_spending_an_attempt(
+        fake_platform, monkeypatch, frozen):
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
     monkeypatch.setattr(fake_platform, "windows", lambda self, *a, **k: [pacing.Window("full", 1, 60)], raising=False)
-    pacing.acquire([pacing.Window("full", 1, 60)])  # someone else used the only slot
+    pacing.reserve([pacing.Window("full", 1, 60)])  # someone else used the only slot
     worker.handle_notification(json.dumps(notification()))
     requeued = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j.attempt, delay) for j in jobs))
+    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))
-    (attempt, delay), = requeued
-    assert attempt == 0 and 1 <= delay <= 60
+    (job, delay), = requeued
+    assert job.attempt == 0 and job.slot_at == 1_800_000_060.0 and delay == 60
     record = deliveries.of("inc-1")[0]
-    assert record["state"] == "deferred" and record["error"].startswith("paced")
+    assert record["state"] == "deferred" and "slot reserved in 59.8s" in record["error"]
     assert fake_platform.sent == []
+
+    frozen[0] = 1_800_000_060.4  # the job comes back in its window and uses its slot: no second booking
+    worker.handle_delivery(job.model_dump_json())
+    assert len(fake_platform.sent) == 1 and _window_counts()["rate#full#60#1800000060"] == 1
 
 
 def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform, monkeypatch):
@@ -112,7 +145,29 @@ def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform,
 
 def test_critical_incidents_keep_a_reserved_share_of_every_window(aws_env, frozen):
     window = pacing.Window("receiver#oc_1", 10, 60)
-    warnings = [pacing.acquire([window], critical=False) for _ in range(10)]
+    warnings = [pacing.reserve([window], critical=False) for _ in range(10)]
     assert warnings.count(None) == 8  # warnings stop at 80 % of the window
-    criticals = [pacing.acquire([window], critical=True) for _ in range(3)]
+    criticals = [pacing.reserve([window], critical=True) for _ in range(3)]
     assert criticals.count(None) == 2  # critical incidents still get the reserved 20 %
+    assert criticals[2] == warnings[9] == 1_800_000_060.0  # and then queue for the next window
+
+
+def _window_counts() -> dict:
+    items = aws.table("ephemeral").scan()["Items"]
+    return {i["key"]: int(i["n"]) for i in items if i["key"].startswith("rate#") and "n" in i}
+
+
+def test_a_burst_of_changes_to_one_card_becomes_one_update_of_the_newest_state(fake_platform):
+    member()
+    people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
+    worker.handle_notification(json.dumps(notification()))
+    for job in drain("deliveries"):
+        worker.handle_delivery(json.dumps(job["body"]))
+    for n in range(5):  # the producer sends five changes before any delivery job runs
+        worker.handle_notification(json.dumps(notification(title=f"CPU > 9{n}% on db-1")))
+    jobs = drain("deliveries")
+    for job in jobs:
+        worker.handle_delivery(json.dumps(job["body"]))
+    assert len(jobs) == 5 and len(fake_platform.sent) == 1
+    (_, card), = fake_platform.updated
+    assert card.title == "CPU > 94% on db-1"
