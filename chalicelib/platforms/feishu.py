@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib import clock
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.config import settings
-from chalicelib.errors import CallbackRejected, PlatformError, RateLimited
+from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
 from chalicelib.models import Action
 from chalicelib.platforms import feishu_api as api
 from chalicelib.platforms import lark_crypto
@@ -44,6 +44,7 @@ UPDATE_TOKEN_USES = 2
 CHAT_NAME_MAX = 60
 MEMBERS_PER_CALL = 50
 CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
+NO_VALID_MEMBER = "232027"
 
 
 class Credentials(BaseModel):
@@ -217,13 +218,19 @@ class Feishu(Adapter):
         return Room(chat_id=chat_id, target=chat_id, title=title, refused=self._add_members(chat_id, others))
 
     def _add_members(self, chat_id: str, open_ids: list[str]) -> list[str]:
-        """Serially, batch after batch; a 232019 (another member operation still running) waits and retries."""
+        """Serially, batch after batch; a 232019 (another member operation still running) waits and retries,
+        a 232027 (nobody in the batch can be added) refuses the whole batch."""
         refused: list[str] = []
         for start in range(0, len(open_ids), MEMBERS_PER_CALL):
             body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
-            data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body,
-                                                {"member_id_type": "open_id"}, "POST /open-apis/im/v1/chats/members"))
-            refused += data["data"].get("invalid_id_list", []) + data["data"].get("not_existed_id_list", [])
+            try:
+                data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
+                    "member_id_type": "open_id"}, "POST /open-apis/im/v1/chats/members"))["data"]
+            except Permanent as exc:
+                if exc.platform_code != NO_VALID_MEMBER:
+                    raise
+                data = {"invalid_id_list": body["id_list"]}
+            refused += data.get("invalid_id_list", []) + data.get("not_existed_id_list", [])
         return refused
 
     # -- people -----------------------------------------------------------------------------
