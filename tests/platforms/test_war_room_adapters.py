@@ -140,6 +140,13 @@ def test_feishu_waits_out_a_concurrent_member_operation(aws_env, fs_sim: FeishuS
     assert fs_sim.directory.groups[room.chat_id].members == [chen, liu] and busy == []
 
 
+def test_feishu_mobile_lookup_needs_contact_user_id_readonly(aws_env, fs_sim: FeishuSimulator):
+    fs_sim.app.scopes.discard("contact:user.id:readonly")
+    with pytest.raises(Permanent) as caught:
+        _fs(fs_sim).user_by_mobile("+8613900000001")
+    assert caught.value.platform_code == "99991672" and "contact:user.id:readonly" in caught.value.platform_message
+
+
 # -- WeCom: an app group chat in self-built mode with 开启作战室; summaries in it, buttons 1:1 -------------
 
 @pytest.fixture

@@ -345,6 +345,17 @@ def test_war_room_platform_errors_are_422_with_the_platform_code(api: Api, war_r
     assert (status, body["platform_code"]) == (422, "groupTemplate.notFound")
 
 
+def test_war_room_without_qyapi_chat_manage_names_the_permission(api: Api, sim: DingTalkSimulator,
+                                                                   war_room_ready: dict) -> None:
+    sim.org.permissions.discard("qyapi_chat_manage")
+    try:
+        status, body = api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})
+    finally:
+        sim.org.permissions.add("qyapi_chat_manage")
+    assert (status, body["platform_code"]) == (422, "Forbidden.AccessDenied.AccessTokenPermissionDenied")
+    assert api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})[0] == 201
+
+
 def test_auto_war_rooms_need_a_scene_template(api: Api, sim: DingTalkSimulator) -> None:
     body = _integration_body(sim)
     body["settings"]["war_room_auto_critical"] = True
