@@ -85,7 +85,10 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
 
 
 def _war_room_click(integration_id: str, platform: str, click: Click, member: dict) -> ClickOutcome:
-    """作战室 on a card: open or find the room; the card itself does not change."""
+    """作战室 on a card: open or find the room; the card itself does not change, but what the click
+    brought (e.g. WeCom's fresh update code) is kept for its next update."""
+    if click.ref_update:
+        delivery.note_click(click.incident_id, click.context, None, click.ref_update)
     try:
         opened = _open_room(click.incident_id, integration_id, member, platform)
     except AppError as exc:

@@ -189,3 +189,12 @@ def test_an_auto_room_that_fails_is_noted_not_raised(fake_platform):
     worker.handle_notification(json.dumps(notification("inc-c")))
     entry = incident_store.get("inc-c")["timeline"][-1]
     assert entry["action"] == "war_room_failed" and "not found: alice" in entry["note"]
+
+
+def test_a_room_click_keeps_what_it_brought_for_the_cards_next_update(paged):
+    alices = next(d for d in deliveries.of("inc-1") if d["target"] == "u-alice")
+    click = Click(user_id="u-alice", incident_id="inc-1", action=None, war_room=True, context=alices["ref"],
+                  ref_update={"response_code": "fresh-code"})
+    assert actions.from_click("int_fake", "fake", click).ok
+    kept = next(d for d in deliveries.of("inc-1") if d["target"] == "u-alice")
+    assert kept["ref"]["response_code"] == "fresh-code" and kept["card_digest"] == alices["card_digest"]
