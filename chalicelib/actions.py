@@ -1,13 +1,14 @@
 """Apply a person's action (from a card click or the admin API) and spread the new state.
 
 After the incident changes: the change goes to the incident-events queue, the clicked card is
-answered in the click reply, and every other delivered card is queued for an update.
+answered in the click reply, and every other delivered card is queued for an update. The 作战室
+button and route open (or find) the incident's war room and queue the room's cards.
 """
 from __future__ import annotations
 
-from chalicelib import cards, delivery, dispatch, events, incidents
+from chalicelib import cards, delivery, dispatch, events, incidents, warroom
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import AppError, Conflict, NotFound
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click, ClickOutcome
 from chalicelib.store import people
@@ -32,10 +33,26 @@ def take(incident_id: str, action: Action, member: dict, source: str, minutes: i
 
 def take_as(incident_id: str, action: Action, member_id: str, source: str, minutes: int | None = None) -> dict:
     """``take`` for a member named by id (the admin API's ``by``)."""
+    return take(incident_id, action, _member(member_id), source, minutes)
+
+
+def _member(member_id: str) -> dict:
     member = people.get_member(member_id)
     if member is None:
         raise NotFound(f"member {member_id} does not exist")
-    return take(incident_id, action, member, source, minutes)
+    return member
+
+
+def open_war_room(incident_id: str, integration_id: str, member_id: str | None) -> tuple[dict, bool]:
+    """The admin API's 作战室: (the room, whether this request created it)."""
+    opened = _open_room(incident_id, integration_id, _member(member_id) if member_id else None, "api")
+    return opened.view(), opened.created
+
+
+def _open_room(incident_id: str, integration_id: str, member: dict | None, source: str) -> warroom.Opened:
+    opened = warroom.find_or_open(incident_id, integration_id, member, source)
+    dispatch.enqueue(dispatch.room_jobs(opened))
+    return opened
 
 
 def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
@@ -48,12 +65,14 @@ def spread(incident: dict, integration_id: str | None = None, click: Click | Non
 
 def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome:
     """Map the clicking user to their member, apply the action, say what happened."""
-    if click.action is None:
+    if click.action is None and not click.war_room:
         return _refresh(integration_id, click)
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
         return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
+    if click.war_room:
+        return _war_room_click(integration_id, platform, click, member)
     try:
         incident = apply(click.incident_id, click.action, member, platform, click.minutes)
     except NotFound:
@@ -63,6 +82,19 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
     spread(incident, integration_id, click)
     return ClickOutcome(ok=True, message=DONE[click.action.value], card=cards.build(incident, integration_id))
+
+
+def _war_room_click(integration_id: str, platform: str, click: Click, member: dict) -> ClickOutcome:
+    """作战室 on a card: open or find the room; the card itself does not change, but what the click
+    brought (e.g. WeCom's fresh update code) is kept for its next update."""
+    if click.ref_update:
+        delivery.note_click(click.incident_id, click.context, None, click.ref_update)
+    try:
+        opened = _open_room(click.incident_id, integration_id, member, platform)
+    except AppError as exc:
+        return ClickOutcome(ok=False, message=exc.message)
+    state = ("已创建", "opened") if opened.created else ("已存在", "already open")
+    return ClickOutcome(ok=True, message=f"作战室{state[0]}：{opened.room['title']} (war room {state[1]})")
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

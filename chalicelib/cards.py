@@ -17,6 +17,9 @@ STATUS_TEXT = {"triggered": ("待处理", "Triggered"), "acknowledged": ("处理
                "resolved": ("已关闭", "Resolved")}
 ACTION_TEXT = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced")}
 SILENCE_CHOICES = (120, 360, 1440)  # 2 h on the card itself, longer ones behind a menu
+# The 作战室 button opens the incident's group; it is no incident action, so it has its own id.
+WAR_ROOM = "war_room"
+WAR_ROOM_TEXT = ("作战室", "War room")
 
 
 class Button(BaseModel):
@@ -45,6 +48,7 @@ class Card(BaseModel):
     url: str
     buttons: list[Button]
     silence_menu: list[Button]
+    war_room: bool  # offer the 作战室 button (the adapter drops it where no room can be opened)
 
     def digest(self) -> str:
         """Fingerprint of what the card shows; an unchanged card is never updated again."""
@@ -93,4 +97,5 @@ def build(incident: dict, integration_id: str) -> Card:
         status_en=STATUS_TEXT[incident["status"]][1], description=incident.get("description", ""),
         labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at")),
         acted_by=_acted_by(incident), silenced_until=silenced,
-        url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu)
+        url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
+        war_room=incident["status"] != Status.resolved.value)

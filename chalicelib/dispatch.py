@@ -1,14 +1,15 @@
 """Fan-out: a notification (or an incident change) becomes one delivery job per card.
 
 A member is reached on every integration where they are bound; where they are not, the delivery
-is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. Jobs go to the
-deliveries queue in batches of ten; each job sends or updates exactly one card.
+is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
+chat of its incident. Jobs go to the deliveries queue in batches of ten; each job sends or updates
+exactly one card.
 """
 from __future__ import annotations
 
 import json
 
-from chalicelib import aws, clock, incidents
+from chalicelib import aws, clock, incidents, warroom
 from chalicelib.models import DeliveryJob, Notification
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import integrations as integration_store
@@ -25,6 +26,7 @@ def accept(notification: Notification) -> dict:
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
         jobs += refresh_jobs(incident["id"])
+        jobs += [job for opened in warroom.auto_open(incident) for job in room_jobs(opened)]
     enqueue(jobs)
     return incident
 
@@ -78,6 +80,21 @@ def _record(job: DeliveryJob, state: str, error: str | None, **extra: str) -> bo
                                  "integration_id": job.integration_id, "kind": job.kind, "target": job.target,
                                  "state": state, "error": error, "created_at": clock.iso(), **extra})
     return created and state == "pending"
+
+
+def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
+    """A new room's card, and 1:1 cards for its responders where the room cannot carry buttons."""
+    if not opened.created:
+        return []
+    jobs = []
+    wanted = [("chat", opened.target, {})] + [("user", user, {"member_id": member})
+                                             for user, member in opened.responders.items()]
+    for kind, target, extra in wanted:
+        job = DeliveryJob(incident_id=opened.incident_id, integration_id=opened.integration_id, kind=kind,
+                          target=target)
+        if _record(job, "pending", None, **extra):
+            jobs.append(job)
+    return jobs
 
 
 def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[DeliveryJob]:

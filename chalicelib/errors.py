@@ -32,6 +32,18 @@ class Conflict(AppError):
     status, code = 409, "conflict"
 
 
+class Unprocessable(AppError):
+    """Well-formed, but the incident or integration cannot do this now (e.g. nobody to invite)."""
+
+    status, code = 422, "unprocessable"
+
+
+class NotConfigured(Unprocessable):
+    """The integration is not set up for the feature (e.g. a war room without a scene-group template)."""
+
+    code = "not_configured"
+
+
 class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
 

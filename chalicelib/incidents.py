@@ -16,6 +16,7 @@ from chalicelib.store import incidents as store
 
 RANK = {Status.triggered.value: 0, Status.acknowledged.value: 1, Status.resolved.value: 2}
 PRODUCER = "producer"
+SYSTEM = "system"
 DEFAULT_SILENCE_MINUTES = 120
 MAX_TIMELINE = 300
 _CAS_ATTEMPTS = 8
@@ -125,4 +126,18 @@ def is_silenced(incident: dict) -> bool:
 
 def note(incident_id: str, action: str, text: str) -> None:
     """Add a system entry to the timeline (e.g. a notification suppressed while silenced)."""
-    _mutate(incident_id, lambda incident: _append(incident, _entry(action, "system", "api", note=text)) or True)
+    _mutate(incident_id, lambda incident: _append(incident, _entry(action, SYSTEM, "api", note=text)) or True)
+
+
+def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, source: str,
+                 name: str = "") -> tuple[dict, dict, bool]:
+    """Record the integration's war room once; returns (incident, the recorded room, whether this call did)."""
+    def change(incident: dict) -> bool:
+        if integration_id in incident.get("war_rooms", {}):
+            return False
+        incident["war_rooms"] = {**incident.get("war_rooms", {}), integration_id: room}
+        _append(incident, _entry("war_room", by, source, name, room["title"]))
+        return True
+
+    incident, changed = _mutate(incident_id, change)
+    return incident, incident["war_rooms"][integration_id], changed

@@ -57,7 +57,10 @@ def egress_ips() -> list[str]:
 
 
 def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
-    """Fetch a token (422 with the platform's code on failure), then register callbacks."""
+    """Refuse war-room settings the integration cannot honour, fetch a token (422 with the platform's
+    code on failure), then register callbacks."""
+    if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):
+        raise InvalidInput(problem)
     adapter_.check_credentials()
     return adapter_.after_save(adapter_.urls(settings().public_base_url))
 

@@ -82,6 +82,11 @@ class ActionRequest(Strict):
     by: str = Identifier
 
 
+class WarRoomRequest(Strict):
+    integration_id: str = Identifier
+    by: str | None = Field(default=None, pattern=ID_PATTERN)  # the member opening it, if one does
+
+
 class MemberIn(Strict):
     id: str = Identifier
     name: str = Field(min_length=1, max_length=128)

@@ -28,7 +28,7 @@ def incident(item: dict) -> dict:
         "id": item["id"], "status": item["status"], "severity": item["severity"], "title": item["title"],
         "description": item.get("description", ""), "labels": item.get("labels", {}), "url": item.get("url", ""),
         "started_at": item.get("started_at"), "silenced_until": item.get("silenced_until"),
-        "timeline": item.get("timeline", []),
+        "timeline": item.get("timeline", []), "war_rooms": item.get("war_rooms", {}),
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
                         "state": d["state"], "error": d.get("error")} for d in deliveries.of(item["id"])],
     }

@@ -4,8 +4,9 @@
 
 For each platform: create the integration from the simulated console's values, save the callback
 URLs (each platform's handshake), add the people as members and link them by mobile, put the app
-into a group, then send a first incident through the notifications queue. The end-to-end tests
-run the same steps.
+into a group, then send a first incident through the notifications queue and open its war room
+(作战室: DingTalk's scene group of seed 000 §四, WeCom's 开启作战室 of seed 003 §三). The end-to-end
+tests run the same steps.
 """
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def create_dingtalk(console: Console) -> dict:
 
 
 def setup_dingtalk(console: Console) -> dict:
-    """Seed 000, steps 二 to 四; returns the integration view and what each step answered."""
+    """Seed 000, steps 二 to 四 (the scene-group template and robot of 配置作战室 included); returns the
+    integration view and what each step answered."""
     view = create_dingtalk(console)
     saved = console.sim("POST", "/_sim/console/event-url", {"url": view["urls"]["events"]})
     state = console.sim("GET", "/_sim/state")
@@ -103,14 +105,15 @@ def setup_feishu(console: Console) -> dict:
 
 
 def setup_wecom(console: Console) -> dict:
-    """Seed 003 §二 (self-built app): credentials, trusted domain with its WW_verify file, 接收消息 URL, people."""
+    """Seed 003 §二 (self-built app): credentials, trusted domain with its WW_verify file, 接收消息 URL, people;
+    §三: 增强功能 → 开启作战室."""
     state = console.sim("GET", "/_sim/state", platform="wecom")
     corp = state["corp"]
     view = _create(console, {"platform": "wecom", "name": "企业微信值班 (simulator)", "credentials": {
         "corp_id": corp["corpId"], "agent_id": str(corp["agentId"]), "secret": corp["secret"], "token": corp["token"],
         "encoding_aes_key": corp["encodingAesKey"]}, "settings": {
         "api_base": state["apiBase"], "oauth_base": state["oauthBase"],
-        "verify_file": corp["verifyFile"], "verify_content": corp["verifyContent"]}})
+        "verify_file": corp["verifyFile"], "verify_content": corp["verifyContent"], "war_room": True}})
     domain = urlsplit(view["urls"]["web_home"]).netloc
     trusted = console.sim("POST", "/_sim/console/trusted-domain", {"domain": domain}, platform="wecom")
     saved = console.sim("POST", "/_sim/console/callback-url", {"url": view["urls"]["callback"]}, platform="wecom")
@@ -150,6 +153,16 @@ def send_incident(queue_url: str, incident_id: str, members: list[str], chats: l
     boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, ensure_ascii=False))
 
 
+def open_war_room(console: Console, integration_id: str, incident_id: str, paged: int) -> tuple[int, dict]:
+    """The 作战室 of an incident sent through the queue to ``paged`` people: once it is in and they are
+    paged on the integration (they are the room's responders), ask for its room."""
+    def all_paged() -> bool:
+        deliveries = console.api("GET", f"/incidents/{incident_id}")[1].get("deliveries", [])
+        return len([d for d in deliveries if d["integration_id"] == integration_id and d["kind"] == "user"]) >= paged
+    console.wait_for(all_paged, f"incident {incident_id} paged to {paged} people")
+    return console.api("POST", f"/incidents/{incident_id}/war-room", {"integration_id": integration_id})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="http://127.0.0.1:8000")
@@ -163,8 +176,11 @@ def main() -> None:
         done = SETUPS[platform](console)
         print(json.dumps(done, ensure_ascii=False, indent=2))
         chats = [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}] if done["group"] else []
-        send_incident(queue_url, f"inc-{platform}-{int(time.time())}", done["people"], chats)
-    print(f"incidents sent: open {args.sim}/ to see the cards and click them")
+        incident_id = f"inc-{platform}-{int(time.time())}"
+        send_incident(queue_url, incident_id, done["people"], chats)
+        status, room = open_war_room(console, done["integration"]["id"], incident_id, len(done["people"]))
+        print(f"war room of {incident_id}: {status} {json.dumps(room, ensure_ascii=False)}")
+    print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,20 @@
 """A recording platform adapter for core tests: no network, errors on demand."""
 from __future__ import annotations
 
+import time
+
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.cards import Card
-from chalicelib.quota import QuotaSettings
-from chalicelib.platforms.base import Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply
+from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply, Room,
+                                       RoomPlan, CommonSettings)
 
 
 class FakeCredentials(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class FakeSettings(QuotaSettings):
+class FakeSettings(CommonSettings):
     model_config = ConfigDict(extra="allow")
 
 
@@ -23,11 +25,13 @@ class FakeAdapter(Adapter):
     url_names = ("events",)
     sent: list = []
     updated: list = []
-    fail_with: list = []  # errors raised by the next send/update calls, in order
+    fail_with: list = []  # errors raised by the next send/update/open_room calls, in order
+    rooms: list = []  # the RoomPlans of the groups created
+    room_seconds = 0.0  # how long creating a group takes
 
     @classmethod
     def reset(cls) -> None:
-        cls.sent, cls.updated, cls.fail_with = [], [], []
+        cls.sent, cls.updated, cls.fail_with, cls.rooms, cls.room_seconds = [], [], [], [], 0.0
 
     def _maybe_fail(self) -> None:
         if FakeAdapter.fail_with:
@@ -57,6 +61,16 @@ class FakeAdapter(Adapter):
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
         return Reply(body={"ok": outcome.ok, "message": outcome.message})
+
+    def war_room_problem(self) -> str | None:
+        return None if getattr(self.settings, "rooms", True) else "作战室未开启 (rooms are off)"
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        self._maybe_fail()
+        time.sleep(FakeAdapter.room_seconds)
+        FakeAdapter.rooms.append(plan)
+        return Room(chat_id=f"chat-{plan.key}", target=f"room:{plan.key}", title=plan.title,
+                    refused=[m for m in plan.members if m.startswith("u-gone")])
 
     def user_by_mobile(self, mobile: str) -> str | None:
         return {"13800000001": "u-alice", "13800000002": "u-bob"}.get(mobile)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from chalicelib import quota, tokens
 from chalicelib.cards import Card
-from chalicelib.errors import TokenInvalid
+from chalicelib.errors import NotConfigured, TokenInvalid
 from chalicelib.models import Action
 from chalicelib.pacing import Window
 
@@ -57,6 +57,7 @@ class Click:
     reply_updates_card: bool = True  # False where the reply cannot carry the card (updated by API instead)
     ref_update: dict = field(default_factory=dict)  # e.g. a fresh single-use update code the click brought
     flavour: str = ""  # which of the platform's callback formats to answer in
+    war_room: bool = False  # the 作战室 button: open (or find) the incident's group instead of an action
 
 
 @dataclass
@@ -81,6 +82,33 @@ class ClickOutcome:
 class PlatformUser:
     user_id: str
     name: str
+
+
+@dataclass
+class RoomPlan:
+    """The war-room group the core asks a platform for."""
+
+    key: str  # 32 characters of [0-9a-z], stable per incident and integration: the platform's uuid / chatid
+    title: str
+    title_en: str
+    description: str
+    members: list[str]  # platform user ids, the owner first
+
+
+@dataclass
+class Room:
+    """The group the platform created (or found again under ``RoomPlan.key``)."""
+
+    chat_id: str
+    target: str  # the chat delivery target whose cards land in the room
+    title: str
+    refused: list[str] = field(default_factory=list)  # members the platform would not add
+
+
+class CommonSettings(quota.QuotaSettings):
+    """Settings every platform's integration takes: its limits and the war room."""
+
+    war_room_auto_critical: bool = False  # open a room by itself for every critical incident
 
 
 class Adapter(abc.ABC):
@@ -184,3 +212,25 @@ class Adapter(abc.ABC):
     def authorize_url(self, state: str, redirect_uri: str) -> str | None:
         """Where to send the browser to sign in; None when the page signs in inside the client (JSAPI)."""
         return None
+
+    # -- war room ---------------------------------------------------------------------------
+    room_carries_buttons: ClassVar[bool] = True  # False: responders get their own 1:1 button cards
+    room_min_members: ClassVar[int] = 1
+
+    def war_room_problem(self) -> str | None:
+        """Why this integration cannot open war rooms (Chinese and English), or None when it can."""
+        return "该平台暂不支持作战室 (this platform cannot open war rooms)"
+
+    def war_room_wanted(self) -> bool:
+        """Whether the settings ask for war rooms (saving such settings needs war_room_problem() None)."""
+        return self.settings.war_room_auto_critical
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        """Create the group with its members; the same ``plan.key`` must find the same group again."""
+        raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
+
+    def offered(self, card: Card) -> Card:
+        """The card as this integration shows it: the 作战室 button only where a room can be opened."""
+        if card.war_room and self.war_room_problem():
+            return card.model_copy(update={"war_room": False})
+        return card

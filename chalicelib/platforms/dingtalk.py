@@ -6,6 +6,8 @@ APIs: api.dingtalk.com (new, header token) and oapi.dingtalk.com (old, query tok
 Event push: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py), owner key = the AppKey, reply
 within 1.5 s with the encrypted "success". Card clicks: POST to the URL registered through
 /v1.0/card/callbacks/register, source-verified by HMAC-SHA256(apiSecret, timestamp), reply within 2 s.
+War room (作战室): a scene group (场景群) from the template of 开放能力 → 场景群 (settings
+scene_group_template_id); cards reach it through the template's group robot (scene_group_robot_code).
 Limits: standard/professional/exclusive editions 20/40/60 QPS per API and 10k/500k/5.5M calls a month.
 Docs: open.dingtalk.com/document/orgapp (HTTP 推送概述, 创建并投放卡片, 事件回调, 限流处理).
 """
@@ -19,12 +21,12 @@ import secrets
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import clock, quota
-from chalicelib.cards import Card
+from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
 from chalicelib.platforms import dingtalk_api as api
 from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch,
-                                       InboundRequest, PlatformUser, Reply)
+                                       InboundRequest, PlatformUser, Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.dingtalk_cards import card_params
 from chalicelib.platforms.inbound import fresh, json_body
 from chalicelib.platforms.msgcrypt import MsgCrypt
@@ -33,6 +35,8 @@ from chalicelib.pacing import Window
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
 CLICK_SKEW = 300
+SCENE = "scene:"  # a chat target in a scene group: its cards go out through the group's own robot
+SCENE_TITLE_MAX = 30
 
 
 class Credentials(BaseModel):
@@ -46,7 +50,7 @@ class Credentials(BaseModel):
     card_api_secret: str = ""  # generated on save, registered with the card callback
 
 
-class Settings(quota.QuotaSettings):
+class Settings(CommonSettings):
     card_template_id: str = ""
     scene_group_template_id: str = ""
     scene_group_robot_code: str = ""
@@ -110,7 +114,7 @@ class DingTalk(Adapter):
             raise Permanent(self.name, "config.cardTemplateId", "settings.card_template_id is not set")
         body = {"cardTemplateId": self.settings.card_template_id, "outTrackId": card_key,
                 "callbackType": "HTTP", "callbackRouteKey": self._route_key(), "userIdType": 1,
-                "cardData": {"cardParamMap": card_params(card)}, **self._space(kind, target, card)}
+                "cardData": {"cardParamMap": card_params(self.offered(card))}, **self._space(kind, target, card)}
         try:
             result = self._new("POST", "/v1.0/card/instances/createAndDeliver", body).get("result", {})
         except Permanent as exc:
@@ -123,9 +127,9 @@ class DingTalk(Adapter):
         return {"out_track_id": card_key}
 
     def _space(self, kind: str, target: str, card: Card) -> dict:
-        robot = self.settings.scene_group_robot_code if target.startswith("scene:") else self.credentials.client_id
+        robot = self.settings.scene_group_robot_code if target.startswith(SCENE) else self.credentials.client_id
         if kind == "chat":
-            chat = target.removeprefix("scene:")
+            chat = target.removeprefix(SCENE)
             return {"openSpaceId": f"dtv1.card//IM_GROUP.{chat}",
                     "imGroupOpenSpaceModel": {"supportForward": True, "lastMessageI18n": {
                         "ZH_CN": f"[{card.severity_zh}] {card.title}", "EN_US": f"[{card.severity_en}] {card.title}"}},
@@ -137,7 +141,7 @@ class DingTalk(Adapter):
     def update_card(self, ref: dict, card: Card) -> dict:
         self._new("PUT", "/v1.0/card/instances", {
             "outTrackId": ref["out_track_id"], "userIdType": 1,
-            "cardData": {"cardParamMap": card_params(card)},
+            "cardData": {"cardParamMap": card_params(self.offered(card))},
             "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}})
         return ref
 
@@ -182,14 +186,16 @@ class DingTalk(Adapter):
         out_track_id, user_id = str(body.get("outTrackId", "")), str(body.get("userId", ""))
         private = json_body(str(body.get("content", "")).encode("utf-8")).get("cardPrivateData", {})
         action_ids, params = private.get("actionIds") or [""], private.get("params") or {}
-        if "." not in out_track_id or not user_id or action_ids[0] not in Action.__members__:
+        action_id = action_ids[0]
+        if "." not in out_track_id or not user_id or action_id not in (*Action.__members__, WAR_ROOM):
             raise CallbackRejected("unknown card, user or action")
         minutes = params.get("minutes")
         stamp = request.headers["x-ddpaas-signature-timestamp"]
-        return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0], action=Action(action_ids[0]),
+        return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0],
+                     action=None if action_id == WAR_ROOM else Action(action_id), war_room=action_id == WAR_ROOM,
                      minutes=int(minutes) if str(minutes or "").isdigit() else None,
                      context={"out_track_id": out_track_id},
-                     dedupe_key=f"{out_track_id}#{user_id}#{action_ids[0]}#{minutes}#{stamp}")
+                     dedupe_key=f"{out_track_id}#{user_id}#{action_id}#{minutes}#{stamp}")
 
     def _verify_click_source(self, headers: dict[str, str]) -> None:
         timestamp = headers.get("x-ddpaas-signature-timestamp", "")
@@ -205,8 +211,25 @@ class DingTalk(Adapter):
         body: dict = {"userPrivateData": {"cardParamMap": {"notice": notice}},
                       "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
         if outcome.card is not None:
-            body["cardData"] = {"cardParamMap": card_params(outcome.card)}
+            body["cardData"] = {"cardParamMap": card_params(self.offered(outcome.card))}
         return Reply(body=body)
+
+    # -- war room ---------------------------------------------------------------------------
+    def war_room_problem(self) -> str | None:
+        if self.settings.scene_group_template_id and self.settings.scene_group_robot_code:
+            return None
+        return ("未配置场景群：请按钉钉集成指南「四、配置作战室」填写群模版 ID 和群机器人 ID (DingTalk war rooms "
+                "need settings.scene_group_template_id and scene_group_robot_code from 开放能力 → 场景群)")
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        """创建场景群 (permission qyapi_chat_manage); ``uuid`` makes a repeated call find the same group."""
+        owner, *others = plan.members
+        title = plan.title[:SCENE_TITLE_MAX]
+        data = self._new("POST", "/v1.0/im/sceneGroup/create", {
+            "title": title, "template_id": self.settings.scene_group_template_id, "owner_user_id": owner,
+            "user_ids": others, "uuid": plan.key})
+        conversation = str(data["open_conversation_id"])
+        return Room(chat_id=conversation, target=SCENE + conversation, title=title)
 
     # -- people -----------------------------------------------------------------------------
     def user_by_mobile(self, mobile: str) -> str | None:

@@ -28,5 +28,6 @@ def card_params(card: Card) -> dict[str, str]:
         "silenced_until": f"屏蔽至 {card.silenced_until}" if card.silenced_until else "",
         "incident_url": card.url, "can_ack": str("ack" in actions).lower(),
         "can_resolve": str("resolve" in actions).lower(), "can_silence": str("silence" in actions).lower(),
+        "can_war_room": str(card.war_room).lower(),
     }
     return {key: clip(value) for key, value in params.items()}

@@ -7,6 +7,8 @@ Callbacks: body ``{"encrypt"}`` = base64(IV + AES-256-CBC, key SHA-256(Encrypt K
 X-Lark-Signature = sha256(timestamp + nonce + Encrypt Key + raw body); the legacy card URL signs
 sha1(timestamp + nonce + Verification Token + raw body). Handshake: ``url_verification`` →
 ``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the new card.
+War room (作战室): im/v1/chats with the bot as manager, members added one call at a time (232019
+answers concurrent member operations on a chat); contact:user.id:readonly finds people by mobile.
 Limits: 50/s per API, messages 1000/min, 5/s per user or group; free edition 10,000 calls a month.
 Docs: open.feishu.cn/document (发送消息, 卡片回传交互, 频控策略, 获取 user_access_token).
 """
@@ -15,19 +17,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock, quota
-from chalicelib.cards import Card
+from chalicelib import clock
+from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.config import settings
-from chalicelib.errors import CallbackRejected, PlatformError
+from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
 from chalicelib.models import Action
 from chalicelib.platforms import feishu_api as api
 from chalicelib.platforms import lark_crypto
 from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch, InboundRequest,
-                                       PlatformUser, Reply)
+                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.feishu_cards import render
 from chalicelib.platforms.inbound import fresh, json_body
 from chalicelib.pacing import Window
@@ -38,6 +41,10 @@ SKEW = 3600
 CARD_EVENTS = {"card.action.trigger", "card.action.trigger_v1"}
 UPDATE_TOKEN_SECONDS = 30 * 60  # a click's delayed-update token: 30 minutes, 2 uses
 UPDATE_TOKEN_USES = 2
+CHAT_NAME_MAX = 60
+MEMBERS_PER_CALL = 50
+CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
+NO_VALID_MEMBER = "232027"
 
 
 class Credentials(BaseModel):
@@ -48,7 +55,7 @@ class Credentials(BaseModel):
     encrypt_key: str = ""
 
 
-class Settings(quota.QuotaSettings):
+class Settings(CommonSettings):
     api_base: str = "https://open.feishu.cn"
     accounts_base: str = ""
 
@@ -70,8 +77,9 @@ class Feishu(Adapter):
                         {"app_id": self.credentials.app_id, "app_secret": self.credentials.app_secret})
         return data["tenant_access_token"], int(data.get("expire", 7200))
 
-    def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
-        return self.counted(f"{method} {path.split('/messages/')[0]}",
+    def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None,
+             ledger: str = "") -> dict:
+        return self.counted(ledger or f"{method} {path.split('/messages/')[0]}",
                             lambda token: api.call(method, self._url(path), token, body, params))
 
     def urls(self, base: str) -> dict[str, str]:
@@ -92,7 +100,8 @@ class Feishu(Adapter):
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         data = self._api("POST", "/open-apis/im/v1/messages", {
-            "receive_id": target, "msg_type": "interactive", "content": json.dumps(render(card), ensure_ascii=False),
+            "receive_id": target, "msg_type": "interactive",
+            "content": json.dumps(render(self.offered(card)), ensure_ascii=False),
             "uuid": hashlib.sha1(card_key.encode()).hexdigest()[:32]},
             {"receive_id_type": "chat_id" if kind == "chat" else "open_id"})
         return {"message_id": data["data"]["message_id"]}
@@ -101,11 +110,12 @@ class Feishu(Adapter):
         """Spend a live delayed-update token from a click first (it spares the message's 5/s PATCH
         budget during click storms), else PATCH the shared card."""
         token, uses = ref.get("update_token"), int(ref.get("token_uses") or 0)
+        shown = render(self.offered(card))
         if token and uses < UPDATE_TOKEN_USES and clock.now() - (ref.get("token_at") or 0) < UPDATE_TOKEN_SECONDS:
-            self._api("POST", "/open-apis/interactive/v1/card/update", {"token": token, "card": render(card)})
+            self._api("POST", "/open-apis/interactive/v1/card/update", {"token": token, "card": shown})
             return {**ref, "token_uses": uses + 1}
         self._api("PATCH", f"/open-apis/im/v1/messages/{ref['message_id']}",
-                  {"content": json.dumps(render(card), ensure_ascii=False)})
+                  {"content": json.dumps(shown, ensure_ascii=False)})
         return ref
 
     # -- inbound ----------------------------------------------------------------------------
@@ -167,10 +177,11 @@ class Feishu(Adapter):
         name, minutes = str(value.get("action", "")), value.get("minutes")
         if str(action.get("option", "")).startswith("silence:"):
             name, minutes = "silence", action["option"].split(":", 1)[1]
-        if name not in Action.__members__ or not value.get("incident_id") or not operator.get("open_id"):
+        if name not in (*Action.__members__, WAR_ROOM) or not value.get("incident_id") or not operator.get("open_id"):
             raise CallbackRejected("unknown card, user or action")
         message_id = (event.get("context") or {}).get("open_message_id") or event.get("open_message_id")
-        return Click(user_id=str(operator["open_id"]), incident_id=str(value["incident_id"]), action=Action(name),
+        return Click(user_id=str(operator["open_id"]), incident_id=str(value["incident_id"]),
+                     action=None if name == WAR_ROOM else Action(name), war_room=name == WAR_ROOM,
                      minutes=int(minutes) if str(minutes or "").isdigit() else None,
                      context={"message_id": message_id}, flavour="" if header else "legacy",
                      ref_update={"update_token": event["token"], "token_at": int(clock.now()), "token_uses": 0}
@@ -178,14 +189,47 @@ class Feishu(Adapter):
                      dedupe_key=header.get("event_id") or f"{message_id}#{operator['open_id']}#{name}#{minutes}")
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        card = render(self.offered(outcome.card)) if outcome.card else None
         if click.flavour == "legacy":
-            return Reply(body=render(outcome.card) if outcome.card else {})
+            return Reply(body=card or {})
         text = outcome.message + (f" {outcome.link}" if outcome.link else "")
         body: dict = {"toast": {"type": "success" if outcome.ok else "error", "content": text,
                                 "i18n": {"zh_cn": text, "en_us": text}}}
-        if outcome.card is not None:
-            body["card"] = {"type": "raw", "data": render(outcome.card)}
+        if card is not None:
+            body["card"] = {"type": "raw", "data": card}
         return Reply(body=body)
+
+    # -- war room ---------------------------------------------------------------------------
+    def war_room_problem(self) -> str | None:
+        return None
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        """Create the chat (``uuid`` finds it again) with the opener as owner and the bot as manager, then
+        add the others through the members API, which names refused ids instead of failing everyone."""
+        owner, *others = plan.members
+        title = plan.title[:CHAT_NAME_MAX]
+        data = self._api("POST", "/open-apis/im/v1/chats", {
+            "name": title, "description": plan.description, "owner_id": owner, "chat_mode": "group",
+            "chat_type": "private", "i18n_names": {"zh_cn": title, "en_us": plan.title_en[:CHAT_NAME_MAX]}},
+            {"user_id_type": "open_id", "set_bot_manager": "true", "uuid": plan.key})
+        chat_id = str(data["data"]["chat_id"])
+        return Room(chat_id=chat_id, target=chat_id, title=title, refused=self._add_members(chat_id, others))
+
+    def _add_members(self, chat_id: str, open_ids: list[str]) -> list[str]:
+        """Serially, batch after batch; a 232019 (another member operation still running) waits and retries,
+        a 232027 (nobody in the batch can be added) refuses the whole batch."""
+        refused: list[str] = []
+        for start in range(0, len(open_ids), MEMBERS_PER_CALL):
+            body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
+            try:
+                data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
+                    "member_id_type": "open_id"}, "POST /open-apis/im/v1/chats/members"))["data"]
+            except Permanent as exc:
+                if exc.platform_code != NO_VALID_MEMBER:
+                    raise
+                data = {"invalid_id_list": body["id_list"]}
+            refused += data.get("invalid_id_list", []) + data.get("not_existed_id_list", [])
+        return refused
 
     # -- people -----------------------------------------------------------------------------
     def user_by_mobile(self, mobile: str) -> str | None:
@@ -215,3 +259,14 @@ class Feishu(Adapter):
         except PlatformError as exc:
             raise CallbackRejected(f"飞书登录失败 (Feishu refused the sign-in: {exc.platform_message})") from exc
         return PlatformUser(user_id=info["open_id"], name=info.get("name", ""))
+
+
+def _when_idle(call):
+    """Run a chat-member call, waiting out 232019 (a member operation on the chat still running)."""
+    for attempt in range(BUSY_TRIES):
+        try:
+            return call()
+        except RateLimited as exc:
+            if exc.platform_code != CHAT_BUSY or attempt == BUSY_TRIES - 1:
+                raise
+            time.sleep(BUSY_WAIT * (attempt + 1))

@@ -12,8 +12,9 @@ NAME = "feishu"
 ERRORS = ErrorTable(
     NAME,
     token=frozenset({"99991661", "99991663", "99991664", "99991665", "99991666", "99991668", "99991671"}),
-    # 230020 is the per-receiver / per-message 5/s limit (answered with HTTP 400, not 429)
-    throttle=frozenset({"99991400", "99991402", "11232", "11020", "11021", "230020"}),
+    # 230020 is the per-receiver / per-message 5/s limit (answered with HTTP 400, not 429);
+    # 232019: another member operation on the same chat is still running
+    throttle=frozenset({"99991400", "99991402", "11232", "11020", "11021", "230020", "232019"}),
     quota=frozenset({"99991403"}),
     retry=frozenset({"1500", "55001", "99991401"}),
     gone=frozenset({"230002", "230005", "230017", "230013", "232011", "232025"}),

@@ -5,7 +5,7 @@ the action vocabulary in their ``value``, the longer silences sit in an overflow
 """
 from __future__ import annotations
 
-from chalicelib.cards import Card
+from chalicelib.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
 
 TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
 MAX_TEXT = 2000
@@ -47,6 +47,10 @@ def _actions(card: Card, zh: bool) -> list[dict]:
         actions.append({"tag": "overflow", "value": {"action": "silence", "incident_id": card.incident_id},
                         "options": [{"text": {"tag": "plain_text", "content": b.zh if zh else b.en},
                                      "value": f"silence:{b.minutes}"} for b in card.silence_menu]})
+    if card.war_room:
+        actions.append({"tag": "button", "type": "default",
+                        "text": {"tag": "plain_text", "content": WAR_ROOM_TEXT[0] if zh else WAR_ROOM_TEXT[1]},
+                        "value": {"action": WAR_ROOM, "incident_id": card.incident_id}})
     actions.append({"tag": "button", "type": "default", "url": card.url,
                     "text": {"tag": "plain_text", "content": "查看详情" if zh else "Details"}})
     return actions

@@ -7,6 +7,8 @@ Callback: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py) with the CorpID a
 GET verification answers the decrypted ``echostr`` as the bare body within 1 s; POST bodies are
 encrypted XML (parsed with defusedxml), answered within 5 s. Button clicks arrive here as
 ``template_card_event`` with a fresh single-use ResponseCode (72 h) for one more card update.
+War room (作战室, self-built mode with settings.war_room): appchat/create under a chatid derived from the
+incident; app groups cannot carry button cards, so the group gets summaries and responders 1:1 cards.
 Limits: 30 messages/min and 1000/h per member from one app (excess silently dropped), 45009 blocks.
 Docs: developer.work.weixin.qq.com (发送应用消息, 模板卡片事件推送, 更新模版卡片消息, 加解密方案).
 """
@@ -19,14 +21,14 @@ from xml.etree.ElementTree import Element
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock, quota
-from chalicelib.cards import Card
+from chalicelib import clock
+from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
 from chalicelib.platforms import wecom_api as api
 from chalicelib.platforms import wecom_suite as suite
 from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest, PlatformUser,
-                                       Reply)
+                                       Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
@@ -36,6 +38,8 @@ log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
 CODE_LIFETIME = 72 * 3600
 EMPTY = Reply(body="", content_type="text/plain")
+CHAT_NAME_MAX = 50
+CHAT_EXISTS = "86215"
 
 
 class Credentials(BaseModel):
@@ -49,14 +53,14 @@ class Credentials(BaseModel):
     encoding_aes_key: str = Field(default="", pattern=r"^([A-Za-z0-9]{43})?$")
 
 
-class Settings(quota.QuotaSettings):
+class Settings(CommonSettings):
     mode: str = Field(default="self_built", pattern="^(self_built|third_party)$")
     api_base: str = "https://qyapi.weixin.qq.com"
     oauth_base: str = "https://open.weixin.qq.com"
     trusted_domain: str = ""
     verify_file: str = Field(default="", pattern=r"^(WW_verify_[A-Za-z0-9]+\.txt)?$")
     verify_content: str = Field(default="", max_length=128)
-    war_room: bool = False
+    war_room: bool = False  # 增强功能 → 开启作战室 (seed 003 §三)
 
 
 class WeCom(Adapter):
@@ -126,7 +130,7 @@ class WeCom(Adapter):
         task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
         data = self._api("POST", "/cgi-bin/message/send", {
             "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
-            "template_card": render(card, task_id), "enable_duplicate_check": 0})
+            "template_card": render(self.offered(card), task_id), "enable_duplicate_check": 0})
         self._check_recipient(data, target)
         return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
                 "code_at": int(clock.now())}
@@ -152,7 +156,7 @@ class WeCom(Adapter):
                             "卡片更新次数已用完，可点击「状态刷新」(update budget spent; the card's Refresh button renews it)")
         self._api("POST", "/cgi-bin/message/update_template_card", {
             "userids": [ref["user"]], "agentid": self.agent_id, "response_code": code,
-            "template_card": render(card, ref["task_id"])})
+            "template_card": render(self.offered(card), ref["task_id"])})
         return {**ref, "response_code": None, "code_at": None}
 
     # -- inbound ----------------------------------------------------------------------------
@@ -176,12 +180,13 @@ class WeCom(Adapter):
 
     def _click(self, message: Element) -> Click:
         parsed = parse_key(text(message, "EventKey"))
-        if parsed is None or parsed[0] not in (*Action.__members__, "refresh"):
+        if parsed is None or parsed[0] not in (*Action.__members__, "refresh", WAR_ROOM):
             raise CallbackRejected("unknown card button")
         action, minutes, incident_id = parsed
         code = text(message, "ResponseCode")
         return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,
-                     action=None if action == "refresh" else Action(action), minutes=minutes,
+                     action=Action(action) if action in Action.__members__ else None, war_room=action == WAR_ROOM,
+                     minutes=minutes,
                      context={"task_id": text(message, "TaskId")}, reply_updates_card=False,
                      ref_update={"response_code": code, "code_at": int(clock.now())} if code else {})
 
@@ -200,6 +205,32 @@ class WeCom(Adapter):
             except PlatformError as exc:
                 log.warning("could not tell %s why the click was refused: %s", click.user_id, exc.platform_code)
         return EMPTY
+
+    # -- war room ---------------------------------------------------------------------------
+    room_carries_buttons = False
+    room_min_members = 2  # appchat/create takes 2 to 500 members
+
+    def war_room_problem(self) -> str | None:
+        if self.third_party:
+            return ("作战室功能仅支持在企业自建应用模式下开启 (war rooms need the self-built app mode: "
+                    "a third-party suite app cannot create app group chats)")
+        if not self.settings.war_room:
+            return "未开启作战室：请在集成配置的增强功能中勾选「开启作战室」(enable settings.war_room first)"
+        return None
+
+    def war_room_wanted(self) -> bool:
+        return self.settings.war_room or self.settings.war_room_auto_critical
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        """appchat/create under ``chatid`` = the plan's key; 86215 means an earlier attempt created it."""
+        title = plan.title[:CHAT_NAME_MAX]
+        try:
+            self._api("POST", "/cgi-bin/appchat/create", {"name": title, "owner": plan.members[0],
+                                                           "userlist": plan.members, "chatid": plan.key})
+        except Permanent as exc:
+            if exc.platform_code != CHAT_EXISTS:
+                raise
+        return Room(chat_id=plan.key, target=plan.key, title=title)
 
     # -- people -----------------------------------------------------------------------------
     def user_by_mobile(self, mobile: str) -> str | None:

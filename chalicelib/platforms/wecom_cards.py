@@ -6,10 +6,10 @@ there so a person can earn the card another update when its 72-hour update budge
 """
 from __future__ import annotations
 
-from chalicelib.cards import Card
+from chalicelib.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
 
 SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
-BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3}
+BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
 MAX_LINES = 8
 MAX_BUTTONS = 6
 
@@ -39,6 +39,9 @@ def _lines(card: Card) -> list[dict]:
 def render(card: Card, task_id: str) -> dict:
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
                 "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
+    if card.war_room:
+        buttons.append({"text": " ".join(WAR_ROOM_TEXT), "style": BUTTON_STYLE[WAR_ROOM],
+                        "key": button_key(WAR_ROOM, None, card.incident_id)})
     buttons.append({"text": "状态刷新 Refresh", "style": 4, "key": button_key("refresh", None, card.incident_id)})
     template = {
         "card_type": "button_interaction", "task_id": task_id,

@@ -1,4 +1,4 @@
-"""The admin API (design.md): integrations, members, linking, incidents. Bearer auth on every route."""
+"""The admin API (design.md): integrations, members, linking, incidents, war rooms. Bearer auth on every route."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -6,7 +6,8 @@ from chalice import Blueprint, Response
 from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
 from chalicelib.errors import NotFound
 from chalicelib.platforms import wecom_suite
-from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification
+from chalicelib.models import (ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification,
+                               WarRoomRequest)
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
 
@@ -93,3 +94,10 @@ def get_incident(incident_id: str):
 def post_action(incident_id: str):
     request = parse(bp, ActionRequest)
     return views.incident(actions.take_as(incident_id, request.action, request.by, "api", request.minutes))
+
+
+@admin(bp, "/incidents/{incident_id}/war-room", ("POST",))
+def post_war_room(incident_id: str):
+    request = parse(bp, WarRoomRequest)
+    room, created = actions.open_war_room(incident_id, request.integration_id, request.by)
+    return Response(room, status_code=201 if created else 200)

@@ -6,6 +6,7 @@ Control routes are not platform APIs: they act for a person (admin console, user
 from __future__ import annotations
 
 from pathlib import Path
+import threading
 from typing import Any, Callable
 
 from devkit.simulators.http import Request, Response, Route, html_response, json_response
@@ -47,6 +48,20 @@ def fault_route(inject: Callable[[str, str, int, float], None]) -> Route:
         return {"ok": True}
 
     return control_post(r"/_sim/faults", add)
+
+
+def permission_route(granted: set[str], lock: threading.RLock | threading.Lock) -> Route:
+    """``POST _sim/console/permissions {scope, granted}``: the console's 权限管理, granting (default) or
+    revoking one permission of the app."""
+    def change(_request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        scope = str(body.get("scope") or "")
+        if not scope:
+            raise ControlError(400, "scope is required")
+        with lock:
+            (granted.add if body.get("granted", True) is not False else granted.discard)(scope)
+            return {"ok": True, "permissions": sorted(granted)}
+
+    return control_post(r"/_sim/console/permissions", change)
 
 
 def panel_fragment(template: str, scope: str, base_path: str, side_extra: str = "") -> str:

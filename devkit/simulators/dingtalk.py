@@ -5,8 +5,9 @@
 #   app tokens (new: POST /v1.0/oauth2/accessToken, old: GET /gettoken; separate families, 7200 s),
 #   interactive cards (callbacks/register, instances/createAndDeliver, PUT instances), H5 login
 #   (topapi/v2/user/getuserinfo + single-use 5-minute authCodes), topapi/v2/user/getbymobile, scene
-#   groups (sceneGroup/create, member/add), QPS and monthly-quota limits, injected faults, and the
-#   outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
+#   groups (sceneGroup/create, member/add), the 权限管理 permissions those and getbymobile need (granted as
+#   seed 000 asks, revocable at /_sim/console/permissions), QPS and monthly-quota limits, injected faults,
+#   and the outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
 #
 # Sources (facts only, no code copied):
 #   - /work/shared/docs/platform-protocols.md §1 (the project's protocol reference);
@@ -20,7 +21,10 @@
 #     400 AuthenticationFailed.MissingParameter; bad topapi token → HTTP 200 errcode 88, sub_code "40014";
 #     topapi without token → 88 / "40000"; unknown topapi method → errcode 22; unknown api path → errcode 404;
 #   - client code in the wild confirming HTTP 403 for Forbidden.AccessDenied.* and
-#     {"code":"system.busy","message":"system.busy"} with HTTP 500.
+#     {"code":"system.busy","message":"system.busy"} with HTTP 500;
+#   - open-dingtalk's "接口调用没有权限" best practice (Forbidden.AccessDenied.AccessTokenPermissionDenied with
+#     accessdenieddetail.requiredScopes) and client code showing topapi's 88 / sub_code 60011
+#     "no permission to use this api, scope=…".
 from __future__ import annotations
 
 import re
@@ -35,7 +39,7 @@ from devkit.simulators.dingtalk_cards import CardPlatform
 from devkit.simulators.dingtalk_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.dingtalk_gate import (
     FAULT_KINDS, NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Limits, OapiError, TokenFamily,
-    new_fault_error, old_fault_error, token_refused)
+    new_fault_error, old_fault_error, scope_denied, token_refused)
 from devkit.simulators.dingtalk_org import (
     DEFAULT_TEMPLATE_PATH, Directory, Group, Org, User, default_groups, default_users, load_template,
     new_oapi_request_id)
@@ -99,24 +103,27 @@ class DingTalkSimulator(PlatformSimulator):
             self._new_api("POST", "/v1.0/card/instances/createAndDeliver",
                           lambda r: self.cards.create_and_deliver(r.json_object(), self.now())),
             self._new_api("PUT", "/v1.0/card/instances", lambda r: self.cards.update(r.json_object(), self.now())),
-            self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(r.json_object())),
-            self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(r.json_object())),
+            self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(r.json_object()),
+                          scope="qyapi_chat_manage"),
+            self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(r.json_object()),
+                          scope="qyapi_chat_manage"),
             self._old_api("GET", "/gettoken", self._gettoken, auth=False, quota=False),
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
-            self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False),
+            self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False,
+                          scope="qyapi_get_member_by_mobile"),
             Route(ANY, r"/oapi/topapi/(?P<method>.+)", self._unknown_topapi),
             Route(ANY, r"/api/.*", self._unknown_api),
             *ControlApi(self).routes(),
         ]
 
     def _new_api(self, method: str, path: str, handler: Callable[[Request], dict[str, Any]], *,
-                 auth: bool = True, quota: bool = True) -> Route:
+                 auth: bool = True, quota: bool = True, scope: str = "") -> Route:
         api = f"{method} {path}"
 
         def run(request: Request) -> Response:
             try:
                 self._gate(api, path, new=True, token=request.header(TOKEN_HEADER) if auth else None,
-                           auth=auth, quota=quota)
+                           auth=auth, quota=quota, scope=scope)
                 with self.lock:
                     return json_response(200, handler(request))
             except ApiError as exc:
@@ -126,12 +133,13 @@ class DingTalkSimulator(PlatformSimulator):
         return Route(method, "/api" + re.escape(path), run)
 
     def _old_api(self, method: str, path: str, handler: Callable[[Request], dict[str, Any]], *,
-                 auth: bool = True, quota: bool = True) -> Route:
+                 auth: bool = True, quota: bool = True, scope: str = "") -> Route:
         api = f"{method} {path}"
 
         def run(request: Request) -> Response:
             try:
-                self._gate(api, path, new=False, token=request.query.get("access_token"), auth=auth, quota=quota)
+                self._gate(api, path, new=False, token=request.query.get("access_token"), auth=auth, quota=quota,
+                           scope=scope)
                 with self.lock:
                     body = {"errcode": 0, "errmsg": "ok", **handler(request)}
                 if auth:  # topapi answers carry a request_id, gettoken's do not
@@ -143,14 +151,17 @@ class DingTalkSimulator(PlatformSimulator):
 
         return Route(method, "/oapi" + re.escape(path), run)
 
-    def _gate(self, api: str, path: str, *, new: bool, token: str | None, auth: bool, quota: bool) -> None:
-        """Count the call, then faults, token, QPS and quota, in the order DingTalk's gateway checks."""
+    def _gate(self, api: str, path: str, *, new: bool, token: str | None, auth: bool, quota: bool,
+              scope: str) -> None:
+        """Count the call, then faults, token, permission, QPS and quota, in the order DingTalk's gateway checks."""
         fault_error = new_fault_error if new else old_fault_error
         self.admit(api, path, fault_error)
         with self.lock:
             now = self.now()
             if auth:
                 self._check_token(new, token, now)
+            if scope and scope not in self.org.permissions:
+                raise scope_denied(new, scope)
             if self.limits.qps_exceeded(api, now):
                 raise fault_error("qps")
             if quota and self.limits.quota_exceeded(now):

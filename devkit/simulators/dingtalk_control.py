@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.dingtalk_org import Group, User
 from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
-from devkit.simulators.control import ControlError, control_post, fault_route, page_routes, panel_fragment
+from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
+                                       permission_route)
 from devkit.simulators.http import Request, Route, text_response
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ControlApi:
             *page_routes("钉钉模拟器 DingTalk simulator", panel_html(MOUNT_PATH), self.state),
             Route("GET", r"/jsapi\.js", lambda r: text_response(200, JSAPI_SHIM, "application/javascript;charset=utf-8")),
             control_post(r"/_sim/console/event-url", self.save_event_url),
+            permission_route(self.sim.org.permissions, self.sim.lock),
             control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>install-cool-app|uninstall-cool-app|rename)",
                        self.group_action),
             control_post(r"/_sim/click", self.click),

@@ -20,14 +20,16 @@ FAULT_KINDS = ("http500", "timeout", "qps", "quota", "errcode88")
 class ApiError(Exception):
     """A new-API failure: HTTP status + string code."""
 
-    def __init__(self, status: int, code: str, message: str | None = None, reason: str = "") -> None:
+    def __init__(self, status: int, code: str, message: str | None = None, reason: str = "",
+                 **extra: Any) -> None:
         super().__init__(code)
         self.status, self.code = status, code
         self.message = message if message is not None else code  # card APIs echo the code as message
         self.reason = reason  # why the simulator refused, for the state log only
+        self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "requestid": new_request_id(), "message": self.message}
+        return {"code": self.code, "requestid": new_request_id(), "message": self.message, **self.extra}
 
 
 class OapiError(Exception):
@@ -46,6 +48,19 @@ class OapiError(Exception):
         if with_request_id:
             body["request_id"] = new_oapi_request_id()
         return body
+
+
+def scope_denied(new: bool, scope: str) -> ApiError | OapiError:
+    """The app lacks a 权限管理 permission: the new API answers 403 naming the missing scope
+    ("接口调用没有权限" best practice), topapi errcode 88 with sub_code 60011."""
+    if new:
+        return ApiError(403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+                        "没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp-server/"
+                        "add-api-permission", reason=f"{scope} not granted",
+                        accessdenieddetail={"requiredScopes": [scope]})
+    return OapiError(88, f"no permission to use this api, scope={scope} "
+                         f"https://open-dev.dingtalk.com/appscope/apply?content={scope}", sub_code="60011",
+                     reason=f"{scope} not granted")
 
 
 def token_refused(sub_code: str, sub_msg: str) -> OapiError:

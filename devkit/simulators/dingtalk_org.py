@@ -17,6 +17,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE_PATH = REPO_ROOT / "docs" / "dingtalk" / "card-template.json"
 CARD_TEMPLATE_ID = "dutybridge_incident.schema"
+# 权限管理: what seed 000 has the admin apply for (§三.5 and §四.5); the simulated admin granted them all.
+SEED_PERMISSIONS = ("qyapi_chat_manage", "qyapi_robot_sendmsg", "qyapi_chat_read", "qyapi_chat_base_read",
+                    "qyapi_get_member_by_mobile")
 
 
 def _digest(text: str) -> bytes:
@@ -98,12 +101,14 @@ class Org:
     scene_group_template_id: str = "c354e8f2-1b7a-4d0e-b4ea-6f1ab0d3c765"
     scene_group_robot_code: str = "dingsimscenerobot01x"
     cool_app_code: str = "COOLAPP-1-1021DUTYBRIDGESIM0000H"
+    permissions: set[str] = field(default_factory=lambda: set(SEED_PERMISSIONS))
 
     def public(self) -> dict[str, str]:
         return {"corpId": self.corp_id, "agentId": self.agent_id, "clientId": self.client_id,
                 "clientSecret": self.client_secret, "aesKey": self.aes_key, "token": self.token,
                 "cardTemplateId": self.card_template_id, "sceneGroupTemplateId": self.scene_group_template_id,
-                "sceneGroupRobotCode": self.scene_group_robot_code, "coolAppCode": self.cool_app_code}
+                "sceneGroupRobotCode": self.scene_group_robot_code, "coolAppCode": self.cool_app_code,
+                "permissions": sorted(self.permissions)}
 
 
 def default_users() -> list[User]:

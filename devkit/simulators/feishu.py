@@ -4,7 +4,8 @@
 # https://accounts.feishu.cn): tenant/app access tokens (7200 s, a new one when <30 min left, both valid),
 # the bearer check, im/v1/messages (interactive cards, uuid idempotency), PATCH by message id, the delayed
 # update by click token, contact/v3/users/batch_get_id, the OAuth authorize page + authen/v2/oauth/token +
-# authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members, Feishu's rate limits and monthly budget,
+# authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members, the scopes those and batch_get_id need
+# (granted as seed 002 asks, revocable at /_sim/console/permissions), Feishu's rate limits and monthly budget,
 # injected faults, and the outbound side: encrypted+signed event pushes, the console's url_verification,
 # card.action.trigger and legacy card callbacks with their replies applied.
 #
@@ -25,6 +26,8 @@
 #   - client fixtures in the wild: wrong secret → HTTP 200 {"code":10014,"msg":"app secret invalid"};
 #     {"error":"invalid_client","error_description":"The client secret is invalid.","code":20002};
 #     the authorize page's "错误码：20029 redirect_uri 请求不合法";
+#   - client code in the wild for a missing scope: HTTP 400 {"code":99991672,"msg":"Access denied. One of the
+#     following scopes is required: [...]","error":{"permission_violations":[{"type":"action_scope_required",…}]}};
 #   - larksuite/oapi-sdk-python: event/card dispatchers (url_verification skips the signature; v2 callback
 #     fields operator/token/action/host/context; reply toast + card{type,data}; legacy sha1 card signature).
 # Not confirmed, chosen and flagged: the per-receiver and per-message 5/s limits answer 230020 (HTTP 400, as
@@ -46,7 +49,8 @@ from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.feishu_chats import Chats
 from devkit.simulators.feishu_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.feishu_gate import (
-    FAULT_KINDS, INVALID_TOKEN, MISSING_TOKEN, FeishuError, Limits, TokenPool, api_error, fault_error, token_error)
+    FAULT_KINDS, INVALID_TOKEN, MISSING_TOKEN, FeishuError, Limits, TokenPool, api_error, fault_error, scope_denied,
+    token_error)
 from devkit.simulators.feishu_messages import Messages
 from devkit.simulators.feishu_oauth import COOKIE, OAuth
 from devkit.simulators.feishu_tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
@@ -114,9 +118,11 @@ class FeishuSimulator(PlatformSimulator):
             self._api("POST", "/interactive/v1/card/update", lambda r, _: self.messages.delayed_update(
                 r.json_object(), self.now()), auth=tenant),
             self._api("POST", "/contact/v3/users/batch_get_id", lambda r, _: self.chats.batch_get_id(
-                r.query, r.json_object()), auth=tenant),
-            self._api("POST", "/im/v1/chats", lambda r, _: self.chats.create(r.query, r.json_object()), auth=tenant),
-            self._api("POST", "/im/v1/chats/(?P<chat_id>[^/]+)/members", self._add_members, auth=tenant, locked=False),
+                r.query, r.json_object()), auth=tenant, scope="contact:user.id:readonly"),
+            self._api("POST", "/im/v1/chats", lambda r, _: self.chats.create(r.query, r.json_object()), auth=tenant,
+                      scope="im:chat"),
+            self._api("POST", "/im/v1/chats/(?P<chat_id>[^/]+)/members", self._add_members, auth=tenant, locked=False,
+                      scope="im:chat"),
             self._api("POST", "/authen/v2/oauth/token", lambda r, _: self.oauth.token_v2(
                 _form_or_json(r), self.now()), limited=False),
             self._api("GET", "/authen/v1/user_info", lambda r, who: self.oauth.user_info(who), auth=user),
@@ -128,13 +134,13 @@ class FeishuSimulator(PlatformSimulator):
         ]
 
     def _api(self, method: str, path: str, handler: Handler, *, auth: str | None = None, limited: bool = True,
-             locked: bool = True) -> Route:
-        """One OpenAPI route: count, faults, bearer, limits, then the handler, answered like Feishu."""
+             locked: bool = True, scope: str = "") -> Route:
+        """One OpenAPI route: count, faults, bearer, scope, limits, then the handler, answered like Feishu."""
         api = f"{method} /open-apis{path}"
 
         def run(request: Request) -> Response:
             try:
-                principal = self._gate(api, request, auth, limited)
+                principal = self._gate(api, request, auth, limited, scope)
                 if locked:
                     with self.lock:
                         data = handler(request, principal)
@@ -149,12 +155,14 @@ class FeishuSimulator(PlatformSimulator):
 
         return Route(method, "/open-apis" + path, run)
 
-    def _gate(self, api: str, request: Request, auth: str | None, limited: bool) -> Any:
-        """Count the call, then faults, token, per-app limits and the monthly budget."""
+    def _gate(self, api: str, request: Request, auth: str | None, limited: bool, scope: str) -> Any:
+        """Count the call, then faults, token, the app's scopes, per-app limits and the monthly budget."""
         self.admit(f"{request.method} {request.path}", request.path, fault_error)
         with self.lock:
             now = self.now()
             principal = self._bearer(request, auth, now) if auth else None
+            if scope and scope not in self.app.scopes:
+                raise scope_denied(scope)
             if limited:
                 self.limits.check_app(api, now)
                 self.limits.check_quota(now)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devkit.simulators.control import ControlError, control_post, fault_route, page_routes, panel_fragment
+from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
+                                       permission_route)
 from devkit.simulators.feishu_cards import button_values, check_card, update_multi
 from devkit.simulators.feishu_gate import FeishuError
 from devkit.simulators.feishu_messages import Message
@@ -54,6 +55,7 @@ class ControlApi:
             *page_routes("飞书模拟器 Feishu simulator", panel_html(MOUNT_PATH), self.sim.state),
             control_post(r"/_sim/console/(?P<kind>event-url|card-url)", self.save_url),
             control_post(r"/_sim/console/redirect-url", self.add_redirect_url),
+            permission_route(self.sim.app.scopes, self.sim.lock),
             control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>add-bot|remove-bot|disband|rename)",
                          self.group_action),
             control_post(r"/_sim/click", self.click),

@@ -44,6 +44,13 @@ def api_error(code: int, msg: str, reason: str = "", status: int = 400, **error:
     return FeishuError(status, {"code": code, "msg": msg, "error": dict(error)}, reason)
 
 
+def scope_denied(scope: str) -> FeishuError:
+    """The app has not been granted a scope the API needs (权限管理)."""
+    return api_error(99991672, f"Access denied. One of the following scopes is required: [{scope}].",
+                     f"{scope} not granted", permission_violations=[{"type": "action_scope_required",
+                                                                      "subject": scope}])
+
+
 def invalid_param(ext: str, code: int = 230001) -> FeishuError:
     """IM's parameter error: the detail follows ``ext=`` in msg."""
     return api_error(code, f"Your request contains an invalid request parameter, ext={ext}.", ext)

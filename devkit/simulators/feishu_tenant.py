@@ -21,6 +21,10 @@ def new_log_id() -> str:
     return "2026" + secrets.token_hex(15).upper()
 
 
+# 权限管理: the scopes seed 002 (§三.3) has the admin apply for; the simulated admin granted them all.
+SEED_SCOPES = ("im:chat", "im:message", "contact:user.id:readonly")
+
+
 @dataclass
 class App:
     """What the admin copies from 凭证与基础信息 and 事件与回调 → 加密策略."""
@@ -32,11 +36,12 @@ class App:
     tenant_key: str = "2f8c1d4e6a7b9053"
     name: str = "dutybridge"
     redirect_urls: list[str] = field(default_factory=list)  # 安全设置 → 重定向 URL
+    scopes: set[str] = field(default_factory=lambda: set(SEED_SCOPES))
 
     def public(self) -> dict[str, Any]:
         return {"appId": self.app_id, "appSecret": self.app_secret, "verificationToken": self.verification_token,
                 "encryptKey": self.encrypt_key, "tenantKey": self.tenant_key, "name": self.name,
-                "redirectUrls": list(self.redirect_urls)}
+                "redirectUrls": list(self.redirect_urls), "scopes": sorted(self.scopes)}
 
 
 @dataclass

@@ -27,6 +27,12 @@
       return '<div class="bad">' + esc(r.api + " → " + r.status + " " + r.code + " (" + r.reason + ")") + "</div>";
     }).join("");
   }
+  function memberNames(ids, users, idOf) {  // a group's members by name, for the chat list
+    return "成员 Members: " + ids.map(function (id) {
+      var user = users.filter(function (u) { return idOf(u) === id; })[0];
+      return user ? user.name : id;
+    }).join("、");
+  }
   function unchanged(parts) {  // skip re-rendering when nothing the page shows has changed
     var snapshot = JSON.stringify(parts);
     if (snapshot === ui.rendered) { return true; }

@@ -399,6 +399,24 @@ def test_scene_group_create_is_idempotent_and_deliverable(sim: DingTalkSimulator
     assert results.json()["result"]["deliverResults"][0]["success"] is True
 
 
+def test_war_room_apis_need_the_permissions_seed_000_applies_for(sim: DingTalkSimulator) -> None:
+    token, old = new_token(sim), old_token(sim)
+    assert "qyapi_chat_manage" in state(sim)["org"]["permissions"]
+    revoked = control(sim, "console/permissions", {"scope": "qyapi_chat_manage", "granted": False}).json()
+    assert revoked["ok"] and "qyapi_chat_manage" not in revoked["permissions"]
+    body = {"title": "INC-7 war room", "template_id": sim.org.scene_group_template_id, "owner_user_id": "zhangwei"}
+    refused = api(sim, "POST", "/v1.0/im/sceneGroup/create", token, body)
+    assert (refused.status_code, refused.json()["code"]) == (403, "Forbidden.AccessDenied.AccessTokenPermissionDenied")
+    assert refused.json()["accessdenieddetail"] == {"requiredScopes": ["qyapi_chat_manage"]}
+    control(sim, "console/permissions", {"scope": "qyapi_get_member_by_mobile", "granted": False})
+    lookup = oapi(sim, "/topapi/v2/user/getbymobile", old, {"mobile": "13800000001"})
+    assert (lookup["errcode"], lookup["sub_code"]) == (88, "60011") and "qyapi_get_member_by_mobile" in lookup["sub_msg"]
+    for scope in ("qyapi_chat_manage", "qyapi_get_member_by_mobile"):
+        control(sim, "console/permissions", {"scope": scope})
+    assert api(sim, "POST", "/v1.0/im/sceneGroup/create", token, body).status_code == 200
+    assert oapi(sim, "/topapi/v2/user/getbymobile", old, {"mobile": "13800000001"})["errcode"] == 0
+
+
 # --- limits and faults ------------------------------------------------------------------------------
 
 

@@ -620,6 +620,21 @@ def test_concurrent_member_adds_on_one_chat_get_232019(sim: FeishuSimulator) -> 
     assert sorted(results) == [0, 232019]
 
 
+def test_war_room_apis_need_the_scopes_seed_002_applies_for(sim: FeishuSimulator) -> None:
+    token = tenant_token(sim)
+    assert {"im:chat", "contact:user.id:readonly"} <= set(sim.state()["app"]["scopes"])
+    for scope in ("im:chat", "contact:user.id:readonly"):
+        assert control(sim, "console/permissions", {"scope": scope, "granted": False}).json()["ok"]
+    refused = assert_error(api(sim, "POST", "/im/v1/chats", token, {"name": "war"}), 400, 99991672)
+    assert "[im:chat]" in refused["msg"]
+    lookup = assert_error(api(sim, "POST", "/contact/v3/users/batch_get_id", token, {"mobiles": ["13900000001"]}),
+                          400, 99991672)
+    assert lookup["error"]["permission_violations"] == [{"type": "action_scope_required",
+                                                         "subject": "contact:user.id:readonly"}]
+    control(sim, "console/permissions", {"scope": "im:chat"})
+    assert api(sim, "POST", "/im/v1/chats", token, {"name": "war"}).json()["code"] == 0
+
+
 # --- limits and faults ------------------------------------------------------------------------------------
 
 

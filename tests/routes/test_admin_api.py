@@ -95,7 +95,8 @@ def test_every_admin_route_refuses_a_missing_or_wrong_bearer(admin_client, metho
 
 def test_admin_routes_cover_the_whole_admin_api() -> None:
     assert {("POST", "/integrations"), ("PATCH", "/integrations/{integration_id}"),
-            ("POST", "/incidents/{incident_id}/actions")} <= set(ADMIN_ROUTES)
+            ("POST", "/incidents/{incident_id}/actions"),
+            ("POST", "/incidents/{incident_id}/war-room")} <= set(ADMIN_ROUTES)
 
 
 # -- integrations ---------------------------------------------------------------------------------
@@ -286,3 +287,77 @@ def test_silence_with_minutes_sets_silenced_until(api: Api) -> None:
 def test_the_bearer_scheme_is_case_insensitive(admin_client) -> None:
     response = admin_client.http.get("/integrations", headers={"Authorization": "bearer test-admin-token"})
     assert response.status_code == 200
+
+
+# -- war rooms ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def war_room_ready(api: Api, sim: DingTalkSimulator) -> dict[str, Any]:
+    """A DingTalk integration with 场景群 configured, its people linked, and inc-1 paged to two of them."""
+    body = _integration_body(sim)
+    body["settings"].update(scene_group_template_id=sim.org.scene_group_template_id,
+                            scene_group_robot_code=sim.org.scene_group_robot_code)
+    status, view = api("POST", "/integrations", body)
+    assert status == 201, view
+    for member_id, mobile in (("m-zhang", "13800000001"), ("m-li", "13800000002")):
+        api("POST", "/members", {"id": member_id, "name": member_id, "mobile": mobile})
+    assert api("POST", f"/integrations/{view['id']}/link-members")[1]["linked"] == 2
+    assert api("POST", "/incidents", {"version": 1, "incident": {"id": "inc-1", "title": "db down",
+                                                                 "severity": "critical"},
+                                      "targets": {"members": ["m-zhang", "m-li"]}})[0] == 202
+    return view
+
+
+def test_war_room_is_created_once_then_found(api: Api, sim: DingTalkSimulator, war_room_ready: dict) -> None:
+    request = {"integration_id": war_room_ready["id"]}
+    status, room = api("POST", "/incidents/inc-1/war-room", request)
+    assert status == 201 and room["integration_id"] == war_room_ready["id"] and room["incident_id"] == "inc-1"
+    group = sim.directory.groups[room["chat_id"]]
+    assert group.scene and sorted(group.members) == ["lina", "zhangwei"] and group.title == room["title"]
+    assert api("POST", "/incidents/inc-1/war-room", {**request, "by": "m-li"}) == (200, room)
+    incident = api("GET", "/incidents/inc-1")[1]
+    assert [e["action"] for e in incident["timeline"]].count("war_room") == 1
+    assert {"kind": "chat", "target": f"scene:{room['chat_id']}"}.items() <= next(
+        d for d in incident["deliveries"] if d["kind"] == "chat").items()
+    assert [c["chat_id"] for c in api("GET", f"/integrations/{war_room_ready['id']}/chats")[1]] == \
+        [f"scene:{room['chat_id']}"]
+
+
+def test_war_room_refusals_are_4xx(api: Api, sim: DingTalkSimulator, created: dict, war_room_ready: dict) -> None:
+    groups = len(sim.directory.groups)
+    assert api("POST", "/incidents/unknown/war-room", {"integration_id": war_room_ready["id"]})[0] == 404
+    assert api("POST", "/incidents/inc-1/war-room", {"integration_id": "int_unknown"})[0] == 404
+    assert api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"], "by": "nobody"})[0] == 404
+    status, body = api("POST", "/incidents/inc-1/war-room", {})
+    assert status == 400 and "integration_id" in body["message"]
+    status, body = api("POST", "/incidents/inc-1/war-room", {"integration_id": created["id"]})
+    assert (status, body["error"]) == (422, "not_configured")
+    assert "场景群" in body["message"] and "scene_group_template_id" in body["message"]
+    api("POST", "/members", {"id": "alice", "name": "Alice"})
+    api("POST", "/incidents/inc-1/actions", {"action": "resolve", "by": "alice"})
+    assert api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})[0] == 409
+    assert len(sim.directory.groups) == groups
+
+
+def test_war_room_platform_errors_are_422_with_the_platform_code(api: Api, war_room_ready: dict) -> None:
+    api("PATCH", f"/integrations/{war_room_ready['id']}", {"settings": {"scene_group_template_id": "retired"}})
+    status, body = api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})
+    assert (status, body["platform_code"]) == (422, "groupTemplate.notFound")
+
+
+def test_war_room_without_qyapi_chat_manage_names_the_permission(api: Api, sim: DingTalkSimulator,
+                                                                   war_room_ready: dict) -> None:
+    sim.org.permissions.discard("qyapi_chat_manage")
+    try:
+        status, body = api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})
+    finally:
+        sim.org.permissions.add("qyapi_chat_manage")
+    assert (status, body["platform_code"]) == (422, "Forbidden.AccessDenied.AccessTokenPermissionDenied")
+    assert api("POST", "/incidents/inc-1/war-room", {"integration_id": war_room_ready["id"]})[0] == 201
+
+
+def test_auto_war_rooms_need_a_scene_template(api: Api, sim: DingTalkSimulator) -> None:
+    body = _integration_body(sim)
+    body["settings"]["war_room_auto_critical"] = True
+    status, answer = api("POST", "/integrations", body)
+    assert status == 400 and "scene_group_template_id" in answer["message"]

@@ -161,3 +161,13 @@ def test_a_redelivered_click_is_applied_once(ding, admin_headers):
     assert "已处理" in json.loads(again.body)["userPrivateData"]["cardParamMap"]["notice"]
     timeline = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)["timeline"]
     assert [e["action"] for e in timeline].count("silence") == 1
+
+
+def test_war_room_click_without_a_scene_template_says_what_to_configure(ding, admin_headers):
+    _incident(ding, admin_headers)
+    member()
+    people.bind("alice", "int_ding", "user-alice", "Alice", clock.iso())
+    body = json.loads(_click(ding, "user-alice", action="war_room").body)
+    assert "场景群" in body["userPrivateData"]["cardParamMap"]["notice"] and "cardData" not in body
+    incident = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert "war_room" not in [e["action"] for e in incident["timeline"]]
