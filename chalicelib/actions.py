@@ -10,7 +10,7 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click, ClickOutcome
-from chalicelib.store import people
+from chalicelib.store import involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
@@ -19,6 +19,7 @@ UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关�
 def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
     """Change the incident and publish the change; raises Conflict/NotFound."""
     incident = incidents.act(incident_id, action, member, source, minutes)
+    involvements.note(member["id"], incident_id, "acted")
     events.publish(incident, incident["timeline"][-1])
     return incident
 
