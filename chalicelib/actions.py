@@ -5,8 +5,7 @@ answered in the click reply, and every other delivered card is queued for an upd
 """
 from __future__ import annotations
 
-from chalicelib import cards, delivery, dispatch, events, incidents
-from chalicelib.config import settings
+from chalicelib import cards, delivery, dispatch, events, incidents, pending
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click, ClickOutcome
@@ -14,6 +13,8 @@ from chalicelib.store import involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
+UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自动执行本次操作 "
+                  "(open the link to link your account; this click is applied once you are linked)")
 
 
 def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
@@ -54,7 +55,7 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
-        return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
+        return ClickOutcome(ok=False, message=UNLINKED_CLICK, link=pending.keep(integration_id, click))
     try:
         incident = apply(click.incident_id, click.action, member, platform, click.minutes)
     except NotFound:
