@@ -6,20 +6,23 @@ button and route open (or find) the incident's war room and queue the room's car
 """
 from __future__ import annotations
 
-from chalicelib import cards, delivery, dispatch, events, incidents, warroom
+from chalicelib import cards, delivery, dispatch, events, incidents, pending, warroom
 from chalicelib.config import settings
 from chalicelib.errors import AppError, Conflict, NotFound
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click, ClickOutcome
-from chalicelib.store import people
+from chalicelib.store import involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
+UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自动执行本次操作 "
+                  "(open the link to link your account; this click is applied once you are linked)")
 
 
 def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
     """Change the incident and publish the change; raises Conflict/NotFound."""
     incident = incidents.act(incident_id, action, member, source, minutes)
+    involvements.note(member["id"], incident_id, "acted")
     events.publish(incident, incident["timeline"][-1])
     return incident
 
@@ -70,7 +73,9 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
-        return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
+        if click.war_room:  # nothing to replay: linking once is enough to open the room next time
+            return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
+        return ClickOutcome(ok=False, message=UNLINKED_CLICK, link=pending.keep(integration_id, click))
     if click.war_room:
         return _war_room_click(integration_id, platform, click, member)
     try:

@@ -11,7 +11,7 @@ import json
 
 from chalicelib import aws, clock, incidents, warroom
 from chalicelib.models import DeliveryJob, Notification
-from chalicelib.store import chats, deliveries, people
+from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
 UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
@@ -50,6 +50,8 @@ def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJ
 def _member_jobs(incident_id: str, member_id: str, integration_ids: set[str]) -> list[DeliveryJob]:
     bound = {b["integration_id"]: b for b in people.bindings_of(member_id)}
     member = people.get_member(member_id)
+    if member is not None:
+        involvements.note(member_id, incident_id, "targeted")
     jobs = []
     for integration_id in sorted(integration_ids):
         binding = bound.get(integration_id)

@@ -61,6 +61,8 @@ TABLES: tuple[Table, ...] = (
     Table("chats", "integration_id", "chat_id"),
     Table("incidents", "id"),
     Table("deliveries", "incident_id", "target_key"),
+    # Which incidents concern a member (notified or acted), for their "my incidents" page.
+    Table("involvements", "member_id", "incident_id"),
     # Tokens, dedupe marks, OAuth state, locks and quota windows: all expire by TTL.
     Table("ephemeral", "key", ttl_attribute="expires_at"),
 )

@@ -11,6 +11,13 @@ LIFETIME = 12 * 3600
 
 
 def start(integration_id: str, user: PlatformUser) -> str:
+    """A new session; returns its Set-Cookie value.
+
+    HttpOnly keeps it from scripts, Secure from plain HTTP (browsers allow it on localhost).
+    SameSite is Lax, not Strict: the OAuth sign-in comes back from the platform's host, and a
+    Strict cookie would be withheld on that redirect chain, sending the person round in a loop.
+    Lax still keeps it off cross-site POSTs, the only requests that change anything.
+    """
     session_id = secrets.token_urlsafe(24)
     ephemeral.put(f"session#{session_id}", LIFETIME, integration_id=integration_id,
                   user_id=user.user_id, name=user.name)

@@ -6,16 +6,19 @@ Both end in a server-side session and an attempt to link the person automaticall
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from chalicelib import actions, integrations, linking, pages, sessions, views
+from chalicelib import actions, integrations, linking, sessions
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, Unauthorized
 from chalicelib.platforms.base import Adapter, PlatformUser
 from chalicelib.store import ephemeral
 
 STATE_SECONDS = 600
+_PLAIN = re.compile(r"[!-~]+")  # printable ASCII: nothing that could split a Location header
 
 
 @dataclass
@@ -31,9 +34,13 @@ def home_path(integration_id: str) -> str:
 
 
 def safe_next(integration_id: str, wanted: str | None) -> str:
-    """Only pages of this integration's web app are valid places to return to."""
+    """Only this integration's own pages (a path with its query, no host) are places to return to."""
     home = home_path(integration_id)
-    return wanted if wanted and wanted.startswith(home + "/") and "//" not in wanted else home
+    if not wanted or not _PLAIN.fullmatch(wanted) or "//" in wanted:
+        return home
+    parts = urlsplit(wanted)
+    own = parts.path == home or parts.path.startswith(home + "/")
+    return wanted if own and not (parts.scheme or parts.netloc) else home
 
 
 def begin(integration_id: str, adapter: Adapter, wanted: str | None) -> str | None:
@@ -47,17 +54,6 @@ def begin(integration_id: str, adapter: Adapter, wanted: str | None) -> str | No
     return url
 
 
-def landing(integration_id: str, user: PlatformUser | None, wanted: str | None) -> tuple[str | None, str]:
-    """What web_home shows: (a redirect to the platform's sign-in, "") or (None, the page)."""
-    adapter = integrations.adapter(integrations.get(integration_id))
-    if user is None and (url := begin(integration_id, adapter, wanted)):
-        return url, ""
-    member = linking.member_of(integration_id, user.user_id) if user else None
-    who = {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None} \
-        if user else None
-    return None, pages.login(integration_id, adapter.h5_page_config(), who, safe_next(integration_id, wanted))
-
-
 def linked_member(integration_id: str, user: PlatformUser | None) -> dict:
     """The member behind the signed-in person, or 401 telling them to open the app once."""
     member = linking.member_of(integration_id, user.user_id) if user else None
@@ -66,8 +62,10 @@ def linked_member(integration_id: str, user: PlatformUser | None) -> dict:
     return member
 
 
-def finish_redirect(integration_id: str, code: str, state: str) -> SignedIn:
-    """The OAuth redirect: the state must be ours, unused and for this integration."""
+def finish_redirect(integration_id: str, code: str | None, state: str | None, refused: str | None) -> SignedIn:
+    """The OAuth redirect: a code the platform gave, with a state that is ours, unused and for this integration."""
+    if refused or not code:
+        raise Unauthorized(f"平台拒绝了登录 (the platform refused the sign-in: {refused or 'no code'})")
     saved = ephemeral.take(f"oauth#{state}") if state else None
     if not saved or saved["integration_id"] != integration_id:
         raise CallbackRejected("登录已过期，请重新打开应用 (sign-in state is invalid or used; open the app again)")

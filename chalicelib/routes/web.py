@@ -1,16 +1,37 @@
-"""The web app people open from the platform's 工作台 (web_home) and the incident pages cards link to."""
+"""The web app people open from the platform's 工作台 (web_home) and the incident pages cards link to.
+
+Pages answer HTML in the reader's language, errors included (a bad id is a 400 page, an unknown
+one a 404 page); the endpoints the page script posts to answer JSON.
+"""
 from __future__ import annotations
 
-from chalice import Blueprint, Response
-from pydantic import BaseModel, Field
+import functools
+import re
+from typing import Callable
 
-from chalicelib import actions, incidents, integrations, linking, pages, sessions, views, weblogin
-from chalicelib.errors import Unauthorized
-from chalicelib.models import Action
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib import actions, i18n, integrations, linking, pending, sessions, views, weblogin, webapp
+from chalicelib.errors import AppError, InvalidInput, Unauthorized
+from chalicelib.models import ID_PATTERN, Action
 from chalicelib.routes.common import guarded, parse
 
 bp = Blueprint(__name__)
-HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"}
+
+
+class HomeQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the clients add their own (corpId, client=pc, ...)
+    next: str | None = Field(default=None, max_length=512)
+    pending: str | None = Field(default=None, pattern=pending.ID_PATTERN)
+
+
+class OAuthQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    code: str | None = Field(default=None, max_length=512)
+    state: str | None = Field(default=None, max_length=128)
+    error: str | None = Field(default=None, max_length=256)
 
 
 class CodeIn(BaseModel):
@@ -35,30 +56,60 @@ def _who(user, member: dict | None) -> dict:
     return {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None}
 
 
-def _html(page: str) -> Response:
-    return Response(page, headers=HTML)
+def _query(model: type[BaseModel]):
+    try:
+        return model.model_validate(dict(bp.current_request.query_params or {}))
+    except ValidationError as exc:
+        raise InvalidInput(integrations.readable(exc, prefix="query: ")) from exc
 
 
-def _query(name: str) -> str | None:
-    return (bp.current_request.query_params or {}).get(name)
+def _answer(screen: webapp.Screen) -> Response:
+    cookie = {"Set-Cookie": screen.cookie} if screen.cookie else {}
+    if screen.redirect:
+        return Response("", status_code=302,
+                        headers={"Location": screen.redirect, "Cache-Control": "no-store", **cookie})
+    return Response(screen.html, status_code=screen.status, headers={**HTML, **cookie})
+
+
+def page(view: Callable) -> Callable:
+    """A browser page: ids in the path checked, the reader's language chosen, errors shown as pages."""
+    @functools.wraps(view)
+    def wrapper(**ids: str):
+        words = i18n.Words(i18n.choose(bp.current_request.headers.get("accept-language")))
+        if not all(re.fullmatch(ID_PATTERN, value) for value in ids.values()):
+            return _answer(webapp.error(InvalidInput("这不是有效的链接 (not a valid link)"), words))
+        try:
+            return _answer(view(words, **ids))
+        except AppError as exc:
+            return _answer(webapp.error(exc, words, ids.get("integration_id")))
+    return wrapper
 
 
 @bp.route("/app/{integration_id}")
-@guarded
-def home(integration_id: str):
-    redirect, page = weblogin.landing(integration_id, _viewer(integration_id), _query("next"))
-    if redirect:
-        return Response("", status_code=302, headers={"Location": redirect, "Cache-Control": "no-store"})
-    return _html(page)
+@page
+def home(words: i18n.Words, integration_id: str):
+    query = _query(HomeQuery)
+    return webapp.home(integration_id, _viewer(integration_id), words, query.next, query.pending)
 
 
 @bp.route("/oauth/{integration_id}/callback")
-@guarded
-def oauth_callback(integration_id: str):
-    if _query("error") or not _query("code"):
-        raise Unauthorized(f"平台拒绝了登录 (the platform refused the sign-in: {_query('error') or 'no code'})")
-    done = weblogin.finish_redirect(integration_id, _query("code"), _query("state") or "")
-    return Response("", status_code=302, headers={"Location": done.next_path, "Set-Cookie": done.cookie})
+@page
+def oauth_callback(words: i18n.Words, integration_id: str):
+    query = _query(OAuthQuery)
+    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error)
+    return webapp.Screen(redirect=done.next_path, cookie=done.cookie)
+
+
+@bp.route("/app/{integration_id}/incidents")
+@page
+def my_incidents(words: i18n.Words, integration_id: str):
+    return webapp.mine(integration_id, _viewer(integration_id), words)
+
+
+@bp.route("/app/{integration_id}/incidents/{incident_id}")
+@page
+def incident_page(words: i18n.Words, integration_id: str, incident_id: str):
+    return webapp.incident(integration_id, incident_id, _viewer(integration_id), words)
 
 
 @bp.route("/app/{integration_id}/login", methods=["POST"])
@@ -76,15 +127,6 @@ def link(integration_id: str):
     if user is None:
         raise Unauthorized("请先在应用内登录 (sign in from the app first)")
     return _who(user, linking.link_by_mobile(integration_id, user, parse(bp, MobileIn).mobile))
-
-
-@bp.route("/app/{integration_id}/incidents/{incident_id}")
-@guarded
-def incident_page(integration_id: str, incident_id: str):
-    integrations.get(integration_id)
-    user = _viewer(integration_id)
-    member = linking.member_of(integration_id, user.user_id) if user else None
-    return _html(pages.incident(integration_id, incidents.get(incident_id), member["name"] if member else ""))
 
 
 @bp.route("/app/{integration_id}/incidents/{incident_id}/actions", methods=["POST"])

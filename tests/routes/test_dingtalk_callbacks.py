@@ -130,6 +130,7 @@ def test_click_by_unlinked_user_changes_nothing_and_says_so(ding, admin_headers)
     _incident(ding, admin_headers)
     body = json.loads(_click(ding, "user-stranger").body)
     assert "未关联应用" in body["userPrivateData"]["cardParamMap"]["notice"]
+    assert "https://duty.example.com/app/int_ding?pending=" in body["userPrivateData"]["cardParamMap"]["notice"]
     assert "cardData" not in body
     assert json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
 

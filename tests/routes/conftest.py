@@ -1,0 +1,47 @@
+"""The web app's test setup: an in-client (JSAPI-like) and an OAuth integration of fake platforms."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.platforms import REGISTRY
+from tests.factories import stored_integration
+from tests.fakes import FakeAdapter
+
+JSON = {"Content-Type": "application/json"}
+
+
+class FakeOAuth(FakeAdapter):
+    name = "fakeoauth"
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str | None:
+        return f"https://login.example.com/authorize?state={state}&redirect_uri={redirect_uri}"
+
+    def urls(self, base: str) -> dict[str, str]:
+        return {"oauth_redirect": f"{base}/oauth/{self.integration_id}/callback"}
+
+
+@pytest.fixture
+def web(client, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "fake", FakeAdapter)
+    monkeypatch.setitem(REGISTRY, "fakeoauth", FakeOAuth)
+    stored_integration("fake", "int_js")
+    stored_integration("fakeoauth", "int_oa")
+    return client
+
+
+def cookie_of(response) -> str:
+    return response.headers["Set-Cookie"].split(";")[0]
+
+
+def sign_in(web, integration_id: str = "int_js") -> dict[str, str]:
+    """Sign in as the fake platform's user (u-alice, "Alice"); returns headers carrying the session."""
+    response = web.http.post(f"/app/{integration_id}/login", body=json.dumps({"code": "c"}), headers=JSON)
+    assert response.status_code == 200
+    return {"Cookie": cookie_of(response)}
+
+
+def html(response) -> str:
+    assert response.headers["Content-Type"].startswith("text/html")
+    return response.body.decode()
