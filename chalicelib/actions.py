@@ -52,6 +52,11 @@ def open_war_room(incident_id: str, integration_id: str, member_id: str | None) 
     return opened.view(), opened.created
 
 
+def open_war_room_as(incident_id: str, integration_id: str, member: dict, source: str) -> dict:
+    """The web app's 作战室 button, pressed by a linked member: the room, opened or found."""
+    return _open_room(incident_id, integration_id, member, source).view()
+
+
 def _open_room(incident_id: str, integration_id: str, member: dict | None, source: str) -> warroom.Opened:
     opened = warroom.find_or_open(incident_id, integration_id, member, source)
     dispatch.enqueue(dispatch.room_jobs(opened))

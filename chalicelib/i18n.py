@@ -61,6 +61,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "link_to_act": ("关联账号后即可在这里操作", "Link your account to act here"),
     "war_room": ("作战室", "War room"),
     "open_war_room": ("打开作战室", "Open war room"),
+    "start_war_room": ("开启作战室", "Start a war room"),
+    "war_room_hint": ("为本故障建群，拉入被通知和处理过的人，并把故障卡片发到群里。",
+                      "Creates a group for this incident with everyone notified or acting, and posts its card there."),
     "find_war_room": ("在{platform}的群聊列表中查找「{title}」。", "Find “{title}” among your {platform} chats."),
     "timeline": ("时间线", "Timeline"),
     "deliveries": ("通知投递", "Deliveries"),
@@ -84,12 +87,14 @@ PLATFORMS = {"dingtalk": ("钉钉", "DingTalk"), "feishu": ("飞书", "Feishu"),
              "api": ("接口", "API")}  # also the sources of timeline entries
 DELIVERY_STATES = {"pending": ("待发送", "pending"), "sent": ("已送达", "sent"), "deferred": ("延后发送", "deferred"),
                    "failed": ("失败", "failed"), "unbound": ("未关联应用", "not linked"),
-                   "parked": ("暂停（本月调用量用完）", "parked (monthly budget spent)")}
+                   "parked": ("暂停（本月调用量用完）", "parked (monthly budget spent)"),
+                   "digested": ("已合并到摘要", "folded into a digest")}
 TIMELINE = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced"),
             "triggered": ("触发", "triggered"), "acknowledged": ("处理中", "acknowledged"),
             "resolved": ("已关闭", "resolved"), "updated": ("更新", "updated"),
             "suppressed": ("屏蔽中，未通知", "not notified while silenced"),
-            "undeliverable": ("无法投递", "undeliverable")}
+            "undeliverable": ("无法投递", "undeliverable"), "war_room": ("开启作战室", "opened a war room"),
+            "war_room_failed": ("作战室未能开启", "war room could not be opened")}
 ROLES = {"targeted": ("通知了您", "notified you"), "acted": ("您处理过", "you acted")}
 ACTORS = {"producer": ("告警源", "alert source"), "system": ("系统", "system")}
 

@@ -85,18 +85,21 @@ def _resume(integration_id: str, platform: str, user: PlatformUser, member: dict
 
 def incident(integration_id: str, incident_id: str, user: PlatformUser | None, words: i18n.Words) -> Screen:
     """The page every card links to: state, the card's actions, war room, timeline, deliveries."""
-    platform = integrations.get(integration_id)["platform"]
+    integration = integrations.get(integration_id)
+    platform = integration["platform"]
     path = _incident_path(integration_id, incident_id)
     if user is None:
         return Screen(redirect=_sign_in_first(integration_id, path))
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
-    return _page("incident.html", words, integration_id, card=cards.build(item, integration_id),
+    card = integrations.adapter(integration).offered(cards.build(item, integration_id))
+    return _page("incident.html", words, integration_id, card=card,
                  member=linking.member_of(integration_id, user.user_id), platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,
                  timeline=list(reversed(item.get("timeline", []))), deliveries=_deliveries(incident_id),
                  link_url=_sign_in_first(integration_id, path),
                  config={"home": weblogin.home_path(integration_id), "actions": f"{path}/actions",
+                         "war_room": f"{path}/war-room",
                          "text": words.script_texts(platform)})
 
 

@@ -65,3 +65,8 @@ document.querySelectorAll("button[data-action]").forEach((button) => {
   button.addEventListener("click", () => send(page.actions, {action: button.dataset.action,
     minutes: button.dataset.minutes ? Number(button.dataset.minutes) : null}, button));
 });
+
+const warRoom = document.getElementById("war-room");
+if (warRoom) {
+  warRoom.addEventListener("click", () => send(page.war_room, {}, warRoom));
+}

@@ -138,6 +138,14 @@ def incident_action(integration_id: str, incident_id: str):
     return views.incident(actions.take(incident_id, request.action, member, source, request.minutes))
 
 
+@bp.route("/app/{integration_id}/incidents/{incident_id}/war-room", methods=["POST"])
+@guarded
+def incident_war_room(integration_id: str, incident_id: str):
+    member = weblogin.linked_member(integration_id, _viewer(integration_id))
+    source = integrations.get(integration_id)["platform"]
+    return actions.open_war_room_as(incident_id, integration_id, member, source)
+
+
 @bp.route("/{verify_file}")
 @guarded
 def domain_verification(verify_file: str):

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from chalicelib.delivery import card_key
 from chalicelib.models import DeliveryJob
 from devkit.walkthrough import Console, open_war_room, send_incident, setup_dingtalk, setup_feishu, setup_wecom
 from tests.e2e.conftest import queue_url
@@ -32,8 +31,8 @@ def test_dingtalk_war_room_from_the_card_button(console, worlds):
     done, incident_id = worlds["dingtalk"], "inc-wr-ding"
     integration_id = done["integration"]["id"]
     send_incident(queue_url(), incident_id, ["zhangwei", "lina"], [])
-    mine = card_key(DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user",
-                                target="zhangwei"))
+    mine = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user",
+                       target="zhangwei").card_key
     card = console.wait_for(lambda: next((c for c in _state(console, "dingtalk")["cards"].get("IM_ROBOT.zhangwei", [])
                                           if c["outTrackId"] == mine), None), "zhangwei's card")
     assert card["cardParamMap"]["can_war_room"] == "true"

@@ -97,7 +97,7 @@ def test_everything_from_producers_and_platforms_is_escaped(web, admin_headers, 
 
 def test_war_room_shows_its_link_or_where_to_find_it(web, admin_headers, linked):
     _incident(web, admin_headers, url="https://monitor.example.com/inc/1")
-    assert "作战室" not in html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    assert "打开作战室" not in html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
     _add_war_room("inc-1", "int_js", title="INC-1 db", url="https://chat.example.com/room?a=1&b=2")
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
     assert 'href="https://chat.example.com/room?a=1&amp;b=2"' in page and "打开作战室" in page and "INC-1 db" in page
@@ -106,7 +106,35 @@ def test_war_room_shows_its_link_or_where_to_find_it(web, admin_headers, linked)
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers={**linked, "Accept-Language": "en"}))
     assert "War room" in page and "Find “INC-1 db” among your fake chats." in page
     other = html(web.http.get("/app/int_oa/incidents/inc-1", headers=sign_in(web, "int_oa")))
-    assert "作战室" not in other  # the war room belongs to the other integration
+    assert "INC-1 db" not in other  # the war room belongs to the other integration
+
+
+def test_a_linked_member_starts_the_war_room_from_the_page(web, admin_headers, linked):
+    from tests.fakes import FakeAdapter
+    _incident(web, admin_headers)
+    page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    assert '<button id="war-room"' in page and "开启作战室" in page
+    for expected_rooms in (1, 1):  # pressing it again finds the same room
+        answer = web.http.post("/app/int_js/incidents/inc-1/war-room", headers={**linked, **JSON}, body="{}")
+        assert answer.status_code == 200 and answer.json_body["chat_id"].startswith("chat-")
+        assert len(FakeAdapter.rooms) == expected_rooms
+    page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    assert '<button id="war-room"' not in page and "开启作战室" in page  # the timeline says who opened it
+
+
+def test_only_linked_members_start_war_rooms_and_not_for_resolved_incidents(web, admin_headers):
+    _incident(web, admin_headers)
+    unlinked = sign_in(web)
+    page = html(web.http.get("/app/int_js/incidents/inc-1", headers=unlinked))
+    assert '<button id="war-room"' not in page
+    assert web.http.post("/app/int_js/incidents/inc-1/war-room", headers={**unlinked, **JSON},
+                         body="{}").status_code == 401
+    member()
+    _incident(web, admin_headers, "inc-2", status="resolved")
+    linked = sign_in(web)
+    assert '<button id="war-room"' not in html(web.http.get("/app/int_js/incidents/inc-2", headers=linked))
+    assert web.http.post("/app/int_js/incidents/inc-2/war-room", headers={**linked, **JSON},
+                         body="{}").status_code == 409
 
 
 def _involve(web, admin_headers) -> None:
