@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from urllib.parse import urlencode, urlsplit
 
@@ -45,6 +46,8 @@ CHAT_NAME_MAX = 60
 MEMBERS_PER_CALL = 50
 CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
 NO_VALID_MEMBER = "232027"
+
+log = logging.getLogger("dutybridge.feishu")
 
 
 class Credentials(BaseModel):
@@ -189,15 +192,27 @@ class Feishu(Adapter):
                      dedupe_key=header.get("event_id") or f"{message_id}#{operator['open_id']}#{name}#{minutes}")
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        """A toast and the new card; a link (e.g. to link the account and replay the click) also goes
+        to the clicker as a direct message, since a toast's text cannot be clicked."""
         card = render(self.offered(outcome.card)) if outcome.card else None
+        text = outcome.message + (f" {outcome.link}" if outcome.link else "")
+        if outcome.link:
+            self._tell(click.user_id, text)
         if click.flavour == "legacy":
             return Reply(body=card or {})
-        text = outcome.message + (f" {outcome.link}" if outcome.link else "")
         body: dict = {"toast": {"type": "success" if outcome.ok else "error", "content": text,
                                 "i18n": {"zh_cn": text, "en_us": text}}}
         if card is not None:
             body["card"] = {"type": "raw", "data": card}
         return Reply(body=body)
+
+    def _tell(self, open_id: str, text: str) -> None:
+        try:
+            self._api("POST", "/open-apis/im/v1/messages", {
+                "receive_id": open_id, "msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)},
+                {"receive_id_type": "open_id"})
+        except PlatformError as exc:
+            log.warning("could not send %s the click's link: %s", open_id, exc.platform_code)
 
     # -- war room ---------------------------------------------------------------------------
     def war_room_problem(self) -> str | None:

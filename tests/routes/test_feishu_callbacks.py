@@ -126,8 +126,23 @@ def test_legacy_card_url_click_is_verified_and_answered_with_the_card(feishu, ad
     assert forged.status_code == 400
 
 
-def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers):
+def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers, monkeypatch):
+    from chalicelib.platforms.feishu import Feishu
+    monkeypatch.setattr(Feishu, "_api", lambda self, *args, **kwargs: {"data": {}})  # the direct message
     _incident(feishu, admin_headers)
     body = json.loads(_post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}, "ou_x")).body)
     assert body["toast"]["type"] == "error" and "未关联应用" in body["toast"]["content"]
     assert json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
+
+
+def test_an_unlinked_clicker_gets_the_linking_link_as_a_direct_message(feishu, admin_headers, monkeypatch):
+    from chalicelib.platforms.feishu import Feishu
+    sent = []
+    monkeypatch.setattr(Feishu, "_api", lambda self, method, path, body=None, query=None: sent.append(
+        (method, path, body, query)) or {"data": {}})
+    _incident(feishu, admin_headers)
+    _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}, "ou_x"))
+    (method, path, body, query), = sent
+    assert (method, path, query, body["receive_id"]) == ("POST", "/open-apis/im/v1/messages",
+                                                         {"receive_id_type": "open_id"}, "ou_x")
+    assert "/app/int_fs?pending=" in json.loads(body["content"])["text"]
