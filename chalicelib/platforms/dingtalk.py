@@ -35,6 +35,7 @@ from chalicelib.pacing import Window
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
 CLICK_SKEW = 300
+ROBOT_PER_MINUTE = 20  # robot messages into one group
 SCENE = "scene:"  # a chat target in a scene group: its cards go out through the group's own robot
 SCENE_TITLE_MAX = 30
 
@@ -103,10 +104,15 @@ class DingTalk(Adapter):
 
     # -- pacing -----------------------------------------------------------------------------
     def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
-        """The edition's per-app, per-API QPS (20/40/60), for the card API this operation calls."""
+        """The edition's per-app, per-API QPS (20/40/60), for the card API this operation calls; a new
+        card in a group is also a robot message there, at most 20 a minute (a robot that sends faster
+        is silenced for 10 minutes)."""
         qps = quota.limits(self.name, self.settings.model_dump())["qps"]
         api_name = "createAndDeliver" if operation == "send" else "instances.update"
-        return [Window(f"{self.integration_id}#{api_name}", int(qps), 1)] if qps else []
+        windows = [Window(f"{self.integration_id}#{api_name}", int(qps), 1)] if qps else []
+        if operation == "send" and kind == "chat":
+            windows.append(Window(f"{self.integration_id}#robot#{self._robot(target)}#{target}", ROBOT_PER_MINUTE, 60))
+        return windows
 
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
@@ -126,8 +132,11 @@ class DingTalk(Adapter):
             raise TargetGone(self.name, "deliver.failed", str(failed[0].get("errorMsg", "delivery refused")))
         return {"out_track_id": card_key}
 
+    def _robot(self, target: str) -> str:
+        return self.settings.scene_group_robot_code if target.startswith(SCENE) else self.credentials.client_id
+
     def _space(self, kind: str, target: str, card: Card) -> dict:
-        robot = self.settings.scene_group_robot_code if target.startswith(SCENE) else self.credentials.client_id
+        robot = self._robot(target)
         if kind == "chat":
             chat = target.removeprefix(SCENE)
             return {"openSpaceId": f"dtv1.card//IM_GROUP.{chat}",

@@ -87,6 +87,8 @@ def test_platforms_declare_their_published_limits():
     ding = DingTalk("i", DingTalk.Credentials(corp_id="c", agent_id="1", client_id="k", client_secret="s",
                                               aes_key="a" * 43, token="t"), DingTalk.Settings(edition="professional"))
     assert [(w.limit, w.seconds) for w in ding.windows("send", "user", "u")] == [(40, 1)]
+    assert [(w.limit, w.seconds) for w in ding.windows("send", "chat", "cid1")] == [(40, 1), (20, 60)]
+    assert [(w.limit, w.seconds) for w in ding.windows("update", "chat", "cid1")] == [(40, 1)]
     feishu = Feishu("i", Feishu.Credentials(app_id="a", app_secret="s", verification_token="v"), Feishu.Settings())
     assert (5, 1) in [(w.limit, w.seconds) for w in feishu.windows("send", "chat", "oc_1")]
     wecom = WeCom("i", WeCom.Credentials(corp_id="c"), WeCom.Settings())
