@@ -49,6 +49,7 @@ class Card(BaseModel):
     buttons: list[Button]
     silence_menu: list[Button]
     war_room: bool  # offer the 作战室 button (the adapter drops it where no room can be opened)
+    notice: bool = False  # a digest or warning: no incident behind it, nothing to click
 
     def digest(self) -> str:
         """Fingerprint of what the card shows; an unchanged card is never updated again."""

@@ -129,4 +129,4 @@ def _notice_card(job: DeliveryJob, title: str, severity: str, description: str,
         status="notice", status_zh="通知", status_en="Notice", description=description, labels=lines,
         started_at=cards.local_time(at), acted_by="", silenced_until="",
         url=f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
-        war_room=False)
+        war_room=False, notice=True)

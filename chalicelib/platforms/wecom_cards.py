@@ -37,23 +37,28 @@ def _lines(card: Card) -> list[dict]:
 
 
 def render(card: Card, task_id: str) -> dict:
+    if card.notice:  # nothing to act on: a plain notice card that opens the web app
+        return {"card_type": "text_notice", **_body(card)}
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
                 "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
     if card.war_room:
         buttons.append({"text": " ".join(WAR_ROOM_TEXT), "style": BUTTON_STYLE[WAR_ROOM],
                         "key": button_key(WAR_ROOM, None, card.incident_id)})
     buttons.append({"text": "状态刷新 Refresh", "style": 4, "key": button_key("refresh", None, card.incident_id)})
-    template = {
-        "card_type": "button_interaction", "task_id": task_id,
-        "source": {"desc": f"{card.severity_zh} {card.severity_en}", "desc_color": SOURCE_COLOR[card.severity]},
-        "main_title": {"title": card.title[:36], "desc": f"{card.status_zh} {card.status_en}"},
-        "sub_title_text": card.description[:120], "horizontal_content_list": _lines(card),
-        "card_action": {"type": 1, "url": card.url}, "button_list": buttons[:MAX_BUTTONS]}
+    template = {"card_type": "button_interaction", "task_id": task_id, **_body(card),
+                "button_list": buttons[:MAX_BUTTONS]}
     if card.silence_menu:
         template["action_menu"] = {"desc": "更多屏蔽 More", "action_list": [
             {"text": f"{b.zh} {b.en}", "key": button_key("silence", b.minutes, card.incident_id)}
             for b in card.silence_menu]}
     return template
+
+
+def _body(card: Card) -> dict:
+    return {"source": {"desc": f"{card.severity_zh} {card.severity_en}", "desc_color": SOURCE_COLOR[card.severity]},
+            "main_title": {"title": card.title[:36], "desc": f"{card.status_zh} {card.status_en}"},
+            "sub_title_text": card.description[:120], "horizontal_content_list": _lines(card),
+            "card_action": {"type": 1, "url": card.url}}
 
 
 def summary(card: Card) -> str:

@@ -104,3 +104,15 @@ def test_the_quota_view_counts_digested_cards(low_budget):
     _run_deliveries()
     view = quota.usage({"id": "int_fake", "platform": "fake", "settings": {}})
     assert (view["digested"], view["low_at"], view["remaining"]) == (1, 0.9, 1)
+
+
+def test_on_wecom_a_digest_is_a_notice_card_without_buttons(low_budget):
+    from chalicelib.platforms.wecom_cards import render
+    from devkit.simulators.wecom_cards import check_card
+    _notify("inc-1")
+    _run_deliveries()
+    digest, = drain("deliveries")
+    worker.handle_delivery(json.dumps(digest["body"]))
+    template = check_card(render(low_budget.sent[0][2], "db1"))
+    assert template["card_type"] == "text_notice" and "button_list" not in template
+    assert template["card_action"]["url"].endswith("/app/int_fake")
