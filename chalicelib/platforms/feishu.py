@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock
+from chalicelib import clock, quota
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
@@ -93,11 +93,12 @@ class Feishu(Adapter):
 
     # -- pacing -----------------------------------------------------------------------------
     def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
-        """Messages: 50/s and 1000/min per app, 5/s per user or group; PATCH: 5/s per message."""
-        app = self.integration_id
+        """Messages: the edition's 50/s per API and 1000/min per app, 5/s per user or group; PATCH: 5/s
+        per message."""
+        app, qps = self.integration_id, int(quota.limits(self.name, self.settings.model_dump())["qps"])
         if operation == "update" and ref:
-            return [Window(f"{app}#patch", 50, 1), Window(f"{app}#message#{ref['message_id']}", 5, 1)]
-        return [Window(f"{app}#messages", 50, 1), Window(f"{app}#messages", 1000, 60),
+            return [Window(f"{app}#patch", qps, 1), Window(f"{app}#message#{ref['message_id']}", 5, 1)]
+        return [Window(f"{app}#messages", qps, 1), Window(f"{app}#messages", 1000, 60),
                 Window(f"{app}#receiver#{target}", 5, 1)]
 
     # -- cards ------------------------------------------------------------------------------

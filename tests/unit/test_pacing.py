@@ -173,3 +173,9 @@ def test_a_burst_of_changes_to_one_card_becomes_one_update_of_the_newest_state(f
     assert len(jobs) == 5 and len(fake_platform.sent) == 1
     (_, card), = fake_platform.updated
     assert card.title == "CPU > 94% on db-1"
+
+
+def test_the_per_api_rate_is_overridable_per_integration():
+    feishu = Feishu("i", Feishu.Credentials(app_id="a", app_secret="s", verification_token="v"), Feishu.Settings(qps=20))
+    assert (20, 1) in [(w.limit, w.seconds) for w in feishu.windows("send", "user", "ou_1")]
+    assert (50, 1) not in [(w.limit, w.seconds) for w in feishu.windows("send", "user", "ou_1")]
