@@ -103,8 +103,10 @@ def _war_room_click(integration_id: str, platform: str, click: Click, member: di
         opened = _open_room(click.incident_id, integration_id, member, platform)
     except AppError as exc:
         return ClickOutcome(ok=False, message=exc.message)
-    state = ("已创建", "opened") if opened.created else ("已存在", "already open")
-    return ClickOutcome(ok=True, message=f"作战室{state[0]}：{opened.room['title']} (war room {state[1]})")
+    zh, en = (("作战室已创建", "war room opened") if opened.created
+              else ("已加入作战室", "you joined the war room") if opened.joined
+              else ("作战室已存在", "war room already open"))
+    return ClickOutcome(ok=True, message=f"{zh}：{opened.room['title']} ({en})")
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

@@ -94,6 +94,7 @@ TIMELINE = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), 
             "resolved": ("已关闭", "resolved"), "updated": ("更新", "updated"),
             "suppressed": ("屏蔽中，未通知", "not notified while silenced"),
             "undeliverable": ("无法投递", "undeliverable"), "war_room": ("开启作战室", "opened a war room"),
+            "war_room_joined": ("加入作战室", "joined the war room"),
             "war_room_failed": ("作战室未能开启", "war room could not be opened")}
 ROLES = {"targeted": ("通知了您", "notified you"), "acted": ("您处理过", "you acted")}
 ACTORS = {"producer": ("告警源", "alert source"), "system": ("系统", "system")}

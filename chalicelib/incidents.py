@@ -141,3 +141,19 @@ def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, sou
 
     incident, changed = _mutate(incident_id, change)
     return incident, incident["war_rooms"][integration_id], changed
+
+
+def join_war_room(incident_id: str, integration_id: str, member_id: str, source: str,
+                  name: str = "") -> tuple[dict, dict, bool]:
+    """Record a latecomer invited into the integration's room; returns (incident, the room, whether this call did)."""
+    def change(incident: dict) -> bool:
+        room = incident["war_rooms"][integration_id]
+        if member_id in room.get("invited", []):
+            return False
+        room["invited"] = room.get("invited", []) + [member_id]
+        room["not_invited"] = [m for m in room.get("not_invited", []) if m != member_id]
+        _append(incident, _entry("war_room_joined", member_id, source, name, room["title"]))
+        return True
+
+    incident, changed = _mutate(incident_id, change)
+    return incident, incident["war_rooms"][integration_id], changed

@@ -36,6 +36,7 @@ class Opened:
     created: bool = False
     target: str = ""  # the chat delivery target whose cards land in the room
     responders: dict[str, str] = field(default_factory=dict)  # platform user -> member, for their own 1:1 cards
+    joined: bool = False  # the opener was not in the existing room and has been invited now
 
     def view(self) -> dict:
         return {"incident_id": self.incident_id, "integration_id": self.integration_id, **self.room}
@@ -56,7 +57,7 @@ def find_or_open(incident_id: str, integration_id: str, by: dict | None, source:
     incident = incidents.get(incident_id)
     item = integrations.get(integration_id)
     if room := _room_of(incident, integration_id):
-        return Opened(incident_id, integration_id, room)
+        return _join(incident, item, room, by, source)
     if incident["status"] == Status.resolved.value:
         raise Conflict("故障已关闭，不再开作战室 (the incident is resolved)")
     adapter = integrations.adapter(item)
@@ -82,6 +83,22 @@ def _await(incident_id: str, integration_id: str, claim: str) -> dict:
         if not working or time.monotonic() > deadline:
             raise Conflict("作战室正由另一请求创建，请稍后重试 (another request is opening this war room; "
                            "try again shortly)")
+
+
+def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) -> Opened:
+    """A room the opener is not in yet (they came after it was opened): invite them, so that pressing
+    作战室 always lets the presser in."""
+    found = Opened(incident["id"], item["id"], room)
+    if by is None or by["id"] in room.get("invited", []):
+        return found
+    adapter = integrations.adapter(item)
+    users, _ = _platform_users(adapter, [by["id"]])
+    if not users or adapter.add_to_room(room["chat_id"], list(users.values())):
+        return found
+    incident, room, joined = incidents.join_war_room(incident["id"], item["id"], by["id"], source, by["name"])
+    if joined:
+        events.publish(incident, incident["timeline"][-1])
+    return Opened(incident["id"], item["id"], room, joined=joined)
 
 
 def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> Opened:

@@ -28,10 +28,11 @@ class FakeAdapter(Adapter):
     fail_with: list = []  # errors raised by the next send/update/open_room calls, in order
     rooms: list = []  # the RoomPlans of the groups created
     room_seconds = 0.0  # how long creating a group takes
+    joined: list = []  # (chat id, user ids) of every add_to_room call
 
     @classmethod
     def reset(cls) -> None:
-        cls.sent, cls.updated, cls.fail_with, cls.rooms, cls.room_seconds = [], [], [], [], 0.0
+        cls.sent, cls.updated, cls.fail_with, cls.rooms, cls.joined, cls.room_seconds = [], [], [], [], [], 0.0
 
     def _maybe_fail(self) -> None:
         if FakeAdapter.fail_with:
@@ -71,6 +72,11 @@ class FakeAdapter(Adapter):
         FakeAdapter.rooms.append(plan)
         return Room(chat_id=f"chat-{plan.key}", target=f"room:{plan.key}", title=plan.title,
                     refused=[m for m in plan.members if m.startswith("u-gone")])
+
+    def add_to_room(self, chat_id: str, user_ids: list[str]) -> list[str]:
+        self._maybe_fail()
+        FakeAdapter.joined.append((chat_id, user_ids))
+        return [u for u in user_ids if u.startswith("u-gone")]
 
     def user_by_mobile(self, mobile: str) -> str | None:
         return {"13800000001": "u-alice", "13800000002": "u-bob"}.get(mobile)

@@ -229,6 +229,10 @@ class Adapter(abc.ABC):
         """Create the group with its members; the same ``plan.key`` must find the same group again."""
         raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
 
+    def add_to_room(self, chat_id: str, user_ids: list[str]) -> list[str]:
+        """Invite latecomers into a room this app opened; returns the ids the platform refused."""
+        raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
+
     def offered(self, card: Card) -> Card:
         """The card as this integration shows it: the 作战室 button only where a room can be opened."""
         if card.war_room and self.war_room_problem():

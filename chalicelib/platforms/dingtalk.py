@@ -240,6 +240,11 @@ class DingTalk(Adapter):
         conversation = str(data["open_conversation_id"])
         return Room(chat_id=conversation, target=SCENE + conversation, title=title)
 
+    def add_to_room(self, chat_id: str, user_ids: list[str]) -> list[str]:
+        """添加场景群成员: DingTalk refuses the whole call for anyone outside the org, so nobody is listed."""
+        self._new("POST", "/v1.0/im/sceneGroup/member/add", {"open_conversation_id": chat_id, "user_ids": user_ids})
+        return []
+
     # -- people -----------------------------------------------------------------------------
     def user_by_mobile(self, mobile: str) -> str | None:
         try:

@@ -229,9 +229,9 @@ class Feishu(Adapter):
             "chat_type": "private", "i18n_names": {"zh_cn": title, "en_us": plan.title_en[:CHAT_NAME_MAX]}},
             {"user_id_type": "open_id", "set_bot_manager": "true", "uuid": plan.key})
         chat_id = str(data["data"]["chat_id"])
-        return Room(chat_id=chat_id, target=chat_id, title=title, refused=self._add_members(chat_id, others))
+        return Room(chat_id=chat_id, target=chat_id, title=title, refused=self.add_to_room(chat_id, others))
 
-    def _add_members(self, chat_id: str, open_ids: list[str]) -> list[str]:
+    def add_to_room(self, chat_id: str, open_ids: list[str]) -> list[str]:
         """Serially, batch after batch; a 232019 (another member operation still running) waits and retries,
         a 232027 (nobody in the batch can be added) refuses the whole batch."""
         refused: list[str] = []

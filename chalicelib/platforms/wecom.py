@@ -232,6 +232,11 @@ class WeCom(Adapter):
                 raise
         return Room(chat_id=plan.key, target=plan.key, title=title)
 
+    def add_to_room(self, chat_id: str, user_ids: list[str]) -> list[str]:
+        """appchat/update; WeCom refuses the whole call for anyone outside the corp, so nobody is listed."""
+        self._api("POST", "/cgi-bin/appchat/update", {"chatid": chat_id, "add_user_list": user_ids})
+        return []
+
     # -- people -----------------------------------------------------------------------------
     def user_by_mobile(self, mobile: str) -> str | None:
         try:

@@ -5,7 +5,7 @@
 # https://open.weixin.qq.com): cgi-bin/gettoken (7200 s, the same token while valid), the access_token
 # check, message/send (text, markdown, textcard, template cards with task_id/button/menu checks,
 # invaliduser/unlicenseduser, 81013, response_code), message/update_template_card (single-use 72 h codes),
-# user/getuserid, the OAuth authorize redirect + auth/getuserinfo, appchat/create|send|get, trusted IPs
+# user/getuserid, the OAuth authorize redirect + auth/getuserinfo, appchat/create|update|send|get, trusted IPs
 # (60020), per-API 45009 with its 60 s block, per-member windows that drop silently, injected faults, and
 # the outbound side: the console's GET check of the callback URL, encrypted XML card-click and text callbacks
 # with WeCom's retries, passive replies applied, the trusted-domain file check.
@@ -66,7 +66,7 @@
 #   auth_corp_info's industry/scale values; one outer element order (ToUserName, AgentID, Encrypt) for every
 #   callback. The 10-minute ticket schedule runs on wall-clock time (``ticket_interval``; None turns it off).
 # Not simulated: departments and tags (toparty/totag always come back invalid), enable_duplicate_check,
-#   appchat/update and the app-chat per-member windows, media upload, the JSON callback flavour, getcallbackip,
+#   the app-chat per-member windows, media upload, the JSON callback flavour, getcallbackip,
 #   JS-SDK tickets, the smart-robot (智能机器人) mode; for the suite: pre_auth_code / set_session_info and the
 #   install link, change_auth / reset_permanent_code / contact-change instructions, get_auth_info, provider
 #   tokens and the provider's IP whitelist, interface licences (接口许可) and the paid editions.
@@ -156,6 +156,7 @@ class WeComSimulator(PlatformSimulator):
             self._api("POST", "/user/getuserid", self._getuserid),
             self._api("GET", "/auth/getuserinfo", self._getuserinfo),
             self._api("POST", "/appchat/create", lambda app, _, body: app.app_chats().create(body, now())),
+            self._api("POST", "/appchat/update", lambda app, _, body: app.app_chats().update(body)),
             self._api("POST", "/appchat/send", lambda app, _, body: app.app_chats().send(body, now())),
             self._api("GET", "/appchat/get", lambda app, r, _: app.app_chats().get(r.query)),
             self._api("POST", "/service/get_suite_token", lambda _, __, body: suite.suite_token(body, now()),

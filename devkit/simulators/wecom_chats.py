@@ -1,4 +1,5 @@
-"""App group chats (应用群聊, the war room): ``appchat/create``, ``appchat/send`` and ``appchat/get``.
+"""App group chats (应用群聊, the war room): ``appchat/create``, ``appchat/update``, ``appchat/send`` and
+``appchat/get``.
 
 ``create`` takes 2..500 members, an optional owner (else a random member) and an optional ``chatid`` of at
 most 32 ``[0-9a-zA-Z]`` that must not exist yet; the name is cut to 50 characters. ``send`` carries text,
@@ -67,6 +68,22 @@ class AppChats:
             raise WeComError(86215, "chatid exists", f"chatid {chatid} exists already")
         return chatid
 
+    def update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Rename, change the owner, add and remove members; the chat keeps 2..500 members."""
+        chat = self._chat(body.get("chatid"))
+        added = _known(body.get("add_user_list") or [], self.directory)
+        removed = set(map(str, body.get("del_user_list") or []))
+        members = [u for u in dict.fromkeys(chat.userlist + added) if u not in removed]
+        if not MIN_MEMBERS <= len(members) <= MAX_MEMBERS:
+            raise WeComError(86006, "invalid userlist size", f"a chat holds {MIN_MEMBERS} to {MAX_MEMBERS} members")
+        owner = str(body.get("owner") or chat.owner)
+        if owner not in members:
+            raise WeComError(86207, "owner not in userlist", f"owner {owner} is not in the chat")
+        chat.userlist, chat.owner = members, owner
+        if body.get("name"):
+            chat.name = str(body["name"])[:MAX_NAME]
+        return {}
+
     def send(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         chat = self._chat(body.get("chatid"))
         msgtype, payload = message_payload(body, CHAT_TYPES)
@@ -86,6 +103,13 @@ class AppChats:
 def _members(userlist: Any, directory: Directory) -> list[str]:
     if not isinstance(userlist, list) or not MIN_MEMBERS <= len(set(map(str, userlist))) <= MAX_MEMBERS:
         raise WeComError(86006, "invalid userlist size", f"userlist must name {MIN_MEMBERS} to {MAX_MEMBERS} members")
+    return _known(userlist, directory)
+
+
+def _known(userlist: Any, directory: Directory) -> list[str]:
+    """Unique userids in order; anyone outside the corp fails the call."""
+    if not isinstance(userlist, list):
+        raise WeComError(86007, "invalid chat member", "the member list must be an array")
     members = list(dict.fromkeys(map(str, userlist)))
     unknown = [u for u in members if u not in directory.users]
     if unknown:

@@ -61,6 +61,8 @@ def test_dingtalk_scene_group_holds_the_responders_and_takes_the_card(aws_env, d
     assert len(room.title) == 30 and group.title == room.title  # DingTalk takes at most 30 characters
     assert room.target == "scene:" + room.chat_id
     assert ding.open_room(plan).chat_id == room.chat_id  # the uuid finds the same group
+    assert ding.add_to_room(room.chat_id, ["wangfang"]) == []
+    assert group.members == ["zhangwei", "lina", "wangfang"]
     ding.send_card("chat", room.target, _card(), "inc-1.room00000001")
     delivered = ding_sim.state()["cards"][f"IM_GROUP.{room.chat_id}"]
     assert [c["outTrackId"] for c in delivered] == ["inc-1.room00000001"]
@@ -171,6 +173,10 @@ def test_wecom_app_chat_holds_the_responders_and_gets_the_summary(aws_env, wc_si
     assert (room.chat_id, room.target) == (plan.key, plan.key)
     assert chat.userlist == ["ZhangWei", "LiNa"] and chat.owner == "ZhangWei" and chat.name == room.title
     assert adapter.open_room(plan).chat_id == room.chat_id  # 86215: created by an earlier attempt
+    assert adapter.add_to_room(room.chat_id, ["WangFang"]) == [] and chat.userlist == ["ZhangWei", "LiNa", "WangFang"]
+    with pytest.raises(Permanent) as caught:
+        adapter.add_to_room(room.chat_id, ["ghost"])
+    assert caught.value.platform_code == "86007"
     adapter.send_card("chat", room.target, _card(), "inc-1.room00000001")
     [summary] = wc_sim.state()["spaces"][f"chat:{plan.key}"]
     assert summary["msgtype"] == "markdown" and "CPU > 95% on db-1" in json.dumps(summary, ensure_ascii=False)

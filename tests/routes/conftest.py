@@ -24,6 +24,7 @@ class FakeOAuth(FakeAdapter):
 
 @pytest.fixture
 def web(client, monkeypatch):
+    FakeAdapter.reset()
     monkeypatch.setitem(REGISTRY, "fake", FakeAdapter)
     monkeypatch.setitem(REGISTRY, "fakeoauth", FakeOAuth)
     stored_integration("fake", "int_js")

@@ -123,6 +123,33 @@ def test_a_room_button_click_opens_then_finds_the_room(paged):
     assert not stranger.ok and "未关联应用" in stranger.message
 
 
+def test_a_latecomer_who_presses_the_button_is_invited_into_the_room(paged):
+    room, _ = actions.open_war_room("inc-1", "int_fake", None)
+    member("carol", "Carol", "13800000009")
+    people.bind("carol", "int_fake", "u-carol", "Carol", "2026-01-01T00:00:00Z")
+    click = Click(user_id="u-carol", incident_id="inc-1", action=None, war_room=True)
+    joined = actions.from_click("int_fake", "fake", click)
+    assert joined.ok and joined.message.startswith("已加入作战室") and paged.joined == [(room["chat_id"], ["u-carol"])]
+    incident = incident_store.get("inc-1")
+    assert incident["war_rooms"]["int_fake"]["invited"] == [*room["invited"], "carol"]
+    assert {k: incident["timeline"][-1][k] for k in ("action", "by", "name", "source")} == {
+        "action": "war_room_joined", "by": "carol", "name": "Carol", "source": "fake"}
+    again = actions.from_click("int_fake", "fake", click)
+    assert again.message.startswith("作战室已存在") and len(paged.joined) == 1 and len(paged.rooms) == 1
+    actions.open_war_room("inc-1", "int_fake", "alice")  # already in: nothing to do
+    assert len(paged.joined) == 1
+
+
+def test_a_latecomer_the_platform_refuses_stays_outside(paged):
+    room, _ = actions.open_war_room("inc-1", "int_fake", None)
+    member("erin", "Erin", "13900000001")
+    people.bind("erin", "int_fake", "u-gone-erin", "Erin", "2026-01-01T00:00:00Z")
+    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-gone-erin", incident_id="inc-1", action=None,
+                                                           war_room=True))
+    assert outcome.message.startswith("作战室已存在") and paged.joined == [(room["chat_id"], ["u-gone-erin"])]
+    assert "erin" not in incident_store.get("inc-1")["war_rooms"]["int_fake"]["invited"]
+
+
 def test_a_click_on_a_refused_room_says_why(paged):
     _settings(rooms=False)
     outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
