@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from chalicelib import cards, delivery, dispatch, events, incidents, pending, warroom
 from chalicelib.config import settings
-from chalicelib.errors import AppError, Conflict, NotFound
-from chalicelib.models import Action
+from chalicelib.errors import AppError, Conflict, NotFound, Retryable
+from chalicelib.models import Action, RoomJob
 from chalicelib.platforms.base import Click, ClickOutcome
 from chalicelib.store import involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
+OPENING = "作战室准备中，稍后出现在你的群聊列表 (opening the war room: it appears in your chats shortly)"
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
 UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自动执行本次操作 "
                   "(open the link to link your account; this click is applied once you are linked)")
@@ -95,18 +96,30 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
 
 
 def _war_room_click(integration_id: str, platform: str, click: Click, member: dict) -> ClickOutcome:
-    """作战室 on a card: open or find the room; the card itself does not change, but what the click
-    brought (e.g. WeCom's fresh update code) is kept for its next update."""
+    """作战室 on a card: creating a group (and inviting people) can outlast the click's reply deadline, so
+    the click is answered at once and the room is opened from the war-rooms queue. The card itself does
+    not change, but what the click brought (e.g. WeCom's fresh update code) is kept for its next update."""
     if click.ref_update:
         delivery.note_click(click.incident_id, click.context, None, click.ref_update)
     try:
-        opened = _open_room(click.incident_id, integration_id, member, platform)
+        room = warroom.settled(click.incident_id, integration_id, member["id"])
     except AppError as exc:
         return ClickOutcome(ok=False, message=exc.message)
-    zh, en = (("作战室已创建", "war room opened") if opened.created
-              else ("已加入作战室", "you joined the war room") if opened.joined
-              else ("作战室已存在", "war room already open"))
-    return ClickOutcome(ok=True, message=f"{zh}：{opened.room['title']} ({en})")
+    if room:
+        return ClickOutcome(ok=True, message=f"作战室已存在：{room['title']} (war room already open)")
+    dispatch.request_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
+                                  member_id=member["id"], source=platform))
+    return ClickOutcome(ok=True, message=OPENING)
+
+
+def open_requested_room(job: RoomJob) -> None:
+    """The queued half of a 作战室 click; raises Retryable, any other refusal goes on the timeline."""
+    try:
+        _open_room(job.incident_id, job.integration_id, _member(job.member_id), job.source)
+    except Retryable:
+        raise
+    except AppError as exc:
+        warroom.note_failure(job.incident_id, job.integration_id, exc)
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from chalicelib import aws, clock, incidents, warroom
-from chalicelib.models import DeliveryJob, Notification
+from chalicelib.models import DeliveryJob, Notification, RoomJob
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
@@ -105,6 +105,11 @@ def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[D
                         target=d["target"])
             for d in deliveries.of(incident_id)
             if d.get("ref") and d["target_key"] != skip_target_key]
+
+
+def request_room(job: RoomJob, delay: int = 0) -> None:
+    aws.client("sqs").send_message(QueueUrl=aws.queue_url("war-rooms"), MessageBody=job.model_dump_json(),
+                                   DelaySeconds=delay)
 
 
 def enqueue(jobs: list[DeliveryJob], delay: int = 0) -> None:

@@ -107,6 +107,16 @@ class IntegrationPatch(Strict):
     settings: dict[str, str | int | bool] | None = None
 
 
+class RoomJob(BaseModel):
+    """A war room asked for from a card; the war-rooms queue carries these."""
+
+    incident_id: str
+    integration_id: str
+    member_id: str
+    source: str
+    attempt: int = 0
+
+
 class DeliveryJob(BaseModel):
     """One card to one target; the deliveries queue carries these.
 

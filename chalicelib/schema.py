@@ -70,6 +70,8 @@ TABLES: tuple[Table, ...] = (
 QUEUES: tuple[Queue, ...] = (
     Queue("notifications"),
     Queue("deliveries"),
+    # War rooms asked for from a card: opened here, off the click's 2-3 s reply deadline.
+    Queue("war-rooms"),
     Queue("incident-events", visibility_timeout=30, consumed=False),
 )
 

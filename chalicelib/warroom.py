@@ -58,11 +58,8 @@ def find_or_open(incident_id: str, integration_id: str, by: dict | None, source:
     item = integrations.get(integration_id)
     if room := _room_of(incident, integration_id):
         return _join(incident, item, room, by, source)
-    if incident["status"] == Status.resolved.value:
-        raise Conflict("故障已关闭，不再开作战室 (the incident is resolved)")
     adapter = integrations.adapter(item)
-    if problem := adapter.war_room_problem():
-        raise NotConfigured(problem)
+    _openable(incident, adapter)
     claim = f"warroom#{incident_id}#{integration_id}"
     if not ephemeral.claim(claim, CLAIM_SECONDS):
         return Opened(incident_id, integration_id, _await(incident_id, integration_id, claim))
@@ -70,6 +67,30 @@ def find_or_open(incident_id: str, integration_id: str, by: dict | None, source:
         return _create(incident, adapter, by, source)
     finally:
         ephemeral.delete(claim)
+
+
+def settled(incident_id: str, integration_id: str, member_id: str) -> dict | None:
+    """What a card click can answer without calling the platform: the room when the member is in it
+    already, None when it still has to be opened or joined; raises when no room can be opened."""
+    incident = incidents.get(incident_id)
+    item = integrations.get(integration_id)
+    if room := _room_of(incident, integration_id):
+        return room if member_id in room.get("invited", []) else None
+    _openable(incident, integrations.adapter(item))
+    return None
+
+
+def _openable(incident: dict, adapter: Adapter) -> None:
+    if incident["status"] == Status.resolved.value:
+        raise Conflict("故障已关闭，不再开作战室 (the incident is resolved)")
+    if problem := adapter.war_room_problem():
+        raise NotConfigured(problem)
+
+
+def note_failure(incident_id: str, integration_id: str, exc: AppError) -> None:
+    """A room that could not be opened where nobody waits for the answer is said on the timeline."""
+    item = integration_store.get(integration_id) or {}
+    incidents.note(incident_id, "war_room_failed", f"{item.get('name', integration_id)}: {exc.message}")
 
 
 def _await(incident_id: str, integration_id: str, claim: str) -> dict:
@@ -171,5 +192,5 @@ def auto_open(incident: dict) -> list[Opened]:
             try:
                 opened.append(find_or_open(incident["id"], item["id"], None, AUTO))
             except AppError as exc:
-                incidents.note(incident["id"], "war_room_failed", f"{item['name']}: {exc.message}")
+                note_failure(incident["id"], item["id"], exc)
     return opened

@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import aws, delivery, dispatch
+from chalicelib import actions, aws, delivery, dispatch, warroom
 from chalicelib.errors import Paced, Permanent, Retryable
 from chalicelib.integrations import readable
-from chalicelib.models import DeliveryJob, Notification
+from chalicelib.models import DeliveryJob, Notification, RoomJob
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
@@ -63,12 +63,29 @@ def retry_later(job: DeliveryJob, exc: Retryable) -> None:
     if job.attempt + 1 >= MAX_ATTEMPTS:
         delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")
         return
-    # The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
-    # windows) is met with a growing wait from the third try on.
-    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(job.attempt)
-    if job.attempt >= ESCALATE_AFTER:
-        delay = max(delay, backoff(job.attempt))
-    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=min(MAX_DELAY, delay))
+    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=retry_delay(job.attempt, exc))
+
+
+def retry_delay(attempt: int, exc: Retryable) -> int:
+    """The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
+    windows) is met with a growing wait from the third try on."""
+    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(attempt)
+    if attempt >= ESCALATE_AFTER:
+        delay = max(delay, backoff(attempt))
+    return min(MAX_DELAY, delay)
+
+
+def handle_room(body: str) -> None:
+    job = _parse(RoomJob, "war-rooms", body)
+    if job is None:
+        return
+    try:
+        actions.open_requested_room(job)
+    except Retryable as exc:
+        if job.attempt + 1 >= MAX_ATTEMPTS:
+            warroom.note_failure(job.incident_id, job.integration_id, exc)
+            return
+        dispatch.request_room(job.model_copy(update={"attempt": job.attempt + 1}), delay=retry_delay(job.attempt, exc))
 
 
 def park(queue: str, body: str, error: str) -> None:

@@ -71,7 +71,8 @@ class Runtime:
         from chalicelib.routes import workers
         from devkit.pollers import Poller
         self.pollers = [Poller("notifications", workers.notifications, self.stop_event),
-                        Poller("deliveries", workers.deliveries, self.stop_event)]
+                        Poller("deliveries", workers.deliveries, self.stop_event),
+                        Poller("war-rooms", workers.war_rooms, self.stop_event)]
         for poller in self.pollers:
             poller.start()
 

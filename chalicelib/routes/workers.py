@@ -21,6 +21,12 @@ def deliveries(event):
         worker.handle_delivery(record.body)
 
 
+@bp.on_sqs_message(queue=settings().name("war-rooms"), batch_size=1)
+def war_rooms(event):
+    for record in event:
+        worker.handle_room(record.body)
+
+
 @bp.schedule("cron(5 0 1 * ? *)")
 def month_turned(event):
     """00:05 UTC on the 1st: monthly budgets are back, send what was parked."""

@@ -39,8 +39,9 @@ def test_dingtalk_war_room_from_the_card_button(console, worlds):
 
     clicked = console.sim("POST", "/_sim/click", {"outTrackId": mine, "userId": "zhangwei", "actionId": "war_room",
                                                     "params": {}})
-    assert clicked["status"] == 200 and "作战室已创建" in clicked["body"]["userPrivateData"]["cardParamMap"]["notice"]
-    room = _incident(console, incident_id)["war_rooms"][integration_id]
+    assert clicked["status"] == 200 and "作战室准备中" in clicked["body"]["userPrivateData"]["cardParamMap"]["notice"]
+    room = console.wait_for(lambda: _incident(console, incident_id).get("war_rooms", {}).get(integration_id),
+                            "the room opened from the war-rooms queue")
     group = next(g for g in _state(console, "dingtalk")["groups"] if g["openConversationId"] == room["chat_id"])
     assert group["scene"] and group["owner"] == "zhangwei" and {"zhangwei", "lina"} <= set(group["members"])
 

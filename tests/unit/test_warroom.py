@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from chalicelib import actions, dispatch, warroom, worker
-from chalicelib.errors import Conflict, NotConfigured, Permanent, Unprocessable
+from chalicelib.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
 from chalicelib.models import Action, Notification
 from chalicelib.platforms.base import Click
 from chalicelib.store import chats, deliveries, people
@@ -21,6 +21,15 @@ def _run_deliveries() -> None:
     while jobs := drain("deliveries"):
         for job in jobs:
             worker.handle_delivery(json.dumps(job["body"]))
+
+
+def _click_room(user_id: str) -> str:
+    """Press 作战室 as ``user_id`` and run the war-rooms queue; returns the click's answer."""
+    outcome = actions.from_click("int_fake", "fake", Click(user_id=user_id, incident_id="inc-1", action=None,
+                                                           war_room=True))
+    for job in drain("war-rooms"):
+        worker.handle_room(json.dumps(job["body"]))
+    return outcome.message
 
 
 def _settings(**values) -> None:
@@ -111,13 +120,12 @@ def test_people_the_platform_cannot_find_or_add_are_listed(paged):
     assert "u-gone-erin" in paged.rooms[0].members
 
 
-def test_a_room_button_click_opens_then_finds_the_room(paged):
-    click = Click(user_id="u-alice", incident_id="inc-1", action=None, war_room=True)
-    opened = actions.from_click("int_fake", "fake", click)
-    assert opened.ok and opened.message.startswith("作战室已创建") and opened.card is None
-    assert incident_store.get("inc-1")["timeline"][-1]["source"] == "fake"
-    again = actions.from_click("int_fake", "fake", click)
-    assert again.ok and again.message.startswith("作战室已存在") and len(paged.rooms) == 1
+def test_a_room_button_click_is_answered_at_once_and_the_room_opened_from_the_queue(paged):
+    assert _click_room("u-alice") == actions.OPENING and len(paged.rooms) == 1
+    incident = incident_store.get("inc-1")
+    assert incident["timeline"][-1]["source"] == "fake" and incident["timeline"][-1]["by"] == "alice"
+    assert _click_room("u-alice").startswith("作战室已存在") and len(paged.rooms) == 1
+    assert drain("war-rooms") == []
     stranger = actions.from_click("int_fake", "fake", Click(user_id="u-x", incident_id="inc-1", action=None,
                                                             war_room=True))
     assert not stranger.ok and "未关联应用" in stranger.message
@@ -127,15 +135,12 @@ def test_a_latecomer_who_presses_the_button_is_invited_into_the_room(paged):
     room, _ = actions.open_war_room("inc-1", "int_fake", None)
     member("carol", "Carol", "13800000009")
     people.bind("carol", "int_fake", "u-carol", "Carol", "2026-01-01T00:00:00Z")
-    click = Click(user_id="u-carol", incident_id="inc-1", action=None, war_room=True)
-    joined = actions.from_click("int_fake", "fake", click)
-    assert joined.ok and joined.message.startswith("已加入作战室") and paged.joined == [(room["chat_id"], ["u-carol"])]
+    assert _click_room("u-carol") == actions.OPENING and paged.joined == [(room["chat_id"], ["u-carol"])]
     incident = incident_store.get("inc-1")
     assert incident["war_rooms"]["int_fake"]["invited"] == [*room["invited"], "carol"]
     assert {k: incident["timeline"][-1][k] for k in ("action", "by", "name", "source")} == {
         "action": "war_room_joined", "by": "carol", "name": "Carol", "source": "fake"}
-    again = actions.from_click("int_fake", "fake", click)
-    assert again.message.startswith("作战室已存在") and len(paged.joined) == 1 and len(paged.rooms) == 1
+    assert _click_room("u-carol").startswith("作战室已存在") and len(paged.joined) == 1 and len(paged.rooms) == 1
     actions.open_war_room("inc-1", "int_fake", "alice")  # already in: nothing to do
     assert len(paged.joined) == 1
 
@@ -144,10 +149,27 @@ def test_a_latecomer_the_platform_refuses_stays_outside(paged):
     room, _ = actions.open_war_room("inc-1", "int_fake", None)
     member("erin", "Erin", "13900000001")
     people.bind("erin", "int_fake", "u-gone-erin", "Erin", "2026-01-01T00:00:00Z")
-    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-gone-erin", incident_id="inc-1", action=None,
-                                                           war_room=True))
-    assert outcome.message.startswith("作战室已存在") and paged.joined == [(room["chat_id"], ["u-gone-erin"])]
+    _click_room("u-gone-erin")
+    assert paged.joined == [(room["chat_id"], ["u-gone-erin"])]
     assert "erin" not in incident_store.get("inc-1")["war_rooms"]["int_fake"]["invited"]
+
+
+def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retried(paged, monkeypatch):
+    delays = []
+    request = dispatch.request_room
+    monkeypatch.setattr(dispatch, "request_room", lambda job, delay=0: delays.append(delay) or request(job))
+    paged.fail_with = [RateLimited("fake", "429", "slow down", retry_after=7)]
+    actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
+                                                 war_room=True))
+    worker.handle_room(json.dumps(drain("war-rooms")[0]["body"]))
+    retry, = drain("war-rooms")
+    assert retry["body"]["attempt"] == 1 and delays == [0, 7] and paged.rooms == []
+    paged.fail_with = [Permanent("fake", "group.denied", "no groups today")]
+    worker.handle_room(json.dumps(retry["body"]))
+    entry = incident_store.get("inc-1")["timeline"][-1]
+    assert entry["action"] == "war_room_failed" and "no groups today" in entry["note"] and paged.rooms == []
+    worker.handle_room("[not json")  # parked in the DLQ with its error, never raised
+    assert drain("war-rooms-dlq")
 
 
 def test_a_click_on_a_refused_room_says_why(paged):
