@@ -79,6 +79,7 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
+        _keep(click)
         if click.war_room:  # nothing to replay: linking once is enough to open the room next time
             return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
         return ClickOutcome(ok=False, message=UNLINKED_CLICK, link=pending.keep(integration_id, click))
@@ -99,8 +100,7 @@ def _war_room_click(integration_id: str, platform: str, click: Click, member: di
     """作战室 on a card: creating a group (and inviting people) can outlast the click's reply deadline, so
     the click is answered at once and the room is opened from the war-rooms queue. The card itself does
     not change, but what the click brought (e.g. WeCom's fresh update code) is kept for its next update."""
-    if click.ref_update:
-        delivery.note_click(click.incident_id, click.context, None, click.ref_update)
+    _keep(click)
     try:
         room = warroom.settled(click.incident_id, integration_id, member["id"])
     except AppError as exc:
@@ -110,6 +110,13 @@ def _war_room_click(integration_id: str, platform: str, click: Click, member: di
     dispatch.request_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
                                   member_id=member["id"], source=platform))
     return ClickOutcome(ok=True, message=OPENING)
+
+
+def _keep(click: Click) -> None:
+    """A click that leaves the card as it is still brought something for its next update (WeCom's fresh
+    update code, Feishu's update token, whom DingTalk's private notice went to)."""
+    if click.ref_update:
+        delivery.note_click(click.incident_id, click.context, None, click.ref_update)
 
 
 def open_requested_room(job: RoomJob) -> None:

@@ -148,10 +148,14 @@ class DingTalk(Adapter):
                 "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": robot}}
 
     def update_card(self, ref: dict, card: Card) -> dict:
-        self._new("PUT", "/v1.0/card/instances", {
-            "outTrackId": ref["out_track_id"], "userIdType": 1,
-            "cardData": {"cardParamMap": card_params(self.offered(card))},
-            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}})
+        """The new state for everyone, and the last clicker's private notice (the click's answer, e.g.
+        未关联应用) cleared: after a change it would speak of a card that is no more."""
+        body = {"outTrackId": ref["out_track_id"], "userIdType": 1,
+                "cardData": {"cardParamMap": card_params(self.offered(card))},
+                "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
+        if ref.get("noticed"):
+            body["privateData"] = {ref["noticed"]: {"cardParamMap": {"notice": ""}}}
+        self._new("PUT", "/v1.0/card/instances", body)
         return ref
 
     # -- inbound ----------------------------------------------------------------------------
@@ -203,7 +207,7 @@ class DingTalk(Adapter):
         return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0],
                      action=None if action_id == WAR_ROOM else Action(action_id), war_room=action_id == WAR_ROOM,
                      minutes=int(minutes) if str(minutes or "").isdigit() else None,
-                     context={"out_track_id": out_track_id},
+                     context={"out_track_id": out_track_id}, ref_update={"noticed": user_id},
                      dedupe_key=f"{out_track_id}#{user_id}#{action_id}#{minutes}#{stamp}")
 
     def _verify_click_source(self, headers: dict[str, str]) -> None:

@@ -180,6 +180,15 @@ def test_update_card_changes_the_card_params(registered: DingTalk, sim: DingTalk
     assert (params["can_ack"], params["can_resolve"], params["can_silence"]) == ("false", "false", "false")
 
 
+def test_an_update_clears_the_last_clickers_private_notice(registered: DingTalk, sim: DingTalkSimulator) -> None:
+    key = _key()
+    ref = registered.send_card("user", "wangfang", _card(), key)
+    sim.cards.cards[key].private["wangfang"] = {"notice": "未关联应用：请打开链接登录关联"}  # a click's answer
+    registered.update_card({**ref, "noticed": "wangfang"}, _card(status="acknowledged"))
+    shown = _cards_with(sim, key)[0]
+    assert shown["privateData"]["wangfang"]["notice"] == "" and shown["cardParamMap"]["status"] == "acknowledged"
+
+
 def test_every_card_param_is_a_string_of_at_most_1kb_even_for_huge_texts(registered: DingTalk,
                                                                           sim: DingTalkSimulator) -> None:
     key = _key()
