@@ -52,7 +52,6 @@ class Runtime:
         from devkit.simulators.combined import start_simulators
         self.simulators = start_simulators(self.host, self.simulator_port)
         self.simulator_port = self.simulators.port
-        self.simulators.app_url = f"http://{self.host}:{self.port}"
 
     def _start_app(self) -> None:
         from chalice.config import Config
@@ -65,6 +64,7 @@ class Runtime:
         self.server = create_local_server(app, Config.create(chalice_stage="local", app_name="dutybridge"),
                                           self.host, self.port)
         self.port = self.server.server.server_address[1]
+        self.simulators.app_url = self.app_url  # the simulator page names the app (known once its port is)
         os.environ["PUBLIC_BASE_URL"] = self.app_url
         config.reset()
         threading.Thread(target=self.server.server.serve_forever, name="chalice-local", daemon=True).start()
