@@ -29,7 +29,7 @@ def _missing() -> str | None:
 if (missing := _missing()):
     pytest.skip(missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, sync_playwright  # noqa: E402
 
 from tests.live_runtime import console, runtime  # noqa: E402,F401 - the package's fixtures
 
@@ -43,25 +43,33 @@ def browser():
 
 
 @pytest.fixture
-def context(browser: Browser):
-    """A fresh browser profile per test: no cookies, no local storage, Chinese first like the users."""
-    opened = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    opened.set_default_timeout(20_000)
-    yield opened
-    opened.close()
+def devices(browser: Browser, runtime):
+    """Opens the simulator page on a new device: a browser profile of its own (cookies, storage), as
+    each person has their own phone. Chinese first, like the users."""
+    contexts = []
+
+    def open_simulator() -> Page:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(runtime.simulator_url + "/")
+        return page
+
+    yield open_simulator
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def simulator(context, runtime) -> Page:
+def simulator(devices) -> Page:
     """The simulator page, where a person plays each platform's client."""
-    page = context.new_page()
-    page.goto(runtime.simulator_url + "/")
-    return page
+    return devices()
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Saved under artifacts/browser/ for people to look at (CI keeps the folder)."""
+def screenshot(what: Page | Locator, name: str) -> Path:
+    """A whole page, or one element (a simulator panel), saved under artifacts/browser/ for people to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    what.screenshot(path=str(path), **({"full_page": True} if isinstance(what, Page) else {}))
     return path
