@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench demo package clean
+CHROMIUM := /usr/bin/chromium
+ARTIFACTS := artifacts/browser
+
+.PHONY: run test browser bench demo package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +18,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m devkit
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium (never a downloaded browser). Install it when missing and
+# we may (root with apt-get); never fail here: without it the browser tests skip and say why.
+browser:
+	@mkdir -p $(ARTIFACTS)
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (log: $(ARTIFACTS)/apt-get.log)"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium fonts-wqy-zenhei; } >$(ARTIFACTS)/apt-get.log 2>&1 \
+		|| echo "chromium could not be installed: the browser tests will skip (see $(ARTIFACTS)/apt-get.log)"; \
+	fi
 
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $${STAGE:-dev} --out $${OUT:-build/package}
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache artifacts

@@ -29,9 +29,11 @@ def get(incident_id: str) -> dict:
     return incident
 
 
-def _entry(action: str, by: str, source: str, name: str = "", note: str = "") -> dict:
+def _entry(action: str, by: str, source: str, name: str = "", note: str = "", minutes: int | None = None) -> dict:
+    """A timeline entry; ``minutes`` (of a silence) stays a number so each page says it in its language."""
     entry = {"at": clock.iso(), "action": action, "by": by, "source": source}
-    return {**entry, **({"name": name} if name else {}), **({"note": note} if note else {})}
+    return {**entry, **({"name": name} if name else {}), **({"note": note} if note else {}),
+            **({"minutes": minutes} if minutes else {})}
 
 
 def _append(incident: dict, entry: dict) -> None:
@@ -92,13 +94,12 @@ def act(incident_id: str, action: Action, member: dict, source: str,
         if action is Action.silence:
             span = minutes or DEFAULT_SILENCE_MINUTES
             incident["silenced_until"] = clock.iso(clock.now() + span * 60)
-            note = f"{span} minutes"
         else:
+            span = None
             incident["status"] = Status.acknowledged.value if action is Action.ack else Status.resolved.value
             incident[f"{incident['status']}_by"] = {"id": member["id"], "name": member["name"], "at": at}
-            note = ""
         incident["last_action"] = {"action": action.value, "id": member["id"], "name": member["name"], "at": at}
-        _append(incident, _entry(action.value, member["id"], source, member["name"], note))
+        _append(incident, _entry(action.value, member["id"], source, member["name"], minutes=span))
         return True
 
     return _mutate(incident_id, change)[0]

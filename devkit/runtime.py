@@ -11,6 +11,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+import requests
 from moto.server import ThreadedMotoServer
 
 PREFIX = "dutybridge-local"
@@ -51,7 +52,6 @@ class Runtime:
         from devkit.simulators.combined import start_simulators
         self.simulators = start_simulators(self.host, self.simulator_port)
         self.simulator_port = self.simulators.port
-        self.simulators.app_url = f"http://{self.host}:{self.port}"
 
     def _start_app(self) -> None:
         from chalice.config import Config
@@ -60,9 +60,11 @@ class Runtime:
         from app import app
         from chalicelib import config
 
+        self._app_class = app.__class__  # chalice rebases it for the local server; stop() puts it back
         self.server = create_local_server(app, Config.create(chalice_stage="local", app_name="dutybridge"),
                                           self.host, self.port)
         self.port = self.server.server.server_address[1]
+        self.simulators.app_url = self.app_url  # the simulator page names the app (known once its port is)
         os.environ["PUBLIC_BASE_URL"] = self.app_url
         config.reset()
         threading.Thread(target=self.server.server.serve_forever, name="chalice-local", daemon=True).start()
@@ -89,5 +91,11 @@ class Runtime:
         for poller in self.pollers:
             poller.join(timeout=5)
         self.server.server.shutdown()
+        self.server.server.server_close()
         self.simulators.stop()
+        # moto keeps its state in process-wide backends and chalice rebased the app's class:
+        # undo both so another Runtime in this process (the e2e and browser tests) starts clean
+        requests.post(f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/reset", timeout=10)
         self.moto.stop()
+        from app import app
+        app.__class__ = self._app_class

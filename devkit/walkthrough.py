@@ -57,6 +57,11 @@ def _members(console: Console, people: list[tuple[str, str, str, str]]) -> None:
         console.api("POST", "/members", {"id": member_id, "name": name, "mobile": mobile, "email": email})
 
 
+def _link(console: Console, view: dict, link: bool) -> dict | None:
+    """The one-click linking by mobile; left out (None) when people are to link themselves in the web app."""
+    return console.api("POST", f"/integrations/{view['id']}/link-members")[1] if link else None
+
+
 def create_dingtalk(console: Console) -> dict:
     org = console.sim("GET", "/_sim/state")
     values = org["org"]
@@ -71,21 +76,21 @@ def create_dingtalk(console: Console) -> dict:
                      "scene_group_robot_code": values["sceneGroupRobotCode"]}})
 
 
-def setup_dingtalk(console: Console) -> dict:
+def setup_dingtalk(console: Console, link: bool = True) -> dict:
     """Seed 000, steps 二 to 四 (the scene-group template and robot of 配置作战室 included); returns the
     integration view and what each step answered."""
     view = create_dingtalk(console)
     saved = console.sim("POST", "/_sim/console/event-url", {"url": view["urls"]["events"]})
     state = console.sim("GET", "/_sim/state")
     _members(console, [(u["userid"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
-    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    linked = _link(console, view, link)
     group = state["groups"][0]["openConversationId"]
     console.sim("POST", f"/_sim/groups/{group}/install-cool-app", {})
     return {"integration": view, "event_url_saved": saved, "linked": linked, "group": group,
             "people": [u["userid"] for u in state["users"]]}
 
 
-def setup_feishu(console: Console) -> dict:
+def setup_feishu(console: Console, link: bool = True) -> dict:
     """Seed 002, steps 二 to 四: credentials, 网页配置 / 重定向 URL / 消息卡片请求网址, people, a group."""
     state = console.sim("GET", "/_sim/state", platform="feishu")
     app = state["app"]
@@ -97,14 +102,14 @@ def setup_feishu(console: Console) -> dict:
              for kind, key in (("event-url", "events"), ("card-url", "card_callback"))}
     console.sim("POST", "/_sim/console/redirect-url", {"url": view["urls"]["oauth_redirect"]}, platform="feishu")
     _members(console, [(u["key"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
-    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    linked = _link(console, view, link)
     group = state["groups"][0]["chatId"]
     console.sim("POST", f"/_sim/groups/{group}/add-bot", {}, platform="feishu")
     return {"integration": view, "urls_saved": saved, "linked": linked, "group": group,
             "people": [u["key"] for u in state["users"]]}
 
 
-def setup_wecom(console: Console) -> dict:
+def setup_wecom(console: Console, link: bool = True) -> dict:
     """Seed 003 §二 (self-built app): credentials, trusted domain with its WW_verify file, 接收消息 URL, people;
     §三: 增强功能 → 开启作战室."""
     state = console.sim("GET", "/_sim/state", platform="wecom")
@@ -118,7 +123,7 @@ def setup_wecom(console: Console) -> dict:
     trusted = console.sim("POST", "/_sim/console/trusted-domain", {"domain": domain}, platform="wecom")
     saved = console.sim("POST", "/_sim/console/callback-url", {"url": view["urls"]["callback"]}, platform="wecom")
     _members(console, [(u["userid"], u["name"], u["mobile"], u["email"]) for u in state["users"]])
-    _, linked = console.api("POST", f"/integrations/{view['id']}/link-members")
+    linked = _link(console, view, link)
     return {"integration": view, "trusted_domain": trusted, "callback_saved": saved, "linked": linked,
             "group": None, "people": [u["userid"] for u in state["users"]]}
 

@@ -69,6 +69,12 @@ def button_values(card: dict[str, Any]) -> list[dict[str, Any]]:
     return values
 
 
+def overflow_options(card: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """``(value, option)`` of every overflow menu choice: a pick sends the menu's value and the option's."""
+    return [(element.get("value"), option.get("value")) for element in _walk(_elements(card))
+            if element["tag"] == "overflow" for option in element.get("options") or [] if isinstance(option, dict)]
+
+
 def _elements(card: dict[str, Any]) -> list[Any]:
     if card.get("schema") == "2.0":
         body = card.get("body")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
                                        permission_route)
-from devkit.simulators.feishu_cards import button_values, check_card, update_multi
+from devkit.simulators.feishu_cards import button_values, check_card, overflow_options, update_multi
 from devkit.simulators.feishu_gate import FeishuError
 from devkit.simulators.feishu_messages import Message
 from devkit.simulators.feishu_oauth import with_query
@@ -114,7 +114,9 @@ class ControlApi:
                 raise ControlError(409, "no card callback URL saved in the console")
             now = sim.now()
             token = sim.messages.mint_update_token(message, user.open_id, now)
-            payload = self._click_payload(flavour, message, user, body["value"], token, now)
+            action = {"value": body["value"], "tag": "overflow", "option": body["option"]} if "option" in body \
+                else {"value": body["value"], "tag": "button"}
+            payload = self._click_payload(flavour, message, user, action, token, now)
         send = post_legacy_card if flavour == "v1" else push
         delivery = send(sim.card_url, sim.app, payload, now, timeout=sim.outbound_timeout)
         sim.log("delivery", delivery.public())
@@ -142,19 +144,24 @@ class ControlApi:
             raise ControlError(403, f"{user.key} cannot see {message.message_id}")
         if body.get("flavour", "v2") not in ("v1", "v2"):
             raise ControlError(400, 'flavour is "v2" (card.action.trigger) or "v1" (legacy card URL)')
-        if body.get("value") not in button_values(message.views.get(user.open_id, message.content)):
-            raise ControlError(400, "the card has no button with that value")
+        view = message.views.get(user.open_id, message.content)
+        if "option" in body:  # a pick from an overflow menu
+            allowed = [value for value, option in overflow_options(view) if option == body["option"]]
+        else:
+            allowed = button_values(view)
+        if body.get("value") not in allowed:
+            raise ControlError(400, "the card has no button or menu option with that value")
         return message, user
 
-    def _click_payload(self, flavour: str, message: Message, user: User, value: dict[str, Any], token: str,
+    def _click_payload(self, flavour: str, message: Message, user: User, action: dict[str, Any], token: str,
                        now: float) -> dict[str, Any]:
         app = self.sim.app
         if flavour == "v1":
             return {"open_id": user.open_id, "user_id": user.user_id, "open_message_id": message.message_id,
                     "open_chat_id": message.chat_id, "tenant_key": app.tenant_key, "token": token,
-                    "action": {"value": value, "tag": "button"}}
+                    "action": action}
         event = {"operator": {"tenant_key": app.tenant_key, **user.ids()}, "token": token,
-                 "action": {"value": value, "tag": "button"}, "host": "im_message",
+                 "action": action, "host": "im_message",
                  "context": {"open_message_id": message.message_id, "open_chat_id": message.chat_id}}
         return envelope(app, "card.action.trigger", event, now)
 

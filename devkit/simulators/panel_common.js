@@ -1,9 +1,13 @@
-  // Helpers every simulator panel shares, inlined into each panel's script (it declares root, base, ui, poll).
+  // Helpers every simulator panel shares, inlined into each panel's script (it declares root, base, ui, poll;
+  // ui.cookie names the cookie that says who "I" am, which the platform's sign-in pages read too).
   function $(role) { return root.querySelector("[data-role=" + role + "]"); }
   function esc(text) {
     return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
     });
+  }
+  function linkify(text) {  // the clients turn a bare address in a message into a link, as the apps do
+    return esc(text).replace(/https?:\/\/[^\s<]+/g, function (url) { return '<a href="' + url + '" target="_blank">' + url + "</a>"; });
   }
   function markdown(text) {
     return esc(text).replace(/\*\*(.+?)\*\*/g, "<b>$1</b>").replace(/`(.+?)`/g, "<code>$1</code>")
@@ -27,14 +31,24 @@
       return '<div class="bad">' + esc(r.api + " → " + r.status + " " + r.code + " (" + r.reason + ")") + "</div>";
     }).join("");
   }
+  function cookieUser() {
+    var m = document.cookie.match(new RegExp("(?:^|;\\s*)" + ui.cookie + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  function setViewer(id) {  // cookie shared with the app's host, so its sign-in answers as this person
+    ui.viewer = id;
+    document.cookie = ui.cookie + "=" + encodeURIComponent(id) + "; path=/; SameSite=Lax";
+  }
   function memberNames(ids, users, idOf) {  // a group's members by name, for the chat list
     return "成员 Members: " + ids.map(function (id) {
       var user = users.filter(function (u) { return idOf(u) === id; })[0];
       return user ? user.name : id;
     }).join("、");
   }
-  function unchanged(parts) {  // skip re-rendering when nothing the page shows has changed
-    var snapshot = JSON.stringify(parts);
+  function unchanged(state, parts) {  // skip re-rendering when nothing the page shows has changed
+    var shown = Object.assign({}, state);
+    delete shown.now;  // the simulator's clock ticks on every poll; no panel shows it
+    var snapshot = JSON.stringify([shown].concat(parts));
     if (snapshot === ui.rendered) { return true; }
     ui.rendered = snapshot;
     return false;
@@ -48,6 +62,9 @@
         esc((c.avatar || c.title).slice(0, 1)) + "</div><div><div>" + esc(c.title) + '</div><div class="sub">' + esc(c.sub) + "</div></div></div>";
     }).join("");
   }
+  function menu(key, summary, items) {  // a card's menu (HTML parts), kept open while the panel re-renders
+    return '<details class="menu" data-menu="' + esc(key) + '"' + (ui.menus[key] ? " open" : "") + ">" + summary + items + "</details>";
+  }
   function listen(onClick, onAct) {  // choosing a chat is shared; card buttons and toolbar actions are the panel's
     root.addEventListener("click", function (event) {
       var target = event.target.closest("[data-chat],[data-click],[data-act]");
@@ -56,6 +73,9 @@
       else if (target.dataset.click) { onClick(JSON.parse(target.dataset.click)); }
       else { onAct(target.dataset.act); }
     });
+    root.addEventListener("toggle", function (event) {  // toggle does not bubble: listen while it goes down
+      if (event.target.dataset.menu) { ui.menus[event.target.dataset.menu] = event.target.open; }
+    }, true);
   }
   function start(webHomeKey) {
     $("web-home").value = new URLSearchParams(window.location.search).get("web_home") || localStorage.getItem(webHomeKey) || "";

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devkit.walkthrough import Console, send_incident, setup_dingtalk
-from tests.e2e.conftest import queue_url
+from tests.live_runtime import queue_url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from devkit.walkthrough import Console, send_incident, setup_feishu
-from tests.e2e.conftest import queue_url
+from tests.live_runtime import queue_url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.models import DeliveryJob
 from devkit.walkthrough import Console, open_war_room, send_incident, setup_dingtalk, setup_feishu, setup_wecom
-from tests.e2e.conftest import queue_url
+from tests.live_runtime import queue_url
 
 
 @pytest.fixture(scope="module")
