@@ -76,7 +76,11 @@ def settled(incident_id: str, integration_id: str, member_id: str) -> dict | Non
     item = integrations.get(integration_id)
     if room := _room_of(incident, integration_id):
         return room if member_id in room.get("invited", []) else None
-    _openable(incident, integrations.adapter(item))
+    adapter = integrations.adapter(item)
+    _openable(incident, adapter)
+    responders = _responders(incident, {"id": member_id})
+    if len(responders) < adapter.room_min_members:  # e.g. WeCom's two: nobody else was paged or acted yet
+        raise _too_few(adapter, [])
     return None
 
 
@@ -126,9 +130,7 @@ def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> O
     users, missing = _platform_users(adapter, _responders(incident, by))
     members = list(dict.fromkeys(users.values()))
     if len(members) < adapter.room_min_members:
-        raise Unprocessable(f"能邀请的处理人不足 {adapter.room_min_members} 人：请先关联成员账号 (a war room here needs "
-                            f"{adapter.room_min_members} responder(s) known to {adapter.name}; not found: "
-                            f"{', '.join(missing) or 'nobody was paged or acted yet'})")
+        raise _too_few(adapter, missing)
     room = adapter.open_room(_plan(incident, adapter.integration_id, members))
     refused = set(room.refused)
     record = {"chat_id": room.chat_id, "title": room.title, "platform": adapter.name, "created_at": clock.iso(),
@@ -144,6 +146,12 @@ def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> O
     events.publish(incident, incident["timeline"][-1])
     responders = {} if adapter.room_carries_buttons else {u: m for m, u in users.items() if u not in refused}
     return Opened(incident["id"], adapter.integration_id, record, True, room.target, responders)
+
+
+def _too_few(adapter: Adapter, missing: list[str]) -> Unprocessable:
+    return Unprocessable(f"能邀请的处理人不足 {adapter.room_min_members} 人：请先关联成员账号 (a war room here needs "
+                         f"{adapter.room_min_members} responder(s) known to {adapter.name}; not found: "
+                         f"{', '.join(missing) or 'nobody else was paged or acted yet'})")
 
 
 def _responders(incident: dict, by: dict | None) -> list[str]:

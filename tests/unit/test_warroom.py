@@ -179,6 +179,13 @@ def test_a_click_on_a_refused_room_says_why(paged):
     assert not outcome.ok and "rooms are off" in outcome.message and paged.rooms == []
 
 
+def test_a_click_with_too_few_responders_is_refused_at_once(paged, monkeypatch):
+    monkeypatch.setattr(paged, "room_min_members", 3)  # WeCom needs 2; inc-1 has Alice and Bob
+    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
+                                                           war_room=True))
+    assert not outcome.ok and "不足 3 人" in outcome.message and drain("war-rooms") == []
+
+
 def test_nobody_to_invite_is_refused(paged, monkeypatch):
     people.unbind_integration("int_fake")
     monkeypatch.setattr(paged, "user_by_mobile", lambda self, mobile: None)
