@@ -29,9 +29,11 @@ def _missing() -> str | None:
 if (missing := _missing()):
     pytest.skip(missing, allow_module_level=True)
 
-from playwright.sync_api import Browser, Locator, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
 
 from tests.live_runtime import console, runtime  # noqa: E402,F401 - the package's fixtures
+
+expect.set_options(timeout=15_000)  # pages wait on SQS pollers and sign-in redirects: be patient
 
 
 @pytest.fixture(scope="package")
