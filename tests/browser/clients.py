@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
 SLOW = 30_000  # cards travel through the SQS pollers: allow for a busy 2-core machine (ms)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+
+expect.set_options(timeout=15_000)  # pages wait on SQS pollers and sign-in redirects: be patient
+
+
+def screenshot(what: Page | Locator, name: str) -> Path:
+    """A whole page, or one element (a simulator panel), saved under artifacts/browser/ for people to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    what.screenshot(path=str(path), **({"full_page": True} if isinstance(what, Page) else {}))
+    return path
 
 
 @dataclass(frozen=True)

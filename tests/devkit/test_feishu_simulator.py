@@ -556,6 +556,22 @@ def test_click_v1_legacy_is_sha1_signed_plain_json(sim: FeishuSimulator, app: Fa
     assert other.status_code == 403
 
 
+def test_an_overflow_pick_sends_the_menu_value_and_the_option(sim: FeishuSimulator, app: FakeApp) -> None:
+    open_card_url(sim, app)
+    chen = person(sim, "chenjing")
+    menu = {"tag": "overflow", "value": {"action": "silence", "alert_id": "a1"},
+            "options": [{"text": {"tag": "plain_text", "content": "屏蔽 6 小时"}, "value": "silence:360"}]}
+    with_menu = card()
+    with_menu["elements"][1]["actions"].append(menu)
+    message_id = send(sim, tenant_token(sim), chen.open_id, json.dumps(with_menu)).json()["data"]["message_id"]
+    pick = {"message_id": message_id, "open_id": chen.open_id, "value": menu["value"]}
+    assert control(sim, "click", {**pick, "option": "silence:360"}).json()["ok"] is True
+    assert app.calls[-1].body["event"]["action"] == {"value": menu["value"], "tag": "overflow",
+                                                     "option": "silence:360"}
+    assert control(sim, "click", {**pick, "option": "silence:1"}).status_code == 400  # not on the menu
+    assert control(sim, "click", pick).status_code == 400  # the menu's value is no button's
+
+
 def test_late_click_reply_is_not_applied(sim: FeishuSimulator, app: FakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
     open_card_url(sim, app)
     chen = person(sim, "chenjing")

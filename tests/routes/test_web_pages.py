@@ -73,6 +73,15 @@ def test_acting_from_the_page_changes_what_it_shows(web, admin_headers, linked):
     assert "故障已关闭，无需操作" in page and 'data-action="' not in page
 
 
+def test_the_timeline_says_a_silence_in_the_pages_language(web, admin_headers, linked):
+    _incident(web, admin_headers)
+    web.http.post("/app/int_js/incidents/inc-1/actions", body=json.dumps({"action": "silence", "minutes": 360}),
+                  headers={**JSON, **linked})
+    assert "Alice · 屏蔽 360 分钟" in html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    english = html(web.http.get("/app/int_js/incidents/inc-1", headers={**linked, "Accept-Language": "en"}))
+    assert "Alice · silenced 360 min" in english
+
+
 def test_signed_in_but_unlinked_person_sees_the_incident_and_is_asked_to_link_to_act(web, admin_headers):
     _incident(web, admin_headers, members=())
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers=sign_in(web)))
