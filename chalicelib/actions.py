@@ -6,7 +6,7 @@ button and route open (or find) the incident's war room and queue the room's car
 """
 from __future__ import annotations
 
-from chalicelib import cards, delivery, dispatch, events, incidents, pending, warroom
+from chalicelib import cards, delivery, dispatch, events, incidents, notices, pending, warroom
 from chalicelib.config import settings
 from chalicelib.errors import AppError, Conflict, NotFound, Retryable
 from chalicelib.models import Action, RoomJob
@@ -126,7 +126,13 @@ def open_requested_room(job: RoomJob) -> None:
     except Retryable:
         raise
     except AppError as exc:
-        warroom.note_failure(job.incident_id, job.integration_id, exc)
+        room_failed(job, exc)
+
+
+def room_failed(job: RoomJob, exc: AppError) -> None:
+    """A queued room that cannot be opened: said on the timeline, and to the person who pressed 作战室."""
+    warroom.note_failure(job.incident_id, job.integration_id, exc)
+    notices.tell_room_failure(job, exc.message)
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

@@ -1,8 +1,9 @@
-"""Cards that are not one incident's own: a receiver's digest and the low-quota warning.
+"""Cards that are not one incident's own: a receiver's digest, the low-quota warning, and the word
+that a war room asked for from a card could not be opened.
 
 Once the month's call budget runs low, each new warning or info card is folded into one digest per
 receiver per interval instead of costing a call of its own, and the integration's admins hear
-about it once. Both notices go through the same gate as incident cards (budget, then pacing).
+about it once. Every notice goes through the same gate as incident cards (budget, then pacing).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import math
 from chalicelib import admission, cards, clock, dispatch, incidents, integrations, quota
 from chalicelib.config import settings as app_settings
 from chalicelib.errors import NotFound, Permanent, QuotaExhausted
-from chalicelib.models import DeliveryJob
+from chalicelib.models import DeliveryJob, RoomJob
 from chalicelib.store import deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
 
@@ -56,6 +57,17 @@ def warn_admins(integration_id: str, settings: quota.QuotaSettings, budget: quot
     dispatch.enqueue(jobs)
 
 
+def tell_room_failure(room: RoomJob, reason: str) -> None:
+    """The person who pressed 作战室 was told it was on its way: tell them why it is not."""
+    binding = people.binding(room.member_id, room.integration_id)
+    if binding is None:
+        return
+    job = DeliveryJob(incident_id=f"roomfail-{int(clock.now())}", integration_id=room.integration_id, kind="user",
+                      target=binding["user_id"], notice="war_room_failed")
+    ephemeral.put(_contents_key(job), KEEP_SECONDS, incident=room.incident_id, reason=reason)
+    dispatch.enqueue([job])
+
+
 def deliver(job: DeliveryJob) -> str:
     """Send one notice once; a digest whose budget is spent parks its incidents for the month's turn."""
     item = integration_store.get(job.integration_id)
@@ -63,12 +75,12 @@ def deliver(job: DeliveryJob) -> str:
         return "skipped"
     adapter = integrations.adapter(item)
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
-    card = _digest_card(job, folded, adapter.settings) if job.notice == "digest" else _warning_card(job, adapter)
+    card = _card(job, folded, adapter)
     if card is None:
         return "skipped"
     try:
         admission.budget(job, adapter)
-        admission.pace(job, adapter, None, critical=job.notice == "quota_low")
+        admission.pace(job, adapter, None, critical=job.notice != "digest")  # someone waits for the others
         adapter.send_card(job.kind, job.target, card, job.card_key)
     except (QuotaExhausted, Permanent) as exc:
         state = "parked" if isinstance(exc, QuotaExhausted) else "failed"
@@ -85,6 +97,14 @@ def _contents_key(job: DeliveryJob) -> str:
 
 def _sent_key(job: DeliveryJob) -> str:
     return f"notice-sent#{job.target_key}#{job.incident_id}"
+
+
+def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:
+    if job.notice == "digest":
+        return _digest_card(job, folded, adapter.settings)
+    if job.notice == "quota_low":
+        return _warning_card(job, adapter)
+    return _room_failure_card(job)
 
 
 def _digest_card(job: DeliveryJob, folded: list[str], settings: quota.QuotaSettings) -> cards.Card | None:
@@ -121,12 +141,26 @@ def _warning_card(job: DeliveryJob, adapter) -> cards.Card:
         lines=[("已用 Used", f"{budget.used} / {budget.monthly}")], at=clock.iso())
 
 
+def _room_failure_card(job: DeliveryJob) -> cards.Card | None:
+    kept = ephemeral.get(_contents_key(job))
+    try:
+        incident = incidents.get(kept["incident"]) if kept else None
+    except NotFound:
+        incident = None
+    if incident is None:
+        return None
+    return _notice_card(
+        job, title="作战室未能开启 (The war room could not be opened)", severity=incident["severity"],
+        description=kept["reason"], lines=[("故障 Incident", incident["title"])], at=clock.iso(),
+        url=f"{app_settings().public_base_url}/app/{job.integration_id}/incidents/{incident['id']}")
+
+
 def _notice_card(job: DeliveryJob, title: str, severity: str, description: str,
-                 lines: list[tuple[str, str]], at: str) -> cards.Card:
+                 lines: list[tuple[str, str]], at: str, url: str = "") -> cards.Card:
     zh, en = cards.SEVERITY_TEXT[severity]
     return cards.Card(
         incident_id=job.incident_id, title=title, severity=severity, severity_zh=zh, severity_en=en,
         status="notice", status_zh="通知", status_en="Notice", description=description, labels=lines,
         started_at=cards.local_time(at), acted_by="", silenced_until="",
-        url=f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
+        url=url or f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
         war_room=False, notice=True)

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import actions, aws, delivery, dispatch, warroom
+from chalicelib import actions, aws, delivery, dispatch
 from chalicelib.errors import Paced, Permanent, Retryable
 from chalicelib.integrations import readable
 from chalicelib.models import DeliveryJob, Notification, RoomJob
@@ -83,7 +83,7 @@ def handle_room(body: str) -> None:
         actions.open_requested_room(job)
     except Retryable as exc:
         if job.attempt + 1 >= MAX_ATTEMPTS:
-            warroom.note_failure(job.incident_id, job.integration_id, exc)
+            actions.room_failed(job, exc)
             return
         dispatch.request_room(job.model_copy(update={"attempt": job.attempt + 1}), delay=retry_delay(job.attempt, exc))
 

@@ -168,6 +168,12 @@ def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retrie
     worker.handle_room(json.dumps(retry["body"]))
     entry = incident_store.get("inc-1")["timeline"][-1]
     assert entry["action"] == "war_room_failed" and "no groups today" in entry["note"] and paged.rooms == []
+    _run_deliveries()  # the presser hears why, in a notice of their own
+    kind, target, card, _ = paged.sent[-1]
+    assert (kind, target, card.notice, card.title) == ("user", "u-alice", True, "作战室未能开启 (The war room could "
+                                                                                  "not be opened)")
+    assert "no groups today" in card.description and card.url.endswith("/app/int_fake/incidents/inc-1")
+    assert ("故障 Incident", "CPU > 95% on db-1") in card.labels
     worker.handle_room("[not json")  # parked in the DLQ with its error, never raised
     assert drain("war-rooms-dlq")
 
