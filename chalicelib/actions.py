@@ -2,7 +2,8 @@
 
 After the incident changes: the change goes to the incident-events queue, the clicked card is
 answered in the click reply, and every other delivered card is queued for an update. The 作战室
-button and route open (or find) the incident's war room and queue the room's cards.
+routes open (or find) the incident's war room and queue the room's cards; the 作战室 button queues
+the opening itself, since the click's answer cannot wait for it.
 """
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def _keep(click: Click) -> None:
 
 
 def open_requested_room(job: RoomJob) -> None:
-    """The queued half of a 作战室 click; raises Retryable, any other refusal goes on the timeline."""
+    """The queued half of a 作战室 click; raises Retryable, any other refusal goes to ``room_failed``."""
     try:
         _open_room(job.incident_id, job.integration_id, _member(job.member_id), job.source)
     except Retryable:

@@ -1,7 +1,8 @@
 """War rooms (作战室): one group per incident and integration, holding its responders and its live card.
 
-A room is opened from a card's 作战室 button, from the admin API, or by itself for a critical incident
-where the integration sets ``war_room_auto_critical``. A conditional claim lets only one of two
+A room is opened from a card's 作战室 button (through the war-rooms queue), from the admin API or the
+web app, or by itself for a critical incident where the integration sets ``war_room_auto_critical``;
+whoever opens a room they are not in yet is invited into it. A conditional claim lets only one of two
 concurrent requests create the room while the other waits for it; the platforms' own idempotency
 keys (DingTalk and Feishu ``uuid``, WeCom ``chatid``) make a retry after a crash find the group the
 first attempt created. The room is recorded on the incident (``war_rooms``) and its timeline, and
