@@ -119,8 +119,11 @@ def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) 
         return found
     adapter = integrations.adapter(item)
     users, _ = _platform_users(adapter, [by["id"]])
-    if not users or adapter.add_to_room(room["chat_id"], list(users.values())):
+    if not users:  # no account on this platform (only the admin API can name such a member)
         return found
+    if adapter.add_to_room(room["chat_id"], list(users.values())):
+        raise Unprocessable(f"平台未能把你加入作战室「{room['title']}」，请联系群主拉你入群 ({adapter.name} would not "
+                            f"add you to the war room; ask its owner to add you)")
     incident, room, joined = incidents.join_war_room(incident["id"], item["id"], by["id"], source, by["name"])
     if joined:
         events.publish(incident, incident["timeline"][-1])

@@ -151,7 +151,9 @@ def test_a_latecomer_the_platform_refuses_stays_outside(paged):
     people.bind("erin", "int_fake", "u-gone-erin", "Erin", "2026-01-01T00:00:00Z")
     _click_room("u-gone-erin")
     assert paged.joined == [(room["chat_id"], ["u-gone-erin"])]
-    assert "erin" not in incident_store.get("inc-1")["war_rooms"]["int_fake"]["invited"]
+    incident = incident_store.get("inc-1")
+    assert "erin" not in incident["war_rooms"]["int_fake"]["invited"]
+    assert incident["timeline"][-1]["action"] == "war_room_failed" and "ask its owner" in incident["timeline"][-1]["note"]
 
 
 def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retried(paged, monkeypatch):
