@@ -85,12 +85,13 @@ def _record(job: DeliveryJob, state: str, error: str | None, **extra: str) -> bo
 
 
 def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
-    """A new room's card, and 1:1 cards for its responders where the room cannot carry buttons."""
-    if not opened.created:
+    """A new room's card, and 1:1 cards for its responders (a latecomer too) where the room cannot carry
+    buttons; whoever holds a card of the incident already keeps that one."""
+    if not (opened.created or opened.joined):
         return []
     jobs = []
-    wanted = [("chat", opened.target, {})] + [("user", user, {"member_id": member})
-                                             for user, member in opened.responders.items()]
+    wanted = ([("chat", opened.target, {})] if opened.created else []) + [
+        ("user", user, {"member_id": member}) for user, member in opened.responders.items()]
     for kind, target, extra in wanted:
         job = DeliveryJob(incident_id=opened.incident_id, integration_id=opened.integration_id, kind=kind,
                           target=target)

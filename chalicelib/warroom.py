@@ -127,7 +127,8 @@ def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) 
     incident, room, joined = incidents.join_war_room(incident["id"], item["id"], by["id"], source, by["name"])
     if joined:
         events.publish(incident, incident["timeline"][-1])
-    return Opened(incident["id"], item["id"], room, joined=joined)
+    responders = {} if adapter.room_carries_buttons else {u: m for m, u in users.items()}
+    return Opened(incident["id"], item["id"], room, responders=responders, joined=joined)
 
 
 def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> Opened:

@@ -228,6 +228,16 @@ def test_rooms_without_buttons_give_responders_their_own_cards(paged, monkeypatc
     targets = {(kind, target) for kind, target, _, _ in paged.sent}
     assert ("user", "u-bob") in targets and ("user", "u-alice") in targets
     assert next(d for d in deliveries.of("inc-1") if d["target"] == "u-bob")["member_id"] == "bob"
+    member("carol", "Carol", "13800000009")  # never paged: joining gives her the card to act from
+    people.bind("carol", "int_fake", "u-carol", "Carol", "2026-01-01T00:00:00Z")
+    sent = len(paged.sent)
+    actions.open_war_room("inc-1", "int_fake", "carol")
+    _run_deliveries()
+    assert [(kind, target) for kind, target, _, _ in paged.sent[sent:]] == [("user", "u-carol")]
+    actions.take_as("inc-1", Action.ack, "alice", "api")  # …and her card follows the incident like the others
+    _run_deliveries()
+    carols = paged.sent[sent][3]
+    assert ("acknowledged", carols) in {(card.status, ref["card"]) for ref, card in paged.updated}
 
 
 def test_critical_incidents_open_rooms_where_the_integration_asks(fake_platform):
