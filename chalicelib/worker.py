@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,7 @@ from chalicelib.models import DeliveryJob, Notification, RoomJob
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
+Job = TypeVar("Job", DeliveryJob, RoomJob)  # a queued job that counts its attempts
 MAX_ATTEMPTS = 10
 ESCALATE_AFTER = 3
 MAX_DELAY = 900  # SQS's longest DelaySeconds
@@ -60,19 +61,8 @@ def retry_later(job: DeliveryJob, exc: Retryable) -> None:
         dispatch.enqueue([job.model_copy(update={"slot_at": exc.slot_at})],
                          delay=min(MAX_DELAY, math.ceil(exc.retry_after)))
         return
-    if job.attempt + 1 >= MAX_ATTEMPTS:
-        delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}")
-        return
-    dispatch.enqueue([job.model_copy(update={"attempt": job.attempt + 1})], delay=retry_delay(job.attempt, exc))
-
-
-def retry_delay(attempt: int, exc: Retryable) -> int:
-    """The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
-    windows) is met with a growing wait from the third try on."""
-    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(attempt)
-    if attempt >= ESCALATE_AFTER:
-        delay = max(delay, backoff(attempt))
-    return min(MAX_DELAY, delay)
+    _again(job, exc, lambda again, delay: dispatch.enqueue([again], delay=delay),
+           lambda: delivery.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}"))
 
 
 def handle_room(body: str) -> None:
@@ -82,10 +72,24 @@ def handle_room(body: str) -> None:
     try:
         actions.open_requested_room(job)
     except Retryable as exc:
-        if job.attempt + 1 >= MAX_ATTEMPTS:
-            actions.room_failed(job, exc)
-            return
-        dispatch.request_room(job.model_copy(update={"attempt": job.attempt + 1}), delay=retry_delay(job.attempt, exc))
+        _again(job, exc, dispatch.request_room, lambda: actions.room_failed(job, exc))
+
+
+def _again(job: Job, exc: Retryable, resend: Callable[[Job, int], None], give_up: Callable[[], None]) -> None:
+    """One more attempt after the retry delay, or ``give_up`` once MAX_ATTEMPTS are spent."""
+    if job.attempt + 1 >= MAX_ATTEMPTS:
+        give_up()
+        return
+    resend(job.model_copy(update={"attempt": job.attempt + 1}), retry_delay(job.attempt, exc))
+
+
+def retry_delay(attempt: int, exc: Retryable) -> int:
+    """The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
+    windows) is met with a growing wait from the third try on."""
+    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(attempt)
+    if attempt >= ESCALATE_AFTER:
+        delay = max(delay, backoff(attempt))
+    return min(MAX_DELAY, delay)
 
 
 def park(queue: str, body: str, error: str) -> None:
