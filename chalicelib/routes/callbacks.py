@@ -5,26 +5,26 @@ from chalice import Blueprint
 
 from chalicelib import inbound_flow
 from chalicelib.platforms import wecom_suite
-from chalicelib.routes.common import guarded, inbound, reply
+from chalicelib.routes.common import sealed, inbound, reply
 
 bp = Blueprint(__name__)
 JSON_AND_XML = ["application/json", "text/xml", "application/xml", "text/plain"]
 
 
 @bp.route("/callbacks/{integration_id}/events", methods=["GET", "POST"], content_types=JSON_AND_XML)
-@guarded
+@sealed
 def platform_events(integration_id: str):
     return reply(inbound_flow.event(integration_id, inbound(bp)))
 
 
 @bp.route("/callbacks/{integration_id}/card", methods=["POST"], content_types=JSON_AND_XML)
-@guarded
+@sealed
 def card_action(integration_id: str):
     return reply(inbound_flow.click(integration_id, inbound(bp)))
 
 
 @bp.route("/callbacks/wecom-suite", methods=["GET", "POST"], content_types=JSON_AND_XML)
-@guarded
+@sealed
 def wecom_suite_callback():
     """The suite's 指令回调 and 数据回调: instructions handled here, clicks by the organisation's integration."""
     request = inbound(bp)

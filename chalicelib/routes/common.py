@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.config import settings
-from chalicelib.errors import AppError, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.errors import AppError, CallbackRejected, InvalidInput, PayloadTooLarge, Unauthorized
 from chalicelib.integrations import readable
 from chalicelib.platforms.base import InboundRequest, Reply
 
@@ -36,6 +36,23 @@ def guarded(view: Callable) -> Callable:
                 log.warning("refused %s: %s", view.__name__, exc.message)
             return error_response(exc)
     return wrapper
+
+
+REFUSED = {"error": "callback_rejected", "message": "refused"}
+
+
+def sealed(view: Callable) -> Callable:
+    """A platform callback's answer to anything it cannot accept: one status and one text, whatever the
+    reason (bad signature, padding, JSON, unknown integration), so no answer tells an attacker which
+    check failed. The reason is logged."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except CallbackRejected as exc:
+            log.warning("refused %s: %s", view.__name__, exc.message)
+            return Response(body=REFUSED, status_code=exc.status, headers={"Content-Type": "application/json"})
+    return guarded(wrapper)
 
 
 def admin(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
