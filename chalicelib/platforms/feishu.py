@@ -9,7 +9,8 @@ body); the legacy card URL signs sha1(timestamp + nonce + Verification Token + r
 ``url_verification`` → ``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the
 new card.
 War room (作战室): im/v1/chats with the bot as manager, members added one call at a time (232019
-answers concurrent member operations on a chat); contact:user.id:readonly finds people by mobile.
+answers concurrent member operations on a chat) with succeed_type=1; contact:user.id:readonly finds
+people by mobile.
 Limits: 50/s per API, messages 1000/min, 5/s per user or group; free edition 10,000 calls a month.
 Docs: open.feishu.cn/document (发送消息, 卡片回传交互, 频控策略, 获取 user_access_token).
 """
@@ -40,6 +41,7 @@ CHAT_NAME_MAX = 60
 MEMBERS_PER_CALL = 50
 CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
 NO_VALID_MEMBER = "232027"
+ADD_USABLE_IDS = "1"  # succeed_type: add every usable id, list the others in invalid/not_existed_id_list
 
 log = logging.getLogger("dutybridge.feishu")
 
@@ -175,14 +177,15 @@ class Feishu(Adapter):
         return Room(chat_id=chat_id, target=chat_id, title=title, refused=self.add_to_room(chat_id, others))
 
     def add_to_room(self, chat_id: str, open_ids: list[str]) -> list[str]:
-        """Serially, batch after batch; a 232019 (another member operation still running) waits and retries,
-        a 232027 (nobody in the batch can be added) refuses the whole batch."""
+        """Serially, batch after batch. ``succeed_type=1`` adds whoever can be added and lists the rest (by
+        default one id the app cannot see fails the whole call); a 232019 (another member operation still
+        running) waits and retries, a 232027 (nobody in the batch can be added) refuses the whole batch."""
         refused: list[str] = []
         for start in range(0, len(open_ids), MEMBERS_PER_CALL):
             body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
             try:
                 data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
-                    "member_id_type": "open_id"},
+                    "member_id_type": "open_id", "succeed_type": ADD_USABLE_IDS},
                     "POST /open-apis/im/v1/chats/members"))["data"]
             except Permanent as exc:
                 if exc.platform_code != NO_VALID_MEMBER:

@@ -4,7 +4,8 @@
 # https://accounts.feishu.cn): tenant/app access tokens (7200 s, a new one when <30 min left, both valid),
 # the bearer check, im/v1/messages (interactive cards, uuid idempotency), PATCH by message id, the delayed
 # update by click token, contact/v3/users/batch_get_id, the OAuth authorize page + authen/v2/oauth/token +
-# authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members, the scopes those and batch_get_id need
+# authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members (succeed_type 0/1/2), the scopes those and
+# batch_get_id need
 # (granted as seed 002 asks, revocable at /_sim/console/permissions), Feishu's rate limits and monthly budget,
 # injected faults, and the outbound side: encrypted+signed event pushes, the console's url_verification,
 # card.action.trigger and legacy card callbacks with their replies applied.
@@ -29,7 +30,10 @@
 #   - client code in the wild for a missing scope: HTTP 400 {"code":99991672,"msg":"Access denied. One of the
 #     following scopes is required: [...]","error":{"permission_violations":[{"type":"action_scope_required",…}]}};
 #   - larksuite/oapi-sdk-python: event/card dispatchers (url_verification skips the signature; v2 callback
-#     fields operator/token/action/host/context; reply toast + card{type,data}; legacy sha1 card signature).
+#     fields operator/token/action/host/context; reply toast + card{type,data}; legacy sha1 card signature);
+#   - larksuite/oapi-sdk-go: im/v1 CreateChatMembers (succeed_type 0/1/2 and what invalid_id_list holds under
+#     each), larkcard.CardAction (the legacy body: open_id, user_id, open_message_id, open_chat_id, tenant_key,
+#     token "c-…", action).
 # Not confirmed, chosen and flagged: the per-receiver and per-message 5/s limits answer 230020 (HTTP 400, as
 #   the message docs list) rather than 429; HTTP status of 99991403 (400 here) and of the 300xxx delayed-update
 #   errors (400); which calls the monthly budget counts (token and OAuth endpoints are exempt here); the exact
@@ -37,8 +41,11 @@
 #   PATCH with 230001; the v1 legacy callback's open_chat_id; no signature headers on url_verification and on
 #   unencrypted pushes; the console's error wording; uuid idempotency of chat create having no expiry;
 #   the delayed-update token allows 2 uses (newer docs; an older Lark page says 3, settable) and 30 KB (the
-#   older page says 100 KB); user tokens are "u-…" (the live v2 endpoint now issues JWTs); which ids of an
-#   add-members call land in invalid_id_list vs not_existed_id_list.
+#   older page says 100 KB); user tokens are "u-…" (the live v2/v3 endpoints now issue JWTs); which ids of an
+#   add-members call land in invalid_id_list vs not_existed_id_list, and the codes of a succeed_type 0/2 refusal
+#   (232024 for an id the app cannot see, 99992351 for an unknown one, the unusable ids in its data); legacy
+#   (v1) card clicks go plaintext even with an Encrypt Key (the SDKs decrypt them when encrypted, so both are
+#   taken by the app).
 from __future__ import annotations
 
 import time
@@ -209,7 +216,7 @@ class FeishuSimulator(PlatformSimulator):
         try:
             time.sleep(self.member_add_seconds)
             with self.lock:
-                return self.chats.finish_add(group, ids, request.query.get("member_id_type", "open_id"))
+                return self.chats.finish_add(group, ids, request.query)
         finally:
             with self.lock:
                 self.chats.adding.discard(group.chat_id)

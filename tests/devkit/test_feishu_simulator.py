@@ -606,7 +606,7 @@ def test_create_chat_is_idempotent_and_the_bot_is_in_it(sim: FeishuSimulator) ->
 def test_add_members_lists_and_errors(sim: FeishuSimulator) -> None:
     token, zhao = tenant_token(sim), person(sim, "zhaolei")
     chat_id = api(sim, "POST", "/im/v1/chats", token, {"name": "war"}).json()["data"]["chat_id"]
-    path, query = f"/im/v1/chats/{chat_id}/members", {"member_id_type": "open_id"}
+    path, query = f"/im/v1/chats/{chat_id}/members", {"member_id_type": "open_id", "succeed_type": "1"}
     added = api(sim, "POST", path, token, {"id_list": [zhao.open_id, "ou_" + "2" * 32, "bogus"]}, query).json()
     assert added["data"] == {"invalid_id_list": ["bogus"], "not_existed_id_list": ["ou_" + "2" * 32],
                              "pending_approval_id_list": []}
@@ -615,6 +615,35 @@ def test_add_members_lists_and_errors(sim: FeishuSimulator) -> None:
     assert_error(api(sim, "POST", f"/im/v1/chats/{group_id(sim)}/members", token, {"id_list": [zhao.open_id]}),
                  400, 232011)
     assert_error(api(sim, "POST", path, token, {"id_list": []}), 400, 232027)
+    assert_error(api(sim, "POST", path, token, {"id_list": [zhao.open_id]}, {"succeed_type": "3"}), 400, 99992402)
+
+
+@pytest.mark.parametrize("succeed_type", [None, "0", "1", "2"])
+def test_add_members_honours_succeed_type(sim: FeishuSimulator, succeed_type: str | None) -> None:
+    """0 (the default) skips the resigned but fails on anyone else unusable, 1 adds the usable and lists the
+    rest, 2 fails on any unusable id (oapi-sdk-go's SucceedType0/1/2 and CreateChatMembersRespData)."""
+    token, chen, liu, zhao = (tenant_token(sim), person(sim, "chenjing"), person(sim, "liuyang"),
+                              person(sim, "zhaolei"))
+    liu.in_scope, zhao.resigned = False, True
+    chat_id = api(sim, "POST", "/im/v1/chats", token, {"name": "war"}).json()["data"]["chat_id"]
+    query = {"member_id_type": "open_id", **({"succeed_type": succeed_type} if succeed_type else {})}
+    path = f"/im/v1/chats/{chat_id}/members"
+    unusable = api(sim, "POST", path, token, {"id_list": [chen.open_id, liu.open_id, zhao.open_id]}, query)
+    only_resigned = api(sim, "POST", path, token, {"id_list": [chen.open_id, zhao.open_id]}, query)
+    members = sim.directory.groups[chat_id].members
+    if succeed_type == "1":
+        assert unusable.json()["data"] == {"invalid_id_list": [liu.open_id, zhao.open_id],
+                                           "not_existed_id_list": [], "pending_approval_id_list": []}
+        assert members == [chen.open_id]
+    elif succeed_type == "2":
+        refused = assert_error(unusable, 400, 232024)
+        assert refused["data"]["invalid_id_list"] == [liu.open_id, zhao.open_id]
+        assert_error(only_resigned, 400, 232024)
+        assert members == []
+    else:
+        assert_error(unusable, 400, 232024)
+        assert only_resigned.json()["data"]["invalid_id_list"] == [zhao.open_id]
+        assert members == [chen.open_id]
 
 
 def test_concurrent_member_adds_on_one_chat_get_232019(sim: FeishuSimulator) -> None:
