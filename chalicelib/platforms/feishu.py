@@ -7,7 +7,8 @@ Callbacks (verified and opened by ``feishu_inbound``): body ``{"encrypt"}`` = ba
 key SHA-256(Encrypt Key)), signed with X-Lark-Signature = sha256(timestamp + nonce + Encrypt Key + raw
 body); the legacy card URL signs sha1(timestamp + nonce + Verification Token + raw body). Handshake:
 ``url_verification`` → ``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the
-new card.
+new card. Web sign-in: the code is exchanged at accounts.feishu.cn/oauth/v3/token (authen/v2/oauth/token
+is deprecated; same request and answer).
 War room (作战室): im/v1/chats with the bot as manager, members added one call at a time (232019
 answers concurrent member operations on a chat) with succeed_type=1; contact:user.id:readonly finds
 people by mobile.
@@ -214,7 +215,7 @@ class Feishu(Adapter):
 
     def h5_user(self, code: str) -> PlatformUser:
         try:
-            token = api.call("POST", self._url("/open-apis/authen/v2/oauth/token"), None, {
+            token = api.call("POST", f"{self._accounts_base()}/oauth/v3/token", None, {
                 "grant_type": "authorization_code", "client_id": self.credentials.app_id,
                 "client_secret": self.credentials.app_secret, "code": code,
                 "redirect_uri": self.urls(settings().public_base_url)["oauth_redirect"]})["access_token"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -389,7 +390,7 @@ def code_from(response: requests.Response) -> str:
 def exchange(sim: FeishuSimulator, code: str, **extra: str) -> requests.Response:
     form = {"grant_type": "authorization_code", "client_id": sim.app.app_id, "client_secret": sim.app.app_secret,
             "code": code, "redirect_uri": "https://duty.example.com/cb", **extra}
-    return requests.post(f"{sim.api_base}/open-apis/authen/v2/oauth/token", data=form)
+    return requests.post(f"{sim.accounts_base}/oauth/v3/token", data=form)
 
 
 def test_oauth_round_trip_and_single_use_code(sim: FeishuSimulator) -> None:
@@ -447,6 +448,30 @@ def test_open_app_consent_cookie_and_oidc(sim: FeishuSimulator) -> None:
     assert oidc["code"] == 0 and oidc["data"]["access_token"].startswith("u-")
     assert_error(api(sim, "POST", "/authen/v1/oidc/access_token", tenant_token(sim),
                      {"grant_type": "authorization_code", "code": code}), 400, 99991664)
+
+
+def test_oauth_v3_client_authentication_and_pkce(sim: FeishuSimulator) -> None:
+    control(sim, "console/redirect-url", {"url": "https://duty.example.com/cb"})
+    basic = requests.auth.HTTPBasicAuth(sim.app.app_id, sim.app.app_secret)
+    form = {"grant_type": "authorization_code", "redirect_uri": "https://duty.example.com/cb"}
+    by_basic = requests.post(f"{sim.accounts_base}/oauth/v3/token", auth=basic,
+                             data={**form, "code": code_from(authorize(sim, sim_user="liuyang"))})
+    assert by_basic.json()["code"] == 0
+    both = requests.post(f"{sim.accounts_base}/oauth/v3/token", auth=basic,
+                         data={**form, "code": code_from(authorize(sim, sim_user="liuyang")),
+                               "client_secret": sim.app.app_secret})
+    assert both.status_code == 400 and both.json()["code"] == 20070
+    unasked = code_from(authorize(sim, sim_user="liuyang"))
+    assert exchange(sim, unasked, code_verifier="v" * 43).json()["error"] == "invalid_request"
+    v2 = requests.post(f"{sim.api_base}/open-apis/authen/v2/oauth/token", data={
+        **form, "client_id": sim.app.app_id, "client_secret": sim.app.app_secret, "code_verifier": "v" * 43,
+        "code": code_from(authorize(sim, sim_user="liuyang"))})
+    assert v2.json()["code"] == 0  # the deprecated endpoint let that pass
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).rstrip(b"=").decode()
+    pkce = code_from(authorize(sim, sim_user="liuyang", code_challenge=challenge, code_challenge_method="S256"))
+    assert exchange(sim, pkce, code_verifier="v" * 43).json()["code"] == 0
+    wrong = code_from(authorize(sim, sim_user="liuyang", code_challenge=challenge, code_challenge_method="S256"))
+    assert exchange(sim, wrong, code_verifier="w" * 43).json()["error"] == "invalid_grant"
 
 
 # --- console, events, clicks ----------------------------------------------------------------------------
