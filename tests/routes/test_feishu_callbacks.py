@@ -311,6 +311,8 @@ MALFORMED = {
     "option minutes not digits": _click_v2({"action": "silence", "incident_id": "inc-1"}, option="silence:1e9"),
     "context not an object": _v2(context="om_1"),
     "token not a string": _v2(token=["c-1"]),
+    "legacy open_id not a string": {**_click_v1({"action": "silence", "incident_id": "inc-1"}), "open_id": 5},
+    "legacy action not an object": {**_click_v1({"action": "silence", "incident_id": "inc-1"}), "action": "x"},
 }
 
 
