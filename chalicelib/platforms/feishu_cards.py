@@ -47,7 +47,8 @@ def _elements(card: Card, lang: str) -> list[dict]:
     fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
               _field("开始" if zh else "Started", card.started_at)]
     if card.acted_by:
-        fields.append(_field("处理人" if zh else "By", literal(card.acted_by if zh else card.acted_by_en or card.acted_by)))
+        acted_by = card.acted_by if zh else card.acted_by_en or card.acted_by
+        fields.append(_field("处理人" if zh else "By", literal(acted_by)))
     if card.silenced_until:
         fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until))
     elements = [{"tag": "div", "fields": fields}]

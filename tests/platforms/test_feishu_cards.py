@@ -49,7 +49,8 @@ def test_producer_text_cannot_mention_link_or_format(aws_env):
     plain = _texts(card, "plain_text")
     assert HOSTILE["description"] in plain and f"[严重] {HOSTILE['title']}" in plain  # plain text: no markup
     details = [b for b in card["i18n_elements"]["en_us"][-1]["actions"] if b.get("url")]
-    assert details == [{"tag": "button", "type": "default", "url": "https://duty.example.com/app/int_fs/incidents/inc-1",
+    page = "https://duty.example.com/app/int_fs/incidents/inc-1"
+    assert details == [{"tag": "button", "type": "default", "url": page,
                         "text": {"tag": "plain_text", "content": "Details"}}]
 
 

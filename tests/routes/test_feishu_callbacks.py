@@ -85,7 +85,8 @@ def test_url_verification_with_a_wrong_token_is_refused(feishu, encrypted):
 # -- events --------------------------------------------------------------------------------------------------
 
 def test_bot_added_renamed_removed_keep_the_chat_list(feishu):
-    assert _post(feishu, EVENTS, _event("im.chat.member.bot.added_v1", {"chat_id": "oc_1", "name": "SRE"})).status_code == 200
+    added = _event("im.chat.member.bot.added_v1", {"chat_id": "oc_1", "name": "SRE"})
+    assert _post(feishu, EVENTS, added).status_code == 200
     _post(feishu, EVENTS, _event("im.chat.updated_v1", {"chat_id": "oc_1", "after_change": {"name": "SRE 值班"}}))
     _post(feishu, EVENTS, _event("im.chat.updated_v1", {"chat_id": "oc_1", "after_change": {"description": "x"}}))
     assert chats.get("int_fs", "oc_1")["title"] == "SRE 值班" and chats.get("int_fs", "oc_1")["active"]
@@ -98,7 +99,8 @@ def test_bad_events_are_refused_without_touching_state(feishu, case):
     event = _event("im.chat.member.bot.added_v1", {"chat_id": "oc_bad"},
                    token="other" if case == "wrong_token" else CREDS["verification_token"])
     kwargs = {"unsigned": {"sign": False}, "stale": {"stamp": str(int(clock.now()) - 7200)},
-              "wrong_key": {"encrypt_key": "another key"}, "plaintext": {"encrypt_key": None, "sign": False}}.get(case, {})
+              "wrong_key": {"encrypt_key": "another key"},
+              "plaintext": {"encrypt_key": None, "sign": False}}.get(case, {})
     if case == "forged":
         raw = json.dumps({"encrypt": lark_crypto.encrypt(CREDS["encrypt_key"], json.dumps(event))})
         response = feishu.http.post(EVENTS, body=raw, headers={
