@@ -44,6 +44,7 @@ class Card(BaseModel):
     labels: list[tuple[str, str]]
     started_at: str
     acted_by: str
+    acted_by_en: str = ""  # the same in English, for platforms that show an English card beside the Chinese
     silenced_until: str
     url: str
     buttons: list[Button]
@@ -67,12 +68,14 @@ def incident_page(integration_id: str, incident_id: str) -> str:
     return f"{settings().public_base_url}/app/{integration_id}/incidents/{incident_id}"
 
 
-def _acted_by(incident: dict) -> str:
+def _acted_by(incident: dict) -> tuple[str, str]:
+    """Who acted last: (the Chinese line with its English gloss, the English line)."""
     last = incident.get("last_action")
     if not last:
-        return ""
+        return "", ""
     zh, en = ACTION_TEXT[last["action"]]
-    return f"{last['name']} {zh}于 {local_time(last['at'])} ({en})"
+    at = local_time(last["at"])
+    return f"{last['name']} {zh}于 {at} ({en})", f"{last['name']} {en} at {at}"
 
 
 def _buttons(incident: dict) -> tuple[list[Button], list[Button]]:
@@ -90,6 +93,7 @@ def _buttons(incident: dict) -> tuple[list[Button], list[Button]]:
 def build(incident: dict, integration_id: str) -> Card:
     """The card for ``incident`` as seen through ``integration_id``."""
     buttons, menu = _buttons(incident)
+    acted_by, acted_by_en = _acted_by(incident)
     silenced = local_time(incident.get("silenced_until")) if incidents.is_silenced(incident) else ""
     return Card(
         incident_id=incident["id"], title=incident["title"], severity=incident["severity"],
@@ -97,6 +101,6 @@ def build(incident: dict, integration_id: str) -> Card:
         status=incident["status"], status_zh=STATUS_TEXT[incident["status"]][0],
         status_en=STATUS_TEXT[incident["status"]][1], description=incident.get("description", ""),
         labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at")),
-        acted_by=_acted_by(incident), silenced_until=silenced,
+        acted_by=acted_by, acted_by_en=acted_by_en, silenced_until=silenced,
         url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
         war_room=incident["status"] != Status.resolved.value)

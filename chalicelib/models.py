@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 Identifier = Field(pattern=ID_PATTERN)
+SILENCE_MINUTES_MAX = 7 * 24 * 60  # the longest silence anyone may ask for
 
 
 class Strict(BaseModel):
@@ -78,7 +79,7 @@ class Notification(Strict):
 
 class ActionRequest(Strict):
     action: Action
-    minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    minutes: int | None = Field(default=None, ge=1, le=SILENCE_MINUTES_MAX)
     by: str = Identifier
 
 

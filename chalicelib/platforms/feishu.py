@@ -3,19 +3,21 @@
 Console (open.feishu.cn/app): App ID and App Secret (凭证与基础信息), Encrypt Key and Verification
 Token (开发配置 → 事件与回调 → 加密策略). Lark is the same protocol on open.larksuite.com: set
 ``api_base`` (and ``accounts_base`` if the sign-in host differs from ``accounts.<domain>``).
-Callbacks: body ``{"encrypt"}`` = base64(IV + AES-256-CBC, key SHA-256(Encrypt Key)), signed with
-X-Lark-Signature = sha256(timestamp + nonce + Encrypt Key + raw body); the legacy card URL signs
-sha1(timestamp + nonce + Verification Token + raw body). Handshake: ``url_verification`` →
-``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the new card.
+Callbacks (verified and opened by ``feishu_inbound``): body ``{"encrypt"}`` = base64(IV + AES-256-CBC,
+key SHA-256(Encrypt Key)), signed with X-Lark-Signature = sha256(timestamp + nonce + Encrypt Key + raw
+body); the legacy card URL signs sha1(timestamp + nonce + Verification Token + raw body). Handshake:
+``url_verification`` → ``{"challenge"}`` within 1 s; card clicks answered within 3 s with a toast and the
+new card. Web sign-in: the code is exchanged at accounts.feishu.cn/oauth/v3/token (authen/v2/oauth/token
+is deprecated; same request and answer).
 War room (作战室): im/v1/chats with the bot as manager, members added one call at a time (232019
-answers concurrent member operations on a chat); contact:user.id:readonly finds people by mobile.
+answers concurrent member operations on a chat) with succeed_type=1; contact:user.id:readonly finds
+people by mobile.
 Limits: 50/s per API, messages 1000/min, 5/s per user or group; free edition 10,000 calls a month.
 Docs: open.feishu.cn/document (发送消息, 卡片回传交互, 频控策略, 获取 user_access_token).
 """
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -24,28 +26,23 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import clock, quota
-from chalicelib.cards import WAR_ROOM, Card
+from chalicelib.cards import Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
-from chalicelib.models import Action
 from chalicelib.platforms import feishu_api as api
-from chalicelib.platforms import lark_crypto
-from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch, InboundRequest,
+from chalicelib.platforms import feishu_inbound as inbound
+from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
                                        PlatformUser, Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.feishu_cards import render
-from chalicelib.platforms.inbound import fresh, json_body
 from chalicelib.pacing import Window
 
-CHAT_EVENTS = {"im.chat.member.bot.added_v1": "joined", "im.chat.member.bot.deleted_v1": "left",
-               "im.chat.disbanded_v1": "left", "im.chat.updated_v1": "renamed"}
-SKEW = 3600
-CARD_EVENTS = {"card.action.trigger", "card.action.trigger_v1"}
 UPDATE_TOKEN_SECONDS = 30 * 60  # a click's delayed-update token: 30 minutes, 2 uses
 UPDATE_TOKEN_USES = 2
 CHAT_NAME_MAX = 60
 MEMBERS_PER_CALL = 50
 CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
 NO_VALID_MEMBER = "232027"
+ADD_USABLE_IDS = "1"  # succeed_type: add every usable id, list the others in invalid/not_existed_id_list
 
 log = logging.getLogger("dutybridge.feishu")
 
@@ -123,74 +120,23 @@ class Feishu(Adapter):
         return ref
 
     # -- inbound ----------------------------------------------------------------------------
-    def _payload(self, request: InboundRequest, legacy_ok: bool = False) -> dict:
-        """Verify and open a callback body; url_verification is the only unsigned request accepted."""
-        body = json_body(request.body)
-        if "encrypt" in body:
-            body = json_body(lark_crypto.decrypt(self.credentials.encrypt_key, str(body["encrypt"])).encode())
-        elif self.credentials.encrypt_key and not (legacy_ok and "open_message_id" in body):
-            raise CallbackRejected("an Encrypt Key is configured but the body is not encrypted")
-        if body.get("type") == "url_verification":
-            self._check_token(body.get("token"))
-            return body
-        self._check_signature(request, legacy="open_message_id" in body)
-        self._check_token((body.get("header") or {}).get("token", body.get("token")))
-        return body
-
-    def _check_token(self, token: object) -> None:
-        if not hmac.compare_digest(str(token or ""), self.credentials.verification_token):
-            raise CallbackRejected("verification token mismatch")
-
-    def _check_signature(self, request: InboundRequest, legacy: bool) -> None:
-        headers = request.headers
-        stamp, nonce = headers.get("x-lark-request-timestamp", ""), headers.get("x-lark-request-nonce", "")
-        if legacy:
-            expected = lark_crypto.legacy_card_signature(stamp, nonce, self.credentials.verification_token, request.body)
-        elif self.credentials.encrypt_key:
-            expected = lark_crypto.signature(stamp, nonce, self.credentials.encrypt_key, request.body)
-        else:
-            return  # without an Encrypt Key Feishu does not sign; the verification token is the check
-        if not stamp.isdigit() or not hmac.compare_digest(expected, headers.get("x-lark-signature", "")):
-            raise CallbackRejected("X-Lark-Signature mismatch")
-        fresh(int(stamp), SKEW)
+    def _open(self, request: InboundRequest, card_url: bool) -> dict:
+        return inbound.open_callback(request, self.credentials.verification_token, self.credentials.encrypt_key,
+                                     card_url=card_url)
 
     def parse_event(self, request: InboundRequest) -> EventBatch:
-        payload = self._payload(request)
-        if payload.get("type") == "url_verification":
-            return EventBatch(reply=Reply(body={"challenge": payload.get("challenge", "")}))
-        header, event = payload.get("header") or {}, payload.get("event") or {}
-        kind, chat_id = CHAT_EVENTS.get(str(header.get("event_type"))), event.get("chat_id")
-        chat_events = []
-        if kind and chat_id:
-            title = (event.get("after_change") or {}).get("name") or event.get("name") or ""
-            chat_events.append(ChatEvent(kind, str(chat_id), str(title)))
-        return EventBatch(reply=Reply(body={"msg": "success"}), dedupe_key=header.get("event_id"),
-                          chat_events=chat_events)
+        payload = self._open(request, card_url=False)
+        if inbound.is_handshake(payload):
+            return EventBatch(reply=Reply(body=inbound.challenge(payload)))
+        header, chat_event = inbound.header_of(payload), inbound.chat_event_of(payload)
+        return EventBatch(reply=Reply(body={"msg": "success"}), dedupe_key=header.event_id if header else None,
+                          chat_events=[chat_event] if chat_event else [])
 
     def parse_click(self, request: InboundRequest) -> Click | Reply:
-        payload = self._payload(request, legacy_ok=True)
-        if payload.get("type") == "url_verification":
-            return Reply(body={"challenge": payload.get("challenge", "")})
-        header = payload.get("header") or {}
-        if header and header.get("event_type") not in CARD_EVENTS:
-            raise CallbackRejected("not a card action")
-        event = payload.get("event", payload)
-        operator = event.get("operator") or event
-        action = event.get("action") or {}
-        value = action.get("value") if isinstance(action.get("value"), dict) else {}
-        name, minutes = str(value.get("action", "")), value.get("minutes")
-        if str(action.get("option", "")).startswith("silence:"):
-            name, minutes = "silence", action["option"].split(":", 1)[1]
-        if name not in (*Action.__members__, WAR_ROOM) or not value.get("incident_id") or not operator.get("open_id"):
-            raise CallbackRejected("unknown card, user or action")
-        message_id = (event.get("context") or {}).get("open_message_id") or event.get("open_message_id")
-        return Click(user_id=str(operator["open_id"]), incident_id=str(value["incident_id"]),
-                     action=None if name == WAR_ROOM else Action(name), war_room=name == WAR_ROOM,
-                     minutes=int(minutes) if str(minutes or "").isdigit() else None,
-                     context={"message_id": message_id}, flavour="" if header else "legacy",
-                     ref_update={"update_token": event["token"], "token_at": int(clock.now()), "token_uses": 0}
-                     if event.get("token") and header else {},
-                     dedupe_key=header.get("event_id") or f"{message_id}#{operator['open_id']}#{name}#{minutes}")
+        payload = self._open(request, card_url=True)
+        if inbound.is_handshake(payload):
+            return Reply(body=inbound.challenge(payload))
+        return inbound.click_of(payload)
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
         """A toast and the new card; a link (e.g. to link the account and replay the click) also goes
@@ -232,14 +178,16 @@ class Feishu(Adapter):
         return Room(chat_id=chat_id, target=chat_id, title=title, refused=self.add_to_room(chat_id, others))
 
     def add_to_room(self, chat_id: str, open_ids: list[str]) -> list[str]:
-        """Serially, batch after batch; a 232019 (another member operation still running) waits and retries,
-        a 232027 (nobody in the batch can be added) refuses the whole batch."""
+        """Serially, batch after batch. ``succeed_type=1`` adds whoever can be added and lists the rest (by
+        default one id the app cannot see fails the whole call); a 232019 (another member operation still
+        running) waits and retries, a 232027 (nobody in the batch can be added) refuses the whole batch."""
         refused: list[str] = []
         for start in range(0, len(open_ids), MEMBERS_PER_CALL):
             body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
             try:
                 data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
-                    "member_id_type": "open_id"}, "POST /open-apis/im/v1/chats/members"))["data"]
+                    "member_id_type": "open_id", "succeed_type": ADD_USABLE_IDS},
+                    "POST /open-apis/im/v1/chats/members"))["data"]
             except Permanent as exc:
                 if exc.platform_code != NO_VALID_MEMBER:
                     raise
@@ -267,7 +215,7 @@ class Feishu(Adapter):
 
     def h5_user(self, code: str) -> PlatformUser:
         try:
-            token = api.call("POST", self._url("/open-apis/authen/v2/oauth/token"), None, {
+            token = api.call("POST", f"{self._accounts_base()}/oauth/v3/token", None, {
                 "grant_type": "authorization_code", "client_id": self.credentials.app_id,
                 "client_secret": self.credentials.app_secret, "code": code,
                 "redirect_uri": self.urls(settings().public_base_url)["oauth_redirect"]})["access_token"]

@@ -2,6 +2,11 @@
 
 Sent as a shared card (``config.update_multi``) so one PATCH updates it for everyone; buttons carry
 the action vocabulary in their ``value``, the longer silences sit in an overflow menu.
+
+Text that is not ours (the producer's title, description and labels, a member's name) never reaches
+Feishu's markdown as markup: it goes into ``plain_text``, or into ``lark_md`` with every character that
+could open markup (emphasis, a link, a tag such as ``<at id=all>`` or ``<font>``, an emoji code) written
+as an HTML entity, which Feishu's card markdown shows as the character itself.
 """
 from __future__ import annotations
 
@@ -9,14 +14,32 @@ from chalicelib.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
 
 TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
 MAX_TEXT = 2000
+MARKUP = {ord(c): f"&#{ord(c)};" for c in "&<>*_~`[]()#:!\\|$+-"}
+LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
 
 
-def _md(text: str) -> dict:
-    return {"tag": "div", "text": {"tag": "lark_md", "content": text[:MAX_TEXT]}}
+def literal(text: str) -> str:
+    """``text`` for a ``lark_md`` element, to be shown as it is, on one line."""
+    return text.translate(LINE_BREAKS).translate(MARKUP)
+
+
+def _plain(text: str) -> dict:
+    return {"tag": "div", "text": {"tag": "plain_text", "content": text[:MAX_TEXT]}}
 
 
 def _field(label: str, value: str) -> dict:
     return {"is_short": True, "text": {"tag": "lark_md", "content": f"**{label}**\n{value}"}}
+
+
+def _labels(card: Card) -> dict:
+    """One line per label, as many whole lines as fit in MAX_TEXT (an entity is never cut in two)."""
+    lines: list[str] = []
+    for key, value in card.labels:
+        line = f"**{literal(key)}**: {literal(value)}"
+        if sum(len(kept) + 1 for kept in lines) + len(line) > MAX_TEXT:
+            break
+        lines.append(line)
+    return {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}}
 
 
 def _elements(card: Card, lang: str) -> list[dict]:
@@ -24,14 +47,15 @@ def _elements(card: Card, lang: str) -> list[dict]:
     fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
               _field("开始" if zh else "Started", card.started_at)]
     if card.acted_by:
-        fields.append(_field("处理人" if zh else "By", card.acted_by))
+        acted_by = card.acted_by if zh else card.acted_by_en or card.acted_by
+        fields.append(_field("处理人" if zh else "By", literal(acted_by)))
     if card.silenced_until:
         fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until))
     elements = [{"tag": "div", "fields": fields}]
     if card.description:
-        elements.append(_md(card.description))
+        elements.append(_plain(card.description))
     if card.labels:
-        elements.append(_md("\n".join(f"**{k}**: {v}" for k, v in card.labels)))
+        elements.append(_labels(card))
     return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
 
 

@@ -11,7 +11,7 @@ def json_body(raw: bytes) -> dict:
     """Parse a JSON object or raise CallbackRejected (never a 500 on garbage)."""
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an int over 4300 digits, deep nesting
         raise CallbackRejected("body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise CallbackRejected("body is not a JSON object")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 
 from Crypto.Cipher import AES
@@ -21,6 +22,7 @@ from Crypto.Cipher import AES
 from chalicelib.errors import CallbackRejected
 
 BLOCK = 16
+UNOPENED = "encrypt cannot be opened"  # the one reason for every failure, whichever check failed
 
 
 def _key(encrypt_key: str) -> bytes:
@@ -41,21 +43,32 @@ def encrypt(encrypt_key: str, plaintext: str, iv: bytes | None = None) -> str:
 
 
 def decrypt(encrypt_key: str, encrypt_b64: str) -> str:
-    """Plaintext of an ``encrypt`` value; CallbackRejected when it is not one of ours."""
+    """Plaintext of an ``encrypt`` value; CallbackRejected, always for the same reason, when it is not one of ours.
+
+    Bad base64 and a wrong length are refused at once: the sender sees those for itself. Past them the
+    padding and the UTF-8 are both judged before the one refusal, so neither the answer nor the work done
+    tells which failed (no padding oracle)."""
     try:
-        raw = base64.b64decode(encrypt_b64 or "", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CallbackRejected("encrypt is not base64") from exc
+        raw = base64.b64decode(encrypt_b64, validate=True) if isinstance(encrypt_b64, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
     if len(raw) < 2 * BLOCK or len(raw) % BLOCK:
-        raise CallbackRejected("encrypt has the wrong length")
+        raise CallbackRejected(UNOPENED)
     padded = AES.new(_key(encrypt_key), AES.MODE_CBC, raw[:BLOCK]).decrypt(raw[BLOCK:])
     pad = padded[-1]
-    if not 1 <= pad <= BLOCK or padded[-pad:] != bytes([pad]) * pad:
-        raise CallbackRejected("bad padding: wrong Encrypt Key?")
+    cut = pad if 1 <= pad <= BLOCK else BLOCK
+    padded_well = hmac.compare_digest(padded[-cut:], bytes([pad]) * cut) and cut == pad
+    text, utf8 = _utf8(padded[:-cut])
+    if not (padded_well and utf8):
+        raise CallbackRejected(UNOPENED)
+    return text
+
+
+def _utf8(data: bytes) -> tuple[str, bool]:
     try:
-        return padded[:-pad].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CallbackRejected("decrypted body is not UTF-8") from exc
+        return data.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return "", False
 
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, raw_body: bytes) -> str:

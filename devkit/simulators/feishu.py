@@ -3,8 +3,9 @@
 # Simulates (under /feishu; /feishu stands for https://open.feishu.cn and /feishu/accounts for
 # https://accounts.feishu.cn): tenant/app access tokens (7200 s, a new one when <30 min left, both valid),
 # the bearer check, im/v1/messages (interactive cards, uuid idempotency), PATCH by message id, the delayed
-# update by click token, contact/v3/users/batch_get_id, the OAuth authorize page + authen/v2/oauth/token +
-# authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members, the scopes those and batch_get_id need
+# update by click token, contact/v3/users/batch_get_id, the OAuth authorize page + accounts oauth/v3/token
+# (and the deprecated authen/v2/oauth/token) + authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members
+# (succeed_type 0/1/2), the scopes those and batch_get_id need
 # (granted as seed 002 asks, revocable at /_sim/console/permissions), Feishu's rate limits and monthly budget,
 # injected faults, and the outbound side: encrypted+signed event pushes, the console's url_verification,
 # card.action.trigger and legacy card callbacks with their replies applied.
@@ -29,16 +30,25 @@
 #   - client code in the wild for a missing scope: HTTP 400 {"code":99991672,"msg":"Access denied. One of the
 #     following scopes is required: [...]","error":{"permission_violations":[{"type":"action_scope_required",…}]}};
 #   - larksuite/oapi-sdk-python: event/card dispatchers (url_verification skips the signature; v2 callback
-#     fields operator/token/action/host/context; reply toast + card{type,data}; legacy sha1 card signature).
+#     fields operator/token/action/host/context; reply toast + card{type,data}; legacy sha1 card signature);
+#   - larksuite/oapi-sdk-go: im/v1 CreateChatMembers (succeed_type 0/1/2 and what invalid_id_list holds under
+#     each), larkcard.CardAction (the legacy body: open_id, user_id, open_message_id, open_chat_id, tenant_key,
+#     token "c-…", action);
+#   - open.feishu.cn "Get user_access_token (v2)": deprecated for accounts.feishu.cn/oauth/v3/token, same
+#     request and answer, PKCE held to its meaning.
 # Not confirmed, chosen and flagged: the per-receiver and per-message 5/s limits answer 230020 (HTTP 400, as
 #   the message docs list) rather than 429; HTTP status of 99991403 (400 here) and of the 300xxx delayed-update
 #   errors (400); which calls the monthly budget counts (token and OAuth endpoints are exempt here); the exact
 #   msg of 20004/20071/20010 and of a refused client_id on the authorize page; that a non-shared card refuses
-#   PATCH with 230001; the v1 legacy callback's open_chat_id; no signature headers on url_verification and on
+#   PATCH with 230001; no signature headers on url_verification (lark-oapi issue #79 shows none) and on
 #   unencrypted pushes; the console's error wording; uuid idempotency of chat create having no expiry;
 #   the delayed-update token allows 2 uses (newer docs; an older Lark page says 3, settable) and 30 KB (the
-#   older page says 100 KB); user tokens are "u-…" (the live v2 endpoint now issues JWTs); which ids of an
-#   add-members call land in invalid_id_list vs not_existed_id_list.
+#   older page says 100 KB); user tokens are "u-…" (the live v2/v3 endpoints now issue JWTs); which ids of an
+#   add-members call land in invalid_id_list vs not_existed_id_list, and the codes of a succeed_type 0/2 refusal
+#   (232024 for an id the app cannot see, 99992351 for an unknown one, the unusable ids in its data); the v3
+#   token endpoint's codes for two client authentications (20070, from platform-protocols §2.1) and for a PKCE
+#   mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key (the SDKs decrypt them
+#   when encrypted, so both are taken by the app).
 from __future__ import annotations
 
 import time
@@ -125,6 +135,8 @@ class FeishuSimulator(PlatformSimulator):
                       scope="im:chat"),
             self._api("POST", "/authen/v2/oauth/token", lambda r, _: self.oauth.token_v2(
                 _form_or_json(r), self.now()), limited=False),
+            self._api("POST", "/oauth/v3/token", lambda r, _: self.oauth.token_v3(
+                _form_or_json(r), r.header("authorization"), self.now()), limited=False, root="/accounts"),
             self._api("GET", "/authen/v1/user_info", lambda r, who: self.oauth.user_info(who), auth=user),
             self._api("POST", "/authen/v1/oidc/access_token", lambda r, _: self.oauth.oidc_token(
                 r.json_object(), self.now()), auth=app),
@@ -134,9 +146,9 @@ class FeishuSimulator(PlatformSimulator):
         ]
 
     def _api(self, method: str, path: str, handler: Handler, *, auth: str | None = None, limited: bool = True,
-             locked: bool = True, scope: str = "") -> Route:
+             locked: bool = True, scope: str = "", root: str = "/open-apis") -> Route:
         """One OpenAPI route: count, faults, bearer, scope, limits, then the handler, answered like Feishu."""
-        api = f"{method} /open-apis{path}"
+        api = f"{method} {root}{path}"
 
         def run(request: Request) -> Response:
             try:
@@ -153,7 +165,7 @@ class FeishuSimulator(PlatformSimulator):
                                        "reason": exc.reason})
                 return self._answer(exc.status, exc.body(log_id), exc.headers, log_id)
 
-        return Route(method, "/open-apis" + path, run)
+        return Route(method, root + path, run)
 
     def _gate(self, api: str, request: Request, auth: str | None, limited: bool, scope: str) -> Any:
         """Count the call, then faults, token, the app's scopes, per-app limits and the monthly budget."""
@@ -209,7 +221,7 @@ class FeishuSimulator(PlatformSimulator):
         try:
             time.sleep(self.member_add_seconds)
             with self.lock:
-                return self.chats.finish_add(group, ids, request.query.get("member_id_type", "open_id"))
+                return self.chats.finish_add(group, ids, request.query)
         finally:
             with self.lock:
                 self.chats.adding.discard(group.chat_id)
@@ -225,7 +237,7 @@ def _success(path: str, data: dict[str, Any]) -> dict[str, Any]:
     """Token answers carry their fields at the top level, the delayed update has no data, the rest wrap it."""
     if path.startswith("/auth/v3/"):
         return {"code": 0, "msg": "ok", **data}
-    if path == "/authen/v2/oauth/token":
+    if path in ("/authen/v2/oauth/token", "/oauth/v3/token"):
         return data
     if path == "/interactive/v1/card/update":
         return {"code": 0, "msg": "ok"}
@@ -233,7 +245,7 @@ def _success(path: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _form_or_json(request: Request) -> dict[str, Any]:
-    """The v2 token endpoint takes a form (recommended) or JSON."""
+    """The OAuth token endpoints take a form (recommended) or JSON."""
     if "x-www-form-urlencoded" in (request.header("content-type") or ""):
         return dict(parse_qsl(request.body.decode("utf-8")))
     return request.json_object()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from devkit.simulators.feishu_gate import api_error, field_violation
+from devkit.simulators.feishu_gate import FeishuError, api_error, field_violation
 from devkit.simulators.feishu_tenant import App, Directory, Group, User
 
 USER_ID_TYPES = ("open_id", "union_id", "user_id")
@@ -28,6 +28,17 @@ def _strings(body: dict[str, Any], name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise field_violation(name, f"{name} must be an array of strings")
     return value
+
+
+def _unusable(unseen: list[str], missing: list[str], refused: dict[str, list[str]]) -> FeishuError:
+    """The whole add refused over ids it cannot use (the error shows them, as succeed_type 2 promises)."""
+    if unseen:
+        error = api_error(232024, "Users do not have the visibility of the app, or the operator does not have "
+                                  "collaboration permissions with the target users.", f"unusable ids {unseen}")
+    else:
+        error = api_error(99992351, f"these open ids not existed: {missing}", "unknown members")
+    error.payload["data"] = refused
+    return error
 
 
 class Chats:
@@ -77,22 +88,39 @@ class Chats:
         self.adding.add(chat_id)
         return group, ids
 
-    def finish_add(self, group: Group, ids: list[str], id_type: str) -> dict[str, Any]:
-        """Add the valid ids; the caller clears ``adding`` for the chat whatever happens."""
-        invalid, missing, added = [], [], []
+    def finish_add(self, group: Group, ids: list[str], query: dict[str, str]) -> dict[str, Any]:
+        """Add the ids the call may add; the caller clears ``adding`` for the chat whatever happens.
+
+        ``succeed_type`` (the API doc, and oapi-sdk-go's ``SucceedType0/1/2``): 0, the default, skips
+        resigned users (listed in ``invalid_id_list``) but fails the whole call on any other unusable id;
+        1 adds every usable id and lists the others (resigned, outside the app's availability, malformed
+        in ``invalid_id_list``, unknown in ``not_existed_id_list``); 2 fails on any unusable id."""
+        succeed_type = query.get("succeed_type", "0")
+        if succeed_type not in ("0", "1", "2"):
+            raise field_violation("succeed_type", "succeed_type must be 0, 1 or 2")
+        id_type = query.get("member_id_type", "open_id")
+        resigned, unseen, missing, added = [], [], [], []
         for key in ids:
             user = self.directory.user(key, id_type)
             if user is None:
-                (missing if self._well_formed(key, id_type) else invalid).append(key)
-            elif not user.in_scope or user.resigned:
-                invalid.append(key)
+                (missing if self._well_formed(key, id_type) else unseen).append(key)
+            elif user.resigned:
+                resigned.append(key)
+            elif not user.in_scope:
+                unseen.append(key)
             else:
                 added.append(user.open_id)
+        refused = {"invalid_id_list": [key for key in ids if key in resigned or key in unseen],
+                   "not_existed_id_list": missing}
+        if succeed_type == "2" and (resigned or unseen or missing):
+            raise _unusable(unseen or resigned, missing, refused)
+        if succeed_type == "0" and (unseen or missing):
+            raise _unusable(unseen, missing, refused)
         if not added and not set(ids) & set(self._ids_of(group, id_type)):
             raise api_error(232027, "There are no valid members in the ID list specified in your request.",
                             "no valid member")
         group.members = list(dict.fromkeys(group.members + added))
-        return {"invalid_id_list": invalid, "not_existed_id_list": missing, "pending_approval_id_list": []}
+        return {**refused, "pending_approval_id_list": []}
 
     def batch_get_id(self, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         id_type = _id_type(query, "user_id_type")

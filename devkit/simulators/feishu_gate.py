@@ -4,7 +4,7 @@ Error shapes (sources in feishu.py's header):
 - OpenAPI: non-2xx HTTP (400 for business and token errors, 429 for throttling) with
   ``{"code", "msg", "error": {"log_id"}}`` and an ``X-Tt-Logid`` header;
 - ``auth/v3/*_access_token/internal``: HTTP 200 with ``{"code", "msg"}``, even on failure;
-- ``authen/v2/oauth/token``: HTTP 400 with OAuth's ``{"code", "error", "error_description"}``.
+- ``oauth/v3/token`` and ``authen/v2/oauth/token``: HTTP 400 with OAuth's ``{"code", "error", "error_description"}``.
 """
 from __future__ import annotations
 

@@ -1,11 +1,20 @@
 """Web-app login: accounts.feishu.cn's authorize page, the code exchange, and the user's identity.
 
+The code is exchanged at accounts.feishu.cn/oauth/v3/token (current) or open-apis/authen/v2/oauth/token
+(deprecated, still served): the same request and answer, except that v3 holds PKCE to its meaning (a
+``code_verifier`` without a ``code_challenge`` at authorization is refused) and takes the client's secret
+either in the body (client_secret_post) or as HTTP Basic (client_secret_basic), never both.
+
 The authorize page stands in for the user's consent: it answers as the user named by ``sim_user`` (open_id
 or short key), else the ``lark_sim_user`` cookie the panel's "who am I" sets, else the user the last
 ``_sim/open-app`` opened the app as; with nobody known it shows a chooser. Codes are single-use, 5 minutes.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import html
 import secrets
 from dataclasses import dataclass
@@ -28,12 +37,39 @@ class AuthCode:
     redirect_uri: str
     scope: str
     expires_at: float
+    code_challenge: str = ""
+    challenge_method: str = "plain"
 
 
 def _page(status: int, title: str, body: str) -> Response:
     return text_response(status, f"<!doctype html><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
                                  f"<body style=\"font-family:sans-serif;margin:40px\">{body}</body>",
                          "text/html;charset=utf-8")
+
+
+def _basic_client(authorization: str | None) -> tuple[str, str] | None:
+    """(client_id, client_secret) of an ``Authorization: Basic`` header (client_secret_basic), if any."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError):
+        raise oauth_error(20002, "invalid_client", "The client credentials are malformed.") from None
+    return client_id, secret
+
+
+def _check_pkce(grant: AuthCode, verifier: Any, strict: bool) -> None:
+    """RFC 7636: a challenge needs its verifier; v3 also refuses a verifier no challenge asked for."""
+    if not grant.code_challenge:
+        if verifier and strict:
+            raise oauth_error(20001, "invalid_request", "code_verifier was sent but no code_challenge was.")
+        return
+    answer = str(verifier or "")
+    if grant.challenge_method == "S256":
+        answer = base64.urlsafe_b64encode(hashlib.sha256(answer.encode()).digest()).rstrip(b"=").decode()
+    if not verifier or not hmac.compare_digest(answer, grant.code_challenge):
+        raise oauth_error(20001, "invalid_grant", "The code_verifier does not match the code_challenge.")
 
 
 def with_query(url: str, params: dict[str, str]) -> str:
@@ -61,12 +97,25 @@ class OAuth:
         if user is None:
             return self._chooser(query)
         code = secrets.token_urlsafe(48)
-        self.codes[code] = AuthCode(user.open_id, redirect_uri, query.get("scope", ""), now + CODE_TTL)
+        self.codes[code] = AuthCode(user.open_id, redirect_uri, query.get("scope", ""), now + CODE_TTL,
+                                    query.get("code_challenge", ""), query.get("code_challenge_method", "plain"))
         target = with_query(redirect_uri, {"code": code, **({"state": query["state"]} if "state" in query else {})})
         return Response(302, b"", {"Location": target, "Set-Cookie": f"{COOKIE}={user.open_id}; Path=/; SameSite=Lax"})
 
     def token_v2(self, body: dict[str, Any], now: float) -> dict[str, Any]:
-        """``POST /open-apis/authen/v2/oauth/token`` (authorization_code grant)."""
+        """``POST /open-apis/authen/v2/oauth/token`` (deprecated): a code_verifier nobody asked for passes."""
+        return self._exchange(body, now, strict_pkce=False)
+
+    def token_v3(self, body: dict[str, Any], authorization: str | None, now: float) -> dict[str, Any]:
+        """``POST accounts.feishu.cn/oauth/v3/token`` (authorization_code grant)."""
+        basic = _basic_client(authorization)
+        if basic and body.get("client_secret"):
+            raise oauth_error(20070, "invalid_request", "Only one client authentication method may be used.")
+        if basic:
+            body = {**body, "client_id": basic[0], "client_secret": basic[1]}
+        return self._exchange(body, now, strict_pkce=True)
+
+    def _exchange(self, body: dict[str, Any], now: float, *, strict_pkce: bool) -> dict[str, Any]:
         if body.get("grant_type") != "authorization_code" or not body.get("code") or not body.get("client_id"):
             raise oauth_error(20001, "invalid_request", "grant_type authorization_code, client_id and code required")
         if (body.get("client_id"), body.get("client_secret")) != (self.app.app_id, self.app.app_secret):
@@ -74,6 +123,7 @@ class OAuth:
         grant = self._take_code(str(body["code"]), now, oauth=True)
         if body.get("redirect_uri", grant.redirect_uri) != grant.redirect_uri:
             raise oauth_error(20071, "invalid_grant", "The redirect_uri does not match the authorization request.")
+        _check_pkce(grant, body.get("code_verifier"), strict_pkce)
         user = self._permitted(grant.open_id, oauth=True)
         token, expires_in = self._mint(user, grant.scope, now)
         answer = {"code": 0, "access_token": token, "expires_in": expires_in, "token_type": "Bearer",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -389,7 +390,7 @@ def code_from(response: requests.Response) -> str:
 def exchange(sim: FeishuSimulator, code: str, **extra: str) -> requests.Response:
     form = {"grant_type": "authorization_code", "client_id": sim.app.app_id, "client_secret": sim.app.app_secret,
             "code": code, "redirect_uri": "https://duty.example.com/cb", **extra}
-    return requests.post(f"{sim.api_base}/open-apis/authen/v2/oauth/token", data=form)
+    return requests.post(f"{sim.accounts_base}/oauth/v3/token", data=form)
 
 
 def test_oauth_round_trip_and_single_use_code(sim: FeishuSimulator) -> None:
@@ -447,6 +448,30 @@ def test_open_app_consent_cookie_and_oidc(sim: FeishuSimulator) -> None:
     assert oidc["code"] == 0 and oidc["data"]["access_token"].startswith("u-")
     assert_error(api(sim, "POST", "/authen/v1/oidc/access_token", tenant_token(sim),
                      {"grant_type": "authorization_code", "code": code}), 400, 99991664)
+
+
+def test_oauth_v3_client_authentication_and_pkce(sim: FeishuSimulator) -> None:
+    control(sim, "console/redirect-url", {"url": "https://duty.example.com/cb"})
+    basic = requests.auth.HTTPBasicAuth(sim.app.app_id, sim.app.app_secret)
+    form = {"grant_type": "authorization_code", "redirect_uri": "https://duty.example.com/cb"}
+    by_basic = requests.post(f"{sim.accounts_base}/oauth/v3/token", auth=basic,
+                             data={**form, "code": code_from(authorize(sim, sim_user="liuyang"))})
+    assert by_basic.json()["code"] == 0
+    both = requests.post(f"{sim.accounts_base}/oauth/v3/token", auth=basic,
+                         data={**form, "code": code_from(authorize(sim, sim_user="liuyang")),
+                               "client_secret": sim.app.app_secret})
+    assert both.status_code == 400 and both.json()["code"] == 20070
+    unasked = code_from(authorize(sim, sim_user="liuyang"))
+    assert exchange(sim, unasked, code_verifier="v" * 43).json()["error"] == "invalid_request"
+    v2 = requests.post(f"{sim.api_base}/open-apis/authen/v2/oauth/token", data={
+        **form, "client_id": sim.app.app_id, "client_secret": sim.app.app_secret, "code_verifier": "v" * 43,
+        "code": code_from(authorize(sim, sim_user="liuyang"))})
+    assert v2.json()["code"] == 0  # the deprecated endpoint let that pass
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).rstrip(b"=").decode()
+    pkce = code_from(authorize(sim, sim_user="liuyang", code_challenge=challenge, code_challenge_method="S256"))
+    assert exchange(sim, pkce, code_verifier="v" * 43).json()["code"] == 0
+    wrong = code_from(authorize(sim, sim_user="liuyang", code_challenge=challenge, code_challenge_method="S256"))
+    assert exchange(sim, wrong, code_verifier="w" * 43).json()["error"] == "invalid_grant"
 
 
 # --- console, events, clicks ----------------------------------------------------------------------------
@@ -606,7 +631,7 @@ def test_create_chat_is_idempotent_and_the_bot_is_in_it(sim: FeishuSimulator) ->
 def test_add_members_lists_and_errors(sim: FeishuSimulator) -> None:
     token, zhao = tenant_token(sim), person(sim, "zhaolei")
     chat_id = api(sim, "POST", "/im/v1/chats", token, {"name": "war"}).json()["data"]["chat_id"]
-    path, query = f"/im/v1/chats/{chat_id}/members", {"member_id_type": "open_id"}
+    path, query = f"/im/v1/chats/{chat_id}/members", {"member_id_type": "open_id", "succeed_type": "1"}
     added = api(sim, "POST", path, token, {"id_list": [zhao.open_id, "ou_" + "2" * 32, "bogus"]}, query).json()
     assert added["data"] == {"invalid_id_list": ["bogus"], "not_existed_id_list": ["ou_" + "2" * 32],
                              "pending_approval_id_list": []}
@@ -615,6 +640,35 @@ def test_add_members_lists_and_errors(sim: FeishuSimulator) -> None:
     assert_error(api(sim, "POST", f"/im/v1/chats/{group_id(sim)}/members", token, {"id_list": [zhao.open_id]}),
                  400, 232011)
     assert_error(api(sim, "POST", path, token, {"id_list": []}), 400, 232027)
+    assert_error(api(sim, "POST", path, token, {"id_list": [zhao.open_id]}, {"succeed_type": "3"}), 400, 99992402)
+
+
+@pytest.mark.parametrize("succeed_type", [None, "0", "1", "2"])
+def test_add_members_honours_succeed_type(sim: FeishuSimulator, succeed_type: str | None) -> None:
+    """0 (the default) skips the resigned but fails on anyone else unusable, 1 adds the usable and lists the
+    rest, 2 fails on any unusable id (oapi-sdk-go's SucceedType0/1/2 and CreateChatMembersRespData)."""
+    token, chen, liu, zhao = (tenant_token(sim), person(sim, "chenjing"), person(sim, "liuyang"),
+                              person(sim, "zhaolei"))
+    liu.in_scope, zhao.resigned = False, True
+    chat_id = api(sim, "POST", "/im/v1/chats", token, {"name": "war"}).json()["data"]["chat_id"]
+    query = {"member_id_type": "open_id", **({"succeed_type": succeed_type} if succeed_type else {})}
+    path = f"/im/v1/chats/{chat_id}/members"
+    unusable = api(sim, "POST", path, token, {"id_list": [chen.open_id, liu.open_id, zhao.open_id]}, query)
+    only_resigned = api(sim, "POST", path, token, {"id_list": [chen.open_id, zhao.open_id]}, query)
+    members = sim.directory.groups[chat_id].members
+    if succeed_type == "1":
+        assert unusable.json()["data"] == {"invalid_id_list": [liu.open_id, zhao.open_id],
+                                           "not_existed_id_list": [], "pending_approval_id_list": []}
+        assert members == [chen.open_id]
+    elif succeed_type == "2":
+        refused = assert_error(unusable, 400, 232024)
+        assert refused["data"]["invalid_id_list"] == [liu.open_id, zhao.open_id]
+        assert_error(only_resigned, 400, 232024)
+        assert members == []
+    else:
+        assert_error(unusable, 400, 232024)
+        assert only_resigned.json()["data"]["invalid_id_list"] == [zhao.open_id]
+        assert members == [chen.open_id]
 
 
 def test_concurrent_member_adds_on_one_chat_get_232019(sim: FeishuSimulator) -> None:

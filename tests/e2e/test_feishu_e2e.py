@@ -58,17 +58,25 @@ def test_incident_reaches_people_and_group_and_a_click_updates_every_card(world)
     assert incident["status"] == "acknowledged" and incident["timeline"][-1]["source"] == "feishu"
 
 
-def test_a_later_change_updates_the_clicked_card_through_its_delayed_update_token(world):
+@pytest.mark.parametrize("flavour", ["v2", "v1"])
+def test_a_later_change_updates_the_clicked_card_through_its_delayed_update_token(world, flavour):
+    """card.action.trigger (v2) and the legacy card.action.trigger_v1 alike: the click is applied and
+    the c- token it brought serves the card's next update."""
     console, done = world
-    send_incident(queue_url(), "inc-fs-2", done["people"][:1], [])
-    card = console.wait_for(lambda: next(iter(_cards_of(console, "inc-fs-2")), None), "the card")
+    incident_id = f"inc-fs-2{flavour}"
+    send_incident(queue_url(), incident_id, done["people"][:1], [])
+    card = console.wait_for(lambda: next(iter(_cards_of(console, incident_id)), None), "the card")
     clicker = next(u for u in console.sim("GET", "/_sim/state", platform="feishu")["users"]
                    if u["key"] == done["people"][0])
-    console.sim("POST", "/_sim/click", {"message_id": card["messageId"], "open_id": clicker["open_id"],
-                                        "value": {"action": "ack", "incident_id": "inc-fs-2"}}, platform="feishu")
+    answer = console.sim("POST", "/_sim/click", {"message_id": card["messageId"], "open_id": clicker["open_id"],
+                                                 "flavour": flavour, "value": {"action": "ack",
+                                                                              "incident_id": incident_id}},
+                         platform="feishu")
+    assert answer["status"] == 200 and answer["applied"] and "Acknowledged" in _status_text(_cards_of(
+        console, incident_id)[0])
     before = console.sim("GET", "/_sim/state", platform="feishu")["calls"]
-    console.api("POST", "/incidents/inc-fs-2/actions", {"action": "resolve", "by": done["people"][1]})
-    console.wait_for(lambda: "Resolved" in _status_text(_cards_of(console, "inc-fs-2")[0]), "the resolved card")
+    console.api("POST", f"/incidents/{incident_id}/actions", {"action": "resolve", "by": done["people"][1]})
+    console.wait_for(lambda: "Resolved" in _status_text(_cards_of(console, incident_id)[0]), "the resolved card")
     after = console.sim("GET", "/_sim/state", platform="feishu")["calls"]
     delayed = [k for k in after if k.endswith("/interactive/v1/card/update")]
     assert delayed and after[delayed[0]] > before.get(delayed[0], 0)

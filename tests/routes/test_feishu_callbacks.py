@@ -1,19 +1,30 @@
-"""Feishu event and card callbacks through the real routes: handshakes, signatures, clicks, refusals."""
+"""Feishu event and card callbacks through the real routes: handshakes, signatures, clicks, refusals.
+
+Payloads follow Feishu's documents and official SDKs, not our reading of them: ``card.action.trigger``
+carries the Verification Token in ``header.token`` and the click's update credential (``c-…``) in
+``event.token``; the legacy ``card.action.trigger_v1`` body is flat, its ``token`` is the ``c-…``
+credential, and only its sha1 signature over the Verification Token vouches for it (open.feishu.cn
+"消息卡片回传交互（旧）"; lark-oapi ``CardActionHandler``; oapi-sdk-go ``larkcard.CardAction``).
+"""
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
 import pytest
 
 from chalicelib import clock
-from chalicelib.platforms import lark_crypto
-from chalicelib.store import chats, people
+from chalicelib.errors import CallbackRejected
+from chalicelib.models import SILENCE_MINUTES_MAX
+from chalicelib.platforms import feishu_inbound, lark_crypto
+from chalicelib.store import chats, deliveries, people
 from tests.factories import member, stored_integration
 
 CREDS = {"app_id": "cli_test", "app_secret": "secret-value-123", "verification_token": "vtoken-abc",
          "encrypt_key": "test key"}
 EVENTS, CARD = "/callbacks/int_fs/events", "/callbacks/int_fs/card"
+UPDATE_TOKEN = "c-bb72b8787895b65b7fd5ec2ce18aff2bf8cad2af"
 
 
 @pytest.fixture
@@ -22,16 +33,22 @@ def feishu(client):
     return client
 
 
-def _post(client, path: str, payload: dict, *, encrypt_key: str | None = CREDS["encrypt_key"], sign: bool = True,
-          stamp: str | None = None, legacy: bool = False, token: str = CREDS["verification_token"]):
-    raw = json.dumps({"encrypt": lark_crypto.encrypt(encrypt_key, json.dumps(payload))} if encrypt_key and not legacy
-                     else payload).encode()
+def _headers(raw: bytes, *, stamp: str | None = None, legacy: bool = False, token: str = CREDS["verification_token"],
+             key: str = CREDS["encrypt_key"]) -> dict:
     stamp, nonce = stamp or str(int(clock.now())), "n0nce"
-    headers = {"Content-Type": "application/json"}
-    if sign:
-        signature = (lark_crypto.legacy_card_signature(stamp, nonce, token, raw) if legacy
-                     else lark_crypto.signature(stamp, nonce, encrypt_key or "", raw))
-        headers.update({"X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce, "X-Lark-Signature": signature})
+    signature = (lark_crypto.legacy_card_signature(stamp, nonce, token, raw) if legacy
+                 else lark_crypto.signature(stamp, nonce, key, raw))
+    return {"Content-Type": "application/json", "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce,
+            "X-Lark-Signature": signature}
+
+
+def _post(client, path: str, payload: dict | str, *, encrypt_key: str | None = CREDS["encrypt_key"],
+          sign: bool = True, stamp: str | None = None, legacy: bool = False, token: str = CREDS["verification_token"]):
+    plain = payload if isinstance(payload, str) else json.dumps(payload)
+    raw = (json.dumps({"encrypt": lark_crypto.encrypt(encrypt_key, plain)}) if encrypt_key and not legacy
+           else plain).encode()
+    headers = (_headers(raw, stamp=stamp, legacy=legacy, token=token, key=encrypt_key or "") if sign
+               else {"Content-Type": "application/json"})
     return client.http.post(path, body=raw, headers=headers)
 
 
@@ -41,21 +58,37 @@ def _event(event_type: str, event: dict, token: str = CREDS["verification_token"
                                         "tenant_key": "tk"}, "event": event}
 
 
+def _refused(response) -> bool:
+    return response.status_code == 400 and json.loads(response.body) == {"error": "callback_rejected",
+                                                                         "message": "refused"}
+
+
+# -- handshakes ----------------------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("path", [EVENTS, CARD])
-def test_url_verification_is_answered_with_the_challenge(feishu, path):
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
+def test_url_verification_is_answered_with_the_challenge(feishu, path, encrypted):
+    """Unsigned, as the console sends it; a plain one too although an Encrypt Key is set, as the SDKs answer it."""
     response = _post(feishu, path, {"challenge": "ch-1", "token": CREDS["verification_token"],
-                                    "type": "url_verification"}, sign=False)
+                                    "type": "url_verification"}, sign=False,
+                     encrypt_key=CREDS["encrypt_key"] if encrypted else None)
     assert response.status_code == 200 and json.loads(response.body) == {"challenge": "ch-1"}
 
 
-def test_url_verification_with_a_wrong_token_is_refused(feishu):
-    response = _post(feishu, EVENTS, {"challenge": "c", "token": "nope", "type": "url_verification"}, sign=False)
-    assert response.status_code == 400
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
+def test_url_verification_with_a_wrong_token_is_refused(feishu, encrypted):
+    response = _post(feishu, EVENTS, {"challenge": "c", "token": "nope", "type": "url_verification"}, sign=False,
+                     encrypt_key=CREDS["encrypt_key"] if encrypted else None)
+    assert _refused(response)
 
+
+# -- events --------------------------------------------------------------------------------------------------
 
 def test_bot_added_renamed_removed_keep_the_chat_list(feishu):
-    assert _post(feishu, EVENTS, _event("im.chat.member.bot.added_v1", {"chat_id": "oc_1", "name": "SRE"})).status_code == 200
+    added = _event("im.chat.member.bot.added_v1", {"chat_id": "oc_1", "name": "SRE"})
+    assert _post(feishu, EVENTS, added).status_code == 200
     _post(feishu, EVENTS, _event("im.chat.updated_v1", {"chat_id": "oc_1", "after_change": {"name": "SRE 值班"}}))
+    _post(feishu, EVENTS, _event("im.chat.updated_v1", {"chat_id": "oc_1", "after_change": {"description": "x"}}))
     assert chats.get("int_fs", "oc_1")["title"] == "SRE 值班" and chats.get("int_fs", "oc_1")["active"]
     _post(feishu, EVENTS, _event("im.chat.disbanded_v1", {"chat_id": "oc_1"}))
     assert chats.get("int_fs", "oc_1")["active"] is False
@@ -66,7 +99,8 @@ def test_bad_events_are_refused_without_touching_state(feishu, case):
     event = _event("im.chat.member.bot.added_v1", {"chat_id": "oc_bad"},
                    token="other" if case == "wrong_token" else CREDS["verification_token"])
     kwargs = {"unsigned": {"sign": False}, "stale": {"stamp": str(int(clock.now()) - 7200)},
-              "wrong_key": {"encrypt_key": "another key"}, "plaintext": {"encrypt_key": None}}.get(case, {})
+              "wrong_key": {"encrypt_key": "another key"},
+              "plaintext": {"encrypt_key": None, "sign": False}}.get(case, {})
     if case == "forged":
         raw = json.dumps({"encrypt": lark_crypto.encrypt(CREDS["encrypt_key"], json.dumps(event))})
         response = feishu.http.post(EVENTS, body=raw, headers={
@@ -74,26 +108,110 @@ def test_bad_events_are_refused_without_touching_state(feishu, case):
             "X-Lark-Request-Nonce": "n", "X-Lark-Signature": "0" * 64})
     else:
         response = _post(feishu, EVENTS, event, **kwargs)
-    assert 400 <= response.status_code < 500
+    assert _refused(response)
     assert chats.get("int_fs", "oc_bad") is None
 
+
+# -- no padding oracle ---------------------------------------------------------------------------------------
+
+def _sealed(plaintext_block: bytes, wanted: bytes) -> str:
+    """A two-block ``encrypt`` value whose single block decrypts to ``wanted``: CBC's IV flipped to order."""
+    raw = base64.b64decode(lark_crypto.encrypt(CREDS["encrypt_key"], plaintext_block.decode()))
+    iv, block = raw[:16], raw[16:32]
+    padded = plaintext_block + bytes([16 - len(plaintext_block)]) * (16 - len(plaintext_block))
+    return base64.b64encode(bytes(a ^ b ^ c for a, b, c in zip(iv, padded, wanted)) + block).decode()
+
+
+OPENINGS = {
+    "bad padding": _sealed(b"{}", b"x" * 15 + b"\x00"),
+    "good padding, not UTF-8": _sealed(b"{}", b"\xff" * 15 + b"\x01"),
+    "good padding, not JSON": _sealed(b"{}", b"not json at all\x01"),
+    "good padding, not a handshake": _sealed(b"{}", b'{"type":"x"}\x04\x04\x04\x04'),
+    "not base64": "!!!!",
+}
+
+
+def test_bodies_that_cannot_be_opened_all_get_the_same_answer_and_no_decryption_without_signature(
+        feishu, monkeypatch):
+    """Padding good or bad, signed wrongly or not at all: one status, one body. A body carrying a signature
+    that fails is never decrypted; an unsigned one is decrypted only to look for a url_verification."""
+    opened = []
+    real = lark_crypto.decrypt
+    monkeypatch.setattr(feishu_inbound.lark_crypto, "decrypt", lambda *args: opened.append(args) or real(*args))
+    answers = set()
+    for encrypt in OPENINGS.values():
+        raw = json.dumps({"encrypt": encrypt}).encode()
+        wrongly_signed = {**_headers(raw), "X-Lark-Signature": lark_crypto.signature("1", "n", "k", raw)}
+        for path in (EVENTS, CARD):
+            before = len(opened)
+            for headers in (wrongly_signed, _headers(b"another body"), _headers(raw, legacy=True, token="guess")):
+                response = feishu.http.post(path, body=raw, headers=headers)
+                answers.add((response.status_code, response.body, response.headers.get("Content-Type")))
+            assert len(opened) == before
+            response = feishu.http.post(path, body=raw, headers={"Content-Type": "application/json"})
+            answers.add((response.status_code, response.body, response.headers.get("Content-Type")))
+    (status, body, content_type), = answers
+    assert (status, json.loads(body), content_type) == (400, {"error": "callback_rejected", "message": "refused"},
+                                                         "application/json")
+    assert len(opened) == 2 * len(OPENINGS)  # the unsigned ones: opened only to find no url_verification
+
+
+@pytest.mark.parametrize("case", ["bad padding", "good padding, not UTF-8", "not base64"])
+def test_every_decryption_failure_gives_the_same_reason(case):
+    with pytest.raises(CallbackRejected) as refused:
+        lark_crypto.decrypt(CREDS["encrypt_key"], OPENINGS[case])
+    assert refused.value.message == lark_crypto.UNOPENED
+
+
+@pytest.mark.parametrize("header, stamp", [
+    ("X-Lark-Signature", None), ("X-Lark-Request-Timestamp", "9" * 400), ("X-Lark-Request-Timestamp", "²"),
+    ("X-Lark-Request-Nonce", None)])
+def test_odd_signature_headers_are_refused_not_crashed_on(feishu, header, stamp):
+    """A non-ASCII signature or nonce, a 400-digit or superscript timestamp (signed over, so the signature holds)."""
+    raw = json.dumps({"encrypt": lark_crypto.encrypt(CREDS["encrypt_key"], json.dumps(
+        _event("im.chat.member.bot.added_v1", {"chat_id": "oc_odd"})))}).encode()
+    headers = _headers(raw, stamp=stamp)
+    if stamp is None:
+        headers[header] = "签" * len(headers[header])
+    assert _refused(feishu.http.post(EVENTS, body=raw, headers=headers))
+    assert chats.get("int_fs", "oc_odd") is None
+
+
+# -- clicks ----------------------------------------------------------------------------------------------------
 
 def _incident(client, admin_headers):
     body = {"version": 1, "incident": {"id": "inc-1", "title": "payments 5xx", "severity": "warning"}}
     assert client.http.post("/incidents", headers=admin_headers, body=json.dumps(body)).status_code == 202
 
 
+def _linked_alice(client, admin_headers):
+    _incident(client, admin_headers)
+    member()
+    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
+
+
 def _click_v2(value: dict, open_id: str = "ou_alice", option: str | None = None) -> dict:
+    """``card.action.trigger`` (卡片回传交互): the header's token is the Verification Token, the event's is ``c-…``."""
     action = {"value": value, "tag": "overflow" if option else "button", **({"option": option} if option else {})}
-    return _event("card.action.trigger", {"operator": {"open_id": open_id, "tenant_key": "tk"}, "token": "c-token",
-                                          "action": action, "host": "im_message",
-                                          "context": {"open_message_id": "om_1", "open_chat_id": "oc_1"}})
+    return _event("card.action.trigger", {
+        "operator": {"tenant_key": "tk", "user_id": "u1", "open_id": open_id, "union_id": "on_1"},
+        "token": UPDATE_TOKEN, "action": action, "host": "im_message",
+        "context": {"open_message_id": "om_1", "open_chat_id": "oc_1"}})
+
+
+def _click_v1(value: dict, open_id: str = "ou_alice") -> dict:
+    """``card.action.trigger_v1`` (消息卡片回传交互（旧）): flat, its token is the card-update credential."""
+    return {"open_id": open_id, "user_id": "u1", "open_message_id": "om_1", "open_chat_id": "oc_1",
+            "tenant_key": "tk", "token": UPDATE_TOKEN, "action": {"value": value, "tag": "button"}}
+
+
+def _delivered(message_id: str = "om_1") -> None:
+    deliveries.ensure({"incident_id": "inc-1", "target_key": "int_fs#user#ou_alice", "integration_id": "int_fs",
+                       "kind": "user", "target": "ou_alice", "state": "sent", "ref": {"message_id": message_id}})
 
 
 def test_click_by_linked_user_acknowledges_with_toast_and_new_card(feishu, admin_headers):
-    _incident(feishu, admin_headers)
-    member()
-    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
+    _linked_alice(feishu, admin_headers)
     response = _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}))
     body = json.loads(response.body)
     assert response.status_code == 200 and body["toast"]["type"] == "success"
@@ -105,25 +223,38 @@ def test_click_by_linked_user_acknowledges_with_toast_and_new_card(feishu, admin
 
 
 def test_overflow_silence_option_uses_its_minutes(feishu, admin_headers):
-    _incident(feishu, admin_headers)
-    member()
-    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
+    _linked_alice(feishu, admin_headers)
     _post(feishu, CARD, _click_v2({"action": "silence", "incident_id": "inc-1"}, option="silence:1440"))
     incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert clock.parse_iso(incident["silenced_until"]) == pytest.approx(clock.now() + 1440 * 60, abs=5)
 
 
-def test_legacy_card_url_click_is_verified_and_answered_with_the_card(feishu, admin_headers):
-    _incident(feishu, admin_headers)
-    member()
-    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
-    legacy = {"open_id": "ou_alice", "user_id": "u1", "open_message_id": "om_1", "tenant_key": "tk",
-              "token": CREDS["verification_token"], "action": {"value": {"action": "resolve", "incident_id": "inc-1"},
-                                                              "tag": "button"}}
-    response = _post(feishu, CARD, legacy, legacy=True)
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_legacy_card_action_trigger_v1_is_applied_and_keeps_its_update_token(feishu, admin_headers, encrypted):
+    _linked_alice(feishu, admin_headers)
+    _delivered()
+    payload = json.dumps(_click_v1({"action": "resolve", "incident_id": "inc-1"}))
+    raw = json.dumps({"encrypt": lark_crypto.encrypt(CREDS["encrypt_key"], payload)}) if encrypted else payload
+    response = feishu.http.post(CARD, body=raw, headers=_headers(raw.encode(), legacy=True))
     assert response.status_code == 200 and json.loads(response.body)["header"]["template"] == "green"
-    forged = _post(feishu, CARD, legacy, legacy=True, token="guess")
-    assert forged.status_code == 400
+    ref = deliveries.get("inc-1", "int_fs#user#ou_alice")["ref"]
+    assert ref["update_token"] == UPDATE_TOKEN and ref["token_uses"] == 0
+    assert json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "resolved"
+
+
+def test_a_legacy_click_signed_with_anything_but_the_verification_token_is_refused(feishu, admin_headers):
+    _linked_alice(feishu, admin_headers)
+    assert _refused(_post(feishu, CARD, _click_v1({"action": "resolve", "incident_id": "inc-1"}), legacy=True,
+                          token="guess"))
+    assert _refused(_post(feishu, EVENTS, _click_v1({"action": "resolve", "incident_id": "inc-1"}), legacy=True))
+    assert json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
+
+
+def test_a_card_click_keeps_its_update_token_for_the_next_update(feishu, admin_headers):
+    _linked_alice(feishu, admin_headers)
+    _delivered()
+    _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}))
+    assert deliveries.get("inc-1", "int_fs#user#ou_alice")["ref"]["update_token"] == UPDATE_TOKEN
 
 
 def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers, monkeypatch):
@@ -146,3 +277,71 @@ def test_an_unlinked_clicker_gets_the_linking_link_as_a_direct_message(feishu, a
     assert (method, path, query, body["receive_id"]) == ("POST", "/open-apis/im/v1/messages",
                                                          {"receive_id_type": "open_id"}, "ou_x")
     assert "/app/int_fs?pending=" in json.loads(body["content"])["text"]
+
+
+# -- malformed but properly signed payloads: refused, never a 500 ------------------------------------------------
+
+def _v2(**event) -> dict:
+    click = _click_v2({"action": "silence", "incident_id": "inc-1", "minutes": 120})
+    click["event"].update(event)
+    return click
+
+
+def _value(**value) -> dict:
+    return _click_v2({"action": "silence", "incident_id": "inc-1", **value})
+
+
+MALFORMED = {
+    "header not an object": {**_v2(), "header": ["card.action.trigger"]},
+    "header event_id not a string": {**_v2(), "header": {**_v2()["header"], "event_id": 7}},
+    "event_id over 128 characters": {**_v2(), "header": {**_v2()["header"], "event_id": "e" * 3000}},
+    "event not an object": {**_v2(), "event": "x"},
+    "operator not an object": _v2(operator="ou_alice"),
+    "no operator": {**_v2(), "event": {k: v for k, v in _v2()["event"].items() if k != "operator"}},
+    "action not an object": _v2(action=[1]),
+    "value not an object": _v2(action={"value": "silence", "tag": "button"}),
+    "value without incident": _v2(action={"value": {"action": "ack"}, "tag": "button"}),
+    "incident id of 3000 characters": _value(incident_id="i" * 3000),
+    "unknown action": _value(action="delete"),
+    "minutes superscript": _value(minutes="²"),
+    "minutes negative": _value(minutes=-5),
+    "minutes a float": _value(minutes=1.5),
+    "minutes true": _value(minutes=True),
+    "minutes a million": _value(minutes=1_000_000),
+    "minutes past the admin bound": _value(minutes=SILENCE_MINUTES_MAX + 1),
+    "minutes of 400 digits": _value(minutes="9" * 400),
+    "option minutes not digits": _click_v2({"action": "silence", "incident_id": "inc-1"}, option="silence:1e9"),
+    "context not an object": _v2(context="om_1"),
+    "token not a string": _v2(token=["c-1"]),
+    "legacy open_id not a string": {**_click_v1({"action": "silence", "incident_id": "inc-1"}), "open_id": 5},
+    "legacy action not an object": {**_click_v1({"action": "silence", "incident_id": "inc-1"}), "action": "x"},
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_card_actions_are_refused_and_change_nothing(feishu, admin_headers, case):
+    _linked_alice(feishu, admin_headers)
+    assert _refused(_post(feishu, CARD, MALFORMED[case]))
+    incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert incident["status"] == "triggered" and not incident["silenced_until"]
+
+
+@pytest.mark.parametrize("body", ['{"schema": "2.0", "n": ' + "1" * 5000 + "}", "[" * 40000],
+                         ids=["5000-digit number", "40 KB of nesting"])
+def test_bodies_json_cannot_hold_are_refused(feishu, body):
+    assert _refused(_post(feishu, EVENTS, body))
+    assert _refused(_post(feishu, CARD, body, sign=False, encrypt_key=None))
+
+
+@pytest.mark.parametrize("event", [{"chat_id": ["oc_1"]}, {"chat_id": "c" * 3000}, {"name": "no chat"},
+                                   {"chat_id": "oc_1", "after_change": "SRE"}])
+def test_malformed_chat_events_are_refused(feishu, event):
+    assert _refused(_post(feishu, EVENTS, _event("im.chat.updated_v1", event)))
+    assert _refused(_post(feishu, EVENTS, {**_event("im.chat.member.bot.added_v1", {}), "event": "oc_1"}))
+
+
+def test_the_longest_silence_the_admin_api_allows_is_taken_from_a_card(feishu, admin_headers):
+    _linked_alice(feishu, admin_headers)
+    assert _post(feishu, CARD, _value(minutes=str(SILENCE_MINUTES_MAX))).status_code == 200
+    incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert clock.parse_iso(incident["silenced_until"]) == pytest.approx(clock.now() + SILENCE_MINUTES_MAX * 60, abs=5)
