@@ -15,6 +15,7 @@ from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
 UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
+MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
 def accept(notification: Notification) -> dict:
