@@ -97,7 +97,7 @@ class ChatTarget(Strict):
 
 
 class Targets(Strict):
-    members: list[str] = Field(default_factory=list, max_length=500)
+    members: list[Annotated[str, Identifier]] = Field(default_factory=list, max_length=500)
     chats: list[ChatTarget] = Field(default_factory=list, max_length=100)
 
 
