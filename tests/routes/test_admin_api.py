@@ -448,3 +448,11 @@ def test_a_silence_beyond_seven_days_is_400_from_the_api(api: Api) -> None:
     api("POST", "/members", {"id": "alice", "name": "Alice"})
     status, body = api("POST", "/incidents/inc-1/actions", {"action": "silence", "minutes": 1_000_000, "by": "alice"})
     assert status == 400 and "minutes" in body["message"]
+
+
+@pytest.mark.parametrize("member_id", ["", "x" * 3000, "a b"])
+def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, member_id: str) -> None:
+    status, body = api("POST", "/incidents", {"version": 1, "incident": {"id": "inc-1", "title": "t", "severity": "info"},
+                                              "targets": {"members": [member_id]}})
+    assert status == 400 and "targets.members" in body["message"]
+    assert api("GET", "/incidents/inc-1")[0] == 404
