@@ -78,7 +78,7 @@ def create(body: IntegrationIn) -> dict:
     opened = store.get(integration_id)
     config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
     adapter_ = _build(body.platform.value, integration_id, body.credentials, config)
-    if opened is not None:
+    if opened is not None and not opened.get("unclaimed"):  # saved by an admin before: an existing integration
         _guard_endpoints(adapter(opened), adapter_, body.credentials)
     generated = _prove_and_register(adapter_)
     item = _item(integration_id, body.platform.value, body.name, {**adapter_.credentials.model_dump(), **generated},
@@ -96,9 +96,10 @@ def _item(integration_id: str, platform: str, name: str, credentials: dict, conf
 
 
 def open_assigned(platform: str, integration_id: str, name: str, credentials: dict, config: dict) -> None:
-    """Open an integration the platform authorised (no admin yet); an existing one is kept as it is."""
+    """Open an integration the platform authorised (no admin yet); an existing one is kept as it is. The
+    admin's first save claims it and sets it up like a new one (endpoints included)."""
     if store.get(integration_id) is None:
-        store.create(_item(integration_id, platform, name, credentials, config))
+        store.create({**_item(integration_id, platform, name, credentials, config), "unclaimed": True})
 
 
 def _guard_endpoints(before: Adapter, after: Adapter, given: dict[str, str]) -> None:

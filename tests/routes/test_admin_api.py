@@ -456,3 +456,22 @@ def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, m
                                               "targets": {"members": [member_id]}})
     assert status == 400 and "targets.members" in body["message"]
     assert api("GET", "/incidents/inc-1")[0] == 404
+
+
+def test_an_integration_the_platform_opened_is_set_up_by_its_first_save_then_guarded(api: Api, monkeypatch) -> None:
+    """WeCom third-party: the suite opens the integration, the admin's first save claims it with its endpoints;
+    afterwards it holds no secret of its own, so its endpoints no longer move."""
+    from chalicelib.platforms.wecom import WeCom
+    from chalicelib.platforms.wecom_suite import integration_id
+    monkeypatch.setattr(WeCom, "check_credentials", lambda self: None)
+    integrations.open_assigned("wecom", integration_id("wwcorp01"), "示例公司", {"corp_id": "wwcorp01"},
+                               {"mode": "third_party", "api_base": "https://qyapi.example.com"})
+    claim = {"platform": "wecom", "name": "示例", "credentials": {"corp_id": "wwcorp01"},
+             "settings": {"mode": "third_party", "oauth_base": "https://open.example.com"}}
+    status, view = api("POST", "/integrations", claim)
+    assert status == 201 and view["settings"]["oauth_base"] == "https://open.example.com"
+    again = {**claim, "settings": {"mode": "third_party", "api_base": "https://collector.evil.example"}}
+    assert api("POST", "/integrations", again)[0] == 403
+    status, body = api("PATCH", f"/integrations/{view['id']}", {"settings": {"oauth_base": "https://evil.example"}})
+    assert status == 403 and "oauth_base" in body["message"]
+    assert integrations.get(view["id"])["settings"]["oauth_base"] == "https://open.example.com"
