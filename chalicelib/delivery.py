@@ -110,6 +110,13 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     return record["target_key"]
 
 
+def refresh_clicked(incident_id: str, match: dict) -> None:
+    """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
+    state no longer has, so it is behind; bring it up to date with what the click brought."""
+    if record := clicked(incident_id, match):
+        dispatch.enqueue([_job_of(record)])
+
+
 def shown_by_reply(incident_id: str, target_key: str, card: cards.Card) -> None:
     """The reply carrying ``card`` was ready well inside the platform's deadline: the card shows it."""
     deliveries.record(incident_id, target_key, release=False, card_digest=card.digest(), updated_at=clock.iso())

@@ -75,10 +75,13 @@ def _answer(adapter: Adapter, integration_id: str, click: Click, request: Inboun
             outcome: ClickOutcome) -> Reply:
     """The platform's answer to a click. A reply that carries the card counts as showing it only when
     it was ready well inside the platform's deadline (a late reply is dropped by the platform); either
-    way the clicked card is checked once the platform can no longer apply the reply."""
+    way the clicked card is checked once the platform can no longer apply the reply. Where the reply
+    cannot carry the card, a refused click's card is brought up to date through the API."""
     carried = outcome.card is not None and click.reply_updates_card
     target_key = (delivery.settle_after_reply(click.incident_id, click.context, outcome.card,
                                               adapter.click_reply_seconds) if carried else None)
+    if outcome.card is not None and not carried and not outcome.ok:
+        delivery.refresh_clicked(click.incident_id, click.context)
     reply = adapter.click_reply(click, outcome)
     deadline = adapter.click_reply_seconds
     if target_key and deadline and time.monotonic() - request.received_at < deadline / 2:

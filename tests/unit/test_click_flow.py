@@ -250,3 +250,23 @@ def test_a_redelivered_click_answered_with_the_current_card_is_settled_too(carde
     held()
     inbound_flow.click("int_fake", _request(age=5.0))  # a late duplicate: 已处理 with the current card
     assert held() == ["unchanged"]
+
+
+def test_a_refused_click_on_a_card_its_reply_cannot_update_brings_that_card_up_to_date(carded, monkeypatch):
+    """WeCom-like: the reply carries no card. The card missed the resolve (its update failed), so it still
+    offers 认领; pressing it is refused, and the click's fresh update code brings the card up to date."""
+    from chalicelib.errors import Permanent
+    monkeypatch.setattr(carded, "click_reply_seconds", None)
+    carded.fail_with = [Permanent("fake", "response_code.spent", "no update code left")]
+    _resolved_by_bob()
+    for job in drain("deliveries"):
+        worker.handle_delivery(json.dumps(job["body"]))  # the update is refused: recorded, not retried
+    assert carded.updated == [] and _record()["card_digest"] != _card_now()
+    click = _click(carded, action="ack")
+    click.reply_updates_card, click.ref_update = False, {"response_code": "fresh"}
+    monkeypatch.setattr(carded, "parse_click", lambda self, request: click)
+    answer = inbound_flow.click("int_fake", _request())
+    assert answer.body["ok"] is False
+    assert _run_deliveries() == ["updated"]
+    ref, card = carded.updated[-1]
+    assert card.status == "resolved" and ref["response_code"] == "fresh"
