@@ -104,9 +104,8 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     record = clicked(incident_id, match)
     if record is None:
         return None
-    job = DeliveryJob(incident_id=incident_id, integration_id=record["integration_id"], kind=record["kind"],
-                      target=record["target"], shown=card.digest())
-    dispatch.enqueue([job], delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
+    dispatch.enqueue([_job_of(record).model_copy(update={"shown": card.digest()})],
+                     delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
     return record["target_key"]
 
 
