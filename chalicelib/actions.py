@@ -1,16 +1,17 @@
 """Apply a person's action (from a card click or the admin API) and spread the new state.
 
 After the incident changes: the change goes to the incident-events queue, the clicked card is
-answered in the click reply, and every other delivered card is queued for an update. The 作战室
-routes open (or find) the incident's war room and queue the room's cards; the 作战室 button queues
-the opening itself, since the click's answer cannot wait for it.
+answered in the click reply (where the platform's reply can carry it; inbound_flow settles it), and
+every other delivered card is queued for an update. The 作战室 routes open (or find) the incident's
+war room and queue the room's cards; the 作战室 button queues the opening itself, since the click's
+answer cannot wait for it.
 """
 from __future__ import annotations
 
 from chalicelib import cards, delivery, dispatch, events, incidents, notices, pending, warroom
 from chalicelib.config import settings
 from chalicelib.errors import AppError, Conflict, NotFound, Retryable
-from chalicelib.models import Action, RoomJob
+from chalicelib.models import SILENCE_RANGE, Action, RoomJob, is_id, silence_minutes_ok
 from chalicelib.platforms.base import Click, ClickOutcome
 from chalicelib.store import involvements, people
 
@@ -19,6 +20,9 @@ OPENING = "作战室准备中，稍后出现在你的群聊列表 (opening the w
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
 UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自动执行本次操作 "
                   "(open the link to link your account; this click is applied once you are linked)")
+NOT_FOUND = "故障不存在 (incident not found)"
+UNKNOWN_USER = "无法识别点击者 (the platform did not say who clicked)"
+MAX_USER_ID_BYTES = 256  # platform user ids are at most 64 characters; they become DynamoDB keys
 
 
 def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
@@ -66,15 +70,30 @@ def _open_room(incident_id: str, integration_id: str, member: dict | None, sourc
 
 
 def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
-    """Queue updates for every delivered card, after recording what the click did to its own card."""
+    """Queue updates for every delivered card, after keeping what the click brought for its own card.
+    A clicked card whose reply carries the new state is left to that reply and its settle job."""
+    skip = None
     if integration_id and click:
-        shown = cards.build(incident, integration_id) if click.reply_updates_card else None
-        delivery.note_click(incident["id"], click.context, shown, click.ref_update)
-    dispatch.enqueue(dispatch.refresh_jobs(incident["id"]))
+        clicked = delivery.note_click(incident["id"], click.context, click.ref_update)
+        skip = clicked if click.reply_updates_card else None
+    dispatch.enqueue(dispatch.refresh_jobs(incident["id"], skip_target_key=skip))
+
+
+def _malformed(click: Click) -> str | None:
+    """Why a verified click cannot be applied as it is (its ids become storage keys), or None."""
+    if not is_id(click.incident_id):
+        return NOT_FOUND
+    if not click.user_id or len(click.user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
+        return UNKNOWN_USER
+    if not silence_minutes_ok(click.minutes):
+        return SILENCE_RANGE
+    return None
 
 
 def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome:
     """Map the clicking user to their member, apply the action, say what happened."""
+    if problem := _malformed(click):
+        return ClickOutcome(ok=False, message=problem)
     if click.action is None and not click.war_room:
         return _refresh(integration_id, click)
     binding = people.binding_of_user(integration_id, click.user_id)
@@ -89,8 +108,9 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     try:
         incident = apply(click.incident_id, click.action, member, platform, click.minutes)
     except NotFound:
-        return ClickOutcome(ok=False, message="故障不存在 (incident not found)")
+        return ClickOutcome(ok=False, message=NOT_FOUND)
     except Conflict as exc:
+        _keep(click)
         current = incidents.get(click.incident_id)
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
     spread(incident, integration_id, click)
@@ -117,7 +137,7 @@ def _keep(click: Click) -> None:
     """A click that leaves the card as it is still brought something for its next update (WeCom's fresh
     update code, Feishu's update token, whom DingTalk's private notice went to)."""
     if click.ref_update:
-        delivery.note_click(click.incident_id, click.context, None, click.ref_update)
+        delivery.note_click(click.incident_id, click.context, click.ref_update)
 
 
 def open_requested_room(job: RoomJob) -> None:
@@ -141,7 +161,7 @@ def _refresh(integration_id: str, click: Click) -> ClickOutcome:
     try:
         incident = incidents.get(click.incident_id)
     except NotFound:
-        return ClickOutcome(ok=False, message="故障不存在 (incident not found)")
+        return ClickOutcome(ok=False, message=NOT_FOUND)
     spread(incident, integration_id, click)
     return ClickOutcome(ok=True, message="已刷新 (refreshed)", card=cards.build(incident, integration_id))
 

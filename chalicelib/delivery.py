@@ -6,6 +6,8 @@ changed is never sent or updated again. Retry policy lives in ``workers``; this 
 """
 from __future__ import annotations
 
+import math
+
 from chalicelib import admission, cards, clock, dispatch, incidents, integrations, notices
 from chalicelib.errors import Paced, PlatformError, QuotaExhausted, RateLimited, TargetGone
 from chalicelib.models import DeliveryJob
@@ -13,6 +15,9 @@ from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
 LEASE_SECONDS = 60
+UNKNOWN_REPLY_SECONDS = 5  # how long a platform that does not say may still apply a click's reply
+SETTLE_MARGIN = 1  # seconds past the reply deadline before the clicked card is checked
+SWEEP_LIMIT = 500  # lost deliveries re-queued per sweep run (the next run takes the rest)
 
 
 def deliver(job: DeliveryJob) -> str:
@@ -27,7 +32,7 @@ def deliver(job: DeliveryJob) -> str:
         deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
         return "skipped"
     card = cards.build(incidents.get(job.incident_id), job.integration_id)
-    if record.get("card_digest") == card.digest():
+    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
         return "unchanged"
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
@@ -50,7 +55,7 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
         admission.pace(job, adapter, ref, critical)
     except Paced as exc:
         deliveries.record(job.incident_id, job.target_key, state=record["state"] if ref else "deferred",
-                          error=exc.platform_message)
+                          error=exc.platform_message, expected_wait=exc.retry_after)
         raise
     try:
         if ref:
@@ -60,7 +65,8 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
     except PlatformError as exc:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
         state = "parked" if isinstance(exc, QuotaExhausted) else state
-        deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief())
+        deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
+                          expected_wait=dispatch.MAX_DELAY)  # the worker's retry delay is at most this
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
         raise
@@ -69,16 +75,50 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
     return outcome
 
 
-def note_click(incident_id: str, match: dict, shown: cards.Card | None, ref_update: dict) -> None:
-    """On the card whose ref contains ``match``: record that a click reply already shows ``shown``,
-    and keep what the click brought for later updates (e.g. a fresh single-use update code)."""
+def clicked(incident_id: str, match: dict) -> dict | None:
+    """The delivery whose card was clicked: the one whose ref contains ``match``."""
+    if not match:
+        return None
     for record in deliveries.of(incident_id):
         ref = record.get("ref") or {}
-        if match and all(ref.get(k) == v for k, v in match.items()):
-            fields = {"card_digest": shown.digest()} if shown else {}
-            deliveries.record(incident_id, record["target_key"], release=False, ref={**ref, **ref_update},
-                              updated_at=clock.iso(), **fields)
-            return
+        if all(ref.get(k) == v for k, v in match.items()):
+            return record
+    return None
+
+
+def note_click(incident_id: str, match: dict, ref_update: dict) -> str | None:
+    """Keep what a click brought for its card's later updates (e.g. a fresh single-use update code);
+    returns the clicked card's target key, None when the click matches no delivered card."""
+    record = clicked(incident_id, match)
+    if record is None:
+        return None
+    if ref_update:
+        deliveries.merge_ref(incident_id, record["target_key"], ref_update)
+    return record["target_key"]
+
+
+def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_seconds: float | None) -> str | None:
+    """A click's reply is about to carry ``card``: once the platform can no longer apply that reply, the
+    clicked card is checked, and updated unless it shows the incident's state (the reply came too late,
+    or the incident changed again meanwhile). Returns the clicked card's target key."""
+    record = clicked(incident_id, match)
+    if record is None:
+        return None
+    dispatch.enqueue([_job_of(record).model_copy(update={"shown": card.digest()})],
+                     delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
+    return record["target_key"]
+
+
+def refresh_clicked(incident_id: str, match: dict) -> None:
+    """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
+    state no longer has, so it is behind; bring it up to date with what the click brought."""
+    if record := clicked(incident_id, match):
+        dispatch.enqueue([_job_of(record)])
+
+
+def shown_by_reply(incident_id: str, target_key: str, card: cards.Card) -> None:
+    """The reply carrying ``card`` was ready well inside the platform's deadline: the card shows it."""
+    deliveries.record(incident_id, target_key, release=False, card_digest=card.digest(), updated_at=clock.iso())
 
 
 def fail(job: DeliveryJob, error: str) -> None:
@@ -90,6 +130,19 @@ def release_parked() -> int:
     parked = deliveries.in_state("parked")
     for record in parked:
         deliveries.record(record["incident_id"], record["target_key"], state="pending", error=None)
-    dispatch.enqueue([DeliveryJob(incident_id=r["incident_id"], integration_id=r["integration_id"], kind=r["kind"],
-                                  target=r["target"]) for r in parked])
+    dispatch.enqueue([_job_of(r) for r in parked])
     return len(parked)
+
+
+def requeue_lost() -> int:
+    """Queue again, once, each delivery still waiting well after its job was due (recorded, but the job
+    never reached the queue). Queued first, then unmarked: a crash in between queues it twice, which
+    delivery's idempotence absorbs, rather than never."""
+    lost = deliveries.stale(SWEEP_LIMIT)
+    dispatch.enqueue([_job_of(r) for r in lost])
+    return sum(deliveries.unmark(r["incident_id"], r["target_key"], r["stale_after"]) for r in lost)
+
+
+def _job_of(record: dict) -> DeliveryJob:
+    return DeliveryJob(incident_id=record["incident_id"], integration_id=record["integration_id"],
+                       kind=record["kind"], target=record["target"])

@@ -15,6 +15,7 @@ from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
 UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
+MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
 def accept(notification: Notification) -> dict:
@@ -33,7 +34,7 @@ def accept(notification: Notification) -> dict:
 
 def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
-    known = {i["id"] for i in integration_store.all()}
+    known = {i["id"]: i for i in integration_store.all()}
     if notification.targets.members and not known:
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
     for member_id in dict.fromkeys(notification.targets.members):
@@ -42,32 +43,32 @@ def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJ
         job = DeliveryJob(incident_id=incident_id, integration_id=target.integration_id,
                           kind="chat", target=target.chat_id)
         problem = _chat_problem(target.integration_id, target.chat_id, known)
-        if _record(job, "failed" if problem else "pending", problem) and not problem:
+        if _record(job, "failed" if problem else "pending", problem, known) and not problem:
             jobs.append(job)
     return jobs
 
 
-def _member_jobs(incident_id: str, member_id: str, integration_ids: set[str]) -> list[DeliveryJob]:
+def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> list[DeliveryJob]:
     bound = {b["integration_id"]: b for b in people.bindings_of(member_id)}
     member = people.get_member(member_id)
     if member is not None:
         involvements.note(member_id, incident_id, "targeted")
     jobs = []
-    for integration_id in sorted(integration_ids):
+    for integration_id in sorted(known):
         binding = bound.get(integration_id)
         target = binding["user_id"] if binding else f"member:{member_id}"
         job = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user", target=target)
         if member is None:
-            _record(job, "failed", f"member {member_id} does not exist")
+            _record(job, "failed", f"member {member_id} does not exist", known)
         elif binding is None:
-            _record(job, "unbound", UNBOUND.format(member=member_id), member_id=member_id)
-        elif _record(job, "pending", None, member_id=member_id):
+            _record(job, "unbound", UNBOUND.format(member=member_id), known, member_id=member_id)
+        elif _record(job, "pending", None, known, member_id=member_id):
             deliveries.remove(incident_id, f"{integration_id}#user#member:{member_id}")  # linked since
             jobs.append(job)
     return jobs
 
 
-def _chat_problem(integration_id: str, chat_id: str, known: set[str]) -> str | None:
+def _chat_problem(integration_id: str, chat_id: str, known: dict[str, dict]) -> str | None:
     if integration_id not in known:
         return f"integration {integration_id} does not exist"
     chat = chats.get(integration_id, chat_id)
@@ -76,11 +77,14 @@ def _chat_problem(integration_id: str, chat_id: str, known: set[str]) -> str | N
     return None
 
 
-def _record(job: DeliveryJob, state: str, error: str | None, **extra: str) -> bool:
-    """Create the delivery record once; True only when it is new and pending."""
+def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], **extra: str) -> bool:
+    """Create the delivery record once, with its integration's platform and name (the incident's view
+    still says where the card went once the integration is deleted); True only when new and pending."""
+    integration = known.get(job.integration_id)
+    labels = {"platform": integration["platform"], "integration_name": integration["name"]} if integration else {}
     created = deliveries.ensure({"incident_id": job.incident_id, "target_key": job.target_key,
                                  "integration_id": job.integration_id, "kind": job.kind, "target": job.target,
-                                 "state": state, "error": error, "created_at": clock.iso(), **extra})
+                                 "state": state, "error": error, "created_at": clock.iso(), **labels, **extra})
     return created and state == "pending"
 
 
@@ -89,13 +93,14 @@ def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
     buttons; whoever holds a card of the incident already keeps that one."""
     if not (opened.created or opened.joined):
         return []
-    jobs = []
+    jobs, integration = [], integration_store.get(opened.integration_id)
+    known = {opened.integration_id: integration} if integration else {}
     wanted = ([("chat", opened.target, {})] if opened.created else []) + [
         ("user", user, {"member_id": member}) for user, member in opened.responders.items()]
     for kind, target, extra in wanted:
         job = DeliveryJob(incident_id=opened.incident_id, integration_id=opened.integration_id, kind=kind,
                           target=target)
-        if _record(job, "pending", None, **extra):
+        if _record(job, "pending", None, known, **extra):
             jobs.append(job)
     return jobs
 

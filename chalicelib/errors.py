@@ -22,6 +22,12 @@ class Unauthorized(AppError):
     status, code = 401, "unauthorized"
 
 
+class Forbidden(AppError):
+    """Authenticated, but this request may not do that (e.g. move an app's endpoints without its secret)."""
+
+    status, code = 403, "forbidden"
+
+
 class NotFound(AppError):
     status, code = 404, "not_found"
 
@@ -30,6 +36,12 @@ class Conflict(AppError):
     """A state change that the current state refuses (e.g. ack after resolve)."""
 
     status, code = 409, "conflict"
+
+
+class AlreadyExists(Conflict):
+    """Creating something under an id that is taken."""
+
+    code = "already_exists"
 
 
 class Unprocessable(AppError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Callable
 
 from chalicelib import clock
-from chalicelib.errors import Conflict, NotFound, StorageConflict
-from chalicelib.models import Action, IncidentFields, Status
+from chalicelib.errors import Conflict, InvalidInput, NotFound, StorageConflict
+from chalicelib.models import SILENCE_RANGE, Action, IncidentFields, Status, silence_minutes_ok
 from chalicelib.store import incidents as store
 
 RANK = {Status.triggered.value: 0, Status.acknowledged.value: 1, Status.resolved.value: 2}
@@ -87,7 +87,11 @@ def _merge(incident: dict, data: dict) -> bool:
 
 def act(incident_id: str, action: Action, member: dict, source: str,
         minutes: int | None = None) -> dict:
-    """Apply a person's action; raises Conflict when the current state refuses it."""
+    """Apply a person's action; raises Conflict when the current state refuses it, InvalidInput for a
+    silence longer than any caller may ask for."""
+    if not silence_minutes_ok(minutes):
+        raise InvalidInput(SILENCE_RANGE)
+
     def change(incident: dict) -> bool:
         _check_allowed(incident, action)
         at = clock.iso()

@@ -1,19 +1,26 @@
 """Integrations: validate, prove and store a platform app's credentials; build its adapter."""
 from __future__ import annotations
 
+import hmac
 import os
+import re
 import secrets as random
 
 from pydantic import ValidationError
 
 from chalicelib import clock, secrets
 from chalicelib.config import settings
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.models import IntegrationIn, IntegrationPatch
 from chalicelib.platforms import REGISTRY
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import ephemeral, people
 from chalicelib.store import integrations as store
+
+
+# Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
+# accounts_base, jsapi_url, ...): moving them on an existing integration needs its secret.
+ENDPOINT_SETTING = re.compile(r".+_(base|url)$")
 
 
 def _build(platform: str, integration_id: str, credentials: dict, config: dict) -> Adapter:
@@ -71,6 +78,8 @@ def create(body: IntegrationIn) -> dict:
     opened = store.get(integration_id)
     config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
     adapter_ = _build(body.platform.value, integration_id, body.credentials, config)
+    if opened is not None and not opened.get("unclaimed"):  # saved by an admin before: an existing integration
+        _guard_endpoints(adapter(opened), adapter_, body.credentials)
     generated = _prove_and_register(adapter_)
     item = _item(integration_id, body.platform.value, body.name, {**adapter_.credentials.model_dump(), **generated},
                  adapter_.settings.model_dump(exclude_defaults=True))
@@ -87,16 +96,37 @@ def _item(integration_id: str, platform: str, name: str, credentials: dict, conf
 
 
 def open_assigned(platform: str, integration_id: str, name: str, credentials: dict, config: dict) -> None:
-    """Open an integration the platform authorised (no admin yet); an existing one is kept as it is."""
+    """Open an integration the platform authorised (no admin yet); an existing one is kept as it is. The
+    admin's first save claims it and sets it up like a new one (endpoints included)."""
     if store.get(integration_id) is None:
-        store.create(_item(integration_id, platform, name, credentials, config))
+        store.create({**_item(integration_id, platform, name, credentials, config), "unclaimed": True})
+
+
+def _guard_endpoints(before: Adapter, after: Adapter, given: dict[str, str]) -> None:
+    """Refuse to move an existing integration's endpoints (where its secret goes on the next token fetch)
+    unless the request repeats the secret stored now; compared in constant time."""
+    moved = [name for name in type(after.settings).model_fields
+             if ENDPOINT_SETTING.fullmatch(name) and getattr(before.settings, name) != getattr(after.settings, name)]
+    if not moved:
+        return
+    field = type(before).secret_field
+    stored = str(getattr(before.credentials, field, "") or "") if field else ""
+    if not stored:
+        raise Forbidden(f"{', '.join(moved)} cannot be changed on this integration (it holds no secret of its own "
+                        f"to confirm the change): create a new integration instead")
+    if not hmac.compare_digest(str(given.get(field, "")).encode(), stored.encode()):
+        raise Forbidden(f"changing {', '.join(moved)} sends the app's credentials to another host: repeat the "
+                        f"integration's current secret as credentials.{field} in the same request")
 
 
 def update(integration_id: str, patch: IntegrationPatch) -> dict:
     item = get(integration_id)
-    credentials = {**secrets.unseal(item["credentials"]), **(patch.credentials or {})}
+    stored = secrets.unseal(item["credentials"])
+    credentials = {**stored, **(patch.credentials or {})}
     config = {**item["settings"], **(patch.settings or {})}
     adapter_ = _build(item["platform"], integration_id, credentials, config)
+    _guard_endpoints(_build(item["platform"], integration_id, stored, item["settings"]), adapter_,
+                     patch.credentials or {})
     if patch.credentials or patch.settings:
         for family in ("app", "oapi"):
             ephemeral.delete(f"token#{integration_id}#{family}")

@@ -1,16 +1,39 @@
 """Pydantic models for everything that crosses a boundary (SQS, admin API, storage)."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import re
-from typing import Literal
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+# Ids of incidents, members and integrations: they become DynamoDB keys, whose size is limited.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 Identifier = Field(pattern=ID_PATTERN)
-SILENCE_MINUTES_MAX = 7 * 24 * 60  # the longest silence anyone may ask for
+# How long one silence may last, whoever asks for it (the admin API, the web app, a card click).
+MAX_SILENCE_MINUTES = 7 * 24 * 60
+SilenceMinutes = Annotated[int, Field(ge=1, le=MAX_SILENCE_MINUTES)]
+_SILENCE = TypeAdapter(Optional[SilenceMinutes])
+SILENCE_RANGE = (f"屏蔽时长须在 1 到 {MAX_SILENCE_MINUTES} 分钟之间 "
+                 f"(minutes must be between 1 and {MAX_SILENCE_MINUTES}, 7 days)")
+# started_at outside these years is a mistake, and would not render as a local time either.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` can be an incident, member or integration id (checked before any lookup)."""
+    return isinstance(value, str) and re.fullmatch(ID_PATTERN, value) is not None
+
+
+def silence_minutes_ok(minutes: object) -> bool:
+    """The one silence bound: None (the default length) or 1 to MAX_SILENCE_MINUTES whole minutes."""
+    try:
+        _SILENCE.validate_python(minutes, strict=True)
+    except ValidationError:
+        return False
+    return True
 
 
 class Strict(BaseModel):
@@ -54,8 +77,17 @@ class IncidentFields(Strict):
     @field_validator("started_at")
     @classmethod
     def _iso_time(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$", value):
-            raise ValueError("started_at must be ISO-8601 with a time zone, e.g. 2026-11-22T10:00:00Z")
+        if value is None:
+            return None
+        problem = "started_at must be ISO-8601 with a time zone, e.g. 2026-11-22T10:00:00Z"
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)", value):
+            raise ValueError(problem)
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(problem) from exc
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError(f"started_at must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
         return value
 
 
@@ -65,12 +97,12 @@ class ChatTarget(Strict):
 
 
 class Targets(Strict):
-    members: list[str] = Field(default_factory=list, max_length=500)
+    members: list[Annotated[str, Identifier]] = Field(default_factory=list, max_length=500)
     chats: list[ChatTarget] = Field(default_factory=list, max_length=100)
 
 
 class Notification(Strict):
-    """The SQS message producers send (design.md, 'SQS notification')."""
+    """The SQS message producers send (README, "Admin API": the same body as POST /incidents)."""
 
     version: Literal[1]
     incident: IncidentFields
@@ -79,7 +111,7 @@ class Notification(Strict):
 
 class ActionRequest(Strict):
     action: Action
-    minutes: int | None = Field(default=None, ge=1, le=SILENCE_MINUTES_MAX)
+    minutes: SilenceMinutes | None = None
     by: str = Identifier
 
 
@@ -95,17 +127,21 @@ class MemberIn(Strict):
     mobile: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
 
 
+# A setting's value: the platform's settings model says which names take which of these.
+SettingValue = bool | int | float | str | list[str]
+
+
 class IntegrationIn(Strict):
     platform: PlatformName
     name: str = Field(min_length=1, max_length=128)
     credentials: dict[str, str]
-    settings: dict[str, str | int | bool] = Field(default_factory=dict)
+    settings: dict[str, SettingValue] = Field(default_factory=dict)
 
 
 class IntegrationPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     credentials: dict[str, str] | None = None
-    settings: dict[str, str | int | bool] | None = None
+    settings: dict[str, SettingValue] | None = None
 
 
 class RoomJob(BaseModel):
@@ -132,6 +168,7 @@ class DeliveryJob(BaseModel):
     notice: Literal["digest", "quota_low", "war_room_failed"] | None = None
     attempt: int = 0
     slot_at: float | None = None  # a pacing slot reserved for this card (epoch seconds)
+    shown: str | None = None  # the digest of the card a click's reply put there: update unless it is current
 
     @property
     def target_key(self) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import aws, clock
+from chalicelib.models import ID_PATTERN
 from chalicelib.store import deliveries, ephemeral
 from chalicelib.store.base import plain
 
@@ -35,7 +37,8 @@ class QuotaSettings(BaseModel):
     monthly_calls: int | None = Field(default=None, gt=0)  # overrides the edition's monthly budget
     low_at: float = Field(default=0.9, gt=0, le=1)  # share of the budget from which non-critical cards are digested
     digest_minutes: int = Field(default=10, ge=1, le=15)  # one digest per receiver per interval (SQS delays ≤ 15 min)
-    quota_admins: list[str] = []  # member ids warned once a month when the budget runs low
+    # member ids warned once a month when the budget runs low
+    quota_admins: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default=[], max_length=50)
 
 
 @dataclass(frozen=True)

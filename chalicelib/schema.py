@@ -60,7 +60,8 @@ TABLES: tuple[Table, ...] = (
     Table("bindings", "member_id", "integration_id", indexes=(Index("by_user", "user_key"),)),
     Table("chats", "integration_id", "chat_id"),
     Table("incidents", "id"),
-    Table("deliveries", "incident_id", "target_key"),
+    # The sparse index holds only deliveries waiting for a queued job, by when they count as lost.
+    Table("deliveries", "incident_id", "target_key", indexes=(Index("by_stale", "stale_shard", "stale_after"),)),
     # Which incidents concern a member (notified or acted), for their "my incidents" page.
     Table("involvements", "member_id", "incident_id"),
     # Tokens, dedupe marks, OAuth state, locks and quota windows: all expire by TTL.

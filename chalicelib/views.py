@@ -1,9 +1,10 @@
-"""The JSON shapes the admin API returns (design.md), built from stored items."""
+"""The JSON shapes the admin API returns (README, "Admin API"), built from stored items."""
 from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.models import MemberIn
 from chalicelib.store import deliveries, people
+from chalicelib.store import integrations as integration_store
 
 
 def create_member(body: MemberIn) -> dict:
@@ -30,5 +31,25 @@ def incident(item: dict) -> dict:
         "started_at": item.get("started_at"), "silenced_until": item.get("silenced_until"),
         "timeline": item.get("timeline", []), "war_rooms": item.get("war_rooms", {}),
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
-                        "state": d["state"], "error": d.get("error")} for d in deliveries.of(item["id"])],
+                        "state": d["state"], "error": d.get("error"), **labels}
+                       for d, labels in deliveries_of(item["id"])],
     }
+
+
+def deliveries_of(incident_id: str) -> list[tuple[dict, dict]]:
+    """The incident's delivery records, each with where it went: the integration's platform and name as
+    they are now, or as they were when the card was recorded if the integration has been deleted since."""
+    found = deliveries.of(incident_id)
+    current = {i: integration_store.get(i) for i in {d["integration_id"] for d in found}}
+    answer = []
+    for record in found:
+        integration = current[record["integration_id"]]
+        if integration is not None:
+            labels = {"platform": integration["platform"], "integration_name": integration["name"],
+                      "integration_deleted": False}
+        else:
+            labels = {"platform": record.get("platform"),
+                      "integration_name": record.get("integration_name") or "deleted integration",
+                      "integration_deleted": True}
+        answer.append((record, labels))
+    return answer

@@ -24,7 +24,7 @@ Message = TypeVar("Message", bound=BaseModel)
 Job = TypeVar("Job", DeliveryJob, RoomJob)  # a queued job that counts its attempts
 MAX_ATTEMPTS = 10
 ESCALATE_AFTER = 3
-MAX_DELAY = 900  # SQS's longest DelaySeconds
+MAX_DELAY = dispatch.MAX_DELAY
 
 
 def _parse(model: type[Message], queue: str, body: str) -> Message | None:
@@ -102,3 +102,8 @@ def park(queue: str, body: str, error: str) -> None:
 
 def release_parked() -> None:
     log.info("released %d parked deliveries", delivery.release_parked())
+
+
+def requeue_lost() -> None:
+    if requeued := delivery.requeue_lost():
+        log.warning("re-queued %d deliveries whose job never reached the queue", requeued)

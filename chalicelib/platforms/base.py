@@ -7,6 +7,7 @@ storage or SQS; the core knows nothing of any platform.
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
@@ -25,6 +26,7 @@ class InboundRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)  # when the route got it (time.monotonic)
 
 
 @dataclass
@@ -118,6 +120,12 @@ class Adapter(abc.ABC):
     Credentials: ClassVar[type[BaseModel]]
     Settings: ClassVar[type[BaseModel]]
     url_names: ClassVar[tuple[str, ...]]
+    # The credential the app proves itself with (sent on every token fetch): changing where the app
+    # sends it (a setting named *_base or *_url) needs it again. None: such settings cannot change.
+    secret_field: ClassVar[str | None] = None
+    # How long the platform waits for a click's answer, in seconds. A reply carrying the card counts
+    # as shown only when ready well inside it; None: replies never count (the card is updated by API).
+    click_reply_seconds: ClassVar[float | None] = None
 
     def __init__(self, integration_id: str, credentials: BaseModel, settings: BaseModel) -> None:
         self.integration_id = integration_id

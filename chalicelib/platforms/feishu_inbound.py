@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib import clock
 from chalicelib.cards import WAR_ROOM
 from chalicelib.errors import CallbackRejected
-from chalicelib.models import ID_PATTERN, SILENCE_MINUTES_MAX, Action
+from chalicelib.models import ID_PATTERN, MAX_SILENCE_MINUTES, Action
 from chalicelib.platforms import lark_crypto
 from chalicelib.platforms.base import ChatEvent, Click, InboundRequest
 from chalicelib.platforms.inbound import fresh, json_body
@@ -249,6 +249,6 @@ def _minutes(raw: int | str | None) -> int | None:
     if raw is None or raw == "":
         return None
     text = str(raw) if isinstance(raw, int) else raw
-    if not MINUTES.fullmatch(text) or not 1 <= int(text) <= SILENCE_MINUTES_MAX:
+    if not MINUTES.fullmatch(text) or not 1 <= int(text) <= MAX_SILENCE_MINUTES:
         raise CallbackRejected("minutes out of bounds")
     return int(text)

@@ -1,24 +1,45 @@
-"""Checks every platform's callback handler shares: JSON bodies and timestamp freshness."""
+"""Checks every platform's callback handler shares: JSON bodies and timestamp freshness.
+
+Both refuse anything they cannot accept with CallbackRejected, never another error: whatever a
+caller sends, the route answers its one refusal, never a 500.
+"""
 from __future__ import annotations
 
 import json
+import math
 
 from chalicelib import clock
 from chalicelib.errors import CallbackRejected
+from chalicelib.json_input import MAX_DEPTH, too_deep
+
+MAX_STAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 
 
 def json_body(raw: bytes) -> dict:
     """Parse a JSON object or raise CallbackRejected (never a 500 on garbage)."""
+    if too_deep(raw):
+        raise CallbackRejected(f"body nests deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an int over 4300 digits, deep nesting
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an int over 4300 digits
         raise CallbackRejected("body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise CallbackRejected("body is not a JSON object")
     return value
 
 
-def fresh(epoch_seconds: float, window: float) -> None:
-    """Refuse callbacks stamped more than ``window`` seconds away from now (replays, forged clocks)."""
-    if abs(clock.now() - epoch_seconds) > window:
+def fresh(stamp: str | float, window: float, per_second: int = 1) -> None:
+    """Refuse callbacks stamped more than ``window`` seconds away from now (replays, forged clocks).
+
+    ``stamp`` is the timestamp as the platform sent it (ASCII digits, ``per_second`` units a second,
+    e.g. 1000 for milliseconds), or a number already read from it."""
+    if isinstance(stamp, str):
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS):
+            raise CallbackRejected("timestamp is not a plain number")
+        stamp = int(stamp)
+    try:
+        seconds = float(stamp) / per_second
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CallbackRejected("timestamp is not a number") from exc
+    if not math.isfinite(seconds) or abs(clock.now() - seconds) > window:
         raise CallbackRejected("timestamp outside the accepted window")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.config import settings
 from chalicelib.errors import AppError, CallbackRejected, InvalidInput, PayloadTooLarge, Unauthorized
 from chalicelib.integrations import readable
+from chalicelib.json_input import MAX_DEPTH, too_deep
 from chalicelib.platforms.base import InboundRequest, Reply
 
 log = logging.getLogger("dutybridge")
@@ -80,6 +81,8 @@ def raw_body(bp: Blueprint, limit: int) -> bytes:
 def parse(bp: Blueprint, model: type[Model]) -> Model:
     """Validate the JSON body against ``model``; errors name the fields, not the values."""
     body = raw_body(bp, settings().max_admin_bytes)
+    if too_deep(body):
+        raise InvalidInput(f"body nests deeper than {MAX_DEPTH} levels")
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as exc:

@@ -31,3 +31,9 @@ def war_rooms(event):
 def month_turned(event):
     """00:05 UTC on the 1st: monthly budgets are back, send what was parked."""
     worker.release_parked()
+
+
+@bp.schedule("rate(5 minutes)")
+def sweep_lost_deliveries(event):
+    """Deliveries recorded whose job never reached the queue (a crash in between) are queued again."""
+    worker.requeue_lost()

@@ -2,14 +2,25 @@
 
 The record is created once (conditional put), so a redelivered SQS message can never send a
 second card; a short lease keeps two workers from sending or updating the same card at once.
+
+A record whose job should be in the deliveries queue (pending or deferred) carries the time from
+which it counts as lost (``stale_after``): when it was due plus LOST_AFTER. A sparse index, split
+over a few shards so that a storm's writes do not all land on one partition, lets the sweep find
+those without scanning the table; every other state removes the mark.
 """
 from __future__ import annotations
+
+import hashlib
 
 from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib import aws, clock
 from chalicelib.errors import StorageConflict
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
+
+WAITING = ("pending", "deferred")  # states whose job should be waiting in the deliveries queue
+LOST_AFTER = 300  # a waiting job this long past due was never queued (a crash between record and send)
+STALE_INDEX, STALE_SHARDS = "by_stale", 8
 
 
 def _table():
@@ -20,8 +31,15 @@ def _key(incident_id: str, target_key: str) -> dict:
     return {"incident_id": incident_id, "target_key": target_key}
 
 
+def _stale_marks(incident_id: str, target_key: str, expected_wait: float) -> dict:
+    shard = int(hashlib.sha1(f"{incident_id}#{target_key}".encode()).hexdigest()[:8], 16) % STALE_SHARDS
+    return {"stale_shard": str(shard), "stale_after": clock.iso(clock.now() + expected_wait + LOST_AFTER)}
+
+
 def ensure(item: dict) -> bool:
     """Create the record unless it exists; True when created now."""
+    if item["state"] in WAITING:
+        item = {**item, **_stale_marks(item["incident_id"], item["target_key"], 0)}
     try:
         conditional(_table().put_item, f"delivery {item['target_key']}", Item=dynamo(item),
                     ConditionExpression=Attr("target_key").not_exists())
@@ -54,8 +72,12 @@ def lease(incident_id: str, target_key: str, seconds: int) -> bool:
     return True
 
 
-def record(incident_id: str, target_key: str, release: bool = True, **fields) -> None:
-    """Set ``fields`` (None removes one) and, unless told otherwise, release the lease."""
+def record(incident_id: str, target_key: str, release: bool = True, expected_wait: float = 0, **fields) -> None:
+    """Set ``fields`` (None removes one) and, unless told otherwise, release the lease. A new ``state``
+    that waits for a queued job is marked stale from ``expected_wait`` + LOST_AFTER seconds on."""
+    if "state" in fields:
+        marks = _stale_marks(incident_id, target_key, expected_wait)
+        fields = {**fields, **(marks if fields["state"] in WAITING else dict.fromkeys(marks))}
     sets = {k: v for k, v in fields.items() if v is not None}
     removes = (["lease_until"] if release else []) + [k for k, v in fields.items() if v is None]
     expression = ("SET " + ", ".join(f"#{k} = :{k}" for k in sets) + " ") if sets else ""
@@ -64,6 +86,38 @@ def record(incident_id: str, target_key: str, release: bool = True, **fields) ->
     if sets:
         kwargs["ExpressionAttributeValues"] = {f":{k}": v for k, v in dynamo(sets).items()}
     _table().update_item(Key=_key(incident_id, target_key), UpdateExpression=expression, **kwargs)
+
+
+def merge_ref(incident_id: str, target_key: str, fields: dict) -> None:
+    """Set some entries of the record's ``ref`` (leaving the others as a concurrent worker wrote them)."""
+    names = {"#ref": "ref", **{f"#r{n}": k for n, k in enumerate(fields)}}
+    values = {f":r{n}": v for n, v in enumerate(dynamo(list(fields.values())))}
+    _table().update_item(Key=_key(incident_id, target_key), ExpressionAttributeNames=names,
+                         UpdateExpression="SET " + ", ".join(f"#ref.#r{n} = :r{n}" for n in range(len(fields))),
+                         ExpressionAttributeValues=values)
+
+
+def stale(limit: int) -> list[dict]:
+    """Up to ``limit`` waiting records whose mark says they are lost by now (an index query per shard)."""
+    now, found = clock.iso(), []
+    for shard in range(STALE_SHARDS):
+        page = _table().query(IndexName=STALE_INDEX, Limit=limit - len(found),
+                              KeyConditionExpression=Key("stale_shard").eq(str(shard)) & Key("stale_after").lte(now))
+        found += [plain(item) for item in page["Items"]]
+        if len(found) >= limit:
+            break
+    return found
+
+
+def unmark(incident_id: str, target_key: str, stale_after: str) -> bool:
+    """Take a swept record out of the stale index, unless it was marked anew since; True when it was."""
+    try:
+        conditional(_table().update_item, f"sweep {target_key}", Key=_key(incident_id, target_key),
+                    UpdateExpression="REMOVE stale_shard, stale_after",
+                    ConditionExpression=Attr("stale_after").eq(stale_after))
+    except StorageConflict:
+        return False
+    return True
 
 
 def remove(incident_id: str, target_key: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib import aws
+from chalicelib.models import is_id
 from chalicelib.store.base import conditional, dynamo, plain
 
 _BATCH_ATTEMPTS = 4
@@ -14,6 +15,8 @@ def _table():
 
 
 def get(incident_id: str) -> dict | None:
+    if not is_id(incident_id):  # no such key can exist (and DynamoDB refuses oversized keys)
+        return None
     item = _table().get_item(Key={"id": incident_id}, ConsistentRead=True).get("Item")
     return plain(item) if item else None
 

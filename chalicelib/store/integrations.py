@@ -4,6 +4,7 @@ from __future__ import annotations
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib import aws
+from chalicelib.models import is_id
 from chalicelib.store.base import conditional, dynamo, plain, scan_all
 
 
@@ -22,6 +23,8 @@ def replace(item: dict) -> None:
 
 
 def get(integration_id: str) -> dict | None:
+    if not is_id(integration_id):  # no such key can exist (and DynamoDB refuses oversized keys)
+        return None
     item = _table().get_item(Key={"id": integration_id}).get("Item")
     return plain(item) if item else None
 

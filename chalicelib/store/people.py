@@ -4,6 +4,8 @@ from __future__ import annotations
 from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib import aws
+from chalicelib.errors import AlreadyExists, StorageConflict
+from chalicelib.models import is_id
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
 
 
@@ -16,11 +18,17 @@ def _bindings():
 
 
 def create_member(item: dict) -> None:
-    conditional(_members().put_item, f"member {item['id']}", Item=dynamo(item),
-                ConditionExpression=Attr("id").not_exists())
+    """Store a new member; AlreadyExists when the id is taken."""
+    try:
+        conditional(_members().put_item, f"member {item['id']}", Item=dynamo(item),
+                    ConditionExpression=Attr("id").not_exists())
+    except StorageConflict as exc:
+        raise AlreadyExists(f"member {item['id']} already exists") from exc
 
 
 def get_member(member_id: str) -> dict | None:
+    if not is_id(member_id):  # no such key can exist (and DynamoDB refuses oversized keys)
+        return None
     item = _members().get_item(Key={"id": member_id}).get("Item")
     return plain(item) if item else None
 

@@ -12,6 +12,7 @@ from chalicelib import clock, config, integrations, secrets
 from chalicelib.models import PlatformName
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
+from tests.fuzz import dynamo_limits
 
 ADMIN_PREFIXES = ("/integrations", "/members", "/incidents")
 ADMIN_ROUTES = sorted((method, path) for path, methods in app.routes.items() if path.startswith(ADMIN_PREFIXES)
@@ -361,3 +362,116 @@ def test_auto_war_rooms_need_a_scene_template(api: Api, sim: DingTalkSimulator) 
     body["settings"]["war_room_auto_critical"] = True
     status, answer = api("POST", "/integrations", body)
     assert status == 400 and "scene_group_template_id" in answer["message"]
+
+
+# -- endpoints, settings, ids and bodies that would have been 500s ------------------------------------
+
+def test_moving_an_endpoint_needs_the_current_secret_in_the_same_request(api: Api, sim: DingTalkSimulator,
+                                                                        created: dict) -> None:
+    path, stored = f"/integrations/{created['id']}", integration_store.get(created["id"])
+    for credentials in ({}, {"client_secret": "guess"}, {"client_secret": sim.org.client_secret + "x"}):
+        for setting in ("api_base", "oapi_base", "jsapi_url"):
+            status, body = api("PATCH", path, {"settings": {setting: "https://collector.evil.example"},
+                                               "credentials": credentials})
+            assert (status, body["error"]) == (403, "forbidden"), (setting, credentials)
+            assert setting in body["message"] and "credentials.client_secret" in body["message"]
+            assert sim.org.client_secret not in api.last_text
+    assert integration_store.get(created["id"]) == stored
+    status, body = api("PATCH", path, {"settings": {"jsapi_url": "https://cdn.example.com/dingtalk.open.js"},
+                                       "credentials": {"client_secret": sim.org.client_secret}})
+    assert status == 200 and body["settings"]["jsapi_url"] == "https://cdn.example.com/dingtalk.open.js"
+    assert api("PATCH", path, {"settings": {"card_template_id": "other.schema"}})[0] == 200  # no endpoint: no secret
+
+
+def test_quota_admins_take_a_list_of_member_ids(api: Api, sim: DingTalkSimulator) -> None:
+    body = _integration_body(sim)
+    body["settings"].update(quota_admins=["m-zhang", "m-li"], low_at=0.8)
+    status, view = api("POST", "/integrations", body)
+    assert status == 201, view
+    assert view["settings"]["quota_admins"] == ["m-zhang", "m-li"] and view["settings"]["low_at"] == 0.8
+    status, view = api("PATCH", f"/integrations/{view['id']}", {"settings": {"quota_admins": ["m-wang"]}})
+    assert status == 200 and view["settings"]["quota_admins"] == ["m-wang"]
+    for wrong in ("m-wang", ["not an id!"], [3]):
+        status, answer = api("PATCH", f"/integrations/{view['id']}", {"settings": {"quota_admins": wrong}})
+        assert status == 400 and "quota_admins" in answer["message"], (wrong, answer)
+
+
+def test_creating_a_member_that_exists_says_it_exists(api: Api) -> None:
+    member = {"id": "alice", "name": "Alice"}
+    assert api("POST", "/members", member)[0] == 201
+    status, body = api("POST", "/members", {**member, "name": "Other"})
+    assert (status, body["error"]) == (409, "already_exists")
+    assert body["message"] == "member alice already exists"
+
+
+def test_deliveries_of_a_deleted_integration_still_say_where_they_went(api: Api, created: dict) -> None:
+    api("POST", "/members", {"id": "m-zhang", "name": "张伟", "mobile": "13800000001"})
+    api("POST", f"/integrations/{created['id']}/link-members")
+    api("POST", "/incidents", {"version": 1, "incident": {"id": "inc-1", "title": "db down", "severity": "critical"},
+                               "targets": {"members": ["m-zhang"]}})
+    (live,) = api("GET", "/incidents/inc-1")[1]["deliveries"]
+    assert (live["platform"], live["integration_name"], live["integration_deleted"]) == ("dingtalk", "钉钉值班", False)
+    assert api("DELETE", f"/integrations/{created['id']}")[0] == 204
+    (gone,) = api("GET", "/incidents/inc-1")[1]["deliveries"]
+    assert (gone["platform"], gone["integration_name"], gone["integration_deleted"]) == ("dingtalk", "钉钉值班", True)
+
+
+def test_bodies_nested_deeper_than_the_bound_are_400(api: Api) -> None:
+    for raw in ("[" * 60_000, '{"version": 1, "incident": ' + '{"a":' * 5000 + "1" + "}" * 5001):
+        status, body = api("POST", "/incidents", raw=raw)
+        assert status == 400 and "nests deeper" in body["message"]
+
+
+def test_ids_no_key_can_hold_are_404_not_500(api: Api, monkeypatch) -> None:
+    dynamo_limits.enforce(monkeypatch)
+    huge = "x" * 3000
+    for method, path in (("GET", f"/integrations/{huge}"), ("PATCH", f"/integrations/{huge}"),
+                         ("DELETE", f"/integrations/{huge}"), ("GET", f"/integrations/{huge}/quota"),
+                         ("GET", f"/members/{huge}"), ("GET", f"/incidents/{huge}"),
+                         ("POST", f"/integrations/{huge}/link-members")):
+        assert api(method, path, {})[0] == 404, (method, path)
+    _incident(api)
+    assert api("POST", "/incidents/inc-1/actions", {"action": "ack", "by": huge})[0] == 400
+    assert api("POST", f"/incidents/{huge}/actions", {"action": "ack", "by": "alice"})[0] == 404
+
+
+@pytest.mark.parametrize("started_at", ["9999-12-31T23:59:59-05:00", "1969-07-20T20:17:00Z", "2026-13-45T99:99:00Z",
+                                        "0001-01-01T00:00:00+14:00"])
+def test_a_started_at_no_page_can_show_is_400(api: Api, started_at: str) -> None:
+    status, body = _incident(api, started_at=started_at)
+    assert status == 400 and "started_at" in body["message"]
+    assert api("GET", "/incidents/inc-1")[0] == 404
+
+
+def test_a_silence_beyond_seven_days_is_400_from_the_api(api: Api) -> None:
+    _incident(api)
+    api("POST", "/members", {"id": "alice", "name": "Alice"})
+    status, body = api("POST", "/incidents/inc-1/actions", {"action": "silence", "minutes": 1_000_000, "by": "alice"})
+    assert status == 400 and "minutes" in body["message"]
+
+
+@pytest.mark.parametrize("member_id", ["", "x" * 3000, "a b"])
+def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, member_id: str) -> None:
+    status, body = api("POST", "/incidents", {"version": 1, "incident": {"id": "inc-1", "title": "t", "severity": "info"},
+                                              "targets": {"members": [member_id]}})
+    assert status == 400 and "targets.members" in body["message"]
+    assert api("GET", "/incidents/inc-1")[0] == 404
+
+
+def test_an_integration_the_platform_opened_is_set_up_by_its_first_save_then_guarded(api: Api, monkeypatch) -> None:
+    """WeCom third-party: the suite opens the integration, the admin's first save claims it with its endpoints;
+    afterwards it holds no secret of its own, so its endpoints no longer move."""
+    from chalicelib.platforms.wecom import WeCom
+    from chalicelib.platforms.wecom_suite import integration_id
+    monkeypatch.setattr(WeCom, "check_credentials", lambda self: None)
+    integrations.open_assigned("wecom", integration_id("wwcorp01"), "示例公司", {"corp_id": "wwcorp01"},
+                               {"mode": "third_party", "api_base": "https://qyapi.example.com"})
+    claim = {"platform": "wecom", "name": "示例", "credentials": {"corp_id": "wwcorp01"},
+             "settings": {"mode": "third_party", "oauth_base": "https://open.example.com"}}
+    status, view = api("POST", "/integrations", claim)
+    assert status == 201 and view["settings"]["oauth_base"] == "https://open.example.com"
+    again = {**claim, "settings": {"mode": "third_party", "api_base": "https://collector.evil.example"}}
+    assert api("POST", "/integrations", again)[0] == 403
+    status, body = api("PATCH", f"/integrations/{view['id']}", {"settings": {"oauth_base": "https://evil.example"}})
+    assert status == 403 and "oauth_base" in body["message"]
+    assert integrations.get(view["id"])["settings"]["oauth_base"] == "https://open.example.com"

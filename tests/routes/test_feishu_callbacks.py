@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.errors import CallbackRejected
-from chalicelib.models import SILENCE_MINUTES_MAX
+from chalicelib.models import MAX_SILENCE_MINUTES
 from chalicelib.platforms import feishu_inbound, lark_crypto
 from chalicelib.store import chats, deliveries, people
 from tests.factories import member, stored_integration
@@ -308,7 +308,7 @@ MALFORMED = {
     "minutes a float": _value(minutes=1.5),
     "minutes true": _value(minutes=True),
     "minutes a million": _value(minutes=1_000_000),
-    "minutes past the admin bound": _value(minutes=SILENCE_MINUTES_MAX + 1),
+    "minutes past the admin bound": _value(minutes=MAX_SILENCE_MINUTES + 1),
     "minutes of 400 digits": _value(minutes="9" * 400),
     "option minutes not digits": _click_v2({"action": "silence", "incident_id": "inc-1"}, option="silence:1e9"),
     "context not an object": _v2(context="om_1"),
@@ -342,6 +342,6 @@ def test_malformed_chat_events_are_refused(feishu, event):
 
 def test_the_longest_silence_the_admin_api_allows_is_taken_from_a_card(feishu, admin_headers):
     _linked_alice(feishu, admin_headers)
-    assert _post(feishu, CARD, _value(minutes=str(SILENCE_MINUTES_MAX))).status_code == 200
+    assert _post(feishu, CARD, _value(minutes=str(MAX_SILENCE_MINUTES))).status_code == 200
     incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
-    assert clock.parse_iso(incident["silenced_until"]) == pytest.approx(clock.now() + SILENCE_MINUTES_MAX * 60, abs=5)
+    assert clock.parse_iso(incident["silenced_until"]) == pytest.approx(clock.now() + MAX_SILENCE_MINUTES * 60, abs=5)
