@@ -32,7 +32,7 @@ from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch,
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
-from chalicelib.platforms.wecom_xml import open_envelope, text, xml
+from chalicelib.platforms.wecom_xml import TIMESTAMP, open_envelope, text, xml
 
 log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
@@ -40,6 +40,7 @@ CODE_LIFETIME = 72 * 3600
 EMPTY = Reply(body="", content_type="text/plain")
 CHAT_NAME_MAX = 50
 CHAT_EXISTS = "86215"
+USER_ID_BYTES = 64  # a member's UserID is 1 to 64 bytes
 
 
 class Credentials(BaseModel):
@@ -174,14 +175,16 @@ class WeCom(Adapter):
         if text(message, "ToUserName") != self.credentials.corp_id:
             raise CallbackRejected("message is for another organisation")
         sender, created, key = (text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
-        dedupe = text(message, "MsgId") or f"{sender}#{created}#{key}"
+        if not 0 < len(sender.encode()) <= USER_ID_BYTES or not TIMESTAMP.fullmatch(created):
+            raise CallbackRejected("message without a sender or a creation time")
+        identity = text(message, "MsgId") or f"{sender}#{created}#{key}"
         click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
-        return EventBatch(reply=EMPTY, dedupe_key=dedupe, click=click)
+        return EventBatch(reply=EMPTY, dedupe_key=hashlib.sha256(identity.encode()).hexdigest(), click=click)
 
     def _click(self, message: Element) -> Click:
         parsed = parse_key(text(message, "EventKey"))
         if parsed is None or parsed[0] not in (*Action.__members__, "refresh", WAR_ROOM):
-            raise CallbackRejected("unknown card button")
+            raise CallbackRejected("not a button this app put on a card")
         action, minutes, incident_id = parsed
         code = text(message, "ResponseCode")
         return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,

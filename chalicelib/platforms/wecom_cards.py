@@ -6,12 +6,17 @@ there so a person can earn the card another update when its 72-hour update budge
 """
 from __future__ import annotations
 
+import re
+
 from chalicelib.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+from chalicelib.models import ID_PATTERN
 
 SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
 BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
 MAX_LINES = 8
 MAX_BUTTONS = 6
+# What button_key writes: ASCII only, so int() never meets '²' or '１' and never parses 5,000 digits.
+KEY = re.compile(r"(?P<action>[a-z_]{1,16})/(?P<minutes>0|[1-9][0-9]{0,5})/(?P<incident>[^/]+)", re.ASCII)
 
 
 def button_key(action: str, minutes: int | None, incident_id: str) -> str:
@@ -19,10 +24,11 @@ def button_key(action: str, minutes: int | None, incident_id: str) -> str:
 
 
 def parse_key(key: str) -> tuple[str, int | None, str] | None:
-    parts = key.split("/", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
+    """(action, minutes or None, incident id) of a key this app wrote, else None."""
+    found = KEY.fullmatch(key)
+    if found is None or not re.fullmatch(ID_PATTERN, found["incident"]):
         return None
-    return parts[0], int(parts[1]) or None, parts[2]
+    return found["action"], int(found["minutes"]) or None, found["incident"]
 
 
 def _lines(card: Card) -> list[dict]:
