@@ -74,7 +74,7 @@ class MsgCrypt:
         return message
 
     def open(self, encrypt: str) -> tuple[str, bytes]:
-        """Decrypt without judging the owner: (message, owner id). For URLs shared by several owners."""
+        """Decrypt without judging the owner: (message, owner id)."""
         try:
             data = base64.b64decode(encrypt, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -38,11 +38,11 @@ def text(node: Element, name: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def open_envelope(crypt: MsgCrypt, query: dict[str, str], encrypt: str, any_owner: bool = False):
-    """Check the query's shape, freshness and signature, then decrypt; with ``any_owner`` return (message, owner)."""
+def open_envelope(crypt: MsgCrypt, query: dict[str, str], encrypt: str) -> str:
+    """Check the query's shape, freshness and signature, then decrypt for ``crypt``'s receive id only."""
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     if not (TIMESTAMP.fullmatch(timestamp) and NONCE.fullmatch(nonce) and CIPHERTEXT.fullmatch(encrypt)):
         raise CallbackRejected("missing or malformed timestamp, nonce or ciphertext")
     fresh(int(timestamp), SKEW)
     crypt.verify(query.get("msg_signature", ""), timestamp, nonce, encrypt)
-    return crypt.open(encrypt) if any_owner else crypt.decrypt(encrypt)
+    return crypt.decrypt(encrypt)
