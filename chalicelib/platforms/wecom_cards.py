@@ -1,5 +1,8 @@
 """Render the neutral card as a WeCom ``button_interaction`` template card, and a group summary.
 
+Template card fields are plain text (WeCom renders no markup in them); the group summary is markdown,
+so producer text in it is made literal.
+
 WeCom allows at most 6 buttons and shows at most 8 lines of custom content; the longer silences
 live in the card's top-right ``action_menu`` (the seed's ``...``), and a 状态刷新 button is always
 there so a person can earn the card another update when its 72-hour update budget is spent.
@@ -15,6 +18,9 @@ SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 g
 BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
 MAX_LINES = 8
 MAX_BUTTONS = 6
+SUMMARY_TITLE = 120  # characters of the title a group summary shows
+LITERAL = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀",
+                         **dict.fromkeys("\r\n\u2028\u2029", " ")})
 # What button_key writes: ASCII only, so int() never meets '²' or '１' and never parses 5,000 digits.
 KEY = re.compile(r"(?P<action>[a-z_]{1,16})/(?P<minutes>0|[1-9][0-9]{0,5})/(?P<incident>[^/]+)", re.ASCII)
 
@@ -67,10 +73,19 @@ def _body(card: Card) -> dict:
             "card_action": {"type": 1, "url": card.url}}
 
 
+def literal(text: str) -> str:
+    """Producer text as WeCom markdown shows it as written. WeCom's markdown has no escape character, so
+    the signs that open its links ``[x](url)``, tags (``<font>``, ``<@userid>`` mentions), bold and code
+    become their full-width look-alikes, and line breaks (which could start a quote or heading) spaces."""
+    return text.translate(LITERAL)
+
+
 def summary(card: Card) -> str:
-    """The markdown a group chat gets (WeCom app groups cannot carry button cards)."""
-    lines = [f"**[{card.severity_zh}] {card.title}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
+    """The markdown a group chat gets (WeCom app groups cannot carry button cards): WeCom allows 2048
+    bytes, so the title is cut (the details link shows everything)."""
+    title = card.title if len(card.title) <= SUMMARY_TITLE else card.title[:SUMMARY_TITLE - 1] + "…"
+    lines = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
              f"> 开始 Started: {card.started_at}"]
     if card.acted_by:
-        lines.append(f"> 处理人 By: {card.acted_by}")
+        lines.append(f"> 处理人 By: {literal(card.acted_by)}")
     return "\n".join(lines + [f"[查看详情 Details]({card.url})"])
