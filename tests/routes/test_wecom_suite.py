@@ -10,6 +10,7 @@ from chalicelib import clock
 from chalicelib.platforms import wecom_suite
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.store import people, providers
+from tests.routes.test_wecom_callbacks import openings  # noqa: F401 - the decryption spy
 
 PROVIDER = "wwprovider01"
 SUITE = {"provider_corp_id": PROVIDER, "suite_id": "wwsuite0001", "suite_secret": "suite-secret-value", "token": "SuiteToken1",
@@ -176,3 +177,21 @@ def test_an_instruction_without_its_subject_is_refused(client, suite, missing):
 def test_without_a_suite_every_callback_is_refused_alike(client):
     answers = [_url_check(client, PROVIDER), _instruction(client, _info("suite_ticket", SuiteTicket="t"))]
     assert [(a.status_code, json.loads(a.body)) for a in answers] == [(400, REFUSED)] * 2
+
+
+def test_nothing_is_decrypted_before_the_signature_holds(client, suite, openings):
+    """URL check, instruction and data callback, each with a bad signature: refused alike, nothing opened."""
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))  # the organisation's integration exists
+    openings.clear()
+    forged = MsgCrypt("not-the-token", SUITE["encoding_aes_key"], PROVIDER)
+    echostr, stamp = forged.encrypt("5927348123456789012"), str(int(clock.now()))
+    answers = [client.http.get(f"{URL}?msg_signature={forged.sign(stamp, 'n3', echostr)}&timestamp={stamp}"
+                               f"&nonce=n3&echostr={quote(echostr, safe='')}")]
+    for owner, inner in ((SUITE["suite_id"], _info("suite_ticket", SuiteTicket="t")), (CORP, _click_in(CORP))):
+        crypt = MsgCrypt("not-the-token", SUITE["encoding_aes_key"], owner)
+        encrypt = crypt.encrypt(inner)
+        answers.append(client.http.post(f"{URL}?msg_signature={crypt.sign(stamp, 'n3', encrypt)}&timestamp={stamp}"
+                                        f"&nonce=n3", headers={"Content-Type": "text/xml"},
+                                        body=f"<xml><ToUserName>{owner}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"))
+    assert [(a.status_code, json.loads(a.body)) for a in answers] == [(400, REFUSED)] * 3
+    assert openings == []
