@@ -19,7 +19,7 @@ BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
 MAX_LINES = 8
 MAX_BUTTONS = 6
 SUMMARY_TITLE = 120  # characters of the title a group summary shows
-LITERAL = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀",
+LITERAL = str.maketrans({"[": "［", "]": "］", "<": "＜", "*": "＊", "`": "｀",
                          **dict.fromkeys("\r\n\u2028\u2029", " ")})
 # What button_key writes: ASCII only, so int() never meets '²' or '１' and never parses 5,000 digits.
 KEY = re.compile(r"(?P<action>[a-z_]{1,16})/(?P<minutes>0|[1-9][0-9]{0,5})/(?P<incident>[^/]+)", re.ASCII)
@@ -76,7 +76,8 @@ def _body(card: Card) -> dict:
 def literal(text: str) -> str:
     """Producer text as WeCom markdown shows it as written. WeCom's markdown has no escape character, so
     the signs that open its links ``[x](url)``, tags (``<font>``, ``<@userid>`` mentions), bold and code
-    become their full-width look-alikes, and line breaks (which could start a quote or heading) spaces."""
+    become their full-width look-alikes, and line breaks (after which ``>`` or ``#`` would start a quote
+    or heading) spaces; a ``>`` elsewhere stays, as in "CPU > 95%"."""
     return text.translate(LITERAL)
 
 

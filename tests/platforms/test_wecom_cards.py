@@ -57,3 +57,8 @@ def test_the_longest_title_and_name_still_fit_wecoms_markdown_limit(aws_env, sim
     adapter.send_card("chat", room.chat_id, cards.build(incident, "int_wc"), "k")
     sent = sim.state()["spaces"][f"chat:{room.chat_id}"][-1]["content"]["content"]
     assert sent.startswith("**[严重] ［数据库］") and "…**" in sent and len(sent.encode()) <= 2048
+
+
+def test_ordinary_titles_are_left_as_they_are(aws_env):
+    assert summary(cards.build(_incident(title="CPU > 95% on db-1 (p99 < 2s) #42"), "int_wc")).startswith(
+        "**[严重] CPU > 95% on db-1 (p99 ＜ 2s) #42**")
