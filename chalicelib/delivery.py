@@ -11,6 +11,7 @@ import math
 from chalicelib import admission, cards, clock, dispatch, incidents, integrations, notices
 from chalicelib.errors import Paced, PlatformError, QuotaExhausted, RateLimited, TargetGone
 from chalicelib.models import DeliveryJob
+from chalicelib.platforms.base import FOUND_SENT
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
@@ -70,7 +71,8 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
         raise
-    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=card.digest(),
+    shown = None if ref.pop(FOUND_SENT, False) else card.digest()
+    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown,
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
     return outcome
 

@@ -19,6 +19,10 @@ from chalicelib.errors import NotConfigured, TokenInvalid
 from chalicelib.models import Action
 from chalicelib.pacing import Window
 
+# Set in the ref ``send_card`` returns when an earlier attempt delivered the card but its answer was lost:
+# the card exists, yet what it shows is unknown, so it is not recorded as showing the card just rendered.
+FOUND_SENT = "found_sent"
+
 
 @dataclass
 class InboundRequest:

@@ -27,12 +27,12 @@ from chalicelib.errors import CallbackRejected, Permanent, PlatformError, Target
 from chalicelib.models import Action
 from chalicelib.platforms import wecom_api as api
 from chalicelib.platforms import wecom_suite as suite
-from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest, PlatformUser,
-                                       Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (FOUND_SENT, Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
+                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
-from chalicelib.platforms.wecom_xml import open_envelope, text, xml
+from chalicelib.platforms.wecom_xml import TIMESTAMP, open_envelope, text, xml
 
 log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
@@ -40,6 +40,8 @@ CODE_LIFETIME = 72 * 3600
 EMPTY = Reply(body="", content_type="text/plain")
 CHAT_NAME_MAX = 50
 CHAT_EXISTS = "86215"
+TASK_ID_USED = "42014"  # message/send: "taskid has existed or empty or exceed max len"
+USER_ID_BYTES = 64  # a member's UserID is 1 to 64 bytes
 
 
 class Credentials(BaseModel):
@@ -129,12 +131,24 @@ class WeCom(Adapter):
             self._post_summary(target, card)
             return {"chat_id": target}
         task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
-        data = self._api("POST", "/cgi-bin/message/send", {
-            "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
-            "template_card": render(self.offered(card), task_id), "enable_duplicate_check": 0})
+        try:
+            data = self._api("POST", "/cgi-bin/message/send", {
+                "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
+                "template_card": render(self.offered(card), task_id), "enable_duplicate_check": 0})
+        except Permanent as exc:
+            if exc.platform_code != TASK_ID_USED:
+                raise
+            return self._found_sent(task_id, target)
         self._check_recipient(data, target)
         return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
                 "code_at": int(clock.now())}
+
+    @staticmethod
+    def _found_sent(task_id: str, target: str) -> dict:
+        """42014 for this card's own task_id (derived from the card key, used by no other card): an earlier
+        attempt reached WeCom though its answer did not reach us, so the card exists. Its update code was
+        in that lost answer; the next click on the card (状态刷新 is there for it) brings a fresh one."""
+        return {"task_id": task_id, "user": target, "response_code": None, "code_at": None, FOUND_SENT: True}
 
     def _check_recipient(self, data: dict, target: str) -> None:
         if target in str(data.get("unlicenseduser", "")).split("|"):
@@ -175,14 +189,16 @@ class WeCom(Adapter):
         if text(message, "ToUserName") != self.credentials.corp_id:
             raise CallbackRejected("message is for another organisation")
         sender, created, key = (text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
-        dedupe = text(message, "MsgId") or f"{sender}#{created}#{key}"
+        if not 0 < len(sender.encode()) <= USER_ID_BYTES or not TIMESTAMP.fullmatch(created):
+            raise CallbackRejected("message without a sender or a creation time")
+        identity = text(message, "MsgId") or f"{sender}#{created}#{key}"
         click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
-        return EventBatch(reply=EMPTY, dedupe_key=dedupe, click=click)
+        return EventBatch(reply=EMPTY, dedupe_key=hashlib.sha256(identity.encode()).hexdigest(), click=click)
 
     def _click(self, message: Element) -> Click:
         parsed = parse_key(text(message, "EventKey"))
         if parsed is None or parsed[0] not in (*Action.__members__, "refresh", WAR_ROOM):
-            raise CallbackRejected("unknown card button")
+            raise CallbackRejected("not a button this app put on a card")
         action, minutes, incident_id = parsed
         code = text(message, "ResponseCode")
         return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,

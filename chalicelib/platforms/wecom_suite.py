@@ -1,12 +1,19 @@
 """WeCom third-party mode (第三方应用): the operator's suite, its tickets, and organisations' grants.
 
-Console (服务商后台 → 应用管理 → 第三方应用): SuiteID, Secret, Token and EncodingAESKey; the
-指令回调 and 数据回调 URLs both point at ``/callbacks/wecom-suite``. Instruction callbacks are
-encrypted for the suite (receive id = SuiteID): ``suite_ticket`` every 10 minutes, ``create_auth``
-when an organisation installs the app (its AuthCode buys the permanent code), ``cancel_auth``.
-Data callbacks (card clicks) are encrypted for the installing organisation (receive id = its CorpID)
-and handled by that organisation's integration. Tokens: ``service/get_suite_token`` from the latest
-ticket, then ``service/get_corp_token`` per organisation from its permanent code.
+Console (服务商后台): the provider's own CorpID (应用管理 → 通用开发参数), and the suite's SuiteID, Secret,
+Token and EncodingAESKey (应用管理 → 第三方应用); the 指令回调 and 数据回调 URLs both point at
+``/callbacks/wecom-suite``. Every callback is signed and encrypted with the suite's Token and key; the
+receive id inside the envelope tells who it is for, and each kind is checked against exactly one:
+- the console's URL checks (GET with ``echostr``, for either URL): the provider's CorpID;
+- instruction callbacks (指令回调, outer ToUserName = SuiteID): the SuiteID. ``suite_ticket`` every
+  10 minutes, ``create_auth`` when an organisation installs the app (its AuthCode buys the permanent
+  code), ``cancel_auth``;
+- data callbacks (数据回调: an organisation's events and card clicks, outer ToUserName = its CorpID): the
+  installing organisation's CorpID, handled by that organisation's integration.
+(加解密方案说明 and 回调通知 in the 第三方应用 docs; WeCom staff in the developer community: URL checks
+with the provider's corpid, 数据回调 with the authorising corp's, 指令回调 with the suiteid.)
+Tokens: ``service/get_suite_token`` from the latest ticket, then ``service/get_corp_token`` per
+organisation from its permanent code.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ SUCCESS = Reply(body="success", content_type="text/plain")
 
 class SuiteConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    provider_corp_id: str = Field(min_length=1)  # the provider's own CorpID: the receive id of URL checks
     suite_id: str = Field(min_length=1)
     suite_secret: str = Field(min_length=1)
     token: str = Field(min_length=1, max_length=32)
@@ -53,7 +61,7 @@ def load() -> SuiteConfig:
 def view() -> dict:
     config = load()
     url = f"{settings().public_base_url}/callbacks/{SUITE}"
-    return {"suite_id": config.suite_id, "api_base": config.api_base,
+    return {"suite_id": config.suite_id, "provider_corp_id": config.provider_corp_id, "api_base": config.api_base,
             "credentials": {k: secrets.mask(getattr(config, k)) for k in ("suite_secret", "token", "encoding_aes_key")},
             "urls": {"instruction_callback": url, "data_callback": url},
             "ticket_received": ephemeral.get(f"{SUITE}#ticket") is not None}
@@ -105,10 +113,15 @@ def integration_id(corp_id: str) -> str:
 
 # -- callbacks ------------------------------------------------------------------------------
 def route(request: InboundRequest) -> tuple[str | None, Reply | None]:
-    """Handle an instruction callback here, or name the integration a data callback belongs to."""
-    config = load()
+    """Answer a URL check or an instruction here, or name the integration a data callback belongs to
+    (which opens it with that organisation's CorpID as the receive id)."""
+    try:
+        config = load()
+    except NotFound as exc:
+        raise CallbackRejected("no WeCom suite is configured") from exc
     if request.method == "GET":
-        return None, Reply(body=_verify_url(request, config), content_type="text/plain")
+        echo = open_envelope(crypt(config.provider_corp_id), request.query, request.query.get("echostr", ""))
+        return None, Reply(body=echo, content_type="text/plain")
     outer = xml(request.body)
     receiver = text(outer, "ToUserName")
     if receiver != config.suite_id:
@@ -118,22 +131,23 @@ def route(request: InboundRequest) -> tuple[str | None, Reply | None]:
     return None, SUCCESS
 
 
-def _verify_url(request: InboundRequest, config: SuiteConfig) -> str:
-    """The console's URL check, signed with the suite's Token; the receive id may be the suite's
-    or the operator's own CorpID depending on which URL is being saved."""
-    return open_envelope(crypt(config.suite_id), request.query, request.query.get("echostr", ""), any_owner=True)[0]
-
-
 def _apply(instruction, config: SuiteConfig) -> None:
     if text(instruction, "SuiteId") != config.suite_id:
         raise CallbackRejected("instruction for another suite")
     kind = text(instruction, "InfoType")
     if kind == "suite_ticket":
-        ephemeral.put(f"{SUITE}#ticket", TICKET_SECONDS, ticket=text(instruction, "SuiteTicket"))
+        ephemeral.put(f"{SUITE}#ticket", TICKET_SECONDS, ticket=_required(instruction, "SuiteTicket"))
     elif kind == "create_auth":
-        _authorised(text(instruction, "AuthCode"))
+        _authorised(_required(instruction, "AuthCode"))
     elif kind == "cancel_auth":
-        providers.delete(f"{SUITE}#grant#{text(instruction, 'AuthCorpId')}")
+        providers.delete(f"{SUITE}#grant#{_required(instruction, 'AuthCorpId')}")
+
+
+def _required(instruction, name: str) -> str:
+    value = text(instruction, name)
+    if not value:
+        raise CallbackRejected(f"instruction without {name}")
+    return value
 
 
 def _authorised(auth_code: str) -> None:

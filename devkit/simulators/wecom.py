@@ -54,11 +54,12 @@
 #     ReceiveId = suiteid for 第三方事件的回调; outer ToUserName = suiteid for them and AgentID only on app
 #     callbacks (captured instruction bodies carry an empty <AgentID>); 数据回调URL may hold $CORPID$, replaced
 #     by the authorising corp, and by the provider's CorpID for its URL check (校验时也应该使用服务商corpid);
+#     receive ids as WeCom staff answer them in the developer community: every URL check (GET, either URL) the
+#     provider's corpid, 数据回调 the authorising corp's corpid, 指令回调 the suiteid;
 #     getuserinfo3rd answers lowercase corpid/userid/open_userid (client code), user_ticket+expires_in together;
 #     应用群聊 only for 自建应用.
 # Not confirmed, chosen and flagged: every English errmsg of the suite codes; 41008 for a missing auth_code and
-#   41002 for a missing auth_corpid; that the 指令回调URL check uses receive id = SuiteID (the app accepts either);
-#   that the two URLs are saved together (one console form; ``which`` saves one); that only the latest 3 tickets
+#   41002 for a missing auth_corpid; that the two URLs are saved together (one console form; ``which`` saves one); that only the latest 3 tickets
 #   are kept; that a cancelled corp's tokens fail as 40014; that a re-install keeps the corp's AgentId; that a
 #   late create_auth answer (> 1 s) is flagged but not retried (the 5 s/3-attempt rule applies); that the suite's
 #   trusted domain needs no ownership file; open_userid's value (shape only); 48002 for appchat with a suite token;

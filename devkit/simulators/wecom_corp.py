@@ -114,8 +114,9 @@ class Suite:
 
     def config(self, api_base: str) -> dict[str, str]:
         """The body of dutybridge's ``PUT /providers/wecom-suite``."""
-        return {"suite_id": self.suite_id, "suite_secret": self.suite_secret, "token": self.token,
-                "encoding_aes_key": self.encoding_aes_key, "api_base": api_base}
+        return {"provider_corp_id": self.provider_corp_id, "suite_id": self.suite_id,
+                "suite_secret": self.suite_secret, "token": self.token, "encoding_aes_key": self.encoding_aes_key,
+                "api_base": api_base}
 
     def public(self) -> dict[str, Any]:
         return {"suiteId": self.suite_id, "suiteSecret": self.suite_secret, "token": self.token,

@@ -3,9 +3,9 @@
 - ``GET suite``: the console values; ``config`` is the body of dutybridge's ``PUT /providers/wecom-suite``.
 - ``POST suite/console/callback-url {url, which?}``: saves the 指令回调 and 数据回调 URLs (``which``:
   ``both`` (default), ``instruction`` or ``data``) after WeCom's GET checks, signed with the suite's Token:
-  the instruction URL's echostr has receive id = SuiteID, the data URL's (with ``$CORPID$`` filled in) the
-  provider's CorpID; the reply must be the bare plaintext. Saving the instruction URL pushes a ticket and
-  starts the 10-minute ticket schedule.
+  both echostrs have receive id = the provider's CorpID (the data URL's ``$CORPID$`` filled in with it too);
+  the reply must be the bare plaintext. Saving the instruction URL pushes a ticket and starts the 10-minute
+  ticket schedule.
 - ``POST suite/console/trusted-domain {domain}``: the suite's 可信域名 for web sign-in (no ownership file).
 - ``POST suite/push-ticket``: one ``suite_ticket`` now (the console's 刷新ticket).
 - ``POST suite/install {corp_id, state?, admin?}``: the organisation installs the app: an AuthCode pushed in
@@ -59,11 +59,10 @@ class SuiteControl:
         if which not in ("both", "instruction", "data"):
             raise ControlError(400, "which is both, instruction or data")
         suite, sim = self.service.suite, self.sim
-        owners = {"instruction": (url, suite.suite_id), "data": (url.replace("$CORPID$", suite.provider_corp_id),
-                                                                 suite.provider_corp_id)}
+        checked = {"instruction": url, "data": url.replace("$CORPID$", suite.provider_corp_id)}
         for kind in ("instruction", "data") if which == "both" else (which,):
-            checked, owner = owners[kind]
-            check = verify_url(checked, self.service.crypt(owner), sim.now(), timeout=sim.verify_timeout)
+            check = verify_url(checked[kind], self.service.crypt(suite.provider_corp_id), sim.now(),
+                               timeout=sim.verify_timeout)
             refused = console_refusal(sim, check, f"{kind} {URL_CHECK_FAILED}")
             if refused:
                 return refused

@@ -132,7 +132,8 @@ def card(task_id: str = "db3rd42") -> dict[str, Any]:
 def test_console_values_fit_the_providers_form(sim: WeComSimulator) -> None:
     values = requests.get(f"{sim.api_base}/_sim/suite").json()
     suite = sim.suite.suite
-    assert values["config"] == {"suite_id": suite.suite_id, "suite_secret": suite.suite_secret, "token": suite.token,
+    assert values["config"] == {"provider_corp_id": suite.provider_corp_id, "suite_id": suite.suite_id,
+                                "suite_secret": suite.suite_secret, "token": suite.token,
                                 "encoding_aes_key": suite.encoding_aes_key, "api_base": sim.api_base}
     assert suite.suite_id.startswith("ww") and len(suite.encoding_aes_key) == 43 and len(suite.token) <= 32
 
@@ -140,7 +141,7 @@ def test_console_values_fit_the_providers_form(sim: WeComSimulator) -> None:
 def test_saving_the_urls_checks_both_and_pushes_a_ticket(sim: WeComSimulator, provider: Provider) -> None:
     saved = connected(sim, provider)
     suite = sim.suite.suite
-    assert provider.checks == [suite.suite_id.encode(), suite.provider_corp_id.encode()]
+    assert provider.checks == [suite.provider_corp_id.encode()] * 2  # URL checks: the provider's CorpID, both
     assert saved["instructionUrl"] == saved["dataUrl"] == provider.url and saved["ticketPush"]["ok"]
     query, outer, inner = provider.instructions[-1]
     assert set(query) == {"msg_signature", "timestamp", "nonce"}

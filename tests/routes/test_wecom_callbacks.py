@@ -1,6 +1,7 @@
 """WeCom's callback URL through the real routes: GET verification, encrypted XML, card clicks."""
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote
 
@@ -126,3 +127,136 @@ def test_trusted_domain_verification_file_is_served_from_the_root(client):
     assert response.status_code == 200 and response.body == b"AbC123xyz"
     assert client.http.get("/WW_verify_nope.txt").status_code == 404
     assert client.http.get("/healthz").status_code == 200
+
+
+# -- nothing is opened before the signature holds, and every refusal reads the same ---------------------------
+REFUSED = {"error": "callback_rejected", "message": "refused"}
+
+
+def _outer(encrypt: str) -> str:
+    return (f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName><AgentID>1000002</AgentID>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+
+
+def _with_last_byte(encrypt: str, inner: str, last: int) -> str:
+    """CBC malleability: flip the second-to-last block so the plaintext's last byte becomes ``last``
+    (1 is valid PKCS#7 padding, 0 is not), as a padding-oracle attacker would."""
+    data = bytearray(base64.b64decode(encrypt))
+    plain_length = 20 + len(inner.encode()) + len(CREDS["corp_id"])
+    pad = 32 - plain_length % 32
+    data[-17] ^= pad ^ last
+    return base64.b64encode(bytes(data)).decode()
+
+
+def _answer(response) -> tuple:
+    return response.status_code, response.body, response.headers.get("Content-Type")
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["original_signature", "resigned"])
+def test_tampered_bodies_get_byte_identical_answers_whatever_their_padding(wecom, signed):
+    inner = _card_event("ack/0/inc-1")
+    encrypt = _crypt().encrypt(inner)
+    answers = []
+    for last in (1, 0):
+        forged = _with_last_byte(encrypt, inner, last)
+        query = _signed_query(forged if signed else encrypt)
+        answers.append(_answer(wecom.http.post(f"{URL}?{query}", body=_outer(forged),
+                                               headers={"Content-Type": "text/xml"})))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400 and json.loads(answers[0][1]) == REFUSED
+
+
+@pytest.fixture
+def openings(monkeypatch):
+    """Every decryption attempted, in order (the real one still runs)."""
+    seen, real = [], MsgCrypt.open
+
+    def spy(self, encrypt):
+        seen.append(encrypt)
+        return real(self, encrypt)
+
+    monkeypatch.setattr(MsgCrypt, "open", spy)
+    return seen
+
+
+def test_nothing_is_decrypted_before_the_signature_holds(wecom, openings):
+    echostr = _crypt().encrypt("1288432023552776189")
+    bad_get = _signed_query(echostr).replace("msg_signature=", "msg_signature=0")
+    encrypt = _crypt().encrypt(_card_event("ack/0/inc-1"))
+    bad_post = _signed_query(encrypt, token_crypt=MsgCrypt("forged", CREDS["encoding_aes_key"], CREDS["corp_id"]))
+    assert wecom.http.get(f"{URL}?{bad_get}&echostr={quote(echostr, safe='')}").status_code == 400
+    assert wecom.http.post(f"{URL}?{bad_post}", body=_outer(encrypt), headers={"Content-Type": "text/xml"}).status_code == 400
+    assert openings == []
+    assert wecom.http.get(f"{URL}?{_signed_query(echostr)}&echostr={quote(echostr, safe='')}").status_code == 200
+    assert openings == [echostr]
+
+
+# -- malformed input: refused, never a 500 ----------------------------------------------------------------------
+def _raw(client, query: str, body: str | bytes):
+    return client.http.post(f"{URL}?{query}", body=body, headers={"Content-Type": "text/xml"})
+
+
+def _signed_post(client, inner: str):
+    return _post(client, inner)
+
+
+def _doctype_around_a_good_envelope(client):
+    encrypt = _crypt().encrypt(_event())
+    return _raw(client, _signed_query(encrypt), "<!DOCTYPE xml>" + _outer(encrypt))
+
+
+def _event(**fields: str) -> str:
+    base = {"ToUserName": CREDS["corp_id"], "FromUserName": "zhangsan", "CreateTime": str(int(clock.now())),
+            "MsgType": "event", "Event": "template_card_event", "EventKey": "ack/0/inc-1", "TaskId": "dbtask1",
+            "ResponseCode": "code-2"}
+    base.update(fields)
+    return "<xml>" + "".join(f"<{k}>{v}</{k}>" for k, v in base.items() if v is not None) + "</xml>"
+
+
+UNSIGNED = {
+    "superscript_timestamp": lambda c: _raw(c, "msg_signature=x&timestamp=%C2%B2&nonce=1", _outer("QUJD")),
+    "400_digit_timestamp": lambda c: _raw(c, f"msg_signature=x&timestamp={'9' * 400}&nonce=1", _outer("QUJD")),
+    "non_ascii_signature": lambda c: _raw(c, f"msg_signature=%E7%AD%BE&timestamp={int(clock.now())}&nonce=1",
+                                          _outer("QUJD")),
+    "non_ascii_signature_get": lambda c: c.http.get(
+        f"{URL}?msg_signature=%E7%AD%BE&timestamp={int(clock.now())}&nonce=1&echostr=QUJD"),
+    "non_ascii_nonce": lambda c: _raw(c, f"msg_signature=x&timestamp={int(clock.now())}&nonce=%E7%AD%BE",
+                                      _outer("QUJD")),
+    "doctype_around_a_good_envelope": lambda c: _doctype_around_a_good_envelope(c),
+    "entities": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
+                               '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><xml><Encrypt>&b;</Encrypt></xml>'),
+    "unknown_encoding": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
+                                       b'<?xml version="1.0" encoding="x-nope"?><xml><Encrypt>QUJD</Encrypt></xml>'),
+    "deeply_nested": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "<xml>" + "<a>" * 8000 + "</a>" * 8000 + "</xml>"),
+    "nested_brackets": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "[" * 60000),
+    "encrypt_not_text": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "<xml><Encrypt><a>QUJD</a></Encrypt></xml>"),
+    "another_root": lambda c: _raw(c, f"msg_signature=x&timestamp={int(clock.now())}&nonce=1", "<html><Encrypt>QUJD</Encrypt></html>"),
+    "json_body": lambda c: c.http.post(f"{URL}?msg_signature=x&timestamp=1&nonce=1", body='{"Encrypt": "QUJD"}',
+                                       headers={"Content-Type": "application/json"}),
+}
+SIGNED = {
+    "superscript_minutes": _event(EventKey="silence/²/inc-1"),
+    "5000_digit_minutes": _event(EventKey=f"silence/{'9' * 5000}/inc-1"),
+    "fullwidth_digit_minutes": _event(EventKey="silence/１２０/inc-1"),
+    "incident_id_of_3000_bytes": _event(EventKey="ack/0/" + "i" * 3000),
+    "incident_id_with_slash": _event(EventKey="ack/0/inc-1/../x"),
+    "no_sender": _event(FromUserName=None),
+    "empty_sender": _event(FromUserName=""),
+    "sender_of_3000_bytes": _event(FromUserName="u" * 3000),
+    "key_not_text": _event(EventKey="<a>ack/0/inc-1</a>"),
+    "inner_doctype": "<!DOCTYPE xml>" + _event(),
+    "inner_not_xml": "ack/0/inc-1",
+    "absurd_create_time": _event(MsgType="text", Event=None, CreateTime="9" * 400, Content="hi"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSIGNED) + list(SIGNED))
+def test_malformed_callbacks_are_refused_never_a_500(wecom, admin_headers, case):
+    _incident_with_card(wecom, admin_headers)
+    response = UNSIGNED[case](wecom) if case in UNSIGNED else _signed_post(wecom, SIGNED[case])
+    assert response.status_code == 400 and json.loads(response.body) == REFUSED
+    assert json.loads(wecom.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
+
+
+def test_a_long_message_id_is_kept_short_for_the_dedupe_record(wecom):
+    assert _post(wecom, _event(MsgType="text", Event=None, MsgId="9" * 3000, Content="hi")).status_code == 200

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -9,8 +10,10 @@ from chalicelib import clock
 from chalicelib.platforms import wecom_suite
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.store import people, providers
+from tests.routes.test_wecom_callbacks import openings  # noqa: F401 - the decryption spy
 
-SUITE = {"suite_id": "wwsuite0001", "suite_secret": "suite-secret-value", "token": "SuiteToken1",
+PROVIDER = "wwprovider01"
+SUITE = {"provider_corp_id": PROVIDER, "suite_id": "wwsuite0001", "suite_secret": "suite-secret-value", "token": "SuiteToken1",
          "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "api_base": "https://qyapi.example.com"}
 CORP = "wwcorpA0001"
 URL = "/callbacks/wecom-suite"
@@ -113,3 +116,82 @@ def test_bad_suite_callbacks_are_refused(client, suite, case):
     else:
         response = _instruction(client, "<xml><ToUserName>wwNOPE</ToUserName></xml>", owner="wwNOPE", to="wwNOPE")
     assert 400 <= response.status_code < 500
+
+
+# -- receive ids: each kind of callback is opened for exactly one owner ------------------------------------------
+REFUSED = {"error": "callback_rejected", "message": "refused"}
+
+
+def _url_check(client, owner: str):
+    crypt = MsgCrypt(SUITE["token"], SUITE["encoding_aes_key"], owner)
+    echostr, stamp = crypt.encrypt("5927348123456789012"), str(int(clock.now()))
+    return client.http.get(f"{URL}?msg_signature={crypt.sign(stamp, 'n2', echostr)}&timestamp={stamp}&nonce=n2"
+                           f"&echostr={quote(echostr, safe='')}")
+
+
+def test_url_checks_are_opened_with_the_providers_corp_id(client, suite):
+    answer = _url_check(client, PROVIDER)
+    assert answer.status_code == 200 and answer.body == b"5927348123456789012"
+
+
+@pytest.mark.parametrize("owner", [SUITE["suite_id"], CORP, "wwsomeoneelse"])
+def test_url_checks_for_any_other_receive_id_are_refused(client, suite, owner):
+    answer = _url_check(client, owner)
+    assert answer.status_code == 400 and json.loads(answer.body) == REFUSED
+
+
+@pytest.mark.parametrize("owner", [PROVIDER, CORP])
+def test_instructions_for_any_receive_id_but_the_suite_id_are_refused(client, admin_headers, suite, owner):
+    answer = _instruction(client, _info("suite_ticket", SuiteTicket="ticket-1"), owner=owner)
+    assert answer.status_code == 400 and json.loads(answer.body) == REFUSED
+    assert not json.loads(client.http.get("/providers/wecom-suite", headers=admin_headers).body)["ticket_received"]
+
+
+def _click_in(corp: str) -> str:
+    return (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+            f"<CreateTime>{int(clock.now())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            "<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[ack/0/inc-1]]></EventKey>"
+            "<TaskId><![CDATA[t1]]></TaskId><ResponseCode><![CDATA[rc]]></ResponseCode></xml>")
+
+
+@pytest.mark.parametrize("owner", [SUITE["suite_id"], PROVIDER, "wwcorpB0002"])
+def test_data_callbacks_for_any_receive_id_but_the_organisations_are_refused(client, admin_headers, suite, owner):
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
+    client.http.post("/incidents", headers=admin_headers, body=json.dumps(
+        {"version": 1, "incident": {"id": "inc-1", "title": "db", "severity": "critical"}}))
+    client.http.post("/members", headers=admin_headers, body=json.dumps({"id": "alice", "name": "Alice"}))
+    people.bind("alice", wecom_suite.integration_id(CORP), "zhangsan", "Alice", clock.iso())
+    answer = _instruction(client, _click_in(CORP), owner=owner, to=CORP)
+    assert answer.status_code == 400 and json.loads(answer.body) == REFUSED
+    assert json.loads(client.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
+
+
+@pytest.mark.parametrize("missing", ["SuiteTicket", "AuthCode", "AuthCorpId"])
+def test_an_instruction_without_its_subject_is_refused(client, suite, missing):
+    kind = {"SuiteTicket": "suite_ticket", "AuthCode": "create_auth", "AuthCorpId": "cancel_auth"}[missing]
+    answer = _instruction(client, _info(kind))
+    assert answer.status_code == 400 and json.loads(answer.body) == REFUSED
+    assert suite == []  # create_auth bought nothing
+
+
+def test_without_a_suite_every_callback_is_refused_alike(client):
+    answers = [_url_check(client, PROVIDER), _instruction(client, _info("suite_ticket", SuiteTicket="t"))]
+    assert [(a.status_code, json.loads(a.body)) for a in answers] == [(400, REFUSED)] * 2
+
+
+def test_nothing_is_decrypted_before_the_signature_holds(client, suite, openings):
+    """URL check, instruction and data callback, each with a bad signature: refused alike, nothing opened."""
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))  # the organisation's integration exists
+    openings.clear()
+    forged = MsgCrypt("not-the-token", SUITE["encoding_aes_key"], PROVIDER)
+    echostr, stamp = forged.encrypt("5927348123456789012"), str(int(clock.now()))
+    answers = [client.http.get(f"{URL}?msg_signature={forged.sign(stamp, 'n3', echostr)}&timestamp={stamp}"
+                               f"&nonce=n3&echostr={quote(echostr, safe='')}")]
+    for owner, inner in ((SUITE["suite_id"], _info("suite_ticket", SuiteTicket="t")), (CORP, _click_in(CORP))):
+        crypt = MsgCrypt("not-the-token", SUITE["encoding_aes_key"], owner)
+        encrypt = crypt.encrypt(inner)
+        answers.append(client.http.post(f"{URL}?msg_signature={crypt.sign(stamp, 'n3', encrypt)}&timestamp={stamp}"
+                                        f"&nonce=n3", headers={"Content-Type": "text/xml"},
+                                        body=f"<xml><ToUserName>{owner}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"))
+    assert [(a.status_code, json.loads(a.body)) for a in answers] == [(400, REFUSED)] * 3
+    assert openings == []

@@ -56,6 +56,12 @@ def test_forged_signature_is_rejected(crypt):
         crypt.verify("0" * 40, VECTOR["timestamp"], VECTOR["nonce"], VECTOR["encrypt"])
 
 
+@pytest.mark.parametrize("sig", ["签名", "²" * 40, "\u00e9" + VECTOR["signature"][1:]])
+def test_a_non_ascii_signature_is_a_mismatch_not_a_type_error(crypt, sig):
+    with pytest.raises(CallbackRejected, match="signature mismatch"):
+        crypt.verify(sig, VECTOR["timestamp"], VECTOR["nonce"], VECTOR["encrypt"])
+
+
 def test_wrong_padding_is_rejected(crypt):
     from Crypto.Cipher import AES
     key = crypt.key
