@@ -12,6 +12,7 @@ from chalicelib import cards, config
 from chalicelib.cards import Card
 from chalicelib.errors import (CallbackRejected, Permanent, PlatformError, PlatformUnavailable, QuotaExhausted,
                                RateLimited, Retryable, TargetGone, TokenInvalid)
+from chalicelib.platforms import dingtalk_api
 from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings
 from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES
 from devkit.simulators.dingtalk import DingTalkSimulator
@@ -221,6 +222,15 @@ def test_platform_faults_map_to_the_retry_classes(registered: DingTalk, sim: Din
     if expected is RateLimited:
         assert caught.value.retry_after and caught.value.retry_after > 0
     assert _cards_with(sim, key) == []
+
+
+@pytest.mark.parametrize("answer", [{"errcode": 88004, "errmsg": "服务端错误"},
+                                    {"errcode": 88, "sub_code": "88004", "sub_msg": "服务端错误"}])
+def test_dingtalk_88004_is_a_server_error_to_retry(answer: dict[str, Any], monkeypatch) -> None:
+    monkeypatch.setattr(dingtalk_api.http, "call", lambda *a, **k: dingtalk_api.http.Answer(200, answer))
+    with pytest.raises(Retryable) as caught:
+        dingtalk_api.old_api("POST", "https://oapi.dingtalk.com", "/topapi/v2/user/getbymobile", {}, {})
+    assert caught.value.platform_code == "88004" and caught.value.retryable
 
 
 def test_a_send_that_failed_with_http500_delivers_exactly_one_card_on_retry(registered: DingTalk,
