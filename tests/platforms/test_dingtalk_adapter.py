@@ -1,6 +1,7 @@
 """The DingTalk adapter against the DingTalk simulator: tokens, cards, error mapping, people."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any, Callable, Iterator
@@ -14,7 +15,7 @@ from chalicelib.errors import (CallbackRejected, Permanent, PlatformError, Platf
                                RateLimited, Retryable, TargetGone, TokenInvalid)
 from chalicelib.platforms import dingtalk_api
 from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings
-from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES
+from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES, card_params
 from devkit.simulators.dingtalk import DingTalkSimulator
 
 TOKEN_API = "/v1.0/oauth2/accessToken"
@@ -84,9 +85,10 @@ def registered(ding: DingTalk) -> DingTalk:
     return ding
 
 
-def _card(status: str = "triggered", description: str = "disk full on /var", title: str = "CPU > 95% on db-1") -> Card:
+def _card(status: str = "triggered", description: str = "disk full on /var", title: str = "CPU > 95% on db-1",
+          labels: dict[str, str] | None = None) -> Card:
     incident = {"id": "inc-1", "title": title, "severity": "critical", "status": status,
-                "description": description, "labels": {"service": "db"}}
+                "description": description, "labels": labels or {"service": "db"}}
     return cards.build(incident, "int_test")
 
 
@@ -198,6 +200,58 @@ def test_every_card_param_is_a_string_of_at_most_1kb_even_for_huge_texts(registe
     assert params and all(isinstance(v, str) for v in params.values())
     assert max(len(v.encode("utf-8")) for v in params.values()) <= MAX_VALUE_BYTES
     assert params["description"].startswith("磁磁磁") and params["description"].endswith("…")
+
+
+HOSTILE = ["[点这里 click](https://evil.example.com/login)", "![](https://evil.example.com/pixel.png)",
+           "<font color=red>紧急</font> <a href='https://evil.example.com'>x</a>", "@all @所有人 <at id=all></at>",
+           "# 大标题\n> quoted\n- item\n1. first\n2) second\n+ plus\n===\n---", "**bold** _it_ `code` ~~del~~",
+           "&lt;font&gt; &amp; \\ trailing\\", "dtmd://dingtalkclient/sendMessage?content=x | a | b |",
+           "<https://evil.example.com>", "[ref]: https://evil.example.com \"title\""]
+MARKDOWN_CHARS = set("\\`*_[]()<>!#~|&@$")
+
+
+def _unescaped(markdown: str) -> str:
+    """What CommonMark shows for ``markdown`` if every backslash escape is honoured and nothing else applies."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+def _bare_syntax(markdown: str) -> list[str]:
+    """Markdown characters left unescaped, and line starts that would make a list or heading."""
+    bare, escaped = [], False
+    for char in markdown:
+        if not escaped and char in MARKDOWN_CHARS - {"\\"}:
+            bare.append(char)
+        escaped = not escaped and char == "\\"
+    bare += re.findall(r"^[ \t]*(?:[-+=]|\d+[.)])", markdown, re.MULTILINE)
+    return bare
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_producer_text_in_markdown_fields_shows_literally(text: str) -> None:
+    params = card_params(_card(description=text, labels={text: text}))
+    assert _unescaped(params["description"]) == text and _bare_syntax(params["description"]) == []
+    assert params["labels"].startswith("- **") and _unescaped(params["labels"]) == f"- **{text}**: {text}"
+
+
+def test_our_own_markdown_and_links_still_work() -> None:
+    params = card_params(_card(labels={"service": "db", "env": "prod"}))
+    assert params["labels"] == "- **env**: prod\n- **service**: db"
+    assert params["incident_url"] == "https://duty.example.com/app/int_test/incidents/inc-1"
+
+
+def test_a_cut_never_leaves_a_backslash_escaping_the_cut_mark() -> None:
+    for text in ("\\" * 2000, "[" * 2000, "a" + "[" * 2000, "磁[" * 700):
+        description = card_params(_card(description=text))["description"]
+        kept = description.removesuffix("…")
+        assert description.endswith("…") and len(description.encode()) <= MAX_VALUE_BYTES
+        assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0 and text.startswith(_unescaped(kept))
+
+
+def test_hostile_text_reaches_the_simulated_card_escaped(registered: DingTalk, sim: DingTalkSimulator) -> None:
+    key = _key()
+    registered.send_card("user", "zhangwei", _card(description=HOSTILE[0]), key)
+    assert _cards_with(sim, key)[0]["cardParamMap"]["description"] == \
+        "\\[点这里 click\\]\\(https://evil.example.com/login\\)"
 
 
 # -- error mapping --------------------------------------------------------------------------------
