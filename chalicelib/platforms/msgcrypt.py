@@ -51,9 +51,10 @@ class MsgCrypt:
         return signature(self.token, timestamp, nonce, encrypt)
 
     def verify(self, sig: str, timestamp: str, nonce: str, encrypt: str) -> None:
-        """Raise CallbackRejected unless ``sig`` signs the other three values."""
-        expected = self.sign(timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, (sig or "").lower()):
+        """Raise CallbackRejected unless ``sig`` signs the other three values (compared as bytes: a
+        non-ASCII ``sig`` is a mismatch, not a TypeError)."""
+        expected = self.sign(timestamp, nonce, encrypt).encode("ascii")
+        if not hmac.compare_digest(expected, (sig or "").lower().encode("utf-8", "replace")):
             raise CallbackRejected("signature mismatch")
 
     def encrypt(self, message: str, random16: bytes | None = None) -> str:
