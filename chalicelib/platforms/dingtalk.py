@@ -4,9 +4,10 @@ Console (open-dev.dingtalk.com → 应用开发 → 企业内部开发): CorpId 
 AgentID / ClientID (AppKey) / ClientSecret (凭证与基础信息), aes_key and Token (事件与回调, HTTP推送).
 APIs: api.dingtalk.com (new, header token) and oapi.dingtalk.com (old, query token).
 Event push: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py), owner key = the AppKey, reply
-within 1.5 s with the encrypted "success". Card clicks: POST to the URL registered through
-/v1.0/card/callbacks/register, source-verified by HMAC-SHA256(apiSecret, timestamp) and guarded against
-reuse of that signature (dingtalk_clicks.py), reply within 2 s.
+within 1.5 s with the encrypted "success"; an installed group's title is asked of 查询群简要信息. Card clicks:
+POST to the URL registered through /v1.0/card/callbacks/register, source-verified by
+HMAC-SHA256(apiSecret, timestamp) and guarded against reuse of that signature (dingtalk_clicks.py), reply
+within 2 s.
 War room (作战室): a scene group (场景群) from the template of 开放能力 → 场景群 (settings
 scene_group_template_id); cards reach it through the template's group robot (scene_group_robot_code).
 Limits: standard/professional/exclusive editions 20/40/60 QPS per API and 10k/500k/5.5M calls a month.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from typing import Literal, TypeVar
 
@@ -43,6 +45,7 @@ MAX_MINUTES_DIGITS = 6
 ROBOT_PER_MINUTE = 20  # robot messages into one group
 SCENE = "scene:"  # a chat target in a scene group: its cards go out through the group's own robot
 SCENE_TITLE_MAX = 30
+log = logging.getLogger("dutybridge.dingtalk")
 Payload = TypeVar("Payload", bound=BaseModel)
 
 
@@ -246,8 +249,23 @@ class DingTalk(Adapter):
         if not kind:
             return []
         change = _payload(ChatChange, event, event_type)
+        conversation = change.openConversationId
+        title = change.title
+        if kind == "joined" and not title:
+            title = self._group_title(conversation, change.coolAppCode)
         extra = {k: v for k in ("robotCode", "coolAppCode", "chatId") if (v := getattr(change, k))}
-        return [ChatEvent(kind, change.openConversationId, change.title, extra)]
+        return [ChatEvent(kind, conversation, title, extra)]
+
+    def _group_title(self, conversation: str, cool_app_code: str | None) -> str:
+        """查询群简要信息 (qyapi_chat_manage, which seed 000 applies for): an install event carries no title.
+        A failure keeps the chat, untitled until a rename, and says why in the log."""
+        body = {"openConversationId": conversation, **({"coolAppCode": cool_app_code} if cool_app_code else {})}
+        try:
+            title = self._new("POST", "/v1.0/im/sceneGroups/query", body).get("title")
+        except PlatformError as exc:
+            log.warning("%s: title of group %s not fetched: %s", self.integration_id, conversation, exc.brief())
+            return ""
+        return title[:MAX_ID] if isinstance(title, str) else ""
 
     def _success(self, crypt: MsgCrypt) -> Reply:
         timestamp, nonce = str(int(clock.now() * 1000)), secrets.token_hex(8)

@@ -1,6 +1,7 @@
 """The DingTalk adapter against the DingTalk simulator: tokens, cards, error mapping, people."""
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -14,6 +15,7 @@ from chalicelib.cards import Card
 from chalicelib.errors import (CallbackRejected, Permanent, PlatformError, PlatformUnavailable, QuotaExhausted,
                                RateLimited, Retryable, TargetGone, TokenInvalid)
 from chalicelib.platforms import dingtalk_api
+from chalicelib.platforms.base import ChatEvent, InboundRequest
 from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings
 from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES, card_params
 from devkit.simulators.dingtalk import DingTalkSimulator
@@ -356,6 +358,34 @@ def test_a_token_refused_twice_is_not_retried_a_second_time(ding: DingTalk, sim:
     with pytest.raises(TokenInvalid):
         ding.user_by_mobile("13800000001")
     assert sim.call_count(BY_MOBILE_API) - before == 2
+
+
+# -- groups -------------------------------------------------------------------------------------------
+
+def _installed(ding: DingTalk, sim: DingTalkSimulator, conversation: str) -> ChatEvent:
+    """The install event DingTalk pushes (no title in it), through the adapter's own parsing."""
+    event = {"EventType": "im_cool_app_install", "eventId": uuid.uuid4().hex, "CorpId": sim.org.corp_id,
+             "coolAppCode": sim.org.cool_app_code, "robotCode": sim.org.client_id,
+             "openConversationId": conversation, "operator": "zhangwei"}
+    timestamp, nonce = str(int(time.time() * 1000)), "n0nce4ding"
+    encrypt = sim.crypt.encrypt(json.dumps(event, ensure_ascii=False))
+    query = {"signature": sim.crypt.sign(timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
+    batch = ding.parse_event(InboundRequest("POST", query, {}, json.dumps({"encrypt": encrypt}).encode()))
+    (joined,) = batch.chat_events
+    return joined
+
+
+def test_an_installed_group_is_named_by_dingtalk(ding: DingTalk, installed_group: str,
+                                                  sim: DingTalkSimulator) -> None:
+    joined, calls = _delta(sim, "/v1.0/im/sceneGroups/query", lambda: _installed(ding, sim, installed_group))
+    assert (joined.kind, joined.chat_id, joined.title, calls) == ("joined", installed_group, "SRE 值班群", 1)
+
+
+def test_a_title_dingtalk_refuses_leaves_the_install_untitled(ding: DingTalk, installed_group: str,
+                                                               sim: DingTalkSimulator) -> None:
+    sim.inject("/v1.0/im/sceneGroups/query", "http500")
+    joined = _installed(ding, sim, installed_group)
+    assert (joined.kind, joined.chat_id, joined.title) == ("joined", installed_group, "")
 
 
 # -- people ---------------------------------------------------------------------------------------

@@ -5,17 +5,22 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import struct
+from typing import Iterator
 from urllib.parse import urlencode
 
 import pytest
 from Crypto.Cipher import AES
 
-from chalicelib import clock
+from chalicelib import clock, secrets
 from chalicelib.models import DeliveryJob
 from chalicelib.platforms.msgcrypt import MsgCrypt, aes_key
 from chalicelib.store import chats, deliveries, ephemeral, people
+from chalicelib.store import integrations as integration_store
+from devkit.simulators.dingtalk import DingTalkSimulator
+from devkit.simulators.dingtalk_org import Org
 from tests.factories import member, stored_integration
 
 CREDS = {"corp_id": "dingcorp0001", "agent_id": "1001", "client_id": "dingappkey0001", "client_secret": "s" * 32,
@@ -26,9 +31,23 @@ JSON = {"Content-Type": "application/json"}
 REFUSED = {"error": "callback_rejected", "message": "refused"}
 
 
+@pytest.fixture(scope="module")
+def sim() -> Iterator[DingTalkSimulator]:
+    """DingTalk for the integration's API calls (the group title on install), the same app as CREDS."""
+    simulator = DingTalkSimulator(Org(corp_id=CREDS["corp_id"], agent_id=CREDS["agent_id"],
+                                      client_id=CREDS["client_id"], client_secret=CREDS["client_secret"],
+                                      aes_key=CREDS["aes_key"], token=CREDS["token"]))
+    server, _ = simulator.start()
+    yield simulator
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
-def ding(client):
-    stored_integration("dingtalk", "int_ding", **CREDS)
+def ding(client, sim):
+    integration_store.create({"id": "int_ding", "platform": "dingtalk", "name": "test",
+                              "settings": {"api_base": sim.api_base, "oapi_base": sim.oapi_base},
+                              "credentials": secrets.seal(CREDS), "created_at": clock.iso(), "updated_at": clock.iso()})
     return client
 
 
@@ -93,6 +112,38 @@ def test_cool_app_install_rename_uninstall_keep_the_chat_list(ding):
     assert chats.get("int_ding", "cid-sre")["title"] == "SRE 值班群"
     _push(ding, {"EventType": "im_cool_app_uninstall", "eventId": "e3", "openConversationId": "cid-sre"})
     assert chats.get("int_ding", "cid-sre")["active"] is False
+
+
+def _install_event(sim: DingTalkSimulator, event_id: str) -> tuple[str, dict]:
+    """The group's admin installs the cool app: DingTalk's event names the group, never its title."""
+    group = next(iter(sim.directory.groups.values()))
+    group.cool_app_installed = True
+    return group.open_conversation_id, {
+        "EventType": "im_cool_app_install", "eventId": event_id, "CorpId": CREDS["corp_id"],
+        "coolAppCode": sim.org.cool_app_code, "openConversationCorpId": CREDS["corp_id"],
+        "robotCode": CREDS["client_id"], "openConversationId": group.open_conversation_id, "operator": "zhangwei"}
+
+
+def test_an_installed_group_gets_its_title_from_dingtalk(ding, sim):
+    cid, install = _install_event(sim, "e-title")
+    assert _push(ding, install).status_code == 200
+    chat = chats.get("int_ding", cid)
+    assert chat["active"] is True and chat["title"] == "SRE 值班群"
+    assert sim.call_count("/v1.0/im/sceneGroups/query") >= 1
+
+
+def test_a_title_dingtalk_will_not_give_keeps_the_install_and_says_why(ding, sim, caplog):
+    cid, install = _install_event(sim, "e-no-title")
+    sim.org.permissions.discard("qyapi_chat_manage")
+    try:
+        with caplog.at_level(logging.WARNING, logger="dutybridge.dingtalk"):
+            response = _push(ding, install)
+    finally:
+        sim.org.permissions.add("qyapi_chat_manage")
+    assert response.status_code == 200 and _reply_plaintext(response) == "success"
+    chat = chats.get("int_ding", cid)
+    assert chat["active"] is True and not chat.get("title")
+    assert "AccessTokenPermissionDenied" in caplog.text
 
 
 def test_redelivered_event_is_answered_but_not_reapplied(ding):
