@@ -110,7 +110,7 @@ class Credentials(BaseModel):
     agent_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
     client_secret: str = Field(min_length=1)
-    aes_key: str = Field(min_length=43, max_length=43)
+    aes_key: str = Field(pattern=r"^[A-Za-z0-9]{43}$")  # 数据加密密钥: anything else fails every push
     token: str = Field(min_length=1, max_length=64)
     card_api_secret: str = ""  # generated on save, registered with the card callback
 

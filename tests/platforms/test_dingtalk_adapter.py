@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
+from pydantic import ValidationError
 
 from chalicelib import cards, config
 from chalicelib.cards import Card
@@ -122,6 +123,13 @@ def test_check_credentials_with_a_wrong_secret_is_permanent_with_dingtalks_code(
         _adapter(sim, client_secret="not-the-secret").check_credentials()
     assert caught.value.platform_code == "invalidClientIdOrSecret"
     assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("aes_key", ["%" * 43, "a" * 42, "a" * 44, "键" * 43])
+def test_an_aes_key_that_cannot_decrypt_is_refused_on_save(sim: DingTalkSimulator, aes_key: str) -> None:
+    """Saved, it would make every event push fail to decrypt (a 500 before the fix)."""
+    with pytest.raises(ValidationError):
+        _adapter(sim, aes_key=aes_key)
 
 
 def test_after_save_registers_the_card_callback_with_a_generated_secret(ding: DingTalk,
