@@ -4,8 +4,10 @@ Console (open-dev.dingtalk.com → 应用开发 → 企业内部开发): CorpId 
 AgentID / ClientID (AppKey) / ClientSecret (凭证与基础信息), aes_key and Token (事件与回调, HTTP推送).
 APIs: api.dingtalk.com (new, header token) and oapi.dingtalk.com (old, query token).
 Event push: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py), owner key = the AppKey, reply
-within 1.5 s with the encrypted "success". Card clicks: POST to the URL registered through
-/v1.0/card/callbacks/register, source-verified by HMAC-SHA256(apiSecret, timestamp), reply within 2 s.
+within 1.5 s with the encrypted "success"; an installed group's title is asked of 查询群简要信息. Card clicks:
+POST to the URL registered through /v1.0/card/callbacks/register, source-verified by
+HMAC-SHA256(apiSecret, timestamp) and guarded against reuse of that signature (dingtalk_clicks.py), reply
+within 2 s.
 War room (作战室): a scene group (场景群) from the template of 开放能力 → 场景群 (settings
 scene_group_template_id); cards reach it through the template's group robot (scene_group_robot_code).
 Limits: standard/professional/exclusive editions 20/40/60 QPS per API and 10k/500k/5.5M calls a month.
@@ -16,28 +18,90 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import clock, quota
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
 from chalicelib.platforms import dingtalk_api as api
+from chalicelib.platforms import dingtalk_clicks
 from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch,
                                        InboundRequest, PlatformUser, Reply, Room, RoomPlan, CommonSettings)
 from chalicelib.platforms.dingtalk_cards import card_params
-from chalicelib.platforms.inbound import fresh, json_body
+from chalicelib.platforms.inbound import fresh, json_body, stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.pacing import Window
 
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
 CLICK_SKEW = 300
+MAX_ID = 256  # outTrackId, userId, openConversationId, eventId: far beyond DingTalk's, far below a storage key
+MAX_MINUTES_DIGITS = 6
 ROBOT_PER_MINUTE = 20  # robot messages into one group
 SCENE = "scene:"  # a chat target in a scene group: its cards go out through the group's own robot
 SCENE_TITLE_MAX = 30
+log = logging.getLogger("dutybridge.dingtalk")
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+class PushedEvent(BaseModel):
+    """What every decrypted event push must be for this adapter to read it (other fields are ignored)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    EventType: str = Field(default="", max_length=MAX_ID)
+    eventId: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class ChatChange(PushedEvent):
+    """im_cool_app_install / im_cool_app_uninstall / chat_update_title (fields per §1.3)."""
+
+    openConversationId: str = Field(min_length=1, max_length=MAX_ID)
+    title: str = Field(default="", max_length=MAX_ID)
+    robotCode: str | None = Field(default=None, max_length=MAX_ID)
+    coolAppCode: str | None = Field(default=None, max_length=MAX_ID)
+    chatId: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class ActionCallback(BaseModel):
+    """The card click DingTalk POSTs to the registered callback URL ("事件回调")."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    type: Literal["actionCallback"]
+    outTrackId: str = Field(min_length=3, max_length=MAX_ID)
+    corpId: str = Field(max_length=MAX_ID)
+    userId: str = Field(min_length=1, max_length=MAX_ID)
+    content: str
+
+
+class CardPrivateData(BaseModel):
+    """``content`` parsed: the pressed button's action id and its params."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    actionIds: list[str] = Field(min_length=1)
+    params: dict[str, object] = Field(default_factory=dict)
+
+
+def _payload(model: type[Payload], data: object, what: str) -> Payload:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise CallbackRejected(f"{what} is malformed: {exc.error_count()} field(s) of the wrong type") from exc
+
+
+def _minutes(value: object) -> int | None:
+    """The silence button's ``minutes`` param: a short string of ASCII digits (or a JSON integer)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_MINUTES_DIGITS:
+        return int(value)
+    if type(value) is int and 0 <= value < 10 ** MAX_MINUTES_DIGITS:
+        return value
+    raise CallbackRejected("minutes is not a whole number of minutes")
 
 
 class Credentials(BaseModel):
@@ -46,7 +110,7 @@ class Credentials(BaseModel):
     agent_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
     client_secret: str = Field(min_length=1)
-    aes_key: str = Field(min_length=43, max_length=43)
+    aes_key: str = Field(pattern=r"^[A-Za-z0-9]{43}$")  # 数据加密密钥: anything else fails every push
     token: str = Field(min_length=1, max_length=64)
     card_api_secret: str = ""  # generated on save, registered with the card callback
 
@@ -165,27 +229,45 @@ class DingTalk(Adapter):
         return MsgCrypt(self.credentials.token, self.credentials.aes_key, self.credentials.client_id)
 
     def parse_event(self, request: InboundRequest) -> EventBatch:
+        """Signature first: nothing is decrypted before it holds, and every failure after it is the same
+        CallbackRejected (one answer for bad base64, padding, length, owner or UTF-8)."""
         query = request.query
         signature = query.get("msg_signature") or query.get("signature") or ""
         timestamp = query.get("timestamp") or query.get("timeStamp") or ""
         nonce = query.get("nonce", "")
         encrypt = json_body(request.body).get("encrypt")
-        if not isinstance(encrypt, str) or not timestamp.isdigit() or not nonce:
-            raise CallbackRejected("missing encrypt, timestamp or nonce")
-        fresh(int(timestamp) / 1000, EVENT_SKEW)
+        if not isinstance(encrypt, str) or not encrypt.isascii() or not nonce or not nonce.isascii():
+            raise CallbackRejected("missing or non-ASCII encrypt or nonce")
+        fresh(timestamp, EVENT_SKEW, per_second=1000)
         crypt = self._crypt()
         crypt.verify(signature, timestamp, nonce, encrypt)
         event = json_body(crypt.decrypt(encrypt).encode("utf-8"))
-        return EventBatch(reply=self._success(crypt), dedupe_key=event.get("eventId"),
-                          chat_events=self._chat_events(event))
+        pushed = _payload(PushedEvent, event, "event")
+        return EventBatch(reply=self._success(crypt), dedupe_key=pushed.eventId or None,
+                          chat_events=self._chat_events(pushed.EventType, event))
 
-    def _chat_events(self, event: dict) -> list[ChatEvent]:
-        kind = CHAT_EVENTS.get(str(event.get("EventType")))
-        chat_id = event.get("openConversationId")
-        if not kind or not chat_id:
+    def _chat_events(self, event_type: str, event: dict) -> list[ChatEvent]:
+        kind = CHAT_EVENTS.get(event_type)
+        if not kind:
             return []
-        extra = {k: event[k] for k in ("robotCode", "coolAppCode", "chatId") if event.get(k)}
-        return [ChatEvent(kind, str(chat_id), str(event.get("title", "")), extra)]
+        change = _payload(ChatChange, event, event_type)
+        conversation = change.openConversationId
+        title = change.title
+        if kind == "joined" and not title:
+            title = self._group_title(conversation, change.coolAppCode)
+        extra = {k: v for k in ("robotCode", "coolAppCode", "chatId") if (v := getattr(change, k))}
+        return [ChatEvent(kind, conversation, title, extra)]
+
+    def _group_title(self, conversation: str, cool_app_code: str | None) -> str:
+        """查询群简要信息 (qyapi_chat_manage, which seed 000 applies for): an install event carries no title.
+        A failure keeps the chat, untitled until a rename, and says why in the log."""
+        body = {"openConversationId": conversation, **({"coolAppCode": cool_app_code} if cool_app_code else {})}
+        try:
+            title = self._new("POST", "/v1.0/im/sceneGroups/query", body).get("title")
+        except PlatformError as exc:
+            log.warning("%s: title of group %s not fetched: %s", self.integration_id, conversation, exc.brief())
+            return ""
+        return title[:MAX_ID] if isinstance(title, str) else ""
 
     def _success(self, crypt: MsgCrypt) -> Reply:
         timestamp, nonce = str(int(clock.now() * 1000)), secrets.token_hex(8)
@@ -194,32 +276,38 @@ class DingTalk(Adapter):
                            "nonce": nonce, "encrypt": encrypt})
 
     def parse_click(self, request: InboundRequest) -> Click:
-        self._verify_click_source(request.headers)
+        timestamp, signature = self._verify_click_source(request.headers)
         body = json_body(request.body)
-        if body.get("type") != "actionCallback" or body.get("corpId") != self.credentials.corp_id:
-            raise CallbackRejected("not an actionCallback of this organisation")
-        out_track_id, user_id = str(body.get("outTrackId", "")), str(body.get("userId", ""))
-        private = json_body(str(body.get("content", "")).encode("utf-8")).get("cardPrivateData", {})
-        action_ids, params = private.get("actionIds") or [""], private.get("params") or {}
-        action_id = action_ids[0]
-        if "." not in out_track_id or not user_id or action_id not in (*Action.__members__, WAR_ROOM):
-            raise CallbackRejected("unknown card, user or action")
-        minutes = params.get("minutes")
-        stamp = request.headers["x-ddpaas-signature-timestamp"]
-        return Click(user_id=user_id, incident_id=out_track_id.rsplit(".", 1)[0],
+        callback = _payload(ActionCallback, body, "actionCallback")
+        if callback.corpId != self.credentials.corp_id:
+            raise CallbackRejected("actionCallback of another organisation")
+        content = json_body(callback.content.encode("utf-8"))
+        private = _payload(CardPrivateData, content.get("cardPrivateData"), "cardPrivateData")
+        out_track_id, user_id, action_id = callback.outTrackId, callback.userId, private.actionIds[0]
+        if "." not in out_track_id or action_id not in (*Action.__members__, WAR_ROOM):
+            raise CallbackRejected("unknown card or action")
+        minutes = _minutes(private.params.get("minutes"))
+        incident_id = out_track_id.rsplit(".", 1)[0]
+        dingtalk_clicks.check_recipient(self.integration_id, incident_id, out_track_id, user_id)
+        dingtalk_clicks.spend_signature(self.integration_id, signature, dingtalk_clicks.body_digest(body),
+                                        2 * CLICK_SKEW + 1)
+        return Click(user_id=user_id, incident_id=incident_id,
                      action=None if action_id == WAR_ROOM else Action(action_id), war_room=action_id == WAR_ROOM,
-                     minutes=int(minutes) if str(minutes or "").isdigit() else None,
-                     context={"out_track_id": out_track_id}, ref_update={"noticed": user_id},
-                     dedupe_key=f"{out_track_id}#{user_id}#{action_id}#{minutes}#{stamp}")
+                     minutes=minutes, context={"out_track_id": out_track_id}, ref_update={"noticed": user_id},
+                     dedupe_key=f"{out_track_id}#{user_id}#{action_id}#{minutes}#{timestamp}")
 
-    def _verify_click_source(self, headers: dict[str, str]) -> None:
-        timestamp = headers.get("x-ddpaas-signature-timestamp", "")
-        if not timestamp.isdigit():
-            raise CallbackRejected("missing x-ddpaas-signature-timestamp")
-        fresh(int(timestamp) / 1000, CLICK_SKEW)
-        mac = hmac.new(self.credentials.card_api_secret.encode(), timestamp.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(base64.b64encode(mac).decode(), headers.get("x-ddpaas-signature", "")):
+    def _verify_click_source(self, headers: dict[str, str]) -> tuple[int, str]:
+        """The timestamp (fresh) and the signature (HMAC-SHA256 of the timestamp under the apiSecret)."""
+        if not self.credentials.card_api_secret:
+            raise CallbackRejected("no card callback apiSecret registered: save the integration again")
+        text = headers.get("x-ddpaas-signature-timestamp", "")
+        timestamp = stamp(text)
+        fresh(text, CLICK_SKEW, per_second=1000)
+        mac = hmac.new(self.credentials.card_api_secret.encode(), text.encode(), hashlib.sha256).digest()
+        signature = headers.get("x-ddpaas-signature", "")
+        if not hmac.compare_digest(base64.b64encode(mac), signature.encode("utf-8", "replace")):
             raise CallbackRejected("card callback signature mismatch")
+        return timestamp, signature
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
         notice = outcome.message + (f" {outcome.link}" if outcome.link else "")

@@ -17,7 +17,8 @@ ERRORS = ErrorTable(
     throttle=frozenset({"90018", "90002", "90005", "90006"}),
     throttle_prefixes=("Forbidden.AccessDenied.QpsLimit",),
     quota=frozenset({"90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"}),
-    retry=frozenset({"-1", "system.busy", "system.error", "system.updateCallbackFailed"}),
+    # -1 系统繁忙 and 88004 are DingTalk server errors: another try later goes through
+    retry=frozenset({"-1", "88004", "system.busy", "system.error", "system.updateCallbackFailed"}),
     gone=frozenset({"param.userIdNotExist", "60121", "60003"}),
 )
 classify = ERRORS.classify

@@ -5,13 +5,16 @@
 #   app tokens (new: POST /v1.0/oauth2/accessToken, old: GET /gettoken; separate families, 7200 s),
 #   interactive cards (callbacks/register, instances/createAndDeliver, PUT instances), H5 login
 #   (topapi/v2/user/getuserinfo + single-use 5-minute authCodes), topapi/v2/user/getbymobile, scene
-#   groups (sceneGroup/create, member/add), the 权限管理 permissions those and getbymobile need (granted as
-#   seed 000 asks, revocable at /_sim/console/permissions), QPS and monthly-quota limits, injected faults,
+#   groups (sceneGroup/create, member/add, sceneGroups/query: 查询群简要信息, also for cool-app groups), the
+#   权限管理 permissions those and getbymobile need (granted as seed 000 asks, revocable at
+#   /_sim/console/permissions), QPS and monthly-quota limits, injected faults,
 #   and the outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
 #
 # Sources (facts only, no code copied):
 #   - /work/shared/docs/platform-protocols.md §1 (the project's protocol reference);
 #   - open.dingtalk.com pages "创建并投放卡片", "更新卡片", "注册卡片回调地址", "创建场景群", "添加场景群成员",
+#     "查询群简要信息" (POST /v1.0/im/sceneGroups/query, qyapi_chat_manage; body fields as the SDK's
+#     GetSceneGroupInfoResponseBody: success, openConversationId, templateId, title, ownerUserId, status),
 #     "requestAuthCode" (5 min, single use), "附录B：如何处理钉钉服务端API限流" (90018/90020 and their new-API
 #     codes), "获取企业内部应用的accessToken" (400 invalidClientIdOrSecret), the old global errcode table
 #     (40078, 60121, 71009, 71011, 71012, 42001, -1);
@@ -106,6 +109,8 @@ class DingTalkSimulator(PlatformSimulator):
             self._new_api("POST", "/v1.0/im/sceneGroup/create", lambda r: self.scene.create(r.json_object()),
                           scope="qyapi_chat_manage"),
             self._new_api("POST", "/v1.0/im/sceneGroup/member/add", lambda r: self.scene.add_members(r.json_object()),
+                          scope="qyapi_chat_manage"),
+            self._new_api("POST", "/v1.0/im/sceneGroups/query", lambda r: self.scene.query(r.json_object()),
                           scope="qyapi_chat_manage"),
             self._old_api("GET", "/gettoken", self._gettoken, auth=False, quota=False),
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),

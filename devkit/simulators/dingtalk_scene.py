@@ -1,7 +1,9 @@
 """Scene groups (场景群): the incident war room, created from the org's group template.
 
-Follows open.dingtalk.com "创建场景群" / "添加场景群成员": errors are HTTP 400 with the Chinese
-messages of the docs' tables; a repeated ``uuid`` returns the group created the first time.
+Follows open.dingtalk.com "创建场景群" / "添加场景群成员" / "查询群简要信息": errors are HTTP 400 with the
+Chinese messages of the docs' tables; a repeated ``uuid`` returns the group created the first time. The
+query answers for the app's scene groups and for groups where its cool app is installed (the two kinds
+of openConversationId the doc names), its fields at the top level as in the SDK's response body.
 """
 from __future__ import annotations
 
@@ -72,6 +74,23 @@ class SceneGroups:
             raise ApiError(400, "member.exceed", "群成员数量超出限制")
         group.members = members
         return {"success": True}
+
+    def query(self, body: dict[str, Any]) -> dict[str, Any]:
+        conversation = body.get("openConversationId")
+        if not conversation or not isinstance(conversation, str):
+            raise invalid("openConversationId is required")
+        group = self.directory.groups.get(conversation)
+        if group is None:
+            raise invalid(f"no group {conversation}")
+        cool_app_code = body.get("coolAppCode")
+        if cool_app_code is not None and cool_app_code != self.org.cool_app_code:
+            raise invalid(f"coolAppCode {cool_app_code} is not this app's")
+        if not (group.scene or group.cool_app_installed):
+            raise ApiError(400, "permession.checkFailed", "权限校验失败",
+                           reason="neither a scene group of this app nor a group with its cool app")
+        return {"success": True, "openConversationId": group.open_conversation_id,
+                "templateId": self.org.scene_group_template_id if group.scene else "", "title": group.title,
+                "ownerUserId": group.owner, "status": 1}
 
     def _resolve(self, keys: list[Any], id_type: int) -> list[str]:
         """Unique userIds in order; any unknown person fails the call."""

@@ -417,6 +417,25 @@ def test_war_room_apis_need_the_permissions_seed_000_applies_for(sim: DingTalkSi
     assert oapi(sim, "/topapi/v2/user/getbymobile", old, {"mobile": "13800000001"})["errcode"] == 0
 
 
+def test_group_query_answers_for_cool_app_and_scene_groups_only(sim: DingTalkSimulator) -> None:
+    """查询群简要信息: the title of a group the app is in, with the SDK's top-level fields."""
+    token, cid = new_token(sim), group_id(sim)
+    body = {"openConversationId": cid, "coolAppCode": sim.org.cool_app_code}
+    not_in = api(sim, "POST", "/v1.0/im/sceneGroups/query", token, body)
+    assert (not_in.status_code, not_in.json()["code"]) == (400, "permession.checkFailed")
+    assert control(sim, f"groups/{cid}/install-cool-app", {}).json()["ok"] is True
+    answer = api(sim, "POST", "/v1.0/im/sceneGroups/query", token, body)
+    assert answer.status_code == 200
+    assert answer.json() == {"success": True, "openConversationId": cid, "templateId": "", "title": "SRE 值班群",
+                             "ownerUserId": "zhangwei", "status": 1}
+    unknown = api(sim, "POST", "/v1.0/im/sceneGroups/query", token, {"openConversationId": "cidNOPE=="})
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "parameter.invalid")
+    control(sim, "console/permissions", {"scope": "qyapi_chat_manage", "granted": False})
+    refused = api(sim, "POST", "/v1.0/im/sceneGroups/query", token, body)
+    assert (refused.status_code, refused.json()["accessdenieddetail"]) == (
+        403, {"requiredScopes": ["qyapi_chat_manage"]})
+
+
 # --- limits and faults ------------------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ def test_setup_follows_the_guide(world):
     assert done["linked"]["linked"] == 3 and done["linked"]["already"] == 0
     status, chats = console.api("GET", f"/integrations/{done['integration']['id']}/chats")
     assert status == 200 and [c["chat_id"] for c in chats] == [done["group"]]
+    group = next(g for g in console.sim("GET", "/_sim/state")["groups"] if g["openConversationId"] == done["group"])
+    assert chats[0]["title"] == group["title"]  # asked of DingTalk on install: the event carries no title
     assert set(done["integration"]["urls"]) == {"events", "web_home", "pc_home", "cool_app_home", "card_callback"}
     assert all(v.startswith("****") for v in done["integration"]["credentials"].values())
 

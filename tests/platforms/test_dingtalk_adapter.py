@@ -1,19 +1,24 @@
 """The DingTalk adapter against the DingTalk simulator: tokens, cards, error mapping, people."""
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from typing import Any, Callable, Iterator
 
 import pytest
 import requests
+from pydantic import ValidationError
 
 from chalicelib import cards, config
 from chalicelib.cards import Card
 from chalicelib.errors import (CallbackRejected, Permanent, PlatformError, PlatformUnavailable, QuotaExhausted,
                                RateLimited, Retryable, TargetGone, TokenInvalid)
+from chalicelib.platforms import dingtalk_api
+from chalicelib.platforms.base import ChatEvent, InboundRequest
 from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings
-from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES
+from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES, card_params
 from devkit.simulators.dingtalk import DingTalkSimulator
 
 TOKEN_API = "/v1.0/oauth2/accessToken"
@@ -83,9 +88,10 @@ def registered(ding: DingTalk) -> DingTalk:
     return ding
 
 
-def _card(status: str = "triggered", description: str = "disk full on /var", title: str = "CPU > 95% on db-1") -> Card:
+def _card(status: str = "triggered", description: str = "disk full on /var", title: str = "CPU > 95% on db-1",
+          labels: dict[str, str] | None = None) -> Card:
     incident = {"id": "inc-1", "title": title, "severity": "critical", "status": status,
-                "description": description, "labels": {"service": "db"}}
+                "description": description, "labels": labels or {"service": "db"}}
     return cards.build(incident, "int_test")
 
 
@@ -117,6 +123,13 @@ def test_check_credentials_with_a_wrong_secret_is_permanent_with_dingtalks_code(
         _adapter(sim, client_secret="not-the-secret").check_credentials()
     assert caught.value.platform_code == "invalidClientIdOrSecret"
     assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("aes_key", ["%" * 43, "a" * 42, "a" * 44, "键" * 43])
+def test_an_aes_key_that_cannot_decrypt_is_refused_on_save(sim: DingTalkSimulator, aes_key: str) -> None:
+    """Saved, it would make every event push fail to decrypt (a 500 before the fix)."""
+    with pytest.raises(ValidationError):
+        _adapter(sim, aes_key=aes_key)
 
 
 def test_after_save_registers_the_card_callback_with_a_generated_secret(ding: DingTalk,
@@ -199,6 +212,58 @@ def test_every_card_param_is_a_string_of_at_most_1kb_even_for_huge_texts(registe
     assert params["description"].startswith("磁磁磁") and params["description"].endswith("…")
 
 
+HOSTILE = ["[点这里 click](https://evil.example.com/login)", "![](https://evil.example.com/pixel.png)",
+           "<font color=red>紧急</font> <a href='https://evil.example.com'>x</a>", "@all @所有人 <at id=all></at>",
+           "# 大标题\n> quoted\n- item\n1. first\n2) second\n+ plus\n===\n---", "**bold** _it_ `code` ~~del~~",
+           "&lt;font&gt; &amp; \\ trailing\\", "dtmd://dingtalkclient/sendMessage?content=x | a | b |",
+           "<https://evil.example.com>", "[ref]: https://evil.example.com \"title\""]
+MARKDOWN_CHARS = set("\\`*_[]()<>!#~|&@$")
+
+
+def _unescaped(markdown: str) -> str:
+    """What CommonMark shows for ``markdown`` if every backslash escape is honoured and nothing else applies."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+def _bare_syntax(markdown: str) -> list[str]:
+    """Markdown characters left unescaped, and line starts that would make a list or heading."""
+    bare, escaped = [], False
+    for char in markdown:
+        if not escaped and char in MARKDOWN_CHARS - {"\\"}:
+            bare.append(char)
+        escaped = not escaped and char == "\\"
+    bare += re.findall(r"^[ \t]*(?:[-+=]|\d+[.)])", markdown, re.MULTILINE)
+    return bare
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_producer_text_in_markdown_fields_shows_literally(text: str) -> None:
+    params = card_params(_card(description=text, labels={text: text}))
+    assert _unescaped(params["description"]) == text and _bare_syntax(params["description"]) == []
+    assert params["labels"].startswith("- **") and _unescaped(params["labels"]) == f"- **{text}**: {text}"
+
+
+def test_our_own_markdown_and_links_still_work() -> None:
+    params = card_params(_card(labels={"service": "db", "env": "prod"}))
+    assert params["labels"] == "- **env**: prod\n- **service**: db"
+    assert params["incident_url"] == "https://duty.example.com/app/int_test/incidents/inc-1"
+
+
+def test_a_cut_never_leaves_a_backslash_escaping_the_cut_mark() -> None:
+    for text in ("\\" * 2000, "[" * 2000, "a" + "[" * 2000, "磁[" * 700):
+        description = card_params(_card(description=text))["description"]
+        kept = description.removesuffix("…")
+        assert description.endswith("…") and len(description.encode()) <= MAX_VALUE_BYTES
+        assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0 and text.startswith(_unescaped(kept))
+
+
+def test_hostile_text_reaches_the_simulated_card_escaped(registered: DingTalk, sim: DingTalkSimulator) -> None:
+    key = _key()
+    registered.send_card("user", "zhangwei", _card(description=HOSTILE[0]), key)
+    assert _cards_with(sim, key)[0]["cardParamMap"]["description"] == \
+        "\\[点这里 click\\]\\(https://evil.example.com/login\\)"
+
+
 # -- error mapping --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("api", "kind", "expected"), [
@@ -221,6 +286,15 @@ def test_platform_faults_map_to_the_retry_classes(registered: DingTalk, sim: Din
     if expected is RateLimited:
         assert caught.value.retry_after and caught.value.retry_after > 0
     assert _cards_with(sim, key) == []
+
+
+@pytest.mark.parametrize("answer", [{"errcode": 88004, "errmsg": "服务端错误"},
+                                    {"errcode": 88, "sub_code": "88004", "sub_msg": "服务端错误"}])
+def test_dingtalk_88004_is_a_server_error_to_retry(answer: dict[str, Any], monkeypatch) -> None:
+    monkeypatch.setattr(dingtalk_api.http, "call", lambda *a, **k: dingtalk_api.http.Answer(200, answer))
+    with pytest.raises(Retryable) as caught:
+        dingtalk_api.old_api("POST", "https://oapi.dingtalk.com", "/topapi/v2/user/getbymobile", {}, {})
+    assert caught.value.platform_code == "88004" and caught.value.retryable
 
 
 def test_a_send_that_failed_with_http500_delivers_exactly_one_card_on_retry(registered: DingTalk,
@@ -292,6 +366,34 @@ def test_a_token_refused_twice_is_not_retried_a_second_time(ding: DingTalk, sim:
     with pytest.raises(TokenInvalid):
         ding.user_by_mobile("13800000001")
     assert sim.call_count(BY_MOBILE_API) - before == 2
+
+
+# -- groups -------------------------------------------------------------------------------------------
+
+def _installed(ding: DingTalk, sim: DingTalkSimulator, conversation: str) -> ChatEvent:
+    """The install event DingTalk pushes (no title in it), through the adapter's own parsing."""
+    event = {"EventType": "im_cool_app_install", "eventId": uuid.uuid4().hex, "CorpId": sim.org.corp_id,
+             "coolAppCode": sim.org.cool_app_code, "robotCode": sim.org.client_id,
+             "openConversationId": conversation, "operator": "zhangwei"}
+    timestamp, nonce = str(int(time.time() * 1000)), "n0nce4ding"
+    encrypt = sim.crypt.encrypt(json.dumps(event, ensure_ascii=False))
+    query = {"signature": sim.crypt.sign(timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
+    batch = ding.parse_event(InboundRequest("POST", query, {}, json.dumps({"encrypt": encrypt}).encode()))
+    (joined,) = batch.chat_events
+    return joined
+
+
+def test_an_installed_group_is_named_by_dingtalk(ding: DingTalk, installed_group: str,
+                                                  sim: DingTalkSimulator) -> None:
+    joined, calls = _delta(sim, "/v1.0/im/sceneGroups/query", lambda: _installed(ding, sim, installed_group))
+    assert (joined.kind, joined.chat_id, joined.title, calls) == ("joined", installed_group, "SRE 值班群", 1)
+
+
+def test_a_title_dingtalk_refuses_leaves_the_install_untitled(ding: DingTalk, installed_group: str,
+                                                               sim: DingTalkSimulator) -> None:
+    sim.inject("/v1.0/im/sceneGroups/query", "http500")
+    joined = _installed(ding, sim, installed_group)
+    assert (joined.kind, joined.chat_id, joined.title) == ("joined", installed_group, "")
 
 
 # -- people ---------------------------------------------------------------------------------------
