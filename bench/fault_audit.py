@@ -7,9 +7,10 @@ on that integration are left out: they get no card, by design). For each one:
 - a card is stale when it does not show exactly what the app renders for the incident now (status line,
   buttons, who acted, silence). Stale with a reason: the delivery records an error (failed, parked,
   deferred or an update refused, with the platform's code; WeCom's spent update code is one). Stale
-  without a reason: the record says all is well, either that the card shows the current state (its
-  fingerprint is the current card's: the app will never update it) or an older one with no update
-  queued to follow.
+  without a reason: the record says all is well. Its fingerprint tells which way: an older card recorded
+  as shown with no update queued to follow it, or the current card recorded as shown (so the app will
+  never update it again) although a click's reply carrying it was not applied or the platform kept an
+  older card.
 A record saying ``failed`` for a card the platform shows is counted apart: its reason is not true.
 """
 from __future__ import annotations
@@ -77,7 +78,17 @@ def _evidence(card: Any, record: dict[str, Any], incident: dict[str, Any], cause
             "timeline": [(e["at"], e["action"], e.get("by"), e.get("source")) for e in incident.get("timeline", [])]}
 
 
-def audit(incident_ids: set[str], views: dict[str, Any]) -> Audit:
+def _unexplained(card: Any, record: dict[str, Any], current: cards.Card, unapplied: set[tuple[str, str]]) -> str:
+    """How a card the record calls fine came to be stale, from what the record believes it shows."""
+    if record.get("card_digest") != current.digest():
+        return "an older state recorded as shown, no update followed"
+    if (card.platform, card.handle) in unapplied:
+        return "click reply not applied, recorded as shown"
+    return "recorded as shown, the platform kept an older card"
+
+
+def audit(incident_ids: set[str], views: dict[str, Any], unapplied: set[tuple[str, str]]) -> Audit:
+    """``unapplied``: the cards (platform, handle) a click was answered on without the platform applying it."""
     records = [r for r in scan_all(aws.table("deliveries")) if r["incident_id"] in incident_ids
                and r.get("state") != "unbound" and r.get("kind") in ("user", "chat")]
     shown: dict[tuple[str, str, str, str], list[Any]] = {}
@@ -114,9 +125,7 @@ def audit(incident_ids: set[str], views: dict[str, Any]) -> Audit:
                 cause, reason = f"{record['state']}: {_error_head(record)}", "with reason"
             else:
                 tally.stale_without_reason += 1
-                believed = "current" if record.get("card_digest") == current.digest() else "an older state"
-                cause = f"shows {card.status_shown()} (incident {incident['status']}), recorded as showing {believed}"
-                reason = "without reason"
+                cause, reason = _unexplained(card, record, current, unapplied), "without reason"
             result.causes[(adapter.name, reason, cause)] += 1
             result.stale_cards.append({"reason": reason, **_evidence(card, record, incident, cause)})
     result.strays = sum(len(left) for left in shown.values())
@@ -135,6 +144,9 @@ def table(result: Audit) -> str:
     lines.append("stale cards by cause:" if result.causes else "stale cards by cause: none")
     for (platform, reason, cause), count in sorted(result.causes.items(), key=lambda item: (-item[1], item[0])):
         lines.append(f"  {count:4d}  {platform:8s}  {reason:14s}  {cause}")
+    shown = Counter(f"{card['shows']} on {card['status']}" for card in result.stale_cards)
+    if shown:
+        lines.append("what they show: " + ", ".join(f"{what} {n}" for what, n in shown.most_common()))
     if result.strays:
         lines.append(f"cards no delivery record names: {result.strays}")
     return "\n".join(lines)

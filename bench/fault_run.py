@@ -136,7 +136,7 @@ def run(options: Options) -> dict[str, Any]:
             phases.done("settle")
             for name in options.platforms:  # no more faults: the audit only reads
                 getattr(runtime.simulators, name).mix_faults(None)
-            result = audit({plan.incident_id for plan in plans}, views)
+            result = audit({plan.incident_id for plan in plans}, views, driver.unapplied)
             phases.done("audit")
             return {**vars(options), "platforms": list(options.platforms), "audit": result.summary(),
                     "table": table(result), "stale_cards": result.stale_cards, "incidents": len(plans),

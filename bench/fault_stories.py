@@ -83,6 +83,7 @@ class Driver:
     views: dict[str, Any]
     produce: Callable[[str], None]  # sends one notification body to the producers' queue
     counts: Counter[str] = field(default_factory=Counter)
+    unapplied: set[tuple[str, str]] = field(default_factory=set)  # (platform, card) whose click reply was not applied
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, what: str) -> None:
@@ -149,4 +150,6 @@ class Driver:
             outcome = "answered, nothing to apply"
         else:
             outcome = "reply not applied"
+            with self.lock:
+                self.unapplied.add((card.platform, card.handle))
         self.count(f"click ({card.platform}): {outcome}")
