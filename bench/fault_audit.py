@@ -23,10 +23,6 @@ from chalicelib import aws, cards, incidents, integrations
 from chalicelib.store.base import scan_all
 from chalicelib.store import integrations as integration_store
 
-TALLIES = ("deliveries", "cards", "stale", "stale_with_reason", "stale_without_reason", "duplicates", "lost",
-           "undelivered_with_reason", "failed_but_shown")
-
-
 @dataclass
 class Tally:
     deliveries: int = 0  # records that ask for a card
@@ -42,6 +38,9 @@ class Tally:
     def add(self, other: Tally) -> None:
         for name in TALLIES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+TALLIES = tuple(f.name for f in fields(Tally))
 
 
 @dataclass
@@ -134,7 +133,7 @@ def audit(incident_ids: set[str], views: dict[str, Any], unapplied: set[tuple[st
 
 def table(result: Audit) -> str:
     """The per-platform counts and the stale cards by cause, as a plain-text table."""
-    header = ["platform", *(f.name.replace("_", " ") for f in fields(Tally))]
+    header = ["platform", *(name.replace("_", " ") for name in TALLIES)]
     rows = [[name, *(str(getattr(t, f)) for f in TALLIES)] for name, t in result.platforms.items()]
     rows.append(["total", *(str(getattr(result.total, f)) for f in TALLIES)])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

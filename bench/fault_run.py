@@ -2,39 +2,65 @@
 then every card the platforms show checked against the incident's state in the app.
 
     .venv/bin/python -m bench.fault_run [--cards 600] [--seed N] [--fault-rate 0.2] [--platforms dingtalk feishu wecom]
+        [--speed 4] [--drivers 8] [--workers 4] [--json] [--details stale.jsonl]
 
 The whole local system runs in this process, as ``make run`` and the end-to-end tests start it: embedded
-AWS, the Chalice app and its SQS pollers, and the three simulators, on free ports. ``--workers`` delivery
-pollers run side by side, as concurrent Lambda invocations of the deliveries queue would. Each platform
+AWS, the Chalice app and its SQS pollers, and the three simulators, on free ports (fault_runtime).
+``--workers`` deliveries pollers run side by side, as concurrent Lambda invocations would. Each platform
 is set up as the walkthrough does it (integration, callback URLs, members linked by mobile) and the app
-is put into every group of the simulated org; WeCom's self-built app has no group that can carry cards,
-so WeCom cards go to people only.
+is put into every group of the simulated org; WeCom's self-built app has no group that takes button
+cards, so WeCom cards go to people only.
 
 The incidents (fault_stories) page 1-3 people and now and then a group until ``--cards`` cards are asked
-for; each then plays a scenario: producers re-sending it with a new status through SQS, people pressing
-the buttons their card shows through the simulators' click path (signed callbacks, the reply applied
-only when it comes back within the platform's deadline), and races of two clicks or a click and a
-producer.
+for, ``--drivers`` incidents at a time; each plays a scenario: producers re-sending it with a new
+status through SQS, people pressing the buttons their card shows through the simulators' click path
+(signed callbacks; the reply is applied only when it comes back within the platform's deadline), and
+races of two clicks or of a click and a producer.
 
-Faults: once set up, every simulator draws a fault for ``--fault-rate`` of the API calls the app makes
-(devkit.simulators.faults.FaultMix, seeded): 30 % a server error (5xx / system busy), 30 % a throttle
-with the platform's own code, 15 % a slow answer (2.5-4 s, applied), 15 % an answer held 7 s (applied;
-the app gives up after 5 s), 10 % a dropped connection (applied, no answer). The way back from the app
-to the platforms draws from the same mix for every callback: a slow, lost or dropped reply reaches the
-platform after its click deadline (DingTalk 2 s, Feishu 3 s, WeCom 5 s and two more attempts), and the
-platform leaves the card as it was.
+Faults: once all is set up, each simulator draws a fault for ``--fault-rate`` of the API calls the app
+makes (devkit.simulators.faults.FaultMix, seeded per platform): 30 % a server error (5xx / system busy),
+30 % a throttle with the platform's own code, 15 % a slow answer (2.5-4 s, applied), 15 % an answer held
+7 s (applied; the app gives up after 5 s), 10 % a dropped connection (applied, no answer). The way back
+from the app to the platforms draws from the same kind of mix for every callback: a slow reply (2.5-4 s
+more) misses DingTalk's 2 s deadline and mostly Feishu's 3 s, a lost or dropped one every deadline (WeCom
+then sends the callback again, 3 attempts in all); the platform leaves the card as it was. Click replies
+also come late when the app itself is slow on a busy machine: the driver line counts every click whose
+reply was not applied, whatever the cause.
 
-Time (fault_clock): the app's retries and pacing wait in SQS DelaySeconds of up to 900 s. The app and the
-simulators run on one clock that goes ``--speed`` times faster than the wall clock, and the app's
-DelaySeconds are divided by the same factor on their way to SQS; HTTP timeouts and click deadlines stay
-in real time. The app's code and decisions are unchanged.
+Time (fault_clock): the app's retries and pacing wait in SQS DelaySeconds of up to 900 s. The app and
+the simulators run on one clock going ``--speed`` times faster than the wall clock, and the app's
+DelaySeconds are divided by the same factor (rounded up) on their way to SQS, through a botocore hook
+on the app's SQS client that only this run installs. HTTP timeouts and click deadlines stay in real
+time. The app's code and decisions are unchanged; only its waits are shorter.
 
 The run ends when no queue holds a message (visible, in flight or delayed) for three seconds in a row;
-then fault_audit compares each card with what the app would render for its incident now and prints the
-counts per platform and the stale cards by cause.
+then fault_audit compares each card with what the app renders for its incident now, and prints the
+counts per platform and the stale cards by cause (``--details`` writes each one with its delivery
+record and the incident's timeline). Output goes to stdout; stderr carries tracebacks only.
 
-Figures before the issue 11 fixes (this branch = main at fb3695d; 2 cores shared with other jobs):
-    (filled in below after the runs)
+Figures before the issue 11 fixes (branch faultbench = main at fb3695d; 2 cores shared with five other
+jobs; commands ``.venv/bin/python -m bench.fault_run --cards 600 --seed 1`` and ``--seed 2``, defaults
+otherwise; ~325 s each):
+
+    seed  cards  stale  with reason  without reason  duplicates  lost  recorded failed, card shown
+    1       600     98           78              20           0     0                           16
+    2       600     86           66              20           0     0                           13
+
+    stale cards by cause                                                    seed 1  seed 2
+    wecom     with reason     sent: wecom response_code.spent (no update left)    61      54
+    wecom     with reason     failed: wecom 42014 (a timed-out send retried)      13       9
+    wecom     with reason     sent: wecom 42022 (an update's code used already)    4       3
+    dingtalk  without reason  click reply not applied, recorded as shown           8      11
+    feishu    without reason  click reply not applied, recorded as shown           1       1
+    feishu    without reason  recorded as shown, the platform kept an older card   4       5
+    dingtalk  without reason  an older state recorded as shown, no update followed 3       1
+    feishu    without reason  an older state recorded as shown, no update followed 1       1
+    wecom     without reason  an older state recorded as shown, no update followed 3       1
+
+Per platform (cards / stale / without reason): seed 1 DingTalk 210/11/11, Feishu 213/6/6, WeCom 177/81/3;
+seed 2 DingTalk 221/12/12, Feishu 201/7/7, WeCom 178/67/1. The same seed does not give the same figures
+twice (threads, and the app's own speed, decide the order of events): while the run was being built,
+seed 1 also gave 98/23, 99/20 and 88/17 (stale / without reason), seed 2 86/24 and 85/19.
 """
 from __future__ import annotations
 
