@@ -9,8 +9,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 from devkit.simulators.control import Journal
-from devkit.simulators.faults import Faults
-from devkit.simulators.http import Route, Router, serve
+from devkit.simulators.faults import Faults, FaultMix
+from devkit.simulators.http import Route, Router, delay_answer, drop_answer, serve
 
 
 class PlatformSimulator:
@@ -56,14 +56,26 @@ class PlatformSimulator:
         with self.lock:
             self.faults.inject(path_suffix, kind, count, seconds)
 
+    def mix_faults(self, mix: FaultMix | None) -> None:
+        """Let ``mix`` pick faults for API calls no targeted fault is waiting for (None stops it)."""
+        with self.lock:
+            self.faults.mix = mix
+
     def admit(self, api: str, path: str, fault_error: Callable[[str], Exception]) -> None:
-        """Count an API call and play any fault injected for it: a timeout sleeps, other kinds raise."""
+        """Count an API call and play any fault injected or mixed for it: a timeout sleeps, an answer fault
+        lets the call be applied and then holds or drops its answer, the platform's kinds raise."""
         with self.lock:
             self.calls[api] += 1
             fault = self.faults.take(path)
-        if fault and fault.kind == "timeout":
+        if fault is None:
+            return
+        if fault.kind == "timeout":
             time.sleep(fault.seconds)
-        elif fault:
+        elif fault.kind == "dropped":
+            drop_answer()
+        elif fault.kind in ("slow", "lost"):
+            delay_answer(fault.seconds)
+        else:
             raise fault_error(fault.kind)
 
     def log(self, kind: str, entry: dict[str, Any]) -> None:

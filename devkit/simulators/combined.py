@@ -5,8 +5,10 @@ DingTalk under ``/dingtalk``, Feishu under ``/feishu``, WeCom under ``/wecom``.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
+from typing import Callable
 
 from devkit.simulators.dingtalk import DingTalkSimulator
 from devkit.simulators.feishu import FeishuSimulator
@@ -49,8 +51,9 @@ class Simulators:
         self.stop()
 
 
-def start_simulators(host: str = "127.0.0.1", port: int = 0) -> Simulators:
-    platforms = dingtalk, feishu, wecom = DingTalkSimulator(), FeishuSimulator(), WeComSimulator()
+def start_simulators(host: str = "127.0.0.1", port: int = 0, now: Callable[[], float] = time.time) -> Simulators:
+    """Serve all three; ``now`` is their clock (the fault bench runs them on its faster one)."""
+    platforms = dingtalk, feishu, wecom = DingTalkSimulator(now=now), FeishuSimulator(now=now), WeComSimulator(now=now)
     router = Router()
     for platform in platforms:
         router.mount(platform.mount_path, platform.routes())

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
@@ -18,6 +19,17 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 log = logging.getLogger(__name__)
 
 ANY = "*"
+_answer = threading.local()  # how the request this thread serves is to be answered (fault play)
+
+
+def delay_answer(seconds: float) -> None:
+    """Hold the answer to the request this thread is serving for ``seconds`` once it is ready."""
+    _answer.delay = seconds
+
+
+def drop_answer() -> None:
+    """Close the connection of the request this thread is serving without any answer."""
+    _answer.drop = True
 
 
 @dataclass
@@ -134,11 +146,16 @@ def _handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
                 body=self.rfile.read(length) if length else b"",
                 client=self.client_address[0],
             )
+            _answer.__dict__.clear()
             try:
                 response = router.dispatch(request)
             except Exception as exc:  # a simulator bug must show up as a 500, not a hung socket
                 log.exception("simulator handler failed")
                 response = json_response(500, {"error": "simulator error", "detail": repr(exc)})
+            if getattr(_answer, "drop", False):
+                self.close_connection = True  # the caller sees the connection close with no answer
+                return
+            time.sleep(getattr(_answer, "delay", 0.0))
             self._write(response)
 
         def _write(self, response: Response) -> None:
