@@ -72,7 +72,7 @@ def handle_room(body: str) -> None:
     try:
         actions.open_requested_room(job)
     except Retryable as exc:
-        _again(job, exc, dispatch.request_room, lambda: actions.room_failed(job, exc))
+        _again(job, exc, dispatch.request_room, lambda error=exc: actions.room_failed(job, error))
 
 
 def _again(job: Job, exc: Retryable, resend: Callable[[Job, int], None], give_up: Callable[[], None]) -> None:
