@@ -12,7 +12,7 @@ from typing import Callable
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib import actions, i18n, integrations, linking, pending, sessions, views, weblogin, webapp
+from chalicelib import i18n, integrations, linking, pending, sessions, views, weblogin, webapp
 from chalicelib.errors import AppError, InvalidInput, Unauthorized
 from chalicelib.models import ID_PATTERN, Action
 from chalicelib.routes.common import guarded, parse
@@ -132,18 +132,15 @@ def link(integration_id: str):
 @bp.route("/app/{integration_id}/incidents/{incident_id}/actions", methods=["POST"])
 @guarded
 def incident_action(integration_id: str, incident_id: str):
-    member = weblogin.linked_member(integration_id, _viewer(integration_id))
     request = parse(bp, PageAction)
-    source = integrations.get(integration_id)["platform"]
-    return views.incident(actions.take(incident_id, request.action, member, source, request.minutes))
+    return views.incident(webapp.act(integration_id, incident_id, _viewer(integration_id), request.action,
+                                     request.minutes))
 
 
 @bp.route("/app/{integration_id}/incidents/{incident_id}/war-room", methods=["POST"])
 @guarded
 def incident_war_room(integration_id: str, incident_id: str):
-    member = weblogin.linked_member(integration_id, _viewer(integration_id))
-    source = integrations.get(integration_id)["platform"]
-    return actions.open_war_room_as(incident_id, integration_id, member, source)
+    return webapp.open_war_room(integration_id, incident_id, _viewer(integration_id))
 
 
 @bp.route("/{verify_file}")

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from chalicelib.platforms import REGISTRY
+from chalicelib.store import chats
 from tests.factories import stored_integration
 from tests.fakes import FakeAdapter
 
@@ -29,7 +30,14 @@ def web(client, monkeypatch):
     monkeypatch.setitem(REGISTRY, "fakeoauth", FakeOAuth)
     stored_integration("fake", "int_js")
     stored_integration("fakeoauth", "int_oa")
+    for integration_id in ("int_js", "int_oa"):
+        chats.upsert(integration_id, "chat-1", active=True, title="值班群")
     return client
+
+
+def to_group(*integration_ids: str) -> list[dict]:
+    """Notification targets: the group chat "chat-1" of each integration (its web app then shows the incident)."""
+    return [{"integration_id": integration_id, "chat_id": "chat-1"} for integration_id in integration_ids]
 
 
 def cookie_of(response) -> str:

@@ -8,11 +8,12 @@ from chalicelib import actions, clock, pending
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click
 from tests.factories import member, notification
-from tests.routes.conftest import JSON, html, sign_in
+from tests.routes.conftest import JSON, html, sign_in, to_group
 
 
 def _incident(web, admin_headers, incident_id: str = "inc-1") -> None:
-    body = notification(incident_id, members=())
+    """An incident sent to a group chat of each integration, where unlinked people click its card."""
+    body = notification(incident_id, members=(), chats=to_group("int_js", "int_oa"))
     assert web.http.post("/incidents", headers=admin_headers, body=json.dumps(body)).status_code == 202
 
 
