@@ -24,12 +24,16 @@ def start(integration_id: str, user: PlatformUser) -> str:
     return f"{COOKIE}={session_id}; Max-Age={LIFETIME}; Path=/app/; HttpOnly; Secure; SameSite=Lax"
 
 
-def current(cookie_header: str, integration_id: str) -> PlatformUser | None:
+def cookies(cookie_header: str | None, name: str) -> list[str]:
+    """Every value of cookie ``name`` in a Cookie header (a browser may hold one per path or domain)."""
+    found = (part.strip().partition("=") for part in (cookie_header or "").split(";"))
+    return [value for key, _, value in found if key == name and value]
+
+
+def current(cookie_header: str | None, integration_id: str) -> PlatformUser | None:
     """The user of this integration's session named by the request's cookie, if any."""
-    for part in (cookie_header or "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
-            item = ephemeral.get(f"session#{value}")
-            if item and item["integration_id"] == integration_id:
-                return PlatformUser(user_id=item["user_id"], name=item.get("name", ""))
+    for session_id in cookies(cookie_header, COOKIE):
+        item = ephemeral.get(f"session#{session_id}")
+        if item and item["integration_id"] == integration_id:
+            return PlatformUser(user_id=item["user_id"], name=item.get("name", ""))
     return None

@@ -56,7 +56,7 @@ def home(integration_id: str, user: PlatformUser | None, words: i18n.Words, want
     if user is None:
         redirect = weblogin.begin(integration_id, adapter, back)
         if redirect:
-            return Screen(redirect=redirect)
+            return Screen(redirect=redirect.url, cookie=redirect.cookie)
         config.update(adapter.h5_page_config(), signin=True, back=back)
         return _page("home.html", words, integration_id, user=None, platform=platform, notice=None, config=config)
     member = linking.member_of(integration_id, user.user_id)

@@ -96,7 +96,8 @@ def home(words: i18n.Words, integration_id: str):
 @page
 def oauth_callback(words: i18n.Words, integration_id: str):
     query = _query(OAuthQuery)
-    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error)
+    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error,
+                                    bp.current_request.headers.get("cookie"))
     return webapp.Screen(redirect=done.next_path, cookie=done.cookie)
 
 

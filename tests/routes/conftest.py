@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -49,6 +50,15 @@ def sign_in(web, integration_id: str = "int_js") -> dict[str, str]:
     response = web.http.post(f"/app/{integration_id}/login", body=json.dumps({"code": "c"}), headers=JSON)
     assert response.status_code == 200
     return {"Cookie": cookie_of(response)}
+
+
+def oauth_start(web, path: str, headers: dict | None = None) -> tuple[str, dict[str, str]]:
+    """Open ``path`` unsigned in on the OAuth integration: the state sent to the platform, and the
+    headers with which this browser comes back (its login cookie)."""
+    start = web.http.get(path, headers=headers or {})
+    assert start.status_code == 302, start.body
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    return state, {"Cookie": cookie_of(start)}
 
 
 def html(response) -> str:
