@@ -16,7 +16,7 @@ def start(integration_id: str, user: PlatformUser) -> str:
     HttpOnly keeps it from scripts, Secure from plain HTTP (browsers allow it on localhost).
     SameSite is Lax, not Strict: the OAuth sign-in comes back from the platform's host, and a
     Strict cookie would be withheld on that redirect chain, sending the person round in a loop.
-    Lax still keeps it off cross-site POSTs, the only requests that change anything.
+    Lax still keeps it off cross-site POSTs; webguard refuses same-site ones from other origins.
     """
     session_id = secrets.token_urlsafe(24)
     ephemeral.put(f"session#{session_id}", LIFETIME, integration_id=integration_id,

@@ -31,9 +31,11 @@ _NOBODY = "member:"
 
 @dataclass
 class Screen:
-    """A page to show, or where to send the browser instead (with a session cookie to set)."""
+    """A page to show (with the Content-Security-Policy it needs), or where to send the browser instead;
+    either with a cookie to set."""
 
     html: str = ""
+    policy: str = ""
     status: int = 200
     redirect: str = ""
     cookie: str = ""
@@ -58,7 +60,8 @@ def home(integration_id: str, user: PlatformUser | None, words: i18n.Words, want
         if redirect:
             return Screen(redirect=redirect.url, cookie=redirect.cookie)
         config.update(adapter.h5_page_config(), signin=True, back=back)
-        return _page("home.html", words, integration_id, user=None, platform=platform, notice=None, config=config)
+        return _page("home.html", words, integration_id, user=None, platform=platform, notice=None, config=config,
+                     scripts=(config.get("jsapi_url", ""),))
     member = linking.member_of(integration_id, user.user_id)
     notice = _resume(integration_id, adapter.name, user, member, pending_id, words) if pending_id else None
     if member and wanted and notice is None:
@@ -195,9 +198,10 @@ def error(exc: AppError, words: i18n.Words, integration_id: str | None = None) -
     """An error as a page: what went wrong in the reader's language, and the way back."""
     title = getattr(words, f"error_{exc.status}", words.error_other)
     home = weblogin.home_path(integration_id) if integration_id and integration_store.get(integration_id) else ""
-    return Screen(html=pages.render("error.html", words, home=home, title=title, message=exc.message),
-                  status=exc.status)
+    page = pages.render("error.html", words, home=home, title=title, message=exc.message)
+    return Screen(html=page.html, policy=page.policy, status=exc.status)
 
 
 def _page(template: str, words: i18n.Words, integration_id: str, **context) -> Screen:
-    return Screen(html=pages.render(template, words, home=weblogin.home_path(integration_id), **context))
+    page = pages.render(template, words, home=weblogin.home_path(integration_id), **context)
+    return Screen(html=page.html, policy=page.policy)

@@ -5,8 +5,8 @@ person wanted and the browser that asked: a random secret goes into an HttpOnly 
 the OAuth callback, its hash is kept with the state, and the callback signs nobody in without it.
 So a state (with the attacker's own code) cannot be replayed into someone else's browser to sign
 them in as the attacker (login CSRF). Platforms that sign in inside the client (DingTalk JSAPI)
-post a code instead. Both end in a server-side session and an attempt to link the person
-automatically.
+post a code instead, which webguard accepts only from our own pages. Both end in a server-side
+session and an attempt to link the person automatically.
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from chalicelib.store import chats
 from tests.factories import stored_integration
 from tests.fakes import FakeAdapter
 
-JSON = {"Content-Type": "application/json"}
+OWN_ORIGIN = "https://duty.example.com"  # PUBLIC_BASE_URL's origin in the tests
+JSON = {"Content-Type": "application/json", "Origin": OWN_ORIGIN}  # what the page script's fetch sends
 
 
 class FakeOAuth(FakeAdapter):
