@@ -1,6 +1,7 @@
 """Web-app sessions: a random id in an HttpOnly, Secure, SameSite cookie; the data stays server-side."""
 from __future__ import annotations
 
+import re
 import secrets
 
 from chalicelib.platforms.base import PlatformUser
@@ -8,6 +9,8 @@ from chalicelib.store import ephemeral
 
 COOKIE = "db_session"
 LIFETIME = 12 * 3600
+_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # what token_urlsafe(24) makes; anything else never reaches the store
+_MAX_TRIED = 3  # a header stuffed with session cookies costs no more than a few reads
 
 
 def start(integration_id: str, user: PlatformUser) -> str:
@@ -32,7 +35,7 @@ def cookies(cookie_header: str | None, name: str) -> list[str]:
 
 def current(cookie_header: str | None, integration_id: str) -> PlatformUser | None:
     """The user of this integration's session named by the request's cookie, if any."""
-    for session_id in cookies(cookie_header, COOKIE):
+    for session_id in list(filter(_ID.fullmatch, cookies(cookie_header, COOKIE)))[:_MAX_TRIED]:
         item = ephemeral.get(f"session#{session_id}")
         if item and item["integration_id"] == integration_id:
             return PlatformUser(user_id=item["user_id"], name=item.get("name", ""))

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib import i18n, integrations, linking, pending, sessions, views, webguard, weblogin, webapp
 from chalicelib.errors import AppError, InvalidInput, Unauthorized
 from chalicelib.models import ID_PATTERN, Action
-from chalicelib.routes.common import guarded, parse
+from chalicelib.routes.common import guarded, parse, raw_body
 
 bp = Blueprint(__name__)
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"}
+MAX_POST_BYTES = 4096  # a sign-in code, a mobile or an action: never more
 
 
 class HomeQuery(BaseModel):
@@ -74,12 +75,17 @@ def _answer(screen: webapp.Screen) -> Response:
         **HTML, **webguard.BASE_HEADERS, "Content-Security-Policy": screen.policy, **cookie})
 
 
+def _valid_ids(ids: dict[str, str]) -> bool:
+    """Ids in the path look like ids (which also keeps over-long ones away from the store's key limit)."""
+    return all(re.fullmatch(ID_PATTERN, value) for value in ids.values())
+
+
 def page(view: Callable) -> Callable:
     """A browser page: ids in the path checked, the reader's language chosen, errors shown as pages."""
     @functools.wraps(view)
     def wrapper(**ids: str):
         words = i18n.Words(i18n.choose(bp.current_request.headers.get("accept-language")))
-        if not all(re.fullmatch(ID_PATTERN, value) for value in ids.values()):
+        if not _valid_ids(ids):
             return _answer(webapp.error(InvalidInput("这不是有效的链接 (not a valid link)"), words))
         try:
             return _answer(view(words, **ids))
@@ -89,12 +95,15 @@ def page(view: Callable) -> Callable:
 
 
 def posted(path: str) -> Callable:
-    """Register an endpoint the page script posts to: only JSON from our own pages, errors as JSON; the
-    answer carries the same protective headers as the pages."""
+    """Register an endpoint the page script posts to: ids checked, only JSON from our own pages, a small
+    body, errors as JSON; the answer carries the same protective headers as the pages."""
     def register(view: Callable) -> Callable:
         @functools.wraps(view)
         def checked(**ids: str):
+            if not _valid_ids(ids):
+                raise InvalidInput("这不是有效的链接 (not a valid link)")
             webguard.require_own_json(bp.current_request.headers)
+            raw_body(bp, MAX_POST_BYTES)
             return view(**ids)
 
         answered = guarded(checked)
