@@ -2,19 +2,28 @@
 
 Templates get ``t`` (the request's ``i18n.Words``) and the label tables; every value is escaped
 by Jinja. Escaping does not make a link safe, so links that come from producers or platforms go
-through ``web_url`` first.
+through ``web_url`` first. Each page gets a fresh nonce for its own script and style, and the
+Content-Security-Policy that allows those and nothing else inline.
 """
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from chalicelib import cards, i18n
+from chalicelib import cards, i18n, webguard
 
 _HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    policy: str  # the Content-Security-Policy the page needs to run
 
 
 def web_url(url: str | None) -> str:
@@ -29,6 +38,10 @@ _ENV.globals.update(DELIVERY_STATES=i18n.DELIVERY_STATES, TIMELINE=i18n.TIMELINE
                     script=Markup((_HERE / "assets" / "app.js").read_text(encoding="utf-8")))
 
 
-def render(template: str, words: i18n.Words, **context) -> str:
-    """The page ``template`` in the words' language; ``config`` (if given) is handed to the page script."""
-    return _ENV.get_template(template).render(t=words, **context)
+def render(template: str, words: i18n.Words, scripts: tuple[str, ...] = (), **context) -> Rendered:
+    """The page ``template`` in the words' language; ``config`` (if given) is handed to the page script,
+    ``scripts`` are platform scripts (http(s) URLs) the page loads before its own."""
+    nonce = secrets.token_urlsafe(18)
+    scripts = tuple(filter(None, map(web_url, scripts)))
+    html = _ENV.get_template(template).render(t=words, nonce=nonce, scripts=scripts, **context)
+    return Rendered(html=html, policy=webguard.content_policy(nonce, scripts))

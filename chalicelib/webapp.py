@@ -3,28 +3,39 @@
 Every page needs a platform sign-in (a session); acting needs the person linked to a member.
 Someone not signed in is sent through the platform's sign-in (an OAuth redirect, or the DingTalk
 JSAPI on the linking page) and comes back to the page they wanted.
+
+An integration's web app belongs to one organisation: it shows, lists and acts only on incidents
+whose cards went out through that integration. Any other incident is answered exactly like one
+that does not exist, so the page tells nothing about other organisations' incidents.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import quote
 
 from chalicelib import actions, cards, clock, i18n, incidents, integrations, linking, pages, pending, weblogin
 from chalicelib.errors import AppError, Conflict, NotFound
-from chalicelib.models import Status
+from chalicelib.models import Action, Status
 from chalicelib.platforms.base import PlatformUser
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
 
 MAX_LISTED = 50  # "my incidents" shows the incidents the member was most recently involved in
+MAX_CHECKED = 200  # ... among that many of their latest involvements (each costs a read)
+# dispatch records a member it could not reach on an integration (not linked there, or unknown) under
+# this placeholder target: such a record is no card sent through the integration.
+_NOBODY = "member:"
 
 
 @dataclass
 class Screen:
-    """A page to show, or where to send the browser instead (with a session cookie to set)."""
+    """A page to show (with the Content-Security-Policy it needs), or where to send the browser instead;
+    either with a cookie to set."""
 
     html: str = ""
+    policy: str = ""
     status: int = 200
     redirect: str = ""
     cookie: str = ""
@@ -47,9 +58,10 @@ def home(integration_id: str, user: PlatformUser | None, words: i18n.Words, want
     if user is None:
         redirect = weblogin.begin(integration_id, adapter, back)
         if redirect:
-            return Screen(redirect=redirect)
+            return Screen(redirect=redirect.url, cookie=redirect.cookie)
         config.update(adapter.h5_page_config(), signin=True, back=back)
-        return _page("home.html", words, integration_id, user=None, platform=platform, notice=None, config=config)
+        return _page("home.html", words, integration_id, user=None, platform=platform, notice=None, config=config,
+                     scripts=(config.get("jsapi_url", ""),))
     member = linking.member_of(integration_id, user.user_id)
     notice = _resume(integration_id, adapter.name, user, member, pending_id, words) if pending_id else None
     if member and wanted and notice is None:
@@ -76,6 +88,7 @@ def _resume(integration_id: str, platform: str, user: PlatformUser, member: dict
     if not pending.use(click):
         return Notice("warn", words.pending_expired)
     try:
+        _require_delivered(integration_id, click.incident_id)
         incident = actions.take_as(click.incident_id, click.action, member["id"], platform, click.minutes)
     except (Conflict, NotFound) as exc:
         return Notice("warn", words.pending_refused.format(reason=exc.message))
@@ -90,17 +103,47 @@ def incident(integration_id: str, incident_id: str, user: PlatformUser | None, w
     path = _incident_path(integration_id, incident_id)
     if user is None:
         return Screen(redirect=_sign_in_first(integration_id, path))
+    records = _require_delivered(integration_id, incident_id)
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
     card = integrations.adapter(integration).offered(cards.build(item, integration_id))
     return _page("incident.html", words, integration_id, card=card,
                  member=linking.member_of(integration_id, user.user_id), platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,
-                 timeline=list(reversed(item.get("timeline", []))), deliveries=_deliveries(incident_id),
+                 timeline=list(reversed(item.get("timeline", []))), deliveries=_deliveries(records, platform),
                  link_url=_sign_in_first(integration_id, path),
                  config={"home": weblogin.home_path(integration_id), "actions": f"{path}/actions",
                          "war_room": f"{path}/war-room",
                          "text": words.script_texts(platform)})
+
+
+def act(integration_id: str, incident_id: str, user: PlatformUser | None, action: Action,
+        minutes: int | None) -> dict:
+    """An incident page's button, pressed by a linked member; the incident as it is now."""
+    member = weblogin.linked_member(integration_id, user)
+    _require_delivered(integration_id, incident_id)
+    return actions.take(incident_id, action, member, integrations.get(integration_id)["platform"], minutes)
+
+
+def open_war_room(integration_id: str, incident_id: str, user: PlatformUser | None) -> dict:
+    """The incident page's 作战室 button, pressed by a linked member: the room, opened or found."""
+    member = weblogin.linked_member(integration_id, user)
+    _require_delivered(integration_id, incident_id)
+    return actions.open_war_room_as(incident_id, integration_id, member, integrations.get(integration_id)["platform"])
+
+
+def _require_delivered(integration_id: str, incident_id: str) -> list[dict]:
+    """The incident's cards that went out (or are going out) through this integration; 404, worded as
+    for an unknown incident, when there are none."""
+    records = _cards_here(integration_id, incident_id)
+    if not records:
+        raise NotFound(f"incident {incident_id} does not exist")
+    return records
+
+
+def _cards_here(integration_id: str, incident_id: str) -> list[dict]:
+    return [d for d in deliveries.of(incident_id)
+            if d["integration_id"] == integration_id and not d["target"].startswith(_NOBODY)]
 
 
 def _incident_path(integration_id: str, incident_id: str) -> str:
@@ -116,12 +159,12 @@ def _war_room(room: dict) -> dict:
     return {"title": room.get("title") or room.get("chat_id", ""), "url": pages.web_url(room.get("url"))}
 
 
-def _deliveries(incident_id: str) -> list[dict]:
-    """Where the incident's cards went, named as people know them (member names, group titles)."""
-    found = deliveries.of(incident_id)
-    platforms = {i: (integration_store.get(i) or {}).get("platform", "") for i in {d["integration_id"] for d in found}}
-    return [{"who": _recipient(d), "kind": d["kind"], "platform": platforms[d["integration_id"]], "state": d["state"],
-             "error": "" if d["state"] in ("sent", "unbound") else d.get("error") or ""} for d in found]
+def _deliveries(records: list[dict], platform: str) -> list[dict]:
+    """Where the incident's cards went through this integration, named as people know them (member names,
+    group titles). Other integrations' deliveries, and the people not reached here, are for their own
+    organisations' pages and the admin API."""
+    return [{"who": _recipient(d), "kind": d["kind"], "platform": platform, "state": d["state"],
+             "error": "" if d["state"] in ("sent", "unbound") else d.get("error") or ""} for d in records]
 
 
 def _recipient(delivery: dict) -> str:
@@ -133,7 +176,7 @@ def _recipient(delivery: dict) -> str:
 
 
 def mine(integration_id: str, user: PlatformUser | None, words: i18n.Words) -> Screen:
-    """"My incidents": those the signed-in member was notified of or acted on."""
+    """"My incidents": those the signed-in member was notified of or acted on, delivered through this integration."""
     integrations.get(integration_id)
     member = linking.member_of(integration_id, user.user_id) if user else None
     if member is None:
@@ -143,8 +186,9 @@ def mine(integration_id: str, user: PlatformUser | None, words: i18n.Words) -> S
 
 def my_incidents(member_id: str, integration_id: str) -> list[dict]:
     """Open incidents first, newest first within each group; ``[{"card", "roles"}]``."""
-    involved = sorted(involvements.of(member_id), key=lambda i: i["since"], reverse=True)[:MAX_LISTED]
-    roles = {i["incident_id"]: [r for r in ("targeted", "acted") if r in i["roles"]] for i in involved}
+    recent = sorted(involvements.of(member_id), key=lambda i: i["since"], reverse=True)[:MAX_CHECKED]
+    here = islice((i for i in recent if _cards_here(integration_id, i["incident_id"])), MAX_LISTED)
+    roles = {i["incident_id"]: [r for r in ("targeted", "acted") if r in i["roles"]] for i in here}
     found = sorted(incident_store.many(list(roles)), key=lambda i: clock.parse_iso(i["started_at"]), reverse=True)
     found.sort(key=lambda i: i["status"] == Status.resolved.value)
     return [{"card": cards.build(i, integration_id), "roles": roles[i["id"]]} for i in found]
@@ -154,9 +198,10 @@ def error(exc: AppError, words: i18n.Words, integration_id: str | None = None) -
     """An error as a page: what went wrong in the reader's language, and the way back."""
     title = getattr(words, f"error_{exc.status}", words.error_other)
     home = weblogin.home_path(integration_id) if integration_id and integration_store.get(integration_id) else ""
-    return Screen(html=pages.render("error.html", words, home=home, title=title, message=exc.message),
-                  status=exc.status)
+    page = pages.render("error.html", words, home=home, title=title, message=exc.message)
+    return Screen(html=page.html, policy=page.policy, status=exc.status)
 
 
 def _page(template: str, words: i18n.Words, integration_id: str, **context) -> Screen:
-    return Screen(html=pages.render(template, words, home=weblogin.home_path(integration_id), **context))
+    page = pages.render(template, words, home=weblogin.home_path(integration_id), **context)
+    return Screen(html=page.html, policy=page.policy)

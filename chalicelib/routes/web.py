@@ -1,7 +1,8 @@
 """The web app people open from the platform's 工作台 (web_home) and the incident pages cards link to.
 
 Pages answer HTML in the reader's language, errors included (a bad id is a 400 page, an unknown
-one a 404 page); the endpoints the page script posts to answer JSON.
+one a 404 page); the endpoints the page script posts to answer JSON, and only to our own pages
+(webguard). Every answer carries the headers that keep it out of frames and other sites' hands.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from typing import Callable
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib import actions, i18n, integrations, linking, pending, sessions, views, weblogin, webapp
+from chalicelib import i18n, integrations, linking, pending, sessions, views, webguard, weblogin, webapp
 from chalicelib.errors import AppError, InvalidInput, Unauthorized
 from chalicelib.models import ID_PATTERN, Action
-from chalicelib.routes.common import guarded, parse
+from chalicelib.routes.common import guarded, parse, raw_body
 
 bp = Blueprint(__name__)
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"}
+MAX_POST_BYTES = 4096  # a sign-in code, a mobile or an action: never more
 
 
 class HomeQuery(BaseModel):
@@ -66,9 +68,16 @@ def _query(model: type[BaseModel]):
 def _answer(screen: webapp.Screen) -> Response:
     cookie = {"Set-Cookie": screen.cookie} if screen.cookie else {}
     if screen.redirect:
-        return Response("", status_code=302,
-                        headers={"Location": screen.redirect, "Cache-Control": "no-store", **cookie})
-    return Response(screen.html, status_code=screen.status, headers={**HTML, **cookie})
+        return Response("", status_code=302, headers={
+            "Location": screen.redirect, "Cache-Control": "no-store", **webguard.BASE_HEADERS,
+            "Content-Security-Policy": webguard.NO_CONTENT_POLICY, **cookie})
+    return Response(screen.html, status_code=screen.status, headers={
+        **HTML, **webguard.BASE_HEADERS, "Content-Security-Policy": screen.policy, **cookie})
+
+
+def _valid_ids(ids: dict[str, str]) -> bool:
+    """Ids in the path look like ids (which also keeps over-long ones away from the store's key limit)."""
+    return all(re.fullmatch(ID_PATTERN, value) for value in ids.values())
 
 
 def page(view: Callable) -> Callable:
@@ -76,13 +85,38 @@ def page(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(**ids: str):
         words = i18n.Words(i18n.choose(bp.current_request.headers.get("accept-language")))
-        if not all(re.fullmatch(ID_PATTERN, value) for value in ids.values()):
+        if not _valid_ids(ids):
             return _answer(webapp.error(InvalidInput("这不是有效的链接 (not a valid link)"), words))
         try:
             return _answer(view(words, **ids))
         except AppError as exc:
             return _answer(webapp.error(exc, words, ids.get("integration_id")))
     return wrapper
+
+
+def posted(path: str) -> Callable:
+    """Register an endpoint the page script posts to: ids checked, only JSON from our own pages, a small
+    body, errors as JSON; the answer carries the same protective headers as the pages."""
+    def register(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def checked(**ids: str):
+            if not _valid_ids(ids):
+                raise InvalidInput("这不是有效的链接 (not a valid link)")
+            webguard.require_own_json(bp.current_request.headers)
+            raw_body(bp, MAX_POST_BYTES)
+            return view(**ids)
+
+        answered = guarded(checked)
+
+        @functools.wraps(view)
+        def protected(**ids: str) -> Response:
+            answer = answered(**ids)
+            answer = answer if isinstance(answer, Response) else Response(answer)
+            answer.headers = {**answer.headers, **webguard.BASE_HEADERS,
+                              "Content-Security-Policy": webguard.NO_CONTENT_POLICY}
+            return answer
+        return bp.route(path, methods=["POST"])(protected)
+    return register
 
 
 @bp.route("/app/{integration_id}")
@@ -96,7 +130,8 @@ def home(words: i18n.Words, integration_id: str):
 @page
 def oauth_callback(words: i18n.Words, integration_id: str):
     query = _query(OAuthQuery)
-    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error)
+    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error,
+                                    bp.current_request.headers.get("cookie"))
     return webapp.Screen(redirect=done.next_path, cookie=done.cookie)
 
 
@@ -112,16 +147,14 @@ def incident_page(words: i18n.Words, integration_id: str, incident_id: str):
     return webapp.incident(integration_id, incident_id, _viewer(integration_id), words)
 
 
-@bp.route("/app/{integration_id}/login", methods=["POST"])
-@guarded
+@posted("/app/{integration_id}/login")
 def login(integration_id: str):
     request = parse(bp, CodeIn)
     done = weblogin.finish(integration_id, request.code, request.next)
     return Response({**_who(done.user, done.member), "next": done.next_path}, headers={"Set-Cookie": done.cookie})
 
 
-@bp.route("/app/{integration_id}/link", methods=["POST"])
-@guarded
+@posted("/app/{integration_id}/link")
 def link(integration_id: str):
     user = _viewer(integration_id)
     if user is None:
@@ -129,21 +162,16 @@ def link(integration_id: str):
     return _who(user, linking.link_by_mobile(integration_id, user, parse(bp, MobileIn).mobile))
 
 
-@bp.route("/app/{integration_id}/incidents/{incident_id}/actions", methods=["POST"])
-@guarded
+@posted("/app/{integration_id}/incidents/{incident_id}/actions")
 def incident_action(integration_id: str, incident_id: str):
-    member = weblogin.linked_member(integration_id, _viewer(integration_id))
     request = parse(bp, PageAction)
-    source = integrations.get(integration_id)["platform"]
-    return views.incident(actions.take(incident_id, request.action, member, source, request.minutes))
+    return views.incident(webapp.act(integration_id, incident_id, _viewer(integration_id), request.action,
+                                     request.minutes))
 
 
-@bp.route("/app/{integration_id}/incidents/{incident_id}/war-room", methods=["POST"])
-@guarded
+@posted("/app/{integration_id}/incidents/{incident_id}/war-room")
 def incident_war_room(integration_id: str, incident_id: str):
-    member = weblogin.linked_member(integration_id, _viewer(integration_id))
-    source = integrations.get(integration_id)["platform"]
-    return actions.open_war_room_as(incident_id, integration_id, member, source)
+    return webapp.open_war_room(integration_id, incident_id, _viewer(integration_id))
 
 
 @bp.route("/{verify_file}")

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chalicelib.platforms import REGISTRY
+from chalicelib.store import chats
 from tests.factories import stored_integration
 from tests.fakes import FakeAdapter
 
-JSON = {"Content-Type": "application/json"}
+OWN_ORIGIN = "https://duty.example.com"  # PUBLIC_BASE_URL's origin in the tests
+JSON = {"Content-Type": "application/json", "Origin": OWN_ORIGIN}  # what the page script's fetch sends
 
 
 class FakeOAuth(FakeAdapter):
@@ -29,7 +32,14 @@ def web(client, monkeypatch):
     monkeypatch.setitem(REGISTRY, "fakeoauth", FakeOAuth)
     stored_integration("fake", "int_js")
     stored_integration("fakeoauth", "int_oa")
+    for integration_id in ("int_js", "int_oa"):
+        chats.upsert(integration_id, "chat-1", active=True, title="值班群")
     return client
+
+
+def to_group(*integration_ids: str) -> list[dict]:
+    """Notification targets: the group chat "chat-1" of each integration (its web app then shows the incident)."""
+    return [{"integration_id": integration_id, "chat_id": "chat-1"} for integration_id in integration_ids]
 
 
 def cookie_of(response) -> str:
@@ -41,6 +51,15 @@ def sign_in(web, integration_id: str = "int_js") -> dict[str, str]:
     response = web.http.post(f"/app/{integration_id}/login", body=json.dumps({"code": "c"}), headers=JSON)
     assert response.status_code == 200
     return {"Cookie": cookie_of(response)}
+
+
+def oauth_start(web, path: str, headers: dict | None = None) -> tuple[str, dict[str, str]]:
+    """Open ``path`` unsigned in on the OAuth integration: the state sent to the platform, and the
+    headers with which this browser comes back (its login cookie)."""
+    start = web.http.get(path, headers=headers or {})
+    assert start.status_code == 302, start.body
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    return state, {"Cookie": cookie_of(start)}
 
 
 def html(response) -> str:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chalicelib import weblogin
 from chalicelib.store import people
 from tests.factories import member
-from tests.routes.conftest import JSON, cookie_of, html, sign_in
+from tests.routes.conftest import JSON, cookie_of, html, oauth_start, sign_in
 
 EN = {"Accept-Language": "en-US;q=0.9, zh-CN;q=0.8"}
 
@@ -73,13 +72,11 @@ def test_linked_person_asked_to_go_on_is_sent_there(web):
 
 def test_oauth_sign_in_uses_a_one_time_state_and_returns_to_the_wanted_page(web):
     member()
-    start = web.http.get("/app/int_oa?next=/app/int_oa/incidents/inc-9")
-    assert start.status_code == 302
-    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
-    done = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}")
+    state, browser = oauth_start(web, "/app/int_oa?next=/app/int_oa/incidents/inc-9")
+    done = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}", headers=browser)
     assert done.status_code == 302 and done.headers["Location"] == "/app/int_oa/incidents/inc-9"
     _assert_session_cookie(done.headers["Set-Cookie"])
-    used = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}")
+    used = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}", headers=browser)
     assert used.status_code == 400 and "登录已过期" in html(used)
     home = web.http.get("/app/int_oa", headers={"Cookie": cookie_of(done)})
     assert home.status_code == 200 and "已关联 Alice" in html(home)
@@ -93,9 +90,9 @@ def test_oauth_callback_refusals_are_pages_that_say_what_to_do(web, query):
 
 
 def test_next_never_leaves_the_integrations_pages(web):
-    start = web.http.get("/app/int_oa?next=https://evil.example.com/")
-    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
-    assert web.http.get(f"/oauth/int_oa/callback?code=c&state={state}").headers["Location"] == "/app/int_oa"
+    state, browser = oauth_start(web, "/app/int_oa?next=https://evil.example.com/")
+    assert web.http.get(f"/oauth/int_oa/callback?code=c&state={state}", headers=browser).headers["Location"] == \
+        "/app/int_oa"
 
 
 @pytest.mark.parametrize("wanted, kept", [

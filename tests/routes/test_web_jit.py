@@ -8,11 +8,12 @@ from chalicelib import actions, clock, pending
 from chalicelib.models import Action
 from chalicelib.platforms.base import Click
 from tests.factories import member, notification
-from tests.routes.conftest import JSON, html, sign_in
+from tests.routes.conftest import JSON, html, oauth_start, sign_in, to_group
 
 
 def _incident(web, admin_headers, incident_id: str = "inc-1") -> None:
-    body = notification(incident_id, members=())
+    """An incident sent to a group chat of each integration, where unlinked people click its card."""
+    body = notification(incident_id, members=(), chats=to_group("int_js", "int_oa"))
     assert web.http.post("/incidents", headers=admin_headers, body=json.dumps(body)).status_code == 202
 
 
@@ -105,10 +106,8 @@ def test_oauth_sign_in_keeps_the_pending_click_through_the_redirect(web, admin_h
     _incident(web, admin_headers)
     link = _unlinked_click("int_oa")
     member()
-    start = web.http.get(link)
-    assert start.status_code == 302 and start.headers["Location"].startswith("https://login.example.com/")
-    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
-    done = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}")
+    state, browser = oauth_start(web, link)
+    done = web.http.get(f"/oauth/int_oa/callback?code=c&state={state}", headers=browser)
     assert done.headers["Location"] == link
     page = html(web.http.get(link, headers={"Cookie": done.headers["Set-Cookie"].split(";")[0]}))
     assert "已执行您在卡片上的操作：认领" in page and _status(web, admin_headers) == "acknowledged"

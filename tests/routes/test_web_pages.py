@@ -9,7 +9,7 @@ import pytest
 from chalicelib.store import chats
 from chalicelib.store import incidents as incident_store
 from tests.factories import member, notification
-from tests.routes.conftest import JSON, html, sign_in
+from tests.routes.conftest import JSON, html, sign_in, to_group
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -39,7 +39,6 @@ def test_incident_page_needs_a_sign_in_and_comes_back_after_it(web, admin_header
 
 
 def test_incident_page_shows_state_card_actions_timeline_and_deliveries(web, admin_headers, linked):
-    chats.upsert("int_js", "chat-1", active=True, title="值班群")
     _incident(web, admin_headers, chats_=[{"integration_id": "int_js", "chat_id": "chat-1"}],
               description="disk full", labels={"service": "db"})
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
@@ -83,7 +82,7 @@ def test_the_timeline_says_a_silence_in_the_pages_language(web, admin_headers, l
 
 
 def test_signed_in_but_unlinked_person_sees_the_incident_and_is_asked_to_link_to_act(web, admin_headers):
-    _incident(web, admin_headers, members=())
+    _incident(web, admin_headers, members=(), chats_=to_group("int_js"))
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers=sign_in(web)))
     assert 'data-action="' not in page and "关联账号后即可在这里操作" in page
     assert 'href="/app/int_js?next=%2Fapp%2Fint_js%2Fincidents%2Finc-1"' in page
@@ -132,14 +131,14 @@ def test_a_linked_member_starts_the_war_room_from_the_page(web, admin_headers, l
 
 
 def test_only_linked_members_start_war_rooms_and_not_for_resolved_incidents(web, admin_headers):
-    _incident(web, admin_headers)
+    _incident(web, admin_headers, chats_=to_group("int_js"))
     unlinked = sign_in(web)
     page = html(web.http.get("/app/int_js/incidents/inc-1", headers=unlinked))
     assert '<button id="war-room"' not in page
     assert web.http.post("/app/int_js/incidents/inc-1/war-room", headers={**unlinked, **JSON},
                          body="{}").status_code == 401
     member()
-    _incident(web, admin_headers, "inc-2", status="resolved")
+    _incident(web, admin_headers, "inc-2", status="resolved", chats_=to_group("int_js"))
     linked = sign_in(web)
     assert '<button id="war-room"' not in html(web.http.get("/app/int_js/incidents/inc-2", headers=linked))
     assert web.http.post("/app/int_js/incidents/inc-2/war-room", headers={**linked, **JSON},
@@ -150,7 +149,8 @@ def _involve(web, admin_headers) -> None:
     member("bob", "Bob", "13800000002")
     _incident(web, admin_headers, "inc-old-open", started_at="2026-01-01T00:00:00Z")
     _incident(web, admin_headers, "inc-new-open", started_at="2026-03-01T09:00:00+08:00", title=HOSTILE)
-    _incident(web, admin_headers, "inc-acted", members=("bob",), started_at="2026-03-01T02:00:00Z")
+    _incident(web, admin_headers, "inc-acted", members=("bob",), chats_=to_group("int_js"),
+              started_at="2026-03-01T02:00:00Z")
     _incident(web, admin_headers, "inc-resolved", started_at="2026-04-01T00:00:00Z", status="resolved")
     _incident(web, admin_headers, "inc-not-mine", members=("bob",), started_at="2026-05-01T00:00:00Z")
     web.http.post("/incidents/inc-acted/actions", headers=admin_headers,
