@@ -49,7 +49,7 @@ FEISHU_PLAIN = {"app_id": "cli_fuzz2", "app_secret": "feishu-app-secret-plain-93
                 "verification_token": "feishu-vt-plain-0d7b"}
 WECOM = {"corp_id": "wwfuzzcorp0001", "agent_id": "1000002", "secret": "wecom-secret-ab12cd",
          "token": "wecomTokenFuzz77", "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"}
-SUITE = {"suite_id": "wwsuitefuzz01", "suite_secret": "suite-secret-5e6f7a", "token": "SuiteTokenFuzz",
+SUITE = {"suite_id": "wwsuitefuzz01", "provider_corp_id": "wwproviderfuzz", "suite_secret": "suite-secret-5e6f7a", "token": "SuiteTokenFuzz",
          "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "api_base": "http://127.0.0.1:9"}
 SECRETS = {"test-admin-token", DING["client_secret"], DING["aes_key"], DING["token"], DING["card_api_secret"],
            FEISHU["app_secret"], FEISHU["verification_token"], FEISHU["encrypt_key"], FEISHU_PLAIN["app_secret"],
