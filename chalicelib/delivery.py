@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from chalicelib import admission, cards, clock, dispatch, incidents, integrations, notices
-from chalicelib.errors import Paced, PlatformError, QuotaExhausted, RateLimited, TargetGone
+from chalicelib.errors import Paced, PlatformError, PlatformUnavailable, QuotaExhausted, RateLimited, TargetGone
 from chalicelib.models import DeliveryJob
 from chalicelib.platforms.base import FOUND_SENT
 from chalicelib.store import chats, deliveries
@@ -67,14 +67,27 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
         state = "parked" if isinstance(exc, QuotaExhausted) else state
         deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
-                          expected_wait=dispatch.MAX_DELAY)  # the worker's retry delay is at most this
+                          expected_wait=dispatch.MAX_DELAY,  # the worker's retry delay is at most this
+                          **({"answer_lost": True} if not ref and isinstance(exc, PlatformUnavailable) else {}))
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
         raise
-    shown = None if ref.pop(FOUND_SENT, False) else card.digest()
-    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown,
+    # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
+    # WeCom's task_id) with the first attempt's card, built from an older state: it is recorded as unknown.
+    found = ref.pop(FOUND_SENT, False)
+    retried = outcome == "sent" and bool(record.get("answer_lost"))
+    shown = None if found or retried else card.digest()
+    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown, answer_lost=None,
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
+    if outcome == "sent" and not found and (retried or _changed_since(job, card)):
+        dispatch.enqueue([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
     return outcome
+
+
+def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
+    """Whether the incident moved on while its first card was on the way: the refreshes queued meanwhile
+    skipped this card (it had no reference yet), so it must catch up by itself."""
+    return cards.build(incidents.get(job.incident_id), job.integration_id).digest() != card.digest()
 
 
 def clicked(incident_id: str, match: dict) -> dict | None:

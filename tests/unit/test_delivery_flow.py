@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from chalicelib import dispatch, worker
-from chalicelib.errors import Permanent, RateLimited, Retryable
+from chalicelib.errors import Permanent, PlatformUnavailable, RateLimited, Retryable
 from chalicelib.store import deliveries, people
 from tests.conftest import drain
 from tests.factories import member, notification
@@ -161,3 +161,40 @@ def test_a_change_made_from_chat_or_the_api_is_published_for_the_producer(client
     (event,) = drain("incident-events")
     assert event["body"]["type"] == "incident.changed"
     assert event["body"]["incident"]["status"] == "acknowledged" and event["body"]["change"]["by"] == "alice"
+
+
+def test_a_status_change_during_the_first_send_reaches_the_card(fake_platform, monkeypatch):
+    """Refreshes queued while the first card is on its way skip it (no reference yet): it catches up alone."""
+    _bound_alice()
+    worker.handle_notification(json.dumps(notification()))
+    send = fake_platform.send_card
+
+    def resolved_meanwhile(self, *args):
+        answer = send(self, *args)
+        if len(fake_platform.sent) == 1:
+            worker.handle_notification(json.dumps(notification(status="resolved")))
+        return answer
+    monkeypatch.setattr(fake_platform, "send_card", resolved_meanwhile)
+    _run_deliveries()
+    assert [card.status for _, card in fake_platform.updated] == ["resolved"]
+
+
+def test_a_send_retried_after_its_answer_was_lost_is_brought_up_to_date(fake_platform, monkeypatch):
+    """The platform may have kept the first attempt (its duplicate check answers with that card), so the
+    retried send is not taken as showing its own content: one update follows."""
+    monkeypatch.setattr(worker, "backoff", lambda attempt: 0)
+    _bound_alice()
+    fake_platform.fail_with = [PlatformUnavailable("fake", "transport", "ReadTimeout")]
+    worker.handle_notification(json.dumps(notification()))
+    _run_deliveries()
+    assert len(fake_platform.sent) == 1 and len(fake_platform.updated) == 1
+    assert "answer_lost" not in deliveries.of("inc-1")[0]
+
+
+def test_a_send_retried_after_a_throttle_costs_no_extra_update(fake_platform, monkeypatch):
+    monkeypatch.setattr(worker, "backoff", lambda attempt: 0)
+    _bound_alice()
+    fake_platform.fail_with = [RateLimited("fake", "90018", "too fast", retry_after=0)]
+    worker.handle_notification(json.dumps(notification()))
+    _run_deliveries()
+    assert len(fake_platform.sent) == 1 and fake_platform.updated == []
