@@ -1,4 +1,4 @@
-"""DingTalk's two API families and their error conventions (platform-protocols.md §1.1, §1.8).
+"""DingTalk's two API families and their error conventions (open.dingtalk.com: 服务端 API 错误码, 新版服务端 API 调用说明).
 
 - New API (api.dingtalk.com): token in header ``x-acs-dingtalk-access-token``; errors are a
   non-2xx status with ``{"code", "message", "requestid"}``.

@@ -1,4 +1,4 @@
-"""Feishu/Lark Open API calls and error conventions (platform-protocols.md §2.1, §2.8).
+"""Feishu/Lark Open API calls and error conventions (open.feishu.cn: 服务端错误码, 频控策略).
 
 Bodies carry ``{"code", "msg"}``; throttling is HTTP 429 (some legacy APIs 400) with
 ``x-ogw-ratelimit-reset`` seconds and code 99991400. Token codes follow lark-oapi's channel layer.

@@ -6,7 +6,7 @@
   raw_body)``, over the body bytes exactly as sent.
 - Legacy card callback (消息卡片请求网址): ``sha1_hex(timestamp + nonce + verification_token + raw_body)``.
 
-Sources: docs/platform-protocols.md §2.2 (vector executed), larksuite/oapi-sdk-python ``AESCipher``,
+Sources: the 事件订阅 docs' decryption example (the "test key" vector, executed in the tests), larksuite/oapi-sdk-python ``AESCipher``,
 ``EventDispatcherHandler._verify_sign`` and the legacy ``CardActionHandler._verify_sign`` (facts only).
 """
 from __future__ import annotations

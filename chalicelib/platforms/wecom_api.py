@@ -1,4 +1,4 @@
-"""WeCom (企业微信) API calls and error codes (platform-protocols.md §3.1, §3.8).
+"""WeCom (企业微信) API calls and error codes (developer.work.weixin.qq.com: 全局错误码, 频率限制).
 
 Every answer is HTTP 200 with ``errcode``/``errmsg``; 45009 blocks for the rest of the window
 (60 s for a per-minute breach), 45033 asks for a short jittered wait.

@@ -11,7 +11,6 @@
 #   and the outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
 #
 # Sources (facts only, no code copied):
-#   - /work/shared/docs/platform-protocols.md §1 (the project's protocol reference);
 #   - open.dingtalk.com pages "创建并投放卡片", "更新卡片", "注册卡片回调地址", "创建场景群", "添加场景群成员",
 #     "查询群简要信息" (POST /v1.0/im/sceneGroups/query, qyapi_chat_manage; body fields as the SDK's
 #     GetSceneGroupInfoResponseBody: success, openConversationId, templateId, title, ownerUserId, status),

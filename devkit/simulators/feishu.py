@@ -11,7 +11,7 @@
 # card.action.trigger and legacy card callbacks with their replies applied.
 #
 # Sources (facts only, no code copied):
-#   - /work/shared/docs/platform-protocols.md §2 and the admin guide (seed 002);
+#   - the admin guide users follow (Flashduty's 飞书集成 guide);
 #   - open.feishu.cn / open.larksuite.com pages: 自建应用获取 tenant_access_token (30-minute rule), 发送消息 and
 #     更新应用发送的消息卡片 error tables (230001/230002/230013/230020/230025/230029/230031/230099/232009 and the
 #     230099 sub-codes 200380/200621/200861/11310), 延时更新消息卡片 (c- token, 30 min, 300020/300030/300040/
@@ -46,7 +46,7 @@
 #   older page says 100 KB); user tokens are "u-…" (the live v2/v3 endpoints now issue JWTs); which ids of an
 #   add-members call land in invalid_id_list vs not_existed_id_list, and the codes of a succeed_type 0/2 refusal
 #   (232024 for an id the app cannot see, 99992351 for an unknown one, the unusable ids in its data); the v3
-#   token endpoint's codes for two client authentications (20070, from platform-protocols §2.1) and for a PKCE
+#   token endpoint's codes for two client authentications (20070, from the 获取 user_access_token error table) and for a PKCE
 #   mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key (the SDKs decrypt them
 #   when encrypted, so both are taken by the app).
 from __future__ import annotations

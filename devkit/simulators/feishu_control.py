@@ -194,7 +194,7 @@ class ControlApi:
         return card.get("data") if card.get("type") == "raw" else {"type": card.get("type")}
 
     def _change_group(self, group: Group, operator: User, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Apply the change and build the event's ``event`` part (fields per platform-protocols §2.3)."""
+        """Apply the change and build the event's ``event`` part (fields per the im.chat event docs)."""
         event: dict[str, Any] = {"chat_id": group.chat_id, "operator_id": operator.ids(), "external": False,
                                  "operator_tenant_key": self.sim.app.tenant_key}
         if action == "rename":

@@ -11,7 +11,7 @@
 # with WeCom's retries, passive replies applied, the trusted-domain file check.
 #
 # Sources (facts only, no code copied):
-#   - /work/shared/docs/platform-protocols.md §3 and the admin guide (seed 003);
+#   - the admin guide users follow (Flashduty's 企业微信集成 guide);
 #   - the global errcode table as reproduced by SDKs (WxJava WxCpErrorMsgEnum, a Go errcodes package):
 #     -1, 40001, 40008, 40013, 40014, 40029, 40056, 40058, 41001, 41002, 41004, 41008, 41011, 41033, 42001,
 #     42014 (task card task_id), 42022 (code used once), 43012 (应用需配置回调url), 44004, 45002, 45009, 45033,
