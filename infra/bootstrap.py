@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 from botocore.exceptions import ClientError
 
 from chalicelib import aws, schema
+
+INDEX_POLL_SECONDS = 5
 
 
 def _table_spec(table: schema.Table, name: str) -> dict:
@@ -31,11 +34,27 @@ def ensure_table(table: schema.Table, prefix: str) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
+        _add_missing_indexes(client, table, name)
     if table.ttl_attribute:
         status = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"]
         if status in ("DISABLED", "DISABLING"):
             client.update_time_to_live(TableName=name, TimeToLiveSpecification={
                 "Enabled": True, "AttributeName": table.ttl_attribute})
+
+
+def _add_missing_indexes(client, table: schema.Table, name: str) -> None:
+    """A table made by an older release gets the indexes added since (DynamoDB builds one at a time)."""
+    existing = {i["IndexName"] for i in _indexes(client, name)}
+    for spec in table.index_specs():
+        if spec["IndexName"] not in existing:
+            client.update_table(TableName=name, AttributeDefinitions=table.attribute_definitions(),
+                                GlobalSecondaryIndexUpdates=[{"Create": spec}])
+            while any(i.get("IndexStatus", "ACTIVE") != "ACTIVE" for i in _indexes(client, name)):
+                time.sleep(INDEX_POLL_SECONDS)
+
+
+def _indexes(client, name: str) -> list[dict]:
+    return client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
 
 
 def ensure_queue(queue: schema.Queue, prefix: str) -> None:

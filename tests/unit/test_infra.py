@@ -32,3 +32,16 @@ def test_bootstrap_is_idempotent(aws_env):
     bootstrap("dutybridge-test")
     names = aws.client("dynamodb").list_tables()["TableNames"]
     assert sorted(names) == sorted(f"dutybridge-test-{t.logical}" for t in schema.TABLES)
+
+
+def test_bootstrap_adds_the_indexes_an_older_release_did_not_have(aws_env):
+    from chalicelib import aws
+    from infra.bootstrap import bootstrap
+    client, name = aws.client("dynamodb"), "dutybridge-old-deliveries"
+    deliveries = next(t for t in schema.TABLES if t.logical == "deliveries")
+    client.create_table(TableName=name, KeySchema=deliveries.key_schema(), BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                              for n in (deliveries.hash_key, deliveries.range_key)])
+    bootstrap("dutybridge-old")
+    indexes = client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == [i.name for i in deliveries.indexes]
