@@ -73,13 +73,13 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
         raise
     # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
-    # WeCom's task_id) with the first attempt's card, built from an older state: it is recorded as unknown.
-    found = ref.pop(FOUND_SENT, False)
-    retried = outcome == "sent" and bool(record.get("answer_lost"))
-    shown = None if found or retried else card.digest()
+    # WeCom's task_id) with the first attempt's card, built from an older state: what it shows is unknown, so
+    # an update follows (or the adapter records why it cannot make one).
+    unsure = outcome == "sent" and (ref.pop(FOUND_SENT, False) or bool(record.get("answer_lost")))
+    shown = None if unsure else card.digest()
     deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown, answer_lost=None,
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
-    if outcome == "sent" and not found and (retried or _changed_since(job, card)):
+    if outcome == "sent" and (unsure or _changed_since(job, card)):
         dispatch.enqueue([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
     return outcome
 

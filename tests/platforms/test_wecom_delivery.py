@@ -93,7 +93,8 @@ def test_a_send_whose_answer_was_lost_is_recorded_as_sent_and_refreshable(wecom,
     assert len(_cards(sim)) == 1  # the first attempt's card, and no second one
     assert [r["code"] for r in sim.state()["rejections"]] == [42014]  # the retry, refused as WeCom does
     assert record["state"] == "sent" and record["ref"]["task_id"] == _cards(sim)[0]["taskId"]
-    assert "card_digest" not in record  # what the card shows is not known
+    assert "card_digest" not in record  # what the card shows is not known, and the delivery says why
+    assert "response_code.spent" in record["error"]
 
     # the incident changes: there is no update code yet, so the card cannot follow ...
     wecom.http.post("/incidents/inc-1/actions", headers=admin_headers,
