@@ -75,7 +75,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import aws, config, secrets
+from chalicelib import aws, config, sealing
 from chalicelib.store import people
 from devkit.runtime import Runtime
 from devkit.simulators import outbound
@@ -177,7 +177,7 @@ def run(options: Options) -> dict[str, Any]:
             runtime.stop()
             os.environ.clear()
             os.environ.update(saved_env)
-            for module in (config, aws, secrets):
+            for module in (config, aws, sealing):
                 module.reset()
 
 

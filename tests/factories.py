@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.store import integrations as integration_store
 from chalicelib.store import people
 
@@ -24,7 +24,7 @@ def member(member_id: str = "alice", name: str = "Alice", mobile: str = "1380000
 
 def stored_integration(platform: str = "fake", integration_id: str = "int_fake", **credentials) -> dict:
     item = {"id": integration_id, "platform": platform, "name": "test", "settings": {},
-            "credentials": secrets.seal(credentials or {"secret": "s3cr3t-value-123"}),
+            "credentials": sealing.seal(credentials or {"secret": "s3cr3t-value-123"}),
             "created_at": clock.iso(), "updated_at": clock.iso()}
     integration_store.create(item)
     return item

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from app import app
-from chalicelib import clock, config, integrations, secrets
+from chalicelib import clock, config, integrations, sealing
 from chalicelib.models import PlatformName
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
@@ -77,7 +77,7 @@ def created(api: Api, sim: DingTalkSimulator) -> dict[str, Any]:
 
 
 def _stored_credentials(integration_id: str) -> dict[str, str]:
-    return secrets.unseal(integration_store.get(integration_id)["credentials"])
+    return sealing.unseal(integration_store.get(integration_id)["credentials"])
 
 
 # -- auth -----------------------------------------------------------------------------------------

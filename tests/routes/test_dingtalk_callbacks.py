@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from Crypto.Cipher import AES
 
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.models import DeliveryJob
 from chalicelib.platforms.msgcrypt import MsgCrypt, aes_key
 from chalicelib.store import chats, deliveries, ephemeral, people
@@ -47,7 +47,7 @@ def sim() -> Iterator[DingTalkSimulator]:
 def ding(client, sim):
     integration_store.create({"id": "int_ding", "platform": "dingtalk", "name": "test",
                               "settings": {"api_base": sim.api_base, "oapi_base": sim.oapi_base},
-                              "credentials": secrets.seal(CREDS), "created_at": clock.iso(), "updated_at": clock.iso()})
+                              "credentials": sealing.seal(CREDS), "created_at": clock.iso(), "updated_at": clock.iso()})
     return client
 
 
