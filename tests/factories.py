@@ -1,8 +1,5 @@
-"""Builders for test data: notifications, members, stored integrations, SQS events."""
+"""Builders for test data: notifications, members, stored integrations."""
 from __future__ import annotations
-
-import json
-import uuid
 
 from chalicelib import clock, sealing
 from chalicelib.store import integrations as integration_store
@@ -29,11 +26,3 @@ def stored_integration(platform: str = "fake", integration_id: str = "int_fake",
     integration_store.create(item)
     return item
 
-
-def sqs_event(*bodies: str | dict) -> dict:
-    """A Lambda SQS event with a distinct message id per record (Chalice's generator reuses one)."""
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": str(uuid.uuid4()),
-        "body": body if isinstance(body, str) else json.dumps(body), "attributes": {},
-        "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:dutybridge-test-x"} for body in bodies]}

@@ -22,7 +22,6 @@ class FakeAdapter(Adapter):
     name = "fake"
     Credentials = FakeCredentials
     Settings = FakeSettings
-    url_names = ("events",)
     sent: list = []
     updated: list = []
     fail_with: list = []  # errors raised by the next send/update/open_room calls, in order

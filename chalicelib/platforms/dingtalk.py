@@ -128,7 +128,6 @@ class DingTalk(Adapter):
     name = "dingtalk"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("events", "web_home", "pc_home", "cool_app_home", "card_callback")
     secret_field = "client_secret"
     click_reply_seconds = 2.0  # 回调 must be answered within 2 s (事件回调, HTTP mode)
     credentials: Credentials

@@ -1,7 +1,7 @@
 """Each platform declares which of its error codes mean what; one function applies the table."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from chalicelib.errors import (Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable,
                                TargetGone, TokenInvalid)
@@ -17,7 +17,6 @@ class ErrorTable:
     gone: frozenset[str] = frozenset()  # the user or chat is no longer reachable
     throttle_prefixes: tuple[str, ...] = ()
     throttle_delay: float = 1.0
-    extra: dict = field(default_factory=dict)
 
     def classify(self, code: str, message: str, status: int = 200,
                  retry_after: float | None = None) -> PlatformError:

@@ -64,7 +64,6 @@ class Feishu(Adapter):
     name = "feishu"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("events", "card_callback", "oauth_redirect", "web_home")
     secret_field = "app_secret"
     click_reply_seconds = 3.0  # 卡片回传交互: answered within 3 s, else 延时更新
     token_margin = 31 * 60  # under 30 minutes left, Feishu hands out a new token

@@ -69,7 +69,6 @@ class WeCom(Adapter):
     name = "wecom"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("callback", "oauth_redirect", "web_home")
     secret_field = "secret"
     # WeCom blocks user/getuserid for a day once unknown-mobile lookups pass 20% of the licensed
     # headcount; a linking run stops well before that on small orgs too.

@@ -152,12 +152,6 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _get(value: Any, path: tuple) -> Any:
-    for step in path:
-        value = value[step]
-    return value
-
-
 # -- the world the requests land in -------------------------------------------------------------------------
 
 @pytest.fixture
