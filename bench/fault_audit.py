@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chalicelib import aws, cards, incidents, integrations
-from chalicelib.store.base import scan_all
 from chalicelib.store import integrations as integration_store
+from chalicelib.store.base import scan_all
+
 
 @dataclass
 class Tally:

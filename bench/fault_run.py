@@ -75,18 +75,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.fault_audit import audit, table
+from bench.fault_clock import Warp
+from bench.fault_platforms import VIEWS
+from bench.fault_runtime import BenchRuntime, dead_letters, settle
+from bench.fault_stories import Driver, Target, plan_incidents
 from chalicelib import aws, config, sealing
 from chalicelib.store import people
 from devkit.runtime import Runtime
 from devkit.simulators import outbound
 from devkit.simulators.faults import FaultMix
 from devkit.walkthrough import SETUPS, Console
-
-from bench.fault_audit import audit, table
-from bench.fault_clock import Warp
-from bench.fault_runtime import BenchRuntime, dead_letters, settle
-from bench.fault_platforms import VIEWS
-from bench.fault_stories import Driver, Target, plan_incidents
 
 PLATFORMS = ("dingtalk", "feishu", "wecom")
 

@@ -17,7 +17,6 @@ from chalicelib.platforms.base import Adapter
 from chalicelib.store import ephemeral, people
 from chalicelib.store import integrations as store
 
-
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
 # accounts_base, jsapi_url, ...): moving them on an existing integration needs its secret.
 ENDPOINT_SETTING = re.compile(r".+_(base|url)$")

@@ -6,8 +6,17 @@ import time
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.cards import Card
-from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply, Room,
-                                       RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 
 
 class FakeCredentials(BaseModel):

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.errors import (Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable,
-                               TargetGone, TokenInvalid)
+from chalicelib.errors import Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable, TargetGone, TokenInvalid
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,22 @@ from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
+from chalicelib.pacing import Window
 from chalicelib.platforms import feishu_api as api
 from chalicelib.platforms import feishu_inbound as inbound
-from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
-                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.platforms.feishu_cards import render
-from chalicelib.pacing import Window
 
 UPDATE_TOKEN_SECONDS = 30 * 60  # a click's delayed-update token: 30 minutes, 2 uses
 UPDATE_TOKEN_USES = 2

@@ -25,12 +25,23 @@ from chalicelib import clock
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
+from chalicelib.pacing import Window
 from chalicelib.platforms import wecom_api as api
 from chalicelib.platforms import wecom_suite as suite
-from chalicelib.platforms.base import (FOUND_SENT, Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
-                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    FOUND_SENT,
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
 from chalicelib.platforms.wecom_xml import TIMESTAMP, open_envelope, text, xml
 

@@ -5,9 +5,8 @@ from chalice import Blueprint, Response
 
 from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
 from chalicelib.errors import NotFound
+from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification, WarRoomRequest
 from chalicelib.platforms import wecom_suite
-from chalicelib.models import (ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification,
-                               WarRoomRequest)
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
 

@@ -11,10 +11,16 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devkit.simulators.control import (
+    ControlError,
+    control_post,
+    fault_route,
+    page_routes,
+    panel_fragment,
+    permission_route,
+)
 from devkit.simulators.dingtalk_org import Group, User
 from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
-from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
-                                       permission_route)
 from devkit.simulators.http import Request, Route, text_response
 
 if TYPE_CHECKING:

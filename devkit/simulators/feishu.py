@@ -59,8 +59,17 @@ from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.feishu_chats import Chats
 from devkit.simulators.feishu_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.feishu_gate import (
-    FAULT_KINDS, INVALID_TOKEN, MISSING_TOKEN, FeishuError, Limits, TokenPool, api_error, fault_error, scope_denied,
-    token_error)
+    FAULT_KINDS,
+    INVALID_TOKEN,
+    MISSING_TOKEN,
+    FeishuError,
+    Limits,
+    TokenPool,
+    api_error,
+    fault_error,
+    scope_denied,
+    token_error,
+)
 from devkit.simulators.feishu_messages import Messages
 from devkit.simulators.feishu_oauth import COOKIE, OAuth
 from devkit.simulators.feishu_tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
