@@ -73,7 +73,8 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
 
 def create(body: IntegrationIn) -> dict:
     adapter_ = _build(body.platform.value, "pending", body.credentials, body.settings)
-    integration_id = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings) or "int_" + secrets.token_hex(6)
+    assigned = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings)
+    integration_id = assigned or "int_" + secrets.token_hex(6)
     opened = store.get(integration_id)
     config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
     adapter_ = _build(body.platform.value, integration_id, body.credentials, config)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import time
+from functools import partial
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -196,7 +197,7 @@ class Feishu(Adapter):
         for start in range(0, len(open_ids), MEMBERS_PER_CALL):
             body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
             try:
-                data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
+                data = _when_idle(partial(self._api, "POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
                     "member_id_type": "open_id", "succeed_type": ADD_USABLE_IDS},
                     "POST /open-apis/im/v1/chats/members"))["data"]
             except Permanent as exc:

@@ -80,7 +80,8 @@ def suite_token() -> str:
 def _fetch_suite_token() -> tuple[str, int]:
     config, ticket = load(), ephemeral.get(f"{SUITE}#ticket")
     if ticket is None:
-        raise Permanent("wecom", "suite_ticket.missing", "尚未收到 suite_ticket (no suite_ticket yet: check the 指令回调 URL)")
+        raise Permanent("wecom", "suite_ticket.missing",
+                        "尚未收到 suite_ticket (no suite_ticket yet: check the 指令回调 URL)")
     data = api.call("POST", config.api_base + "/cgi-bin/service/get_suite_token", None, {
         "suite_id": config.suite_id, "suite_secret": config.suite_secret, "suite_ticket": ticket["ticket"]})
     return data["suite_access_token"], int(data.get("expires_in", 7200))

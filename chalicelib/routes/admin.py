@@ -1,4 +1,6 @@
-"""The admin API (README, "Admin API"): integrations, members, linking, incidents, war rooms. Bearer auth on every route."""
+"""The admin API (README, "Admin API"): integrations, members, linking, incidents, war rooms.
+
+Bearer auth on every route."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response

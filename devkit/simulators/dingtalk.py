@@ -220,7 +220,8 @@ class DingTalkSimulator(PlatformSimulator):
     def _access_token(self, request: Request) -> dict[str, Any]:
         body = request.json_object()
         if (body.get("appKey"), body.get("appSecret")) != (self.org.client_id, self.org.client_secret):
-            raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret", reason="bad appKey/appSecret")
+            raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret",
+                           reason="bad appKey/appSecret")
         return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
 
     def _gettoken(self, request: Request) -> dict[str, Any]:

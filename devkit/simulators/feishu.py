@@ -46,9 +46,9 @@
 #   older page says 100 KB); user tokens are "u-…" (the live v2/v3 endpoints now issue JWTs); which ids of an
 #   add-members call land in invalid_id_list vs not_existed_id_list, and the codes of a succeed_type 0/2 refusal
 #   (232024 for an id the app cannot see, 99992351 for an unknown one, the unusable ids in its data); the v3
-#   token endpoint's codes for two client authentications (20070, from the 获取 user_access_token error table) and for a PKCE
-#   mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key (the SDKs decrypt them
-#   when encrypted, so both are taken by the app).
+#   token endpoint's codes for two client authentications (20070, from the 获取 user_access_token error
+#   table) and for a PKCE mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key
+#   (the SDKs decrypt them when encrypted, so both are taken by the app).
 from __future__ import annotations
 
 import time

@@ -24,7 +24,8 @@ from devkit.simulators.dingtalk_org import Org
 from tests.factories import member, stored_integration
 
 CREDS = {"corp_id": "dingcorp0001", "agent_id": "1001", "client_id": "dingappkey0001", "client_secret": "s" * 32,
-         "aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "token": "mryue", "card_api_secret": "api-secret-xyz"}
+         "aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "token": "mryue",
+         "card_api_secret": "api-secret-xyz"}
 EVENTS = "/callbacks/int_ding/events"
 CARD = "/callbacks/int_ding/card"
 JSON = {"Content-Type": "application/json"}
