@@ -18,7 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m devkit
 
+# Lint first (ruff.toml: a small rule set of real problems); a finding fails the target.
 test: $(STAMP) browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's chromium (never a downloaded browser). Install it when missing and
@@ -36,4 +38,4 @@ package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $${STAGE:-dev} --out $${OUT:-build/package}
 
 clean:
-	rm -rf $(VENV) build .pytest_cache artifacts
+	rm -rf $(VENV) build .pytest_cache .ruff_cache artifacts

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chalicelib import aws, cards, incidents, integrations
-from chalicelib.store.base import scan_all
 from chalicelib.store import integrations as integration_store
+from chalicelib.store.base import scan_all
+
 
 @dataclass
 class Tally:
@@ -137,7 +138,8 @@ def table(result: Audit) -> str:
     rows = [[name, *(str(getattr(t, f)) for f in TALLIES)] for name, t in result.platforms.items()]
     rows.append(["total", *(str(getattr(result.total, f)) for f in TALLIES)])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
              for row in [header, *rows]]
     lines.append("")
     lines.append("stale cards by cause:" if result.causes else "stale cards by cause: none")

@@ -164,7 +164,8 @@ class WeComView(View):
             found = []
             for (userid, task_id), message in self.sim.messages.cards.items():
                 link = INCIDENT_IN_URL.search(str((message.content.get("card_action") or {}).get("url", "")))
-                content = {**message.content, **({"replace_name": message.replace_name} if message.replace_name else {})}
+                renamed = {"replace_name": message.replace_name} if message.replace_name else {}
+                content = {**message.content, **renamed}
                 found.append(SimCard(self.name, "user", userid, link.group(1) if link else "", task_id, content))
             return found
 

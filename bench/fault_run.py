@@ -75,18 +75,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import aws, config, secrets
+from bench.fault_audit import audit, table
+from bench.fault_clock import Warp
+from bench.fault_platforms import VIEWS
+from bench.fault_runtime import BenchRuntime, dead_letters, settle
+from bench.fault_stories import Driver, Target, plan_incidents
+from chalicelib import aws, config, sealing
 from chalicelib.store import people
 from devkit.runtime import Runtime
 from devkit.simulators import outbound
 from devkit.simulators.faults import FaultMix
 from devkit.walkthrough import SETUPS, Console
-
-from bench.fault_audit import audit, table
-from bench.fault_clock import Warp
-from bench.fault_runtime import BenchRuntime, dead_letters, settle
-from bench.fault_platforms import VIEWS
-from bench.fault_stories import Driver, Target, plan_incidents
 
 PLATFORMS = ("dingtalk", "feishu", "wecom")
 
@@ -144,7 +143,8 @@ def run(options: Options) -> dict[str, Any]:
     """Play the fault run and audit it; returns the figures (``report`` prints them)."""
     saved_env, phases, warp = dict(os.environ), Phases(), Warp(options.speed)
     with warp.running():
-        runtime = BenchRuntime(port=0, aws_port=0, simulator_port=0, warp=warp, delivery_workers=options.workers).start()
+        runtime = BenchRuntime(port=0, aws_port=0, simulator_port=0, warp=warp,
+                               delivery_workers=options.workers).start()
         try:
             warp.hook_sqs(aws.client("sqs"))
             console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
@@ -177,7 +177,7 @@ def run(options: Options) -> dict[str, Any]:
             runtime.stop()
             os.environ.clear()
             os.environ.update(saved_env)
-            for module in (config, aws, secrets):
+            for module in (config, aws, sealing):
                 module.reset()
 
 
@@ -187,8 +187,9 @@ def report(figures: dict[str, Any]) -> str:
                        for name, f in figures["faults"].items())
     real = figures["real_seconds"]
     return "\n".join([
-        f"fault run: {figures['cards']} cards asked for, seed {figures['seed']}, fault rate {figures['fault_rate']:.2f}, "
-        f"platforms {', '.join(figures['platforms'])}, app time x{figures['speed']:g}", "", figures["table"], "",
+        f"fault run: {figures['cards']} cards asked for, seed {figures['seed']}, "
+        f"fault rate {figures['fault_rate']:.2f}, platforms {', '.join(figures['platforms'])}, "
+        f"app time x{figures['speed']:g}", "", figures["table"], "",
         f"faults drawn (of the calls seen): {faults}",
         "driver: " + ", ".join(f"{what} {n}" for what, n in sorted(figures["driver"].items())),
         f"incidents {figures['incidents']}; settled {'yes' if figures['settled'] else 'NO (timed out)'}; "
@@ -207,7 +208,8 @@ def main() -> None:
     parser.add_argument("--drivers", type=int, default=8, help="incidents played at once")
     parser.add_argument("--workers", type=int, default=4, help="deliveries pollers (concurrent Lambdas)")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
-    parser.add_argument("--details", type=Path, help="write every stale card, its record and timeline here (JSON lines)")
+    parser.add_argument("--details", type=Path,
+                        help="write every stale card, its record and timeline here (JSON lines)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     figures = run(Options(args.cards, args.seed, args.fault_rate, tuple(args.platforms), args.speed, args.drivers,

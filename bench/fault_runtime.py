@@ -8,10 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench.fault_clock import Warp
 from chalicelib import aws
 from devkit.runtime import Runtime
-
-from bench.fault_clock import Warp
 
 QUEUES = ("notifications", "deliveries", "war-rooms")
 QUIET_CHECKS = 3

@@ -70,7 +70,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_deliveries": ("暂无投递记录。", "Nothing delivered yet."),
     "group_chat": ("群聊", "group chat"),
     # my incidents
-    "mine_intro": ("通知过您或您处理过的故障，未关闭的在前。", "Incidents you were notified of or acted on, open ones first."),
+    "mine_intro": ("通知过您或您处理过的故障，未关闭的在前。",
+                   "Incidents you were notified of or acted on, open ones first."),
     "mine_empty": ("暂时没有与您相关的故障。", "No incidents for you yet."),
     # error pages
     "error_400": ("请求有误", "Bad request"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import secrets as random
+import secrets
 
 from pydantic import ValidationError
 
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.config import settings
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.models import IntegrationIn, IntegrationPatch
@@ -16,7 +16,6 @@ from chalicelib.platforms import REGISTRY
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import ephemeral, people
 from chalicelib.store import integrations as store
-
 
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
 # accounts_base, jsapi_url, ...): moving them on an existing integration needs its secret.
@@ -46,15 +45,15 @@ def get(integration_id: str) -> dict:
 
 
 def adapter(item: dict) -> Adapter:
-    return _build(item["platform"], item["id"], secrets.unseal(item["credentials"]), item["settings"])
+    return _build(item["platform"], item["id"], sealing.unseal(item["credentials"]), item["settings"])
 
 
 def view(item: dict) -> dict:
     """The admin's view: every URL to paste, credentials masked, never a secret."""
-    credentials = secrets.unseal(item["credentials"])  # once: the masks and the adapter both need it
+    credentials = sealing.unseal(item["credentials"])  # once: the masks and the adapter both need it
     urls = _build(item["platform"], item["id"], credentials, item["settings"]).urls(settings().public_base_url)
     return {"id": item["id"], "platform": item["platform"], "name": item["name"],
-            "settings": item["settings"], "credentials": {k: secrets.mask(v) for k, v in credentials.items() if v},
+            "settings": item["settings"], "credentials": {k: sealing.mask(v) for k, v in credentials.items() if v},
             "urls": urls, "egress_ips": egress_ips(),
             "created_at": item["created_at"], "updated_at": item["updated_at"]}
 
@@ -74,7 +73,8 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
 
 def create(body: IntegrationIn) -> dict:
     adapter_ = _build(body.platform.value, "pending", body.credentials, body.settings)
-    integration_id = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings) or "int_" + random.token_hex(6)
+    assigned = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings)
+    integration_id = assigned or "int_" + secrets.token_hex(6)
     opened = store.get(integration_id)
     config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
     adapter_ = _build(body.platform.value, integration_id, body.credentials, config)
@@ -92,7 +92,7 @@ def create(body: IntegrationIn) -> dict:
 
 def _item(integration_id: str, platform: str, name: str, credentials: dict, config: dict) -> dict:
     return {"id": integration_id, "platform": platform, "name": name, "settings": config,
-            "credentials": secrets.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
+            "credentials": sealing.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
 
 
 def open_assigned(platform: str, integration_id: str, name: str, credentials: dict, config: dict) -> None:
@@ -121,7 +121,7 @@ def _guard_endpoints(before: Adapter, after: Adapter, given: dict[str, str]) -> 
 
 def update(integration_id: str, patch: IntegrationPatch) -> dict:
     item = get(integration_id)
-    stored = secrets.unseal(item["credentials"])
+    stored = sealing.unseal(item["credentials"])
     credentials = {**stored, **(patch.credentials or {})}
     config = {**item["settings"], **(patch.settings or {})}
     adapter_ = _build(item["platform"], integration_id, credentials, config)
@@ -132,7 +132,7 @@ def update(integration_id: str, patch: IntegrationPatch) -> dict:
             ephemeral.delete(f"token#{integration_id}#{family}")
         credentials = {**adapter_.credentials.model_dump(), **_prove_and_register(adapter_)}
     item.update(name=patch.name or item["name"], settings=adapter_.settings.model_dump(exclude_defaults=True),
-                credentials=secrets.seal(credentials), updated_at=clock.iso())
+                credentials=sealing.seal(credentials), updated_at=clock.iso())
     store.replace(item)
     return view(item)
 

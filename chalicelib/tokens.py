@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.store import ephemeral
 
 _LOCK_SECONDS = 10
@@ -44,7 +44,7 @@ def _refresh(key: str, fetch: Callable[[], tuple[str, int]], margin: int = 0) ->
         if margin and item and item["valid_until"] - margin > clock.now():
             return _open(item)
         token, expires_in = fetch()
-        ephemeral.put(f"token#{key}", expires_in, sealed=secrets.seal({"token": token}),
+        ephemeral.put(f"token#{key}", expires_in, sealed=sealing.seal({"token": token}),
                       valid_until=int(clock.now() + expires_in))
         return token
     finally:
@@ -52,4 +52,4 @@ def _refresh(key: str, fetch: Callable[[], tuple[str, int]], margin: int = 0) ->
 
 
 def _open(item: dict) -> str:
-    return secrets.unseal(item["sealed"])["token"]
+    return sealing.unseal(item["sealed"])["token"]

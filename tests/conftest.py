@@ -16,13 +16,13 @@ os.environ.update({
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from chalicelib import aws, clock, config, secrets  # noqa: E402
+from chalicelib import aws, clock, config, sealing  # noqa: E402
 
 
 def _reset_caches() -> None:
     config.reset()
     aws.reset()
-    secrets.reset()
+    sealing.reset()
     clock.reset()
 
 

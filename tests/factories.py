@@ -1,10 +1,7 @@
-"""Builders for test data: notifications, members, stored integrations, SQS events."""
+"""Builders for test data: notifications, members, stored integrations."""
 from __future__ import annotations
 
-import json
-import uuid
-
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.store import integrations as integration_store
 from chalicelib.store import people
 
@@ -24,16 +21,8 @@ def member(member_id: str = "alice", name: str = "Alice", mobile: str = "1380000
 
 def stored_integration(platform: str = "fake", integration_id: str = "int_fake", **credentials) -> dict:
     item = {"id": integration_id, "platform": platform, "name": "test", "settings": {},
-            "credentials": secrets.seal(credentials or {"secret": "s3cr3t-value-123"}),
+            "credentials": sealing.seal(credentials or {"secret": "s3cr3t-value-123"}),
             "created_at": clock.iso(), "updated_at": clock.iso()}
     integration_store.create(item)
     return item
 
-
-def sqs_event(*bodies: str | dict) -> dict:
-    """A Lambda SQS event with a distinct message id per record (Chalice's generator reuses one)."""
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": str(uuid.uuid4()),
-        "body": body if isinstance(body, str) else json.dumps(body), "attributes": {},
-        "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:dutybridge-test-x"} for body in bodies]}

@@ -6,8 +6,17 @@ import time
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.cards import Card
-from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, PlatformUser, Reply, Room,
-                                       RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 
 
 class FakeCredentials(BaseModel):
@@ -22,7 +31,6 @@ class FakeAdapter(Adapter):
     name = "fake"
     Credentials = FakeCredentials
     Settings = FakeSettings
-    url_names = ("events",)
     sent: list = []
     updated: list = []
     fail_with: list = []  # errors raised by the next send/update/open_room calls, in order

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from chalicelib import aws, config, secrets
+from chalicelib import aws, config, sealing
 from devkit.runtime import Runtime
 from devkit.walkthrough import Console
 
@@ -29,7 +29,7 @@ def live_runtime() -> Iterator[Runtime]:
         started.stop()
         os.environ.clear()
         os.environ.update(saved)
-        for module in (config, aws, secrets):
+        for module in (config, aws, sealing):
             module.reset()
 
 

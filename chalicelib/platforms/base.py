@@ -123,7 +123,6 @@ class Adapter(abc.ABC):
     name: ClassVar[str]
     Credentials: ClassVar[type[BaseModel]]
     Settings: ClassVar[type[BaseModel]]
-    url_names: ClassVar[tuple[str, ...]]
     # The credential the app proves itself with (sent on every token fetch): changing where the app
     # sends it (a setting named *_base or *_url) needs it again. None: such settings cannot change.
     secret_field: ClassVar[str | None] = None

@@ -28,14 +28,25 @@ from chalicelib import clock, quota
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
+from chalicelib.pacing import Window
 from chalicelib.platforms import dingtalk_api as api
 from chalicelib.platforms import dingtalk_clicks
-from chalicelib.platforms.base import (Adapter, ChatEvent, Click, ClickOutcome, EventBatch,
-                                       InboundRequest, PlatformUser, Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    Adapter,
+    ChatEvent,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.platforms.dingtalk_cards import card_params
 from chalicelib.platforms.inbound import fresh, json_body, stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from chalicelib.pacing import Window
 
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
@@ -128,7 +139,6 @@ class DingTalk(Adapter):
     name = "dingtalk"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("events", "web_home", "pc_home", "cool_app_home", "card_callback")
     secret_field = "client_secret"
     click_reply_seconds = 2.0  # 回调 must be answered within 2 s (事件回调, HTTP mode)
     credentials: Credentials

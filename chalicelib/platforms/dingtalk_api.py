@@ -1,4 +1,5 @@
-"""DingTalk's two API families and their error conventions (open.dingtalk.com: 服务端 API 错误码, 新版服务端 API 调用说明).
+"""DingTalk's two API families and their error conventions (open.dingtalk.com: 服务端 API 错误码,
+新版服务端 API 调用说明).
 
 - New API (api.dingtalk.com): token in header ``x-acs-dingtalk-access-token``; errors are a
   non-2xx status with ``{"code", "message", "requestid"}``.
@@ -13,7 +14,8 @@ from chalicelib.platforms.errortable import ErrorTable
 NAME = "dingtalk"
 ERRORS = ErrorTable(
     NAME,
-    token=frozenset({"40001", "40014", "42001", "33001", "InvalidAuthentication", "AuthenticationFailed.MissingParameter"}),
+    token=frozenset({"40001", "40014", "42001", "33001",
+                     "InvalidAuthentication", "AuthenticationFailed.MissingParameter"}),
     throttle=frozenset({"90018", "90002", "90005", "90006"}),
     throttle_prefixes=("Forbidden.AccessDenied.QpsLimit",),
     quota=frozenset({"90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"}),

@@ -1,10 +1,9 @@
 """Each platform declares which of its error codes mean what; one function applies the table."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from chalicelib.errors import (Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable,
-                               TargetGone, TokenInvalid)
+from chalicelib.errors import Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable, TargetGone, TokenInvalid
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,6 @@ class ErrorTable:
     gone: frozenset[str] = frozenset()  # the user or chat is no longer reachable
     throttle_prefixes: tuple[str, ...] = ()
     throttle_delay: float = 1.0
-    extra: dict = field(default_factory=dict)
 
     def classify(self, code: str, message: str, status: int = 200,
                  retry_after: float | None = None) -> PlatformError:

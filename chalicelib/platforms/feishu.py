@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import time
+from functools import partial
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,12 +30,22 @@ from chalicelib import clock, quota
 from chalicelib.cards import Card
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, RateLimited
+from chalicelib.pacing import Window
 from chalicelib.platforms import feishu_api as api
 from chalicelib.platforms import feishu_inbound as inbound
-from chalicelib.platforms.base import (Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
-                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.platforms.feishu_cards import render
-from chalicelib.pacing import Window
 
 UPDATE_TOKEN_SECONDS = 30 * 60  # a click's delayed-update token: 30 minutes, 2 uses
 UPDATE_TOKEN_USES = 2
@@ -64,7 +75,6 @@ class Feishu(Adapter):
     name = "feishu"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("events", "card_callback", "oauth_redirect", "web_home")
     secret_field = "app_secret"
     click_reply_seconds = 3.0  # 卡片回传交互: answered within 3 s, else 延时更新
     token_margin = 31 * 60  # under 30 minutes left, Feishu hands out a new token
@@ -187,7 +197,7 @@ class Feishu(Adapter):
         for start in range(0, len(open_ids), MEMBERS_PER_CALL):
             body = {"id_list": open_ids[start:start + MEMBERS_PER_CALL]}
             try:
-                data = _when_idle(lambda: self._api("POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
+                data = _when_idle(partial(self._api, "POST", f"/open-apis/im/v1/chats/{chat_id}/members", body, {
                     "member_id_type": "open_id", "succeed_type": ADD_USABLE_IDS},
                     "POST /open-apis/im/v1/chats/members"))["data"]
             except Permanent as exc:

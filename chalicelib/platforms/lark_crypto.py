@@ -6,8 +6,9 @@
   raw_body)``, over the body bytes exactly as sent.
 - Legacy card callback (消息卡片请求网址): ``sha1_hex(timestamp + nonce + verification_token + raw_body)``.
 
-Sources: the 事件订阅 docs' decryption example (the "test key" vector, executed in the tests), larksuite/oapi-sdk-python ``AESCipher``,
-``EventDispatcherHandler._verify_sign`` and the legacy ``CardActionHandler._verify_sign`` (facts only).
+Sources: the 事件订阅 docs' decryption example (the "test key" vector, executed in the tests),
+larksuite/oapi-sdk-python ``AESCipher``, ``EventDispatcherHandler._verify_sign`` and the legacy
+``CardActionHandler._verify_sign`` (facts only).
 """
 from __future__ import annotations
 

@@ -25,12 +25,23 @@ from chalicelib import clock
 from chalicelib.cards import WAR_ROOM, Card
 from chalicelib.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.models import Action
+from chalicelib.pacing import Window
 from chalicelib.platforms import wecom_api as api
 from chalicelib.platforms import wecom_suite as suite
-from chalicelib.platforms.base import (FOUND_SENT, Adapter, Click, ClickOutcome, EventBatch, InboundRequest,
-                                       PlatformUser, Reply, Room, RoomPlan, CommonSettings)
+from chalicelib.platforms.base import (
+    FOUND_SENT,
+    Adapter,
+    Click,
+    ClickOutcome,
+    CommonSettings,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from chalicelib.pacing import Window
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
 from chalicelib.platforms.wecom_xml import TIMESTAMP, open_envelope, text, xml
 
@@ -69,7 +80,6 @@ class WeCom(Adapter):
     name = "wecom"
     Credentials = Credentials
     Settings = Settings
-    url_names = ("callback", "oauth_redirect", "web_home")
     secret_field = "secret"
     # WeCom blocks user/getuserid for a day once unknown-mobile lookups pass 20% of the licensed
     # headcount; a linking run stops well before that on small orgs too.
@@ -111,7 +121,8 @@ class WeCom(Adapter):
         return self.counted(f"{method} {path}", lambda token: api.call(method, self._url(path), token, body, params))
 
     def urls(self, base: str) -> dict[str, str]:
-        callback = f"{base}/callbacks/{suite.SUITE}" if self.third_party else f"{base}/callbacks/{self.integration_id}/events"
+        callback = (f"{base}/callbacks/{suite.SUITE}" if self.third_party
+                    else f"{base}/callbacks/{self.integration_id}/events")
         return {"callback": callback,
                 "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
                 "web_home": f"{base}/app/{self.integration_id}"}
@@ -168,7 +179,8 @@ class WeCom(Adapter):
         code, issued = ref.get("response_code"), ref.get("code_at") or 0
         if not code or clock.now() - issued > CODE_LIFETIME:
             raise Permanent(self.name, "response_code.spent",
-                            "卡片更新次数已用完，可点击「状态刷新」(update budget spent; the card's Refresh button renews it)")
+                            "卡片更新次数已用完，可点击「状态刷新」"
+                            "(update budget spent; the card's Refresh button renews it)")
         self._api("POST", "/cgi-bin/message/update_template_card", {
             "userids": [ref["user"]], "agentid": self.agent_id, "response_code": code,
             "template_card": render(self.offered(card), ref["task_id"])})

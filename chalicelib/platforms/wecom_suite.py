@@ -21,7 +21,7 @@ import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import clock, secrets, tokens
+from chalicelib import clock, sealing, tokens
 from chalicelib.config import settings
 from chalicelib.errors import CallbackRejected, NotFound, Permanent
 from chalicelib.platforms import wecom_api as api
@@ -47,7 +47,7 @@ class SuiteConfig(BaseModel):
 
 def save(config: SuiteConfig) -> dict:
     providers.put({"id": SUITE, "suite_id": config.suite_id, "api_base": config.api_base,
-                   "sealed": secrets.seal(config.model_dump()), "updated_at": clock.iso()})
+                   "sealed": sealing.seal(config.model_dump()), "updated_at": clock.iso()})
     return view()
 
 
@@ -55,14 +55,14 @@ def load() -> SuiteConfig:
     item = providers.get(SUITE)
     if item is None:
         raise NotFound("no WeCom suite is configured (PUT /providers/wecom-suite)")
-    return SuiteConfig(**secrets.unseal(item["sealed"]))
+    return SuiteConfig(**sealing.unseal(item["sealed"]))
 
 
 def view() -> dict:
     config = load()
     url = f"{settings().public_base_url}/callbacks/{SUITE}"
     return {"suite_id": config.suite_id, "provider_corp_id": config.provider_corp_id, "api_base": config.api_base,
-            "credentials": {k: secrets.mask(getattr(config, k)) for k in ("suite_secret", "token", "encoding_aes_key")},
+            "credentials": {k: sealing.mask(getattr(config, k)) for k in ("suite_secret", "token", "encoding_aes_key")},
             "urls": {"instruction_callback": url, "data_callback": url},
             "ticket_received": ephemeral.get(f"{SUITE}#ticket") is not None}
 
@@ -80,7 +80,8 @@ def suite_token() -> str:
 def _fetch_suite_token() -> tuple[str, int]:
     config, ticket = load(), ephemeral.get(f"{SUITE}#ticket")
     if ticket is None:
-        raise Permanent("wecom", "suite_ticket.missing", "尚未收到 suite_ticket (no suite_ticket yet: check the 指令回调 URL)")
+        raise Permanent("wecom", "suite_ticket.missing",
+                        "尚未收到 suite_ticket (no suite_ticket yet: check the 指令回调 URL)")
     data = api.call("POST", config.api_base + "/cgi-bin/service/get_suite_token", None, {
         "suite_id": config.suite_id, "suite_secret": config.suite_secret, "suite_ticket": ticket["ticket"]})
     return data["suite_access_token"], int(data.get("expires_in", 7200))
@@ -98,7 +99,7 @@ def grant(corp_id: str) -> dict:
     if item is None:
         raise Permanent("wecom", "authorize app first",
                         "企业尚未安装应用 (the organisation has not installed the app: authorize app first)")
-    return {**item, **secrets.unseal(item["sealed"])}
+    return {**item, **sealing.unseal(item["sealed"])}
 
 
 def corp_token(corp_id: str) -> tuple[str, int]:
@@ -158,6 +159,6 @@ def _authorised(auth_code: str) -> None:
     agents = data.get("auth_info", {}).get("agent", [])
     providers.put({"id": f"{SUITE}#grant#{corp['corpid']}", "corp_id": corp["corpid"],
                    "corp_name": corp.get("corp_name", ""), "agent_id": str(agents[0]["agentid"]) if agents else "",
-                   "sealed": secrets.seal({"permanent_code": data["permanent_code"]}), "granted_at": clock.iso()})
+                   "sealed": sealing.seal({"permanent_code": data["permanent_code"]}), "granted_at": clock.iso()})
     integrations.open_assigned("wecom", integration_id(corp["corpid"]), corp.get("corp_name") or corp["corpid"],
                                {"corp_id": corp["corpid"]}, {"mode": "third_party", "api_base": load().api_base})

@@ -1,13 +1,14 @@
-"""The admin API (README, "Admin API"): integrations, members, linking, incidents, war rooms. Bearer auth on every route."""
+"""The admin API (README, "Admin API"): integrations, members, linking, incidents, war rooms.
+
+Bearer auth on every route."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
 from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
 from chalicelib.errors import NotFound
+from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification, WarRoomRequest
 from chalicelib.platforms import wecom_suite
-from chalicelib.models import (ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification,
-                               WarRoomRequest)
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
 

@@ -5,7 +5,7 @@ from chalice import Blueprint
 
 from chalicelib import inbound_flow
 from chalicelib.platforms import wecom_suite
-from chalicelib.routes.common import sealed, inbound, reply
+from chalicelib.routes.common import inbound, reply, sealed
 
 bp = Blueprint(__name__)
 JSON_AND_XML = ["application/json", "text/xml", "application/xml", "text/plain"]

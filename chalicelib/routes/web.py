@@ -13,7 +13,7 @@ from typing import Callable
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib import i18n, integrations, linking, pending, sessions, views, webguard, weblogin, webapp
+from chalicelib import i18n, integrations, linking, pending, sessions, views, webapp, webguard, weblogin
 from chalicelib.errors import AppError, InvalidInput, Unauthorized
 from chalicelib.models import ID_PATTERN, Action
 from chalicelib.routes.common import guarded, parse, raw_body

@@ -9,7 +9,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 from devkit.simulators.control import Journal
-from devkit.simulators.faults import Faults, FaultMix
+from devkit.simulators.faults import FaultMix, Faults
 from devkit.simulators.http import Route, Router, delay_answer, drop_answer, serve
 
 

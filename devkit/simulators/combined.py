@@ -68,6 +68,6 @@ def start_simulators(host: str = "127.0.0.1", port: int = 0, now: Callable[[], f
 def _page(app_url: str, platforms) -> str:
     """Every platform's panel in its own section, with a bar to jump between them."""
     anchors = [p.mount_path.strip("/") for p in platforms]
-    nav = "".join(f'<a href="#{a}">{TITLES.get(p.mount_path, a)}</a>' for a, p in zip(anchors, platforms))
-    panels = "".join(f'<section id="{a}">{p.panel_html()}</section>' for a, p in zip(anchors, platforms))
+    nav = "".join(f'<a href="#{a}">{TITLES.get(p.mount_path, a)}</a>' for a, p in zip(anchors, platforms, strict=True))
+    panels = "".join(f'<section id="{a}">{p.panel_html()}</section>' for a, p in zip(anchors, platforms, strict=True))
     return PAGE.format(app_url=app_url, nav=nav, panels=panels)

@@ -5,8 +5,8 @@ Control routes are not platform APIs: they act for a person (admin console, user
 """
 from __future__ import annotations
 
-from pathlib import Path
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from devkit.simulators.http import Request, Response, Route, html_response, json_response

@@ -40,11 +40,30 @@ from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.dingtalk_cards import CardPlatform
 from devkit.simulators.dingtalk_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.dingtalk_gate import (
-    FAULT_KINDS, NEW_INVALID_TOKEN, NEW_MISSING_TOKEN, TOKEN_TTL, ApiError, Limits, OapiError, TokenFamily,
-    new_fault_error, old_fault_error, scope_denied, token_refused)
+    FAULT_KINDS,
+    NEW_INVALID_TOKEN,
+    NEW_MISSING_TOKEN,
+    TOKEN_TTL,
+    ApiError,
+    Limits,
+    OapiError,
+    TokenFamily,
+    new_fault_error,
+    old_fault_error,
+    scope_denied,
+    token_refused,
+)
 from devkit.simulators.dingtalk_org import (
-    DEFAULT_TEMPLATE_PATH, Directory, Group, Org, User, default_groups, default_users, load_template,
-    new_oapi_request_id)
+    DEFAULT_TEMPLATE_PATH,
+    Directory,
+    Group,
+    Org,
+    User,
+    default_groups,
+    default_users,
+    load_template,
+    new_oapi_request_id,
+)
 from devkit.simulators.dingtalk_scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
 
@@ -201,7 +220,8 @@ class DingTalkSimulator(PlatformSimulator):
     def _access_token(self, request: Request) -> dict[str, Any]:
         body = request.json_object()
         if (body.get("appKey"), body.get("appSecret")) != (self.org.client_id, self.org.client_secret):
-            raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret", reason="bad appKey/appSecret")
+            raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret",
+                           reason="bad appKey/appSecret")
         return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
 
     def _gettoken(self, request: Request) -> dict[str, Any]:

@@ -268,5 +268,7 @@ class CardPlatform:
         if group.scene and robot_code == self.org.scene_group_robot_code:
             return None
         if robot_code == self.org.client_id:
-            return None if group.cool_app_installed else "机器人不在群内 app robot not in group (cool app not installed)"
+            if group.cool_app_installed:
+                return None
+            return "机器人不在群内 app robot not in group (cool app not installed)"
         return "robotCode 无效 invalid robotCode for this group"

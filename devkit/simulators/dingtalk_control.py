@@ -11,10 +11,16 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devkit.simulators.control import (
+    ControlError,
+    control_post,
+    fault_route,
+    page_routes,
+    panel_fragment,
+    permission_route,
+)
 from devkit.simulators.dingtalk_org import Group, User
 from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
-from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
-                                       permission_route)
 from devkit.simulators.http import Request, Route, text_response
 
 if TYPE_CHECKING:
@@ -41,7 +47,8 @@ class ControlApi:
     def routes(self) -> list[Route]:
         return [
             *page_routes("钉钉模拟器 DingTalk simulator", panel_html(MOUNT_PATH), self.state),
-            Route("GET", r"/jsapi\.js", lambda r: text_response(200, JSAPI_SHIM, "application/javascript;charset=utf-8")),
+            Route("GET", r"/jsapi\.js",
+                  lambda r: text_response(200, JSAPI_SHIM, "application/javascript;charset=utf-8")),
             control_post(r"/_sim/console/event-url", self.save_event_url),
             permission_route(self.sim.org.permissions, self.sim.lock),
             control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>install-cool-app|uninstall-cool-app|rename)",
@@ -114,7 +121,8 @@ class ControlApi:
             route = sim.cards.callbacks.get(card.route_key or "")
             if card.callback_type != "HTTP" or route is None:
                 raise ControlError(409, f"card callbackType is {card.callback_type}, no HTTP callback route to call")
-            content = {"cardPrivateData": {"actionIds": [str(body.get("actionId"))], "params": body.get("params") or {}}}
+            content = {"cardPrivateData": {"actionIds": [str(body.get("actionId"))],
+                                           "params": body.get("params") or {}}}
             payload = {"type": "actionCallback", "outTrackId": card.out_track_id, "corpId": sim.org.corp_id,
                        "userId": user.userid if card.user_id_type == 1 else user.unionid,
                        "content": json.dumps(content, ensure_ascii=False)}

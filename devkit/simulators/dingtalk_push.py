@@ -69,7 +69,8 @@ def post_card_callback(url: str, api_secret: str, body: dict[str, Any], now: flo
     headers = {}
     if api_secret:
         timestamp = str(int(now * 1000))
-        headers = {"x-ddpaas-signature-timestamp": timestamp, "x-ddpaas-signature": card_signature(api_secret, timestamp)}
+        headers = {"x-ddpaas-signature-timestamp": timestamp,
+                   "x-ddpaas-signature": card_signature(api_secret, timestamp)}
     response = post(delivery, timeout, json=body, headers=headers)
     if response is not None and response.status_code != 200:
         delivery.error = f"HTTP {response.status_code}"

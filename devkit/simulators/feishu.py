@@ -46,9 +46,9 @@
 #   older page says 100 KB); user tokens are "u-…" (the live v2/v3 endpoints now issue JWTs); which ids of an
 #   add-members call land in invalid_id_list vs not_existed_id_list, and the codes of a succeed_type 0/2 refusal
 #   (232024 for an id the app cannot see, 99992351 for an unknown one, the unusable ids in its data); the v3
-#   token endpoint's codes for two client authentications (20070, from the 获取 user_access_token error table) and for a PKCE
-#   mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key (the SDKs decrypt them
-#   when encrypted, so both are taken by the app).
+#   token endpoint's codes for two client authentications (20070, from the 获取 user_access_token error
+#   table) and for a PKCE mismatch (20001); legacy (v1) card clicks go plaintext even with an Encrypt Key
+#   (the SDKs decrypt them when encrypted, so both are taken by the app).
 from __future__ import annotations
 
 import time
@@ -59,8 +59,17 @@ from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.feishu_chats import Chats
 from devkit.simulators.feishu_control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.feishu_gate import (
-    FAULT_KINDS, INVALID_TOKEN, MISSING_TOKEN, FeishuError, Limits, TokenPool, api_error, fault_error, scope_denied,
-    token_error)
+    FAULT_KINDS,
+    INVALID_TOKEN,
+    MISSING_TOKEN,
+    FeishuError,
+    Limits,
+    TokenPool,
+    api_error,
+    fault_error,
+    scope_denied,
+    token_error,
+)
 from devkit.simulators.feishu_messages import Messages
 from devkit.simulators.feishu_oauth import COOKIE, OAuth
 from devkit.simulators.feishu_tenant import App, Directory, Group, User, default_groups, default_users, new_log_id

@@ -143,7 +143,7 @@ class Chats:
 
     def _members(self, ids: list[Any], id_type: str) -> list[str]:
         users = [self.directory.user(str(key), id_type) for key in ids]
-        unknown = [str(key) for key, user in zip(ids, users) if user is None]
+        unknown = [str(key) for key, user in zip(ids, users, strict=True) if user is None]
         if unknown:
             raise api_error(99992351, f"these open ids not existed: {unknown}", "unknown members")
         if any(not u.in_scope for u in users if u):

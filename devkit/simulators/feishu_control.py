@@ -9,8 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devkit.simulators.control import (ControlError, control_post, fault_route, page_routes, panel_fragment,
-                                       permission_route)
+from devkit.simulators.control import (
+    ControlError,
+    control_post,
+    fault_route,
+    page_routes,
+    panel_fragment,
+    permission_route,
+)
 from devkit.simulators.feishu_cards import button_values, check_card, overflow_options, update_multi
 from devkit.simulators.feishu_gate import FeishuError
 from devkit.simulators.feishu_messages import Message

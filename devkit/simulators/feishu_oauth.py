@@ -184,4 +184,5 @@ class OAuth:
         links = "".join(
             f"<li><a href=\"?{html.escape(urlencode({**query, 'sim_user': u.open_id}))}\">{html.escape(u.name)} "
             f"({html.escape(u.key)})</a></li>" for u in self.directory.users.values())
-        return _page(200, "飞书授权", f"<h3>以谁的身份授权 {html.escape(self.app.name)}？ Who is signing in?</h3><ul>{links}</ul>")
+        return _page(200, "飞书授权",
+                     f"<h3>以谁的身份授权 {html.escape(self.app.name)}？ Who is signing in?</h3><ul>{links}</ul>")

@@ -45,8 +45,8 @@
 #   - the errcode table (a Go errcodes package with 排查方法, PHP/Java/JS tables, one C# enum disagreeing on
 #     40084-40086, outvoted): 40078 不合法的auth_code (只能消费一次), 40080 suite_secret, 40082 suite_token,
 #     40083 suite_id, 40084 permanent_code (含企业已取消授权), 40085 suite_ticket (不存在或者已失效),
-#     40086 第三方应用appid, 41021-41025 (缺少 suite_id / suite_access_token / suite_ticket / secret / permanent_code), 42009
-#     suite_access_token已过期, 48002 API接口无权限调用;
+#     40086 第三方应用appid, 41021-41025 (缺少 suite_id / suite_access_token / suite_ticket / secret /
+#     permanent_code), 42009 suite_access_token已过期, 48002 API接口无权限调用;
 #   - doc text quoted in SDKs: suite_ticket every 10 min, 实际有效期30分钟, use the newest; the same
 #     suite_access_token while valid (2 h); create_auth's AuthCode 5分钟内有效 and answered within 1000 ms;
 #     get_permanent_code 临时授权码一次有效; the get_permanent_code / auth_info field names (two generated Go
@@ -58,14 +58,15 @@
 #     provider's corpid, 数据回调 the authorising corp's corpid, 指令回调 the suiteid;
 #     getuserinfo3rd answers lowercase corpid/userid/open_userid (client code), user_ticket+expires_in together;
 #     应用群聊 only for 自建应用.
-# Not confirmed, chosen and flagged: every English errmsg of the suite codes; 41008 for a missing auth_code and
-#   41002 for a missing auth_corpid; that the two URLs are saved together (one console form; ``which`` saves one); that only the latest 3 tickets
-#   are kept; that a cancelled corp's tokens fail as 40014; that a re-install keeps the corp's AgentId; that a
-#   late create_auth answer (> 1 s) is flagged but not retried (the 5 s/3-attempt rule applies); that the suite's
-#   trusted domain needs no ownership file; open_userid's value (shape only); 48002 for appchat with a suite token;
-#   that the suite's app may call user/getuserid; per-member windows per app (the suite's app has its own);
-#   auth_corp_info's industry/scale values; one outer element order (ToUserName, AgentID, Encrypt) for every
-#   callback. The 10-minute ticket schedule runs on wall-clock time (``ticket_interval``; None turns it off).
+# Not confirmed, chosen and flagged: every English errmsg of the suite codes; 41008 for a missing auth_code
+#   and 41002 for a missing auth_corpid; that the two URLs are saved together (one console form; ``which``
+#   saves one); that only the latest 3 tickets are kept; that a cancelled corp's tokens fail as 40014; that a
+#   re-install keeps the corp's AgentId; that a late create_auth answer (> 1 s) is flagged but not retried
+#   (the 5 s/3-attempt rule applies); that the suite's trusted domain needs no ownership file; open_userid's
+#   value (shape only); 48002 for appchat with a suite token; that the suite's app may call user/getuserid;
+#   per-member windows per app (the suite's app has its own); auth_corp_info's industry/scale values; one
+#   outer element order (ToUserName, AgentID, Encrypt) for every callback. The 10-minute ticket schedule runs
+#   on wall-clock time (``ticket_interval``; None turns it off).
 # Not simulated: departments and tags (toparty/totag always come back invalid), enable_duplicate_check,
 #   the app-chat per-member windows, media upload, the JSON callback flavour, getcallbackip,
 #   JS-SDK tickets, the smart-robot (智能机器人) mode; for the suite: pre_auth_code / set_session_info and the

@@ -32,7 +32,8 @@ MOUNT_PATH = "/wecom"
 SIDE = """<details open class="console"><summary><b>管理后台 Admin console</b></summary>
 <p>接收消息 URL <input data-role="callback-url"><button data-act="callback-url">保存 Save (GET 校验)</button></p>
 <p>可信域名 Trusted domain <input data-role="trusted-domain"><button data-act="trusted-domain">设置 Set</button></p>
-<p>应用主页 web_home <input data-role="web-home"><button class="green" data-act="open-app">从工作台打开 Open app</button></p>
+<p>应用主页 web_home <input data-role="web-home">\
+<button class="green" data-act="open-app">从工作台打开 Open app</button></p>
 </details><details open class="console"><summary><b>服务商 Suite (第三方应用)</b></summary>
 <table data-role="suite"></table>
 <p>指令回调 / 数据回调 URL <input data-role="suite-url"><button data-act="suite-url">保存 Save (GET 校验)</button></p>

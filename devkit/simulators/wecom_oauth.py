@@ -111,7 +111,8 @@ class WebSignIn:
         links = "".join(f"<li><a href=\"?{html.escape(urlencode({**query, 'sim_user': userid}))}\">"
                         f"{html.escape(user.name)} ({html.escape(userid)} · {html.escape(corp_id)})</a></li>"
                         for userid, (corp_id, user) in people.items())
-        return _page("选择成员", f"<h3>以哪位成员打开 {html.escape(self.app_name)}？ Who opens the app?</h3><ul>{links}</ul>")
+        return _page("选择成员",
+                     f"<h3>以哪位成员打开 {html.escape(self.app_name)}？ Who opens the app?</h3><ul>{links}</ul>")
 
 
 class OAuth(WebSignIn):

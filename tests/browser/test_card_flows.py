@@ -9,8 +9,11 @@ from typing import Callable
 import pytest
 
 import tests.browser.needs  # noqa: F401 - first: skips this module when chromium or playwright is missing
-from devkit.walkthrough import Console, send_incident, setup_dingtalk, setup_feishu, setup_wecom
+
+# isort: split
 from playwright.sync_api import Page, expect
+
+from devkit.walkthrough import Console, send_incident, setup_dingtalk, setup_feishu, setup_wecom
 from tests.browser.clients import SLOW, Client, Person, screenshot
 from tests.live_runtime import queue_url
 

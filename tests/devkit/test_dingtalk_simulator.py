@@ -154,7 +154,8 @@ def test_new_token_is_reused_extended_and_refused_after_expiry(sim: DingTalkSimu
 
 
 def test_bad_credentials_get_dingtalks_errors(sim: DingTalkSimulator) -> None:
-    response = requests.post(f"{sim.api_base}/v1.0/oauth2/accessToken", json={"appKey": sim.org.client_id, "appSecret": "x"})
+    response = requests.post(f"{sim.api_base}/v1.0/oauth2/accessToken",
+                             json={"appKey": sim.org.client_id, "appSecret": "x"})
     assert_new_error(response, 400, "invalidClientIdOrSecret")
     assert response.json()["message"] == "无效的clientId或者clientSecret"
     bad = requests.get(f"{sim.oapi_base}/gettoken", params={"appkey": "ding-nope", "appsecret": "x"})
@@ -338,7 +339,8 @@ def test_group_changes_push_encrypted_events(sim: DingTalkSimulator, app: FakeAp
     control(sim, f"groups/{cid}/rename", {"title": "DB 告警", "operator": "zhangwei"})
     renamed = app.events[-1][1]
     assert renamed["EventType"] == "chat_update_title" and renamed["title"] == "DB 告警"
-    assert renamed["eventId"] != event["eventId"] and renamed["operatorUnionId"] == sim.directory.users["zhangwei"].unionid
+    assert renamed["eventId"] != event["eventId"]
+    assert renamed["operatorUnionId"] == sim.directory.users["zhangwei"].unionid
     control(sim, f"groups/{cid}/uninstall-cool-app", {"operator": "lina"})
     assert app.events[-1][1]["EventType"] == "im_cool_app_uninstall"
     assert [g["coolAppInstalled"] for g in state(sim)["groups"] if g["openConversationId"] == cid] == [False]
@@ -388,10 +390,13 @@ def test_scene_group_create_is_idempotent_and_deliverable(sim: DingTalkSimulator
     created = api(sim, "POST", path, token, body).json()
     assert created["open_conversation_id"].startswith("cid") and created["chat_id"].startswith("chat")
     assert api(sim, "POST", path, token, body).json() == created
-    assert_new_error(api(sim, "POST", path, token, {**body, "template_id": "x", "uuid": "2"}), 400, "groupTemplate.notFound")
-    assert_new_error(api(sim, "POST", path, token, {**body, "owner_user_id": "ghost", "uuid": "3"}), 400, "member.notFound")
+    assert_new_error(api(sim, "POST", path, token, {**body, "template_id": "x", "uuid": "2"}),
+                     400, "groupTemplate.notFound")
+    assert_new_error(api(sim, "POST", path, token, {**body, "owner_user_id": "ghost", "uuid": "3"}),
+                     400, "member.notFound")
     cid = created["open_conversation_id"]
-    added = api(sim, "POST", "/v1.0/im/sceneGroup/member/add", token, {"open_conversation_id": cid, "user_ids": ["wangfang"]})
+    added = api(sim, "POST", "/v1.0/im/sceneGroup/member/add", token,
+                {"open_conversation_id": cid, "user_ids": ["wangfang"]})
     assert added.json() == {"success": True}
     assert sim.directory.groups[cid].members == ["zhangwei", "lina", "wangfang"]
     scene_robot = {"robotCode": sim.org.scene_group_robot_code}
@@ -410,7 +415,8 @@ def test_war_room_apis_need_the_permissions_seed_000_applies_for(sim: DingTalkSi
     assert refused.json()["accessdenieddetail"] == {"requiredScopes": ["qyapi_chat_manage"]}
     control(sim, "console/permissions", {"scope": "qyapi_get_member_by_mobile", "granted": False})
     lookup = oapi(sim, "/topapi/v2/user/getbymobile", old, {"mobile": "13800000001"})
-    assert (lookup["errcode"], lookup["sub_code"]) == (88, "60011") and "qyapi_get_member_by_mobile" in lookup["sub_msg"]
+    assert (lookup["errcode"], lookup["sub_code"]) == (88, "60011")
+    assert "qyapi_get_member_by_mobile" in lookup["sub_msg"]
     for scope in ("qyapi_chat_manage", "qyapi_get_member_by_mobile"):
         control(sim, "console/permissions", {"scope": scope})
     assert api(sim, "POST", "/v1.0/im/sceneGroup/create", token, body).status_code == 200

@@ -44,7 +44,11 @@ def test_uninstalling_withdraws_the_grant(world):
     console.sim("POST", "/_sim/suite/uninstall", {"corp_id": done["corp_id"]}, platform="wecom")
     send_incident(queue_url(), "inc-3rd-2", done["people"][:1], [])
     mine = done["integration"]["id"]
-    delivery = console.wait_for(lambda: next((d for d in console.api("GET", "/incidents/inc-3rd-2")[1].get("deliveries", [])
-                                              if d["integration_id"] == mine and d["state"] not in ("pending", "deferred")),
-                                             None), "the delivery")
+
+    def settled_delivery():
+        deliveries = console.api("GET", "/incidents/inc-3rd-2")[1].get("deliveries", [])
+        return next((d for d in deliveries
+                     if d["integration_id"] == mine and d["state"] not in ("pending", "deferred")), None)
+
+    delivery = console.wait_for(settled_delivery, "the delivery")
     assert delivery["state"] == "failed" and "authorize app first" in delivery["error"]

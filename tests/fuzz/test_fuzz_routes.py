@@ -49,8 +49,8 @@ FEISHU_PLAIN = {"app_id": "cli_fuzz2", "app_secret": "feishu-app-secret-plain-93
                 "verification_token": "feishu-vt-plain-0d7b"}
 WECOM = {"corp_id": "wwfuzzcorp0001", "agent_id": "1000002", "secret": "wecom-secret-ab12cd",
          "token": "wecomTokenFuzz77", "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"}
-SUITE = {"suite_id": "wwsuitefuzz01", "provider_corp_id": "wwproviderfuzz", "suite_secret": "suite-secret-5e6f7a", "token": "SuiteTokenFuzz",
-         "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "api_base": "http://127.0.0.1:9"}
+SUITE = {"suite_id": "wwsuitefuzz01", "provider_corp_id": "wwproviderfuzz", "suite_secret": "suite-secret-5e6f7a",
+         "token": "SuiteTokenFuzz", "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "api_base": "http://127.0.0.1:9"}
 SECRETS = {"test-admin-token", DING["client_secret"], DING["aes_key"], DING["token"], DING["card_api_secret"],
            FEISHU["app_secret"], FEISHU["verification_token"], FEISHU["encrypt_key"], FEISHU_PLAIN["app_secret"],
            FEISHU_PLAIN["verification_token"], WECOM["secret"], WECOM["token"], WECOM["encoding_aes_key"],
@@ -74,7 +74,8 @@ GARBAGE: list[bytes] = [
 ]
 ODD_QUERIES = ["", "timestamp=%C2%B2&nonce=n&msg_signature=s&signature=s", f"timestamp={'9' * 400}&nonce=n&signature=s",
                "timestamp=-1&nonce=n", "timestamp=1e10&nonce=n", "echostr=%25%25%25&timestamp=1&nonce=n",
-               f"echostr={'A' * 64}&timestamp={'9' * 30}&nonce=n&msg_signature=x", "msg_signature=%C3%A9&timestamp=&nonce=",
+               f"echostr={'A' * 64}&timestamp={'9' * 30}&nonce=n&msg_signature=x",
+               "msg_signature=%C3%A9&timestamp=&nonce=",
                "timestamp=1&timestamp=2&nonce=a&nonce=b", f"nonce={'n' * 3000}", "next=%2F%2Fevil.example&pending=x",
                f"pending={'p' * 3000}", "code=%00&state=%FF&error=x", "a=%E0%A4%A"]
 ODD_HEADERS = [{"X-Lark-Signature": "é" * 64, "X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n"},
@@ -97,7 +98,8 @@ class Case:
     headers: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        return f"{self.group}: {self.method} {self.path[:160]} headers={str(self.headers)[:160]} body={self.body[:200]!r}"
+        return (f"{self.group}: {self.method} {self.path[:160]} headers={str(self.headers)[:160]} "
+                f"body={self.body[:200]!r}")
 
 
 # -- mutation ---------------------------------------------------------------------------------------------
@@ -152,12 +154,6 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _get(value: Any, path: tuple) -> Any:
-    for step in path:
-        value = value[step]
-    return value
-
-
 # -- the world the requests land in -------------------------------------------------------------------------
 
 @pytest.fixture
@@ -205,8 +201,9 @@ def _run(client, cases: list[Case]) -> list[str]:
 
 # -- unsigned garbage on every callback route -------------------------------------------------------------
 
-CALLBACK_PATHS = [("POST", "/callbacks/{id}/events"), ("GET", "/callbacks/{id}/events"), ("POST", "/callbacks/{id}/card"),
-                  ("POST", "/callbacks/wecom-suite"), ("GET", "/callbacks/wecom-suite")]
+CALLBACK_PATHS = [("POST", "/callbacks/{id}/events"), ("GET", "/callbacks/{id}/events"),
+                  ("POST", "/callbacks/{id}/card"), ("POST", "/callbacks/wecom-suite"),
+                  ("GET", "/callbacks/wecom-suite")]
 TARGETS = ["int_ding", "int_fs", "int_fsp", "int_wc", *IDS]
 
 
@@ -233,8 +230,8 @@ def unsigned_cases(rng: random.Random) -> list[Case]:
     echostr = quote(MsgCrypt(WECOM["token"], WECOM["encoding_aes_key"], WECOM["corp_id"]).encrypt("1"))
     for stamp in ("%C2%B2", "9" * 400, "%EF%BC%91"):  # the URL checks' timestamps, unsigned
         for path in ("/callbacks/{id}/events", "/callbacks/wecom-suite"):
-            cases.append(_unsigned("GET", path, "int_wc", f"msg_signature=x&timestamp={stamp}&nonce=n&echostr={echostr}",
-                                   b"", {}))
+            query = f"msg_signature=x&timestamp={stamp}&nonce=n&echostr={echostr}"
+            cases.append(_unsigned("GET", path, "int_wc", query, b"", {}))
         cases.append(_unsigned("POST", "/callbacks/{id}/events", "int_ding", f"signature=x&timestamp={stamp}&nonce=n",
                                b'{"encrypt": "QUJD"}', JSON))
     return cases
@@ -317,7 +314,7 @@ def feishu_cases(rng: random.Random) -> list[Case]:
     cases += [_feishu("/callbacks/int_fs/card", _dumps(payload), FEISHU_LEGACY, changes, legacy=True)
               for payload, changes in mutations(FEISHU_LEGACY, rng, CASES // 2)]
     plain = _set(FEISHU_CLICK, ("header", "token"), FEISHU_PLAIN["verification_token"])
-    for payload, changes in mutations(plain, rng, CASES // 2):  # no Encrypt Key: unsigned, token-checked
+    for payload, _changes in mutations(plain, rng, CASES // 2):  # no Encrypt Key: unsigned, token-checked
         cases.append(Case("feishu", "POST", "/callbacks/int_fsp/card", _dumps(payload).encode(), JSON))
     cases += [_feishu("/callbacks/int_fs/card", text) for text in ("", "[" * 60_000, "not json", "[1]", "\u0000" * 10)]
     cases += [_feishu("/callbacks/int_fs/card", _dumps(FEISHU_CLICK), FEISHU_CLICK, (), stamp=stamp)
@@ -386,7 +383,8 @@ def wecom_cases(rng: random.Random) -> list[Case]:
 # -- the web app and the admin API ------------------------------------------------------------------------------
 
 WEB_PAGES = ["/app/{id}", "/oauth/{id}/callback", "/app/{id}/incidents", "/app/{id}/incidents/{incident}"]
-WEB_POSTS = {"/app/{id}/login": {"code": "c", "next": "/app/int_fs/incidents"}, "/app/{id}/link": {"mobile": "13800000001"},
+WEB_POSTS = {"/app/{id}/login": {"code": "c", "next": "/app/int_fs/incidents"},
+             "/app/{id}/link": {"mobile": "13800000001"},
              "/app/{id}/incidents/{incident}/actions": {"action": "silence", "minutes": 60},
              "/app/{id}/incidents/{incident}/war-room": {}}
 
@@ -417,13 +415,15 @@ def web_cases(rng: random.Random) -> list[Case]:
 
 ADMIN_BODIES = {
     ("POST", "/integrations"): {"platform": "feishu", "name": "飞书", "credentials": FEISHU_PLAIN,
-                                "settings": {"api_base": "http://127.0.0.1:9", "quota_admins": ["alice"], "low_at": 0.5}},
+                                "settings": {"api_base": "http://127.0.0.1:9", "quota_admins": ["alice"],
+                                             "low_at": 0.5}},
     ("PATCH", "/integrations/{id}"): {"name": "x", "credentials": {"app_secret": "s"}, "settings": {"edition": "free"}},
     ("POST", "/members"): {"id": "bob", "name": "Bob", "email": "bob@example.com", "mobile": "13800000002"},
     ("POST", "/incidents"): {"version": 1, "incident": {"id": "inc-2", "title": "t", "severity": "info",
                                                         "status": "triggered", "labels": {"a": "b"},
                                                         "started_at": "2026-11-22T10:00:00Z", "url": "https://x"},
-                             "targets": {"members": ["alice"], "chats": [{"integration_id": "int_fs", "chat_id": "oc"}]}},
+                             "targets": {"members": ["alice"],
+                                         "chats": [{"integration_id": "int_fs", "chat_id": "oc"}]}},
     ("POST", "/incidents/{incident}/actions"): {"action": "silence", "minutes": 30, "by": "alice"},
     ("POST", "/incidents/{incident}/war-room"): {"integration_id": "int_fs", "by": "alice"},
     ("PUT", "/providers/wecom-suite"): SUITE,

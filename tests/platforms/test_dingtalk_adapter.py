@@ -13,8 +13,17 @@ from pydantic import ValidationError
 
 from chalicelib import cards, config
 from chalicelib.cards import Card
-from chalicelib.errors import (CallbackRejected, Permanent, PlatformError, PlatformUnavailable, QuotaExhausted,
-                               RateLimited, Retryable, TargetGone, TokenInvalid)
+from chalicelib.errors import (
+    CallbackRejected,
+    Permanent,
+    PlatformError,
+    PlatformUnavailable,
+    QuotaExhausted,
+    RateLimited,
+    Retryable,
+    TargetGone,
+    TokenInvalid,
+)
 from chalicelib.platforms import dingtalk_api
 from chalicelib.platforms.base import ChatEvent, InboundRequest
 from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings

@@ -23,7 +23,8 @@ ACTIVE = re.compile(r"<\s*/?\s*(font|@)|\*\*|`")
 def _incident(**fields) -> dict:
     return {"id": "inc-9", "title": HOSTILE, "severity": "critical", "status": "acknowledged", "description": "",
             "labels": {}, "started_at": "2026-11-22T10:00:00Z",
-            "last_action": {"action": "ack", "name": "Eve <@all> [x](https://evil.example)", "at": "2026-11-22T10:05:00Z"},
+            "last_action": {"action": "ack", "name": "Eve <@all> [x](https://evil.example)",
+                            "at": "2026-11-22T10:05:00Z"},
             **fields}
 
 

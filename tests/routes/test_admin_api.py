@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from app import app
-from chalicelib import clock, config, integrations, secrets
+from chalicelib import clock, config, integrations, sealing
 from chalicelib.models import PlatformName
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
@@ -77,7 +77,7 @@ def created(api: Api, sim: DingTalkSimulator) -> dict[str, Any]:
 
 
 def _stored_credentials(integration_id: str) -> dict[str, str]:
-    return secrets.unseal(integration_store.get(integration_id)["credentials"])
+    return sealing.unseal(integration_store.get(integration_id)["credentials"])
 
 
 # -- auth -----------------------------------------------------------------------------------------
@@ -452,7 +452,8 @@ def test_a_silence_beyond_seven_days_is_400_from_the_api(api: Api) -> None:
 
 @pytest.mark.parametrize("member_id", ["", "x" * 3000, "a b"])
 def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, member_id: str) -> None:
-    status, body = api("POST", "/incidents", {"version": 1, "incident": {"id": "inc-1", "title": "t", "severity": "info"},
+    incident = {"id": "inc-1", "title": "t", "severity": "info"}
+    status, body = api("POST", "/incidents", {"version": 1, "incident": incident,
                                               "targets": {"members": [member_id]}})
     assert status == 400 and "targets.members" in body["message"]
     assert api("GET", "/incidents/inc-1")[0] == 404

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from Crypto.Cipher import AES
 
-from chalicelib import clock, secrets
+from chalicelib import clock, sealing
 from chalicelib.models import DeliveryJob
 from chalicelib.platforms.msgcrypt import MsgCrypt, aes_key
 from chalicelib.store import chats, deliveries, ephemeral, people
@@ -24,7 +24,8 @@ from devkit.simulators.dingtalk_org import Org
 from tests.factories import member, stored_integration
 
 CREDS = {"corp_id": "dingcorp0001", "agent_id": "1001", "client_id": "dingappkey0001", "client_secret": "s" * 32,
-         "aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "token": "mryue", "card_api_secret": "api-secret-xyz"}
+         "aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "token": "mryue",
+         "card_api_secret": "api-secret-xyz"}
 EVENTS = "/callbacks/int_ding/events"
 CARD = "/callbacks/int_ding/card"
 JSON = {"Content-Type": "application/json"}
@@ -47,7 +48,7 @@ def sim() -> Iterator[DingTalkSimulator]:
 def ding(client, sim):
     integration_store.create({"id": "int_ding", "platform": "dingtalk", "name": "test",
                               "settings": {"api_base": sim.api_base, "oapi_base": sim.oapi_base},
-                              "credentials": secrets.seal(CREDS), "created_at": clock.iso(), "updated_at": clock.iso()})
+                              "credentials": sealing.seal(CREDS), "created_at": clock.iso(), "updated_at": clock.iso()})
     return client
 
 

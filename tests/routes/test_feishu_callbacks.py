@@ -119,7 +119,7 @@ def _sealed(plaintext_block: bytes, wanted: bytes) -> str:
     raw = base64.b64decode(lark_crypto.encrypt(CREDS["encrypt_key"], plaintext_block.decode()))
     iv, block = raw[:16], raw[16:32]
     padded = plaintext_block + bytes([16 - len(plaintext_block)]) * (16 - len(plaintext_block))
-    return base64.b64encode(bytes(a ^ b ^ c for a, b, c in zip(iv, padded, wanted)) + block).decode()
+    return base64.b64encode(bytes(a ^ b ^ c for a, b, c in zip(iv, padded, wanted, strict=True)) + block).decode()
 
 
 OPENINGS = {

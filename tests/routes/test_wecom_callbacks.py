@@ -50,7 +50,8 @@ def _post(client, inner: str, **kwargs):
 
 
 def _card_event(key: str, user: str = "zhangsan", code: str = "code-2") -> str:
-    return (f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+    return (f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName>"
             f"<CreateTime>{int(clock.now())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
             f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
             f"<TaskId><![CDATA[dbtask1]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
@@ -185,7 +186,8 @@ def test_nothing_is_decrypted_before_the_signature_holds(wecom, openings):
     encrypt = _crypt().encrypt(_card_event("ack/0/inc-1"))
     bad_post = _signed_query(encrypt, token_crypt=MsgCrypt("forged", CREDS["encoding_aes_key"], CREDS["corp_id"]))
     assert wecom.http.get(f"{URL}?{bad_get}&echostr={quote(echostr, safe='')}").status_code == 400
-    assert wecom.http.post(f"{URL}?{bad_post}", body=_outer(encrypt), headers={"Content-Type": "text/xml"}).status_code == 400
+    answer = wecom.http.post(f"{URL}?{bad_post}", body=_outer(encrypt), headers={"Content-Type": "text/xml"})
+    assert answer.status_code == 400
     assert openings == []
     assert wecom.http.get(f"{URL}?{_signed_query(echostr)}&echostr={quote(echostr, safe='')}").status_code == 200
     assert openings == [echostr]
@@ -224,13 +226,17 @@ UNSIGNED = {
                                       _outer("QUJD")),
     "doctype_around_a_good_envelope": lambda c: _doctype_around_a_good_envelope(c),
     "entities": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
-                               '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><xml><Encrypt>&b;</Encrypt></xml>'),
+                               '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+                               '<xml><Encrypt>&b;</Encrypt></xml>'),
     "unknown_encoding": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
                                        b'<?xml version="1.0" encoding="x-nope"?><xml><Encrypt>QUJD</Encrypt></xml>'),
-    "deeply_nested": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "<xml>" + "<a>" * 8000 + "</a>" * 8000 + "</xml>"),
+    "deeply_nested": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
+                                    "<xml>" + "<a>" * 8000 + "</a>" * 8000 + "</xml>"),
     "nested_brackets": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "[" * 60000),
-    "encrypt_not_text": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1", "<xml><Encrypt><a>QUJD</a></Encrypt></xml>"),
-    "another_root": lambda c: _raw(c, f"msg_signature=x&timestamp={int(clock.now())}&nonce=1", "<html><Encrypt>QUJD</Encrypt></html>"),
+    "encrypt_not_text": lambda c: _raw(c, "msg_signature=x&timestamp=1&nonce=1",
+                                       "<xml><Encrypt><a>QUJD</a></Encrypt></xml>"),
+    "another_root": lambda c: _raw(c, f"msg_signature=x&timestamp={int(clock.now())}&nonce=1",
+                                   "<html><Encrypt>QUJD</Encrypt></html>"),
     "json_body": lambda c: c.http.post(f"{URL}?msg_signature=x&timestamp=1&nonce=1", body='{"Encrypt": "QUJD"}',
                                        headers={"Content-Type": "application/json"}),
 }

@@ -13,8 +13,8 @@ from chalicelib.store import people, providers
 from tests.routes.test_wecom_callbacks import openings  # noqa: F401 - the decryption spy
 
 PROVIDER = "wwprovider01"
-SUITE = {"provider_corp_id": PROVIDER, "suite_id": "wwsuite0001", "suite_secret": "suite-secret-value", "token": "SuiteToken1",
-         "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "api_base": "https://qyapi.example.com"}
+SUITE = {"provider_corp_id": PROVIDER, "suite_id": "wwsuite0001", "suite_secret": "suite-secret-value",
+         "token": "SuiteToken1", "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "api_base": "https://qyapi.example.com"}
 CORP = "wwcorpA0001"
 URL = "/callbacks/wecom-suite"
 

@@ -149,7 +149,8 @@ def test_a_block_that_keeps_answering_gets_a_growing_wait(fake_platform, monkeyp
     monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: delays.append(delay))
     job = DeliveryJob(incident_id="inc-1", integration_id="int_fake", kind="user", target="u")
     for attempt in range(6):
-        worker.retry_later(job.model_copy(update={"attempt": attempt}), RateLimited("fake", "45009", "", retry_after=60))
+        worker.retry_later(job.model_copy(update={"attempt": attempt}),
+                           RateLimited("fake", "45009", "", retry_after=60))
     assert delays == [60, 60, 60, 60, 80, 160]
 
 

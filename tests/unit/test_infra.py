@@ -14,7 +14,8 @@ def test_template_holds_every_table_queue_dlq_and_the_key():
     assert tables == {f"dutybridge-prod-{t.logical}" for t in schema.TABLES}
     assert queues == {f"dutybridge-prod-{q.logical}{suffix}" for q in schema.QUEUES for suffix in ("", "-dlq")}
     assert found["SecretsKeyAlias"]["Properties"]["AliasName"] == "alias/dutybridge-prod"
-    ephemeral = next(r for r in found.values() if r.get("Properties", {}).get("TableName") == "dutybridge-prod-ephemeral")
+    ephemeral = next(r for r in found.values()
+                     if r.get("Properties", {}).get("TableName") == "dutybridge-prod-ephemeral")
     assert ephemeral["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 

@@ -42,7 +42,8 @@ def _run_deliveries() -> list[dict]:
 
 def _notify(*incident_ids: str, severity: str = "warning") -> None:
     for incident_id in incident_ids:
-        worker.handle_notification(json.dumps(notification(incident_id, severity=severity, title=f"磁盘 {incident_id}")))
+        body = notification(incident_id, severity=severity, title=f"磁盘 {incident_id}")
+        worker.handle_notification(json.dumps(body))
 
 
 def test_running_low_folds_warnings_into_one_digest_per_receiver(low_budget, delays):

@@ -176,6 +176,7 @@ def test_a_burst_of_changes_to_one_card_becomes_one_update_of_the_newest_state(f
 
 
 def test_the_per_api_rate_is_overridable_per_integration():
-    feishu = Feishu("i", Feishu.Credentials(app_id="a", app_secret="s", verification_token="v"), Feishu.Settings(qps=20))
+    feishu = Feishu("i", Feishu.Credentials(app_id="a", app_secret="s", verification_token="v"),
+                    Feishu.Settings(qps=20))
     assert (20, 1) in [(w.limit, w.seconds) for w in feishu.windows("send", "user", "ou_1")]
     assert (50, 1) not in [(w.limit, w.seconds) for w in feishu.windows("send", "user", "ou_1")]

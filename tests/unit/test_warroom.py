@@ -153,7 +153,8 @@ def test_a_latecomer_the_platform_refuses_stays_outside(paged):
     assert paged.joined == [(room["chat_id"], ["u-gone-erin"])]
     incident = incident_store.get("inc-1")
     assert "erin" not in incident["war_rooms"]["int_fake"]["invited"]
-    assert incident["timeline"][-1]["action"] == "war_room_failed" and "ask its owner" in incident["timeline"][-1]["note"]
+    assert incident["timeline"][-1]["action"] == "war_room_failed"
+    assert "ask its owner" in incident["timeline"][-1]["note"]
 
 
 def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retried(paged, monkeypatch):
