@@ -41,9 +41,10 @@ from chalicelib.platforms.base import (
     Room,
     RoomPlan,
 )
+from chalicelib.platforms.inbound import stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom_cards import parse_key, render, summary
-from chalicelib.platforms.wecom_xml import TIMESTAMP, open_envelope, text, xml
+from chalicelib.platforms.wecom_xml import open_envelope, text, xml
 
 log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
@@ -201,8 +202,9 @@ class WeCom(Adapter):
         if text(message, "ToUserName") != self.credentials.corp_id:
             raise CallbackRejected("message is for another organisation")
         sender, created, key = (text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
-        if not 0 < len(sender.encode()) <= USER_ID_BYTES or not TIMESTAMP.fullmatch(created):
-            raise CallbackRejected("message without a sender or a creation time")
+        if not 0 < len(sender.encode()) <= USER_ID_BYTES:
+            raise CallbackRejected("message without a sender")
+        stamp(created)  # a creation time of ASCII digits, or refused
         identity = text(message, "MsgId") or f"{sender}#{created}#{key}"
         click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
         return EventBatch(reply=EMPTY, dedupe_key=hashlib.sha256(identity.encode()).hexdigest(), click=click)
