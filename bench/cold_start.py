@@ -143,7 +143,7 @@ def callbacks(platforms: list[str], runs: int) -> list[str]:
 
 
 def _first_callback(platform: str, incident_id: str) -> tuple[float, dict]:
-    from chalicelib import incidents
+    from chalicelib.core import incidents
 
     _incident(incident_id)
     event = _event(*REQUESTS[platform](incident_id))
@@ -169,7 +169,7 @@ def _world(platforms: list[str]):
     server = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
     server.start()
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
-    from chalicelib import aws, clock, config, sealing
+    from chalicelib.common import aws, clock, config, sealing
     from chalicelib.store import integrations, people
     from infra.bootstrap import bootstrap
 
@@ -191,7 +191,7 @@ def _leave(server, saved_env: dict[str, str]) -> None:
     (the test suite runs this in its own process)."""
     import requests
 
-    from chalicelib import aws, config, sealing
+    from chalicelib.common import aws, config, sealing
 
     requests.post(f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/reset", timeout=10)
     server.stop()
@@ -202,8 +202,8 @@ def _leave(server, saved_env: dict[str, str]) -> None:
 
 
 def _incident(incident_id: str) -> None:
-    from chalicelib import dispatch
-    from chalicelib.models import Notification
+    from chalicelib.core.models import Notification
+    from chalicelib.flows import fanout as dispatch
 
     dispatch.accept(Notification.model_validate(
         {"version": 1, "incident": {"id": incident_id, "title": "db-1 down", "severity": "critical"}}))
@@ -211,7 +211,7 @@ def _incident(incident_id: str) -> None:
 
 def _card(platform: str, incident_id: str, ref: Callable[[str], dict]) -> str:
     """A card delivered to alice for the incident; returns its card key."""
-    from chalicelib.models import DeliveryJob
+    from chalicelib.core.models import DeliveryJob
     from chalicelib.store import deliveries
 
     integration_id, _, _, user_id = INTEGRATIONS[platform]
@@ -247,7 +247,7 @@ def _dingtalk(incident_id: str) -> tuple[str, str, dict[str, str], str]:
 
 
 def _feishu(incident_id: str) -> tuple[str, str, dict[str, str], str]:
-    from chalicelib.platforms import lark_crypto
+    from chalicelib.platforms.feishu import crypto as lark_crypto
 
     message_id = "om_" + uuid.uuid4().hex
     _card("feishu", incident_id, lambda key: {"message_id": message_id})

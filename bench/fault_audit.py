@@ -19,7 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from chalicelib import aws, cards, incidents, integrations
+from chalicelib.common import aws
+from chalicelib.core import cards, incidents
+from chalicelib.flows import integrations
 from chalicelib.store import integrations as integration_store
 from chalicelib.store.base import scan_all
 

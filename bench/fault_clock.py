@@ -2,7 +2,7 @@
 
 The app waits through SQS: a retry or a paced card is re-queued with DelaySeconds (up to 900 s), and
 the embedded SQS honours it in wall-clock time. ``Warp`` makes time pass ``speed`` times faster for
-everything that reads a clock: the app's ``chalicelib.clock.now`` and the simulators' ``now`` (token
+everything that reads a clock: the app's ``chalicelib.common.clock.now`` and the simulators' ``now`` (token
 lives, rate windows, update-token and response-code lifetimes, signature freshness) run on
 ``warp.now``, and a botocore hook on the app's own SQS client divides every DelaySeconds by ``speed``
 (rounded up to whole seconds, as SQS wants them). The app computes the same delays and takes the same
@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from chalicelib import clock
+from chalicelib.common import clock
 
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 SQS_SENDS = ("before-parameter-build.sqs.SendMessage", "before-parameter-build.sqs.SendMessageBatch")

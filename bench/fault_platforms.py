@@ -15,8 +15,10 @@ from typing import Any
 
 import requests
 
-from chalicelib.cards import STATUS_TEXT, Card
-from chalicelib.platforms import dingtalk_cards, feishu_cards, wecom_cards
+from chalicelib.core.cards import STATUS_TEXT, Card
+from chalicelib.platforms.dingtalk import cards as dingtalk_cards
+from chalicelib.platforms.feishu import cards as feishu_cards
+from chalicelib.platforms.wecom import cards as wecom_cards
 from devkit.simulators.feishu_cards import button_values, overflow_options
 from devkit.simulators.wecom_cards import button_keys, menu_keys
 

@@ -91,7 +91,7 @@ from bench.fault_clock import Warp
 from bench.fault_platforms import VIEWS
 from bench.fault_runtime import BenchRuntime, dead_letters, settle
 from bench.fault_stories import Driver, Target, plan_incidents
-from chalicelib import aws, config, sealing
+from chalicelib.common import aws, config, sealing
 from chalicelib.store import people
 from devkit.runtime import Runtime
 from devkit.simulators import outbound

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.fault_clock import Warp
-from chalicelib import aws
+from chalicelib.common import aws
 from devkit.runtime import Runtime
 
 QUEUES = ("notifications", "deliveries", "war-rooms")

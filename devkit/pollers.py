@@ -11,7 +11,7 @@ import threading
 import traceback
 from typing import Callable
 
-from chalicelib import aws
+from chalicelib.common import aws
 
 log = logging.getLogger("devkit.pollers")
 

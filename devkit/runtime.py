@@ -42,7 +42,7 @@ class Runtime:
             "AWS_ENDPOINT_URL": f"http://{self.host}:{self.aws_port}", "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
             "DUTYBRIDGE_PREFIX": PREFIX, "ADMIN_TOKEN": self.admin_token})
-        from chalicelib import aws, config
+        from chalicelib.common import aws, config
         from infra.bootstrap import bootstrap
         config.reset()
         aws.reset()
@@ -58,7 +58,7 @@ class Runtime:
         from chalice.local import create_local_server
 
         from app import app
-        from chalicelib import config
+        from chalicelib.common import config
 
         self._app_class = app.__class__  # chalice rebases it for the local server; stop() puts it back
         self.server = create_local_server(app, Config.create(chalice_stage="local", app_name="dutybridge"),

@@ -3,7 +3,7 @@
     python -m infra.bootstrap --prefix dutybridge-dev
 
 Works against real AWS or an emulator (``AWS_ENDPOINT_URL``). Everything comes from
-chalicelib.schema, the same definitions the tests and the local runtime use.
+chalicelib.common.schema, the same definitions the tests and the local runtime use.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, schema
+from chalicelib.common import aws, schema
 
 INDEX_POLL_SECONDS = 5
 

@@ -2,7 +2,7 @@
 
     python -m infra.package --stage prod --out build/package
 
-Writes the resources (from chalicelib.schema) to a file and hands it to ``--merge-template``,
+Writes the resources (from chalicelib.common.schema) to a file and hands it to ``--merge-template``,
 so the SAM template deploys the functions and everything they use in one stack.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python -m infra.template --prefix dutybridge-prod > infra/resources-prod.json
 
-The tables, queues (with DLQs and redrive) and KMS key come from chalicelib.schema, like the
+The tables, queues (with DLQs and redrive) and KMS key come from chalicelib.common.schema, like the
 bootstrap's, so the packaged template and a bootstrapped stage hold the same resources.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import json
 import re
 
-from chalicelib import schema
+from chalicelib.common import schema
 
 
 def _logical_id(*parts: str) -> str:

@@ -16,7 +16,7 @@ os.environ.update({
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from chalicelib import aws, clock, config, sealing  # noqa: E402
+from chalicelib.common import aws, clock, config, sealing  # noqa: E402
 
 
 def _reset_caches() -> None:
@@ -104,6 +104,6 @@ def atomic_conditions(monkeypatch):
         with lock:
             return real(call, what, **kwargs)
 
-    for module in ("chalicelib.store.base", "chalicelib.store.ephemeral", "chalicelib.pacing",
+    for module in ("chalicelib.store.base", "chalicelib.store.ephemeral", "chalicelib.delivery.pacing",
                    "chalicelib.store.deliveries", "chalicelib.store.incidents"):
         monkeypatch.setattr(f"{module}.conditional", serialised)

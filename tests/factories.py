@@ -1,7 +1,7 @@
 """Builders for test data: notifications, members, stored integrations."""
 from __future__ import annotations
 
-from chalicelib import clock, sealing
+from chalicelib.common import clock, sealing
 from chalicelib.store import integrations as integration_store
 from chalicelib.store import people
 

@@ -5,18 +5,9 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.cards import Card
-from chalicelib.platforms.base import (
-    Adapter,
-    Click,
-    ClickOutcome,
-    CommonSettings,
-    EventBatch,
-    PlatformUser,
-    Reply,
-    Room,
-    RoomPlan,
-)
+from chalicelib.core.callback import Click, ClickOutcome, EventBatch, PlatformUser, Reply, Room, RoomPlan
+from chalicelib.core.cards import Card
+from chalicelib.platforms.base import Adapter, CommonSettings
 
 
 class FakeCredentials(BaseModel):

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from chalicelib import aws, config, sealing
+from chalicelib.common import aws, config, sealing
 from devkit.runtime import Runtime
 from devkit.walkthrough import Console
 

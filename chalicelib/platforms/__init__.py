@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from chalicelib.platforms.base import Adapter
-from chalicelib.platforms.dingtalk import DingTalk
-from chalicelib.platforms.feishu import Feishu
-from chalicelib.platforms.wecom import WeCom
+from chalicelib.platforms.dingtalk.adapter import DingTalk
+from chalicelib.platforms.feishu.adapter import Feishu
+from chalicelib.platforms.wecom.adapter import WeCom
 
 REGISTRY: dict[str, type[Adapter]] = {
     DingTalk.name: DingTalk,

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.errors import Permanent, PlatformError, QuotaExhausted, RateLimited, Retryable, TargetGone, TokenInvalid
+from chalicelib.common.errors import (
+    Permanent,
+    PlatformError,
+    QuotaExhausted,
+    RateLimited,
+    Retryable,
+    TargetGone,
+    TokenInvalid,
+)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import requests
 
-from chalicelib.config import settings
-from chalicelib.errors import PlatformUnavailable
+from chalicelib.common.config import settings
+from chalicelib.common.errors import PlatformUnavailable
 
 _session = requests.Session()
 

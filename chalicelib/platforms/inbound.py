@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import math
 
-from chalicelib import clock
-from chalicelib.errors import CallbackRejected
-from chalicelib.json_input import MAX_DEPTH, too_deep
+from chalicelib.common import clock
+from chalicelib.common.errors import CallbackRejected
+from chalicelib.common.json_input import MAX_DEPTH, too_deep
 
 MAX_STAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 

@@ -17,7 +17,7 @@ import struct
 
 from Crypto.Cipher import AES
 
-from chalicelib.errors import CallbackRejected
+from chalicelib.common.errors import CallbackRejected
 
 BLOCK = 32
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import actions, dispatch, incidents, integrations, linking, quota, views
-from chalicelib.errors import NotFound
-from chalicelib.models import ActionRequest, IntegrationIn, IntegrationPatch, MemberIn, Notification, WarRoomRequest
-from chalicelib.platforms import wecom_suite
+from chalicelib.common.errors import NotFound
+from chalicelib.core import incidents
+from chalicelib.core.models import (
+    ActionRequest,
+    IntegrationIn,
+    IntegrationPatch,
+    MemberIn,
+    Notification,
+    WarRoomRequest,
+)
+from chalicelib.delivery import quota
+from chalicelib.flows import actions, admin_views, fanout, integrations, linking
+from chalicelib.platforms.wecom import suite as wecom_suite
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
 
@@ -44,7 +53,7 @@ def delete_integration(integration_id: str):
 @admin(bp, "/integrations/{integration_id}/chats")
 def list_chats(integration_id: str):
     integrations.get(integration_id)
-    return [views.chat(c) for c in chats.of(integration_id) if c.get("active")]
+    return [admin_views.chat(c) for c in chats.of(integration_id) if c.get("active")]
 
 
 @admin(bp, "/integrations/{integration_id}/quota")
@@ -69,7 +78,7 @@ def get_wecom_suite():
 
 @admin(bp, "/members", ("POST",))
 def create_member():
-    return Response(views.member(views.create_member(parse(bp, MemberIn))), status_code=201)
+    return Response(admin_views.member(admin_views.create_member(parse(bp, MemberIn))), status_code=201)
 
 
 @admin(bp, "/members/{member_id}")
@@ -77,24 +86,24 @@ def get_member(member_id: str):
     member = people.get_member(member_id)
     if member is None:
         raise NotFound(f"member {member_id} does not exist")
-    return views.member(member)
+    return admin_views.member(member)
 
 
 @admin(bp, "/incidents", ("POST",))
 def post_incident():
-    incident = dispatch.accept(parse(bp, Notification))
+    incident = fanout.accept(parse(bp, Notification))
     return Response({"id": incident["id"], "status": incident["status"]}, status_code=202)
 
 
 @admin(bp, "/incidents/{incident_id}")
 def get_incident(incident_id: str):
-    return views.incident(incidents.get(incident_id))
+    return admin_views.incident(incidents.get(incident_id))
 
 
 @admin(bp, "/incidents/{incident_id}/actions", ("POST",))
 def post_action(incident_id: str):
     request = parse(bp, ActionRequest)
-    return views.incident(actions.take_as(incident_id, request.action, request.by, "api", request.minutes))
+    return admin_views.incident(actions.take_as(incident_id, request.action, request.by, "api", request.minutes))
 
 
 @admin(bp, "/incidents/{incident_id}/war-room", ("POST",))

@@ -10,11 +10,11 @@ from typing import Callable, TypeVar
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.config import settings
-from chalicelib.errors import AppError, CallbackRejected, InvalidInput, PayloadTooLarge, Unauthorized
-from chalicelib.integrations import readable
-from chalicelib.json_input import MAX_DEPTH, too_deep
-from chalicelib.platforms.base import InboundRequest, Reply
+from chalicelib.common.config import settings
+from chalicelib.common.errors import AppError, CallbackRejected, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.common.json_input import MAX_DEPTH, too_deep
+from chalicelib.core.callback import InboundRequest, Reply
+from chalicelib.flows.integrations import readable
 
 log = logging.getLogger("dutybridge")
 Model = TypeVar("Model", bound=BaseModel)

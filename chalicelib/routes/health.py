@@ -4,7 +4,7 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Blueprint, Response
 
-from chalicelib import aws
+from chalicelib.common import aws
 
 bp = Blueprint(__name__)
 

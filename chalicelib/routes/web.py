@@ -13,10 +13,12 @@ from typing import Callable
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib import i18n, integrations, linking, pending, sessions, views, webapp, webguard, weblogin
-from chalicelib.errors import AppError, InvalidInput, Unauthorized
-from chalicelib.models import ID_PATTERN, Action
+from chalicelib.common.errors import AppError, InvalidInput, Unauthorized
+from chalicelib.common.ids import ID_PATTERN
+from chalicelib.core.models import Action
+from chalicelib.flows import admin_views, integrations, linking, pending
 from chalicelib.routes.common import guarded, parse, raw_body
+from chalicelib.web import guard, i18n, incident_pages, sessions, signin
 
 bp = Blueprint(__name__)
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"}
@@ -55,7 +57,7 @@ def _viewer(integration_id: str):
 
 
 def _who(user, member: dict | None) -> dict:
-    return {"user": {"id": user.user_id, "name": user.name}, "member": views.member(member) if member else None}
+    return {"user": {"id": user.user_id, "name": user.name}, "member": admin_views.member(member) if member else None}
 
 
 def _query(model: type[BaseModel]):
@@ -65,14 +67,14 @@ def _query(model: type[BaseModel]):
         raise InvalidInput(integrations.readable(exc, prefix="query: ")) from exc
 
 
-def _answer(screen: webapp.Screen) -> Response:
+def _answer(screen: incident_pages.Screen) -> Response:
     cookie = {"Set-Cookie": screen.cookie} if screen.cookie else {}
     if screen.redirect:
         return Response("", status_code=302, headers={
-            "Location": screen.redirect, "Cache-Control": "no-store", **webguard.BASE_HEADERS,
-            "Content-Security-Policy": webguard.NO_CONTENT_POLICY, **cookie})
+            "Location": screen.redirect, "Cache-Control": "no-store", **guard.BASE_HEADERS,
+            "Content-Security-Policy": guard.NO_CONTENT_POLICY, **cookie})
     return Response(screen.html, status_code=screen.status, headers={
-        **HTML, **webguard.BASE_HEADERS, "Content-Security-Policy": screen.policy, **cookie})
+        **HTML, **guard.BASE_HEADERS, "Content-Security-Policy": screen.policy, **cookie})
 
 
 def _valid_ids(ids: dict[str, str]) -> bool:
@@ -86,11 +88,11 @@ def page(view: Callable) -> Callable:
     def wrapper(**ids: str):
         words = i18n.Words(i18n.choose(bp.current_request.headers.get("accept-language")))
         if not _valid_ids(ids):
-            return _answer(webapp.error(InvalidInput("这不是有效的链接 (not a valid link)"), words))
+            return _answer(incident_pages.error(InvalidInput("这不是有效的链接 (not a valid link)"), words))
         try:
             return _answer(view(words, **ids))
         except AppError as exc:
-            return _answer(webapp.error(exc, words, ids.get("integration_id")))
+            return _answer(incident_pages.error(exc, words, ids.get("integration_id")))
     return wrapper
 
 
@@ -102,7 +104,7 @@ def posted(path: str) -> Callable:
         def checked(**ids: str):
             if not _valid_ids(ids):
                 raise InvalidInput("这不是有效的链接 (not a valid link)")
-            webguard.require_own_json(bp.current_request.headers)
+            guard.require_own_json(bp.current_request.headers)
             raw_body(bp, MAX_POST_BYTES)
             return view(**ids)
 
@@ -112,8 +114,8 @@ def posted(path: str) -> Callable:
         def protected(**ids: str) -> Response:
             answer = answered(**ids)
             answer = answer if isinstance(answer, Response) else Response(answer)
-            answer.headers = {**answer.headers, **webguard.BASE_HEADERS,
-                              "Content-Security-Policy": webguard.NO_CONTENT_POLICY}
+            answer.headers = {**answer.headers, **guard.BASE_HEADERS,
+                              "Content-Security-Policy": guard.NO_CONTENT_POLICY}
             return answer
         return bp.route(path, methods=["POST"])(protected)
     return register
@@ -123,34 +125,34 @@ def posted(path: str) -> Callable:
 @page
 def home(words: i18n.Words, integration_id: str):
     query = _query(HomeQuery)
-    return webapp.home(integration_id, _viewer(integration_id), words, query.next, query.pending)
+    return incident_pages.home(integration_id, _viewer(integration_id), words, query.next, query.pending)
 
 
 @bp.route("/oauth/{integration_id}/callback")
 @page
 def oauth_callback(words: i18n.Words, integration_id: str):
     query = _query(OAuthQuery)
-    done = weblogin.finish_redirect(integration_id, query.code, query.state, query.error,
+    done = signin.finish_redirect(integration_id, query.code, query.state, query.error,
                                     bp.current_request.headers.get("cookie"))
-    return webapp.Screen(redirect=done.next_path, cookie=done.cookie)
+    return incident_pages.Screen(redirect=done.next_path, cookie=done.cookie)
 
 
 @bp.route("/app/{integration_id}/incidents")
 @page
 def my_incidents(words: i18n.Words, integration_id: str):
-    return webapp.mine(integration_id, _viewer(integration_id), words)
+    return incident_pages.mine(integration_id, _viewer(integration_id), words)
 
 
 @bp.route("/app/{integration_id}/incidents/{incident_id}")
 @page
 def incident_page(words: i18n.Words, integration_id: str, incident_id: str):
-    return webapp.incident(integration_id, incident_id, _viewer(integration_id), words)
+    return incident_pages.incident(integration_id, incident_id, _viewer(integration_id), words)
 
 
 @posted("/app/{integration_id}/login")
 def login(integration_id: str):
     request = parse(bp, CodeIn)
-    done = weblogin.finish(integration_id, request.code, request.next)
+    done = signin.finish(integration_id, request.code, request.next)
     return Response({**_who(done.user, done.member), "next": done.next_path}, headers={"Set-Cookie": done.cookie})
 
 
@@ -165,13 +167,13 @@ def link(integration_id: str):
 @posted("/app/{integration_id}/incidents/{incident_id}/actions")
 def incident_action(integration_id: str, incident_id: str):
     request = parse(bp, PageAction)
-    return views.incident(webapp.act(integration_id, incident_id, _viewer(integration_id), request.action,
+    return admin_views.incident(incident_pages.act(integration_id, incident_id, _viewer(integration_id), request.action,
                                      request.minutes))
 
 
 @posted("/app/{integration_id}/incidents/{incident_id}/war-room")
 def incident_war_room(integration_id: str, incident_id: str):
-    return webapp.open_war_room(integration_id, incident_id, _viewer(integration_id))
+    return incident_pages.open_war_room(integration_id, incident_id, _viewer(integration_id))
 
 
 @bp.route("/{verify_file}")

@@ -1,10 +1,10 @@
-"""SQS handlers, batch size 1 (see chalicelib.worker for why)."""
+"""SQS handlers, batch size 1 (see chalicelib.flows.consumers for why)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import worker
-from chalicelib.config import settings
+from chalicelib.common.config import settings
+from chalicelib.flows import consumers
 
 bp = Blueprint(__name__)
 
@@ -12,28 +12,28 @@ bp = Blueprint(__name__)
 @bp.on_sqs_message(queue=settings().name("notifications"), batch_size=1)
 def notifications(event):
     for record in event:
-        worker.handle_notification(record.body)
+        consumers.handle_notification(record.body)
 
 
 @bp.on_sqs_message(queue=settings().name("deliveries"), batch_size=1)
 def deliveries(event):
     for record in event:
-        worker.handle_delivery(record.body)
+        consumers.handle_delivery(record.body)
 
 
 @bp.on_sqs_message(queue=settings().name("war-rooms"), batch_size=1)
 def war_rooms(event):
     for record in event:
-        worker.handle_room(record.body)
+        consumers.handle_room(record.body)
 
 
 @bp.schedule("cron(5 0 1 * ? *)")
 def month_turned(event):
     """00:05 UTC on the 1st: monthly budgets are back, send what was parked."""
-    worker.release_parked()
+    consumers.release_parked()
 
 
 @bp.schedule("rate(5 minutes)")
 def sweep_lost_deliveries(event):
     """Deliveries recorded whose job never reached the queue (a crash in between) are queued again."""
-    worker.requeue_lost()
+    consumers.requeue_lost()

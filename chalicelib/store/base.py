@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import StorageConflict
+from chalicelib.common.errors import StorageConflict
 
 
 def plain(value: Any) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib import aws
+from chalicelib.common import aws
 from chalicelib.store.base import dynamo, plain, query_all
 
 

@@ -14,8 +14,8 @@ import hashlib
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib import aws, clock
-from chalicelib.errors import StorageConflict
+from chalicelib.common import aws, clock
+from chalicelib.common.errors import StorageConflict
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
 
 WAITING = ("pending", "deferred")  # states whose job should be waiting in the deliveries queue

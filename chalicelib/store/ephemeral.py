@@ -9,8 +9,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib import aws, clock
-from chalicelib.errors import StorageConflict
+from chalicelib.common import aws, clock
+from chalicelib.common.errors import StorageConflict
 from chalicelib.store.base import conditional, dynamo, plain
 
 

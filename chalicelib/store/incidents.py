@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib import aws
-from chalicelib.models import is_id
+from chalicelib.common import aws
+from chalicelib.common.ids import is_id
 from chalicelib.store.base import conditional, dynamo, plain
 
 _BATCH_ATTEMPTS = 4

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib import aws, clock
+from chalicelib.common import aws, clock
 from chalicelib.store.base import query_all
 
 

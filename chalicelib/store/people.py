@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib import aws
-from chalicelib.errors import AlreadyExists, StorageConflict
-from chalicelib.models import is_id
+from chalicelib.common import aws
+from chalicelib.common.errors import AlreadyExists, StorageConflict
+from chalicelib.common.ids import is_id
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
 
 

@@ -1,7 +1,7 @@
 """Operator-level setups (the WeCom suite) and the grants organisations gave them."""
 from __future__ import annotations
 
-from chalicelib import aws
+from chalicelib.common import aws
 from chalicelib.store.base import dynamo, plain
 
 

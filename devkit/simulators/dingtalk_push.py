@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from chalicelib.errors import CallbackRejected
+from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.outbound import Delivery, new_nonce, post
 

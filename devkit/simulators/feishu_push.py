@@ -7,7 +7,7 @@
   must be HTTP 200 ``{"challenge": <same>}`` within 1 s.
 - Legacy card callback (消息卡片请求网址): plaintext body, signed with sha1(timestamp + nonce + verification token +
   body). Card callbacks must be answered within 3 s; events within 3 s.
-Crypto is ``chalicelib.platforms.lark_crypto``; nothing here re-implements it.
+Crypto is ``chalicelib.platforms.feishu.crypto``; nothing here re-implements it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import secrets
 import uuid
 from typing import Any
 
-from chalicelib.platforms import lark_crypto
+from chalicelib.platforms.feishu import crypto as lark_crypto
 from devkit.simulators.feishu_tenant import App
 from devkit.simulators.outbound import Delivery, new_nonce, post
 

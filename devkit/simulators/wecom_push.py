@@ -20,7 +20,7 @@ import requests
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from chalicelib.errors import CallbackRejected
+from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.outbound import Delivery, post, send
 from devkit.simulators.wecom_cards import card_from_xml

@@ -12,8 +12,8 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from chalicelib.errors import CallbackRejected
-from chalicelib.platforms import lark_crypto
+from chalicelib.common.errors import CallbackRejected
+from chalicelib.platforms.feishu import crypto as lark_crypto
 from devkit.simulators import feishu_push
 from devkit.simulators.combined import start_simulators
 from devkit.simulators.feishu import FeishuSimulator

@@ -10,7 +10,7 @@ import pytest
 import requests
 from test_wecom_simulator import Clock, clock  # noqa: F401 - the settable clock and its fixture
 
-from chalicelib.errors import CallbackRejected
+from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.http import Request, Response, Router, serve, text_response
 from devkit.simulators.wecom import WeComSimulator

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.models import DeliveryJob
+from chalicelib.core.models import DeliveryJob
 from devkit.walkthrough import Console, open_war_room, send_incident, setup_dingtalk, setup_feishu, setup_wecom
 from tests.live_runtime import queue_url
 

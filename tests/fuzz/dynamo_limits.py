@@ -11,7 +11,7 @@ import re
 import botocore.client
 from botocore.exceptions import ClientError
 
-from chalicelib import schema
+from chalicelib.common import schema
 
 HASH_LIMIT, RANGE_LIMIT = 2048, 1024
 

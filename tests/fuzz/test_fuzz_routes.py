@@ -27,9 +27,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from chalicelib import clock, incidents
-from chalicelib.models import IncidentFields
-from chalicelib.platforms import http, lark_crypto
+from chalicelib.common import clock
+from chalicelib.core import incidents
+from chalicelib.core.models import IncidentFields
+from chalicelib.platforms import http
+from chalicelib.platforms.feishu import crypto as lark_crypto
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.store import deliveries, ephemeral, people
 from tests.factories import stored_integration

@@ -11,9 +11,8 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from chalicelib import cards, config
-from chalicelib.cards import Card
-from chalicelib.errors import (
+from chalicelib.common import config
+from chalicelib.common.errors import (
     CallbackRejected,
     Permanent,
     PlatformError,
@@ -24,10 +23,12 @@ from chalicelib.errors import (
     TargetGone,
     TokenInvalid,
 )
-from chalicelib.platforms import dingtalk_api
-from chalicelib.platforms.base import ChatEvent, InboundRequest
-from chalicelib.platforms.dingtalk import Credentials, DingTalk, Settings
-from chalicelib.platforms.dingtalk_cards import MAX_VALUE_BYTES, card_params
+from chalicelib.core import cards
+from chalicelib.core.callback import ChatEvent, InboundRequest
+from chalicelib.core.cards import Card
+from chalicelib.platforms.dingtalk import api as dingtalk_api
+from chalicelib.platforms.dingtalk.adapter import Credentials, DingTalk, Settings
+from chalicelib.platforms.dingtalk.cards import MAX_VALUE_BYTES, card_params
 from devkit.simulators.dingtalk import DingTalkSimulator
 
 TOKEN_API = "/v1.0/oauth2/accessToken"

@@ -6,8 +6,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from chalicelib.config import settings
-from chalicelib.platforms import feishu
+from chalicelib.common.config import settings
+from chalicelib.platforms.feishu import adapter as feishu
 from devkit.simulators.feishu import FeishuSimulator
 
 

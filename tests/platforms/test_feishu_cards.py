@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from chalicelib import cards
-from chalicelib.platforms.feishu_cards import render
+from chalicelib.core import cards
+from chalicelib.platforms.feishu.cards import render
 
 HOSTILE = {
     "title": "db down <at id=all></at> [click](https://evil.example.com)",

@@ -7,12 +7,14 @@ from typing import Iterator
 
 import pytest
 
-from chalicelib import cards
-from chalicelib.errors import Permanent
-from chalicelib.platforms import dingtalk, feishu, wecom
-from chalicelib.platforms.base import RoomPlan
-from chalicelib.platforms.dingtalk_cards import card_params
-from chalicelib.platforms.wecom_cards import render as wecom_render
+from chalicelib.common.errors import Permanent
+from chalicelib.core import cards
+from chalicelib.core.callback import RoomPlan
+from chalicelib.platforms.dingtalk import adapter as dingtalk
+from chalicelib.platforms.dingtalk.cards import card_params
+from chalicelib.platforms.feishu import adapter as feishu
+from chalicelib.platforms.wecom import adapter as wecom
+from chalicelib.platforms.wecom.cards import render as wecom_render
 from devkit.simulators.dingtalk import DingTalkSimulator
 from devkit.simulators.feishu import FeishuSimulator
 from devkit.simulators.feishu_gate import api_error

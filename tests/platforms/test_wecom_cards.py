@@ -6,10 +6,10 @@ from typing import Iterator
 
 import pytest
 
-from chalicelib import cards
-from chalicelib.platforms.base import RoomPlan
-from chalicelib.platforms.wecom import Credentials, Settings, WeCom
-from chalicelib.platforms.wecom_cards import summary
+from chalicelib.core import cards
+from chalicelib.core.callback import RoomPlan
+from chalicelib.platforms.wecom.adapter import Credentials, Settings, WeCom
+from chalicelib.platforms.wecom.cards import summary
 from devkit.simulators.wecom import WeComSimulator
 
 HOSTILE = ('db down [点这里 click](https://evil.example/x) <font color="warning">紧急</font> <@all> <@ZhangWei> '

@@ -7,7 +7,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from chalicelib import clock, worker
+from chalicelib.common import clock
+from chalicelib.flows import consumers as worker
 from chalicelib.platforms import http
 from chalicelib.store import deliveries, people
 from chalicelib.store import integrations as integration_store

@@ -8,8 +8,9 @@ from typing import Any, Iterator
 import pytest
 
 from app import app
-from chalicelib import clock, config, integrations, sealing
-from chalicelib.models import PlatformName
+from chalicelib.common import clock, config, sealing
+from chalicelib.core.models import PlatformName
+from chalicelib.flows import integrations
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
 from tests.fuzz import dynamo_limits
@@ -462,8 +463,8 @@ def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, m
 def test_an_integration_the_platform_opened_is_set_up_by_its_first_save_then_guarded(api: Api, monkeypatch) -> None:
     """WeCom third-party: the suite opens the integration, the admin's first save claims it with its endpoints;
     afterwards it holds no secret of its own, so its endpoints no longer move."""
-    from chalicelib.platforms.wecom import WeCom
-    from chalicelib.platforms.wecom_suite import integration_id
+    from chalicelib.platforms.wecom.adapter import WeCom
+    from chalicelib.platforms.wecom.suite import integration_id
     monkeypatch.setattr(WeCom, "check_credentials", lambda self: None)
     integrations.open_assigned("wecom", integration_id("wwcorp01"), "示例公司", {"corp_id": "wwcorp01"},
                                {"mode": "third_party", "api_base": "https://qyapi.example.com"})

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import pytest
 from Crypto.Cipher import AES
 
-from chalicelib import clock, sealing
-from chalicelib.models import DeliveryJob
+from chalicelib.common import clock, sealing
+from chalicelib.core.models import DeliveryJob
 from chalicelib.platforms.msgcrypt import MsgCrypt, aes_key
 from chalicelib.store import chats, deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store

@@ -14,10 +14,11 @@ import uuid
 
 import pytest
 
-from chalicelib import clock
-from chalicelib.errors import CallbackRejected
-from chalicelib.models import MAX_SILENCE_MINUTES
-from chalicelib.platforms import feishu_inbound, lark_crypto
+from chalicelib.common import clock
+from chalicelib.common.errors import CallbackRejected
+from chalicelib.core.models import MAX_SILENCE_MINUTES
+from chalicelib.platforms.feishu import crypto as lark_crypto
+from chalicelib.platforms.feishu import inbound as feishu_inbound
 from chalicelib.store import chats, deliveries, people
 from tests.factories import member, stored_integration
 
@@ -137,7 +138,7 @@ def test_bodies_that_cannot_be_opened_all_get_the_same_answer_and_no_decryption_
     that fails is never decrypted; an unsigned one is decrypted only to look for a url_verification."""
     opened = []
     real = lark_crypto.decrypt
-    monkeypatch.setattr(feishu_inbound.lark_crypto, "decrypt", lambda *args: opened.append(args) or real(*args))
+    monkeypatch.setattr(feishu_inbound.crypto, "decrypt", lambda *args: opened.append(args) or real(*args))
     answers = set()
     for encrypt in OPENINGS.values():
         raw = json.dumps({"encrypt": encrypt}).encode()
@@ -258,7 +259,7 @@ def test_a_card_click_keeps_its_update_token_for_the_next_update(feishu, admin_h
 
 
 def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers, monkeypatch):
-    from chalicelib.platforms.feishu import Feishu
+    from chalicelib.platforms.feishu.adapter import Feishu
     monkeypatch.setattr(Feishu, "_api", lambda self, *args, **kwargs: {"data": {}})  # the direct message
     _incident(feishu, admin_headers)
     body = json.loads(_post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}, "ou_x")).body)
@@ -267,7 +268,7 @@ def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers, monkeypat
 
 
 def test_an_unlinked_clicker_gets_the_linking_link_as_a_direct_message(feishu, admin_headers, monkeypatch):
-    from chalicelib.platforms.feishu import Feishu
+    from chalicelib.platforms.feishu.adapter import Feishu
     sent = []
     monkeypatch.setattr(Feishu, "_api", lambda self, method, path, body=None, query=None: sent.append(
         (method, path, body, query)) or {"data": {}})

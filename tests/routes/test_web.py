@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from chalicelib import weblogin
 from chalicelib.store import people
+from chalicelib.web import signin as weblogin
 from tests.factories import member
 from tests.routes.conftest import JSON, cookie_of, html, oauth_start, sign_in
 

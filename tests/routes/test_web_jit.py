@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from chalicelib import actions, clock, pending
-from chalicelib.models import Action
-from chalicelib.platforms.base import Click
+from chalicelib.common import clock
+from chalicelib.core.callback import Click
+from chalicelib.core.models import Action
+from chalicelib.flows import actions, pending
 from tests.factories import member, notification
 from tests.routes.conftest import JSON, html, oauth_start, sign_in, to_group
 

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from chalicelib import actions
-from chalicelib.models import Action
-from chalicelib.platforms.base import Click
+from chalicelib.core.callback import Click
+from chalicelib.core.models import Action
+from chalicelib.flows import actions
 from chalicelib.store import chats, people
 from tests.factories import member, notification, stored_integration
 from tests.fakes import FakeAdapter

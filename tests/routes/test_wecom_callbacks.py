@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.common import clock
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.store import deliveries, people
 from tests.conftest import drain

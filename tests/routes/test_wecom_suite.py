@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib import clock
-from chalicelib.platforms import wecom_suite
+from chalicelib.common import clock
 from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.platforms.wecom import suite as wecom_suite
 from chalicelib.store import people, providers
 from tests.routes.test_wecom_callbacks import openings  # noqa: F401 - the decryption spy
 

@@ -8,10 +8,15 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import actions, cards, clock, dispatch, inbound_flow, incidents, worker
-from chalicelib.errors import InvalidInput
-from chalicelib.models import MAX_SILENCE_MINUTES, Action
-from chalicelib.platforms.base import ChatEvent, Click, EventBatch, InboundRequest, Reply
+from chalicelib.common import clock
+from chalicelib.common.errors import InvalidInput
+from chalicelib.core import cards, incidents
+from chalicelib.core.callback import ChatEvent, Click, EventBatch, InboundRequest, Reply
+from chalicelib.core.models import MAX_SILENCE_MINUTES, Action
+from chalicelib.flows import actions
+from chalicelib.flows import callbacks as inbound_flow
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from tests.conftest import drain
@@ -29,8 +34,8 @@ def _run_deliveries() -> list[str]:
 
 
 def _deliver(body: dict) -> str:
-    from chalicelib import delivery
-    from chalicelib.models import DeliveryJob
+    from chalicelib.core.models import DeliveryJob
+    from chalicelib.delivery import pipeline as delivery
     return delivery.deliver(DeliveryJob.model_validate(body))
 
 
@@ -255,7 +260,7 @@ def test_a_redelivered_click_answered_with_the_current_card_is_settled_too(carde
 def test_a_refused_click_on_a_card_its_reply_cannot_update_brings_that_card_up_to_date(carded, monkeypatch):
     """WeCom-like: the reply carries no card. The card missed the resolve (its update failed), so it still
     offers 认领; pressing it is refused, and the click's fresh update code brings the card up to date."""
-    from chalicelib.errors import Permanent
+    from chalicelib.common.errors import Permanent
     monkeypatch.setattr(carded, "click_reply_seconds", None)
     carded.fail_with = [Permanent("fake", "response_code.spent", "no update code left")]
     _resolved_by_bob()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import dispatch, worker
-from chalicelib.errors import Permanent, PlatformUnavailable, RateLimited, Retryable
+from chalicelib.common.errors import Permanent, PlatformUnavailable, RateLimited, Retryable
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, people
 from tests.conftest import drain
 from tests.factories import member, notification
@@ -117,12 +118,12 @@ def test_member_linked_after_an_unbound_delivery_gets_the_card_on_the_next_updat
 def test_members_targeted_without_any_integration_leave_a_timeline_note(aws_env):
     member()
     worker.handle_notification(json.dumps(notification()))
-    from chalicelib import incidents
+    from chalicelib.core import incidents
     assert incidents.get("inc-1")["timeline"][-1]["action"] == "undeliverable"
 
 
 def test_a_chat_the_platform_says_is_gone_is_marked_inactive(fake_platform):
-    from chalicelib.errors import TargetGone
+    from chalicelib.common.errors import TargetGone
     from chalicelib.store import chats
     chats.upsert("int_fake", "cid-1", active=True, title="SRE")
     fake_platform.fail_with = [TargetGone("fake", "230002", "bot not in chat")]
@@ -134,7 +135,7 @@ def test_a_chat_the_platform_says_is_gone_is_marked_inactive(fake_platform):
 
 
 def test_linking_stops_looking_up_after_the_platforms_miss_limit(fake_platform, monkeypatch):
-    from chalicelib import linking
+    from chalicelib.flows import linking
     monkeypatch.setattr(fake_platform, "mobile_miss_limit", 2)
     for n in range(4):
         member(f"m{n}", f"M{n}", f"1390000000{n}")
@@ -144,7 +145,7 @@ def test_linking_stops_looking_up_after_the_platforms_miss_limit(fake_platform, 
 
 
 def test_a_block_that_keeps_answering_gets_a_growing_wait(fake_platform, monkeypatch):
-    from chalicelib.models import DeliveryJob
+    from chalicelib.core.models import DeliveryJob
     delays = []
     monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: delays.append(delay))
     job = DeliveryJob(incident_id="inc-1", integration_id="int_fake", kind="user", target="u")

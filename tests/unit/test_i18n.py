@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import i18n
+from chalicelib.web import i18n
 
 
 @pytest.mark.parametrize("header, lang", [

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from chalicelib import clock
-from chalicelib.errors import CallbackRejected
-from chalicelib.json_input import MAX_DEPTH, too_deep
+from chalicelib.common import clock
+from chalicelib.common.errors import CallbackRejected
+from chalicelib.common.json_input import MAX_DEPTH, too_deep
 from chalicelib.platforms.inbound import fresh, json_body
 
 

@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from chalicelib import clock, incidents
-from chalicelib.errors import Conflict
-from chalicelib.models import Action, IncidentFields
+from chalicelib.common import clock
+from chalicelib.common.errors import Conflict
+from chalicelib.core import incidents
+from chalicelib.core.models import Action, IncidentFields
 
 ALICE = {"id": "alice", "name": "Alice"}
 BOB = {"id": "bob", "name": "Bob"}

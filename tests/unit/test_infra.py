@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import schema
+from chalicelib.common import schema
 from infra.template import resources
 
 
@@ -28,7 +28,7 @@ def test_consumed_queues_exist_before_their_functions_and_redrive_to_their_dlq()
 
 
 def test_bootstrap_is_idempotent(aws_env):
-    from chalicelib import aws
+    from chalicelib.common import aws
     from infra.bootstrap import bootstrap
     bootstrap("dutybridge-test")
     names = aws.client("dynamodb").list_tables()["TableNames"]
@@ -36,7 +36,7 @@ def test_bootstrap_is_idempotent(aws_env):
 
 
 def test_bootstrap_adds_the_indexes_an_older_release_did_not_have(aws_env):
-    from chalicelib import aws
+    from chalicelib.common import aws
     from infra.bootstrap import bootstrap
     client, name = aws.client("dynamodb"), "dutybridge-old-deliveries"
     deliveries = next(t for t in schema.TABLES if t.logical == "deliveries")

@@ -1,8 +1,9 @@
 """Which incidents concern a member: recorded when they are targeted and when they act."""
 from __future__ import annotations
 
-from chalicelib import actions, dispatch
-from chalicelib.models import Action, Notification
+from chalicelib.core.models import Action, Notification
+from chalicelib.flows import actions
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import involvements
 from tests.factories import member, notification

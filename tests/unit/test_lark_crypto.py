@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import CallbackRejected
-from chalicelib.platforms import lark_crypto
+from chalicelib.common.errors import CallbackRejected
+from chalicelib.platforms.feishu import crypto as lark_crypto
 
 BODY = b'{"encrypt":"P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="}'
 

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from chalicelib.errors import CallbackRejected
+from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 
 VECTOR = {

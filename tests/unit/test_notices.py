@@ -5,7 +5,11 @@ import json
 
 import pytest
 
-from chalicelib import clock, delivery, dispatch, quota, worker
+from chalicelib.common import clock
+from chalicelib.delivery import pipeline as delivery
+from chalicelib.delivery import quota
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, people
 from chalicelib.store import integrations as integration_store
 from tests.conftest import drain
@@ -108,7 +112,7 @@ def test_the_quota_view_counts_digested_cards(low_budget):
 
 
 def test_on_wecom_a_digest_is_a_notice_card_without_buttons(low_budget):
-    from chalicelib.platforms.wecom_cards import render
+    from chalicelib.platforms.wecom.cards import render
     from devkit.simulators.wecom_cards import check_card
     _notify("inc-1")
     _run_deliveries()

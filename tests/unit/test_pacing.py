@@ -7,10 +7,14 @@ from collections import Counter
 
 import pytest
 
-from chalicelib import aws, clock, dispatch, pacing, worker
-from chalicelib.platforms.dingtalk import DingTalk
-from chalicelib.platforms.feishu import Feishu
-from chalicelib.platforms.wecom import WeCom
+from chalicelib.common import aws, clock
+from chalicelib.delivery import pacing
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
+from chalicelib.platforms.base import Window
+from chalicelib.platforms.dingtalk.adapter import DingTalk
+from chalicelib.platforms.feishu.adapter import Feishu
+from chalicelib.platforms.wecom.adapter import WeCom
 from chalicelib.store import deliveries, people
 from tests.conftest import drain
 from tests.factories import member, notification
@@ -25,7 +29,7 @@ def frozen(monkeypatch):
 
 
 def test_a_full_window_reserves_the_first_slot_of_the_next_one(aws_env, frozen):
-    window = pacing.Window("app#api", 3, 1)
+    window = Window("app#api", 3, 1)
     assert [pacing.reserve([window]) for _ in range(3)] == [None, None, None]
     assert pacing.reserve([window]) == 1_800_000_001.0
     frozen[0] += 0.5
@@ -39,7 +43,7 @@ def test_a_full_window_reserves_the_first_slot_of_the_next_one(aws_env, frozen):
 
 
 def test_concurrent_workers_never_overshoot_a_window_now_or_later(aws_env, frozen, atomic_conditions):
-    window, slots = pacing.Window("member#zhang", 30, 60), []
+    window, slots = Window("member#zhang", 30, 60), []
 
     def worker_thread():
         for _ in range(10):
@@ -56,7 +60,7 @@ def test_concurrent_workers_never_overshoot_a_window_now_or_later(aws_env, froze
 
 def test_a_slot_is_taken_only_where_every_window_has_room(aws_env, frozen):
     frozen[0] = 1_800_000_000.0  # a minute boundary is also a second boundary
-    per_second, per_minute = pacing.Window("k", 2, 1), pacing.Window("k", 3, 60)
+    per_second, per_minute = Window("k", 2, 1), Window("k", 3, 60)
     assert [pacing.reserve([per_second, per_minute]) for _ in range(3)] == [None, None, 1_800_000_001.0]
     assert pacing.reserve([per_second, per_minute]) == 1_800_000_060.0  # the minute is full
     counts = {k: v for k, v in _window_counts().items() if k.startswith("rate#k#1#")}
@@ -64,7 +68,7 @@ def test_a_slot_is_taken_only_where_every_window_has_room(aws_env, frozen):
 
 
 def test_a_long_backlog_costs_a_few_writes_per_card_not_one_per_window(aws_env, frozen, monkeypatch):
-    window, writes = pacing.Window("receiver#ou_1", 5, 1), []
+    window, writes = Window("receiver#ou_1", 5, 1), []
     table = aws.table("ephemeral")
     original = table.update_item
     monkeypatch.setattr(table, "update_item", lambda **kw: writes.append(1) or original(**kw))
@@ -75,7 +79,7 @@ def test_a_long_backlog_costs_a_few_writes_per_card_not_one_per_window(aws_env, 
 
 def test_a_booking_too_far_ahead_says_when_to_ask_again(aws_env, frozen, monkeypatch):
     monkeypatch.setattr(pacing, "MAX_PROBES", 2)
-    window, minute = pacing.Window("w", 1, 60), 1_800_000_000
+    window, minute = Window("w", 1, 60), 1_800_000_000
     for start in (minute, minute + 60, minute + 120):  # booked by writers whose marks were lost
         pacing._take(window, start, 1)
     with pytest.raises(pacing.TooFar) as raised:
@@ -99,8 +103,8 @@ def test_a_full_window_defers_the_card_to_its_reserved_slot_without_spending_an_
         fake_platform, monkeypatch, frozen):
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
-    monkeypatch.setattr(fake_platform, "windows", lambda self, *a, **k: [pacing.Window("full", 1, 60)], raising=False)
-    pacing.reserve([pacing.Window("full", 1, 60)])  # someone else used the only slot
+    monkeypatch.setattr(fake_platform, "windows", lambda self, *a, **k: [Window("full", 1, 60)], raising=False)
+    pacing.reserve([Window("full", 1, 60)])  # someone else used the only slot
     worker.handle_notification(json.dumps(notification()))
     requeued = []
     monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
@@ -118,8 +122,9 @@ def test_a_full_window_defers_the_card_to_its_reserved_slot_without_spending_an_
 
 
 def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform, monkeypatch):
-    from chalicelib import delivery, quota
-    from chalicelib.errors import QuotaExhausted
+    from chalicelib.common.errors import QuotaExhausted
+    from chalicelib.delivery import pipeline as delivery
+    from chalicelib.delivery import quota
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
     monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, 2)})
@@ -146,7 +151,7 @@ def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform,
 
 
 def test_critical_incidents_keep_a_reserved_share_of_every_window(aws_env, frozen):
-    window = pacing.Window("receiver#oc_1", 10, 60)
+    window = Window("receiver#oc_1", 10, 60)
     warnings = [pacing.reserve([window], critical=False) for _ in range(10)]
     assert warnings.count(None) == 8  # warnings stop at 80 % of the window
     criticals = [pacing.reserve([window], critical=True) for _ in range(3)]

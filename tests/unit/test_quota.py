@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chalicelib import clock, quota
+from chalicelib.common import clock
+from chalicelib.delivery import quota
 
 
 def _at(day: int, hour: int = 0) -> None:

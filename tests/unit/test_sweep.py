@@ -6,8 +6,11 @@ import json
 import pytest
 
 from app import app
-from chalicelib import admission, clock, dispatch, worker
-from chalicelib.errors import Paced
+from chalicelib.common import clock
+from chalicelib.common.errors import Paced
+from chalicelib.delivery import admission
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, people
 from chalicelib.store.deliveries import LOST_AFTER
 from tests.conftest import drain
@@ -15,8 +18,8 @@ from tests.factories import member, notification
 
 
 def _run_deliveries() -> list[str]:
-    from chalicelib import delivery
-    from chalicelib.models import DeliveryJob
+    from chalicelib.core.models import DeliveryJob
+    from chalicelib.delivery import pipeline as delivery
     outcomes = []
     while jobs := drain("deliveries"):
         outcomes += [delivery.deliver(DeliveryJob.model_validate(job["body"])) for job in jobs]
@@ -49,7 +52,7 @@ def test_a_delivery_never_queued_is_queued_again_once_it_is_overdue(crashed):
 
 
 def test_each_lost_delivery_is_queued_once_however_often_the_sweep_runs(crashed):
-    from chalicelib import delivery
+    from chalicelib.delivery import pipeline as delivery
     clock.advance(LOST_AFTER + 1)
     assert delivery.requeue_lost() == 1
     assert delivery.requeue_lost() == 0
@@ -85,7 +88,7 @@ def test_delivered_unbound_and_failed_cards_are_never_swept(fake_platform):
     worker.handle_notification(json.dumps(notification(members=("alice", "bob", "nobody"))))
     assert _run_deliveries() == ["sent"]
     clock.advance(30 * 86400)
-    from chalicelib import delivery
+    from chalicelib.delivery import pipeline as delivery
     assert delivery.requeue_lost() == 0
     assert sorted(d["state"] for d in deliveries.of("inc-1")) == ["failed", "sent", "unbound"]
 
@@ -99,7 +102,7 @@ def test_the_sweep_queries_an_index_instead_of_scanning_deliveries(crashed, monk
     monkeypatch.setattr(store, "scan_all", no_scan)
     monkeypatch.setattr(type(store._table()), "scan", no_scan, raising=False)
     clock.advance(LOST_AFTER + 1)
-    from chalicelib import delivery
+    from chalicelib.delivery import pipeline as delivery
     assert delivery.requeue_lost() == 1
 
 

@@ -5,7 +5,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib import aws, clock, tokens
+from chalicelib.common import aws, clock
+from chalicelib.platforms import tokens
 from chalicelib.store import ephemeral
 
 KEY = "int_t#app"

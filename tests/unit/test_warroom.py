@@ -6,10 +6,12 @@ import threading
 
 import pytest
 
-from chalicelib import actions, dispatch, warroom, worker
-from chalicelib.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
-from chalicelib.models import Action, Notification
-from chalicelib.platforms.base import Click
+from chalicelib.common.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
+from chalicelib.core.callback import Click
+from chalicelib.core.models import Action, Notification
+from chalicelib.flows import actions, warroom
+from chalicelib.flows import consumers as worker
+from chalicelib.flows import fanout as dispatch
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store

@@ -1,0 +1,164 @@
+"""Incident state: triggered → acknowledged → resolved, silence until a time, a timeline of changes.
+
+Every change is a compare-and-set on the incident's ``version``: two racing clicks are applied one
+after the other (the loser is re-evaluated against the winner's state), and a change the current
+state no longer allows is refused with who did what when. Producers can only move the status
+forward, so a re-sent old notification never undoes an acknowledgement made from chat.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from chalicelib.common import clock
+from chalicelib.common.errors import Conflict, InvalidInput, NotFound, StorageConflict
+from chalicelib.core.models import SILENCE_RANGE, Action, IncidentFields, Status, silence_minutes_ok
+from chalicelib.store import incidents as store
+
+RANK = {Status.triggered.value: 0, Status.acknowledged.value: 1, Status.resolved.value: 2}
+PRODUCER = "producer"
+SYSTEM = "system"
+DEFAULT_SILENCE_MINUTES = 120
+MAX_TIMELINE = 300
+_CAS_ATTEMPTS = 8
+
+
+def get(incident_id: str) -> dict:
+    incident = store.get(incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} does not exist")
+    return incident
+
+
+def _entry(action: str, by: str, source: str, name: str = "", note: str = "", minutes: int | None = None) -> dict:
+    """A timeline entry; ``minutes`` (of a silence) stays a number so each page says it in its language."""
+    entry = {"at": clock.iso(), "action": action, "by": by, "source": source}
+    return {**entry, **({"name": name} if name else {}), **({"note": note} if note else {}),
+            **({"minutes": minutes} if minutes else {})}
+
+
+def _append(incident: dict, entry: dict) -> None:
+    incident["timeline"] = (incident.get("timeline", []) + [entry])[-MAX_TIMELINE:]
+
+
+def _mutate(incident_id: str, change: Callable[[dict], bool]) -> tuple[dict, bool]:
+    """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed)."""
+    for _ in range(_CAS_ATTEMPTS):
+        incident = get(incident_id)
+        version = incident["version"]
+        if not change(incident):
+            return incident, False
+        incident["version"] = version + 1
+        incident["updated_at"] = clock.iso()
+        try:
+            store.save(incident, expected_version=version)
+            return incident, True
+        except StorageConflict:
+            continue
+    raise Conflict(f"incident {incident_id} is changing too fast, try again")
+
+
+def ingest(fields: IncidentFields) -> tuple[dict, bool]:
+    """Create or update an incident from a producer's notification; returns (incident, changed)."""
+    data = fields.model_dump(mode="json")
+    if store.get(fields.id) is None:
+        incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
+                    "started_at": data["started_at"] or clock.iso(), "timeline": []}
+        _append(incident, _entry(data["status"], PRODUCER, "api"))
+        try:
+            store.create(incident)
+            return incident, True
+        except StorageConflict:
+            pass  # created concurrently: fall through to the update path
+    return _mutate(fields.id, lambda incident: _merge(incident, data))
+
+
+def _merge(incident: dict, data: dict) -> bool:
+    changed = False
+    for name in ("title", "severity", "description", "labels", "url"):
+        if data[name] != incident.get(name):
+            incident[name], changed = data[name], True
+    if RANK[data["status"]] > RANK[incident["status"]]:
+        incident["status"], changed = data["status"], True
+        _append(incident, _entry(data["status"], PRODUCER, "api"))
+    elif changed:
+        _append(incident, _entry("updated", PRODUCER, "api"))
+    return changed
+
+
+def act(incident_id: str, action: Action, member: dict, source: str,
+        minutes: int | None = None) -> dict:
+    """Apply a person's action; raises Conflict when the current state refuses it, InvalidInput for a
+    silence longer than any caller may ask for."""
+    if not silence_minutes_ok(minutes):
+        raise InvalidInput(SILENCE_RANGE)
+
+    def change(incident: dict) -> bool:
+        _check_allowed(incident, action)
+        at = clock.iso()
+        if action is Action.silence:
+            span = minutes or DEFAULT_SILENCE_MINUTES
+            incident["silenced_until"] = clock.iso(clock.now() + span * 60)
+        else:
+            span = None
+            incident["status"] = Status.acknowledged.value if action is Action.ack else Status.resolved.value
+            incident[f"{incident['status']}_by"] = {"id": member["id"], "name": member["name"], "at": at}
+        incident["last_action"] = {"action": action.value, "id": member["id"], "name": member["name"], "at": at}
+        _append(incident, _entry(action.value, member["id"], source, member["name"], minutes=span))
+        return True
+
+    return _mutate(incident_id, change)[0]
+
+
+def _check_allowed(incident: dict, action: Action) -> None:
+    status = incident["status"]
+    if status == Status.resolved.value:
+        raise Conflict(_refusal(incident, "resolved", "关闭"))
+    if action is Action.ack and status == Status.acknowledged.value:
+        raise Conflict(_refusal(incident, "acknowledged", "认领"))
+
+
+def _refusal(incident: dict, state: str, verb: str) -> str:
+    by = incident.get(f"{state}_by")
+    if not by:
+        return f"故障已{verb} (incident already {state})"
+    return f"故障已被 {by['name']} 于 {by['at']} {verb} (already {state} by {by['name']} at {by['at']})"
+
+
+def is_silenced(incident: dict) -> bool:
+    until = incident.get("silenced_until")
+    return bool(until) and clock.parse_iso(until) > clock.now()
+
+
+def note(incident_id: str, action: str, text: str) -> None:
+    """Add a system entry to the timeline (e.g. a notification suppressed while silenced)."""
+    _mutate(incident_id, lambda incident: _append(incident, _entry(action, SYSTEM, "api", note=text)) or True)
+
+
+def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, source: str,
+                 name: str = "") -> tuple[dict, dict, bool]:
+    """Record the integration's war room once; returns (incident, the recorded room, whether this call did)."""
+    def change(incident: dict) -> bool:
+        if integration_id in incident.get("war_rooms", {}):
+            return False
+        incident["war_rooms"] = {**incident.get("war_rooms", {}), integration_id: room}
+        _append(incident, _entry("war_room", by, source, name, room["title"]))
+        return True
+
+    incident, changed = _mutate(incident_id, change)
+    return incident, incident["war_rooms"][integration_id], changed
+
+
+def join_war_room(incident_id: str, integration_id: str, member_id: str, source: str,
+                  name: str = "") -> tuple[dict, dict, bool]:
+    """Record a latecomer invited into the integration's room; returns (incident, the room, whether this call did)."""
+    def change(incident: dict) -> bool:
+        room = incident["war_rooms"][integration_id]
+        if member_id in room.get("invited", []):
+            return False
+        room["invited"] = room.get("invited", []) + [member_id]
+        room["not_invited"] = [m for m in room.get("not_invited", []) if m != member_id]
+        _append(incident, _entry("war_room_joined", member_id, source, name, room["title"]))
+        return True
+
+    incident, changed = _mutate(incident_id, change)
+    return incident, incident["war_rooms"][integration_id], changed

@@ -1,0 +1,176 @@
+"""Pydantic models for everything that crosses a boundary (SQS, admin API, storage)."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from chalicelib.common.ids import ID_PATTERN
+
+# Ids of incidents, members and integrations: they become DynamoDB keys, whose size is limited.
+Identifier = Field(pattern=ID_PATTERN)
+# How long one silence may last, whoever asks for it (the admin API, the web app, a card click).
+MAX_SILENCE_MINUTES = 7 * 24 * 60
+SilenceMinutes = Annotated[int, Field(ge=1, le=MAX_SILENCE_MINUTES)]
+_SILENCE = TypeAdapter(Optional[SilenceMinutes])
+SILENCE_RANGE = (f"屏蔽时长须在 1 到 {MAX_SILENCE_MINUTES} 分钟之间 "
+                 f"(minutes must be between 1 and {MAX_SILENCE_MINUTES}, 7 days)")
+# started_at outside these years is a mistake, and would not render as a local time either.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def silence_minutes_ok(minutes: object) -> bool:
+    """The one silence bound: None (the default length) or 1 to MAX_SILENCE_MINUTES whole minutes."""
+    try:
+        _SILENCE.validate_python(minutes, strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlatformName(str, enum.Enum):
+    dingtalk = "dingtalk"
+    feishu = "feishu"
+    wecom = "wecom"
+
+
+class Severity(str, enum.Enum):
+    critical = "critical"
+    warning = "warning"
+    info = "info"
+
+
+class Status(str, enum.Enum):
+    triggered = "triggered"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class Action(str, enum.Enum):
+    ack = "ack"
+    resolve = "resolve"
+    silence = "silence"
+
+
+class IncidentFields(Strict):
+    id: str = Identifier
+    title: str = Field(min_length=1, max_length=512)
+    severity: Severity
+    status: Status = Status.triggered
+    description: str = Field(default="", max_length=8000)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=50)
+    url: str = Field(default="", max_length=2048)
+    started_at: str | None = None
+
+    @field_validator("started_at")
+    @classmethod
+    def _iso_time(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = "started_at must be ISO-8601 with a time zone, e.g. 2026-11-22T10:00:00Z"
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)", value):
+            raise ValueError(problem)
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(problem) from exc
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError(f"started_at must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
+        return value
+
+
+class ChatTarget(Strict):
+    integration_id: str = Identifier
+    chat_id: str = Field(min_length=1, max_length=256)
+
+
+class Targets(Strict):
+    members: list[Annotated[str, Identifier]] = Field(default_factory=list, max_length=500)
+    chats: list[ChatTarget] = Field(default_factory=list, max_length=100)
+
+
+class Notification(Strict):
+    """The SQS message producers send (README, "Admin API": the same body as POST /incidents)."""
+
+    version: Literal[1]
+    incident: IncidentFields
+    targets: Targets = Field(default_factory=Targets)
+
+
+class ActionRequest(Strict):
+    action: Action
+    minutes: SilenceMinutes | None = None
+    by: str = Identifier
+
+
+class WarRoomRequest(Strict):
+    integration_id: str = Identifier
+    by: str | None = Field(default=None, pattern=ID_PATTERN)  # the member opening it, if one does
+
+
+class MemberIn(Strict):
+    id: str = Identifier
+    name: str = Field(min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    mobile: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+
+
+# A setting's value: the platform's settings model says which names take which of these.
+SettingValue = bool | int | float | str | list[str]
+
+
+class IntegrationIn(Strict):
+    platform: PlatformName
+    name: str = Field(min_length=1, max_length=128)
+    credentials: dict[str, str]
+    settings: dict[str, SettingValue] = Field(default_factory=dict)
+
+
+class IntegrationPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    credentials: dict[str, str] | None = None
+    settings: dict[str, SettingValue] | None = None
+
+
+class RoomJob(BaseModel):
+    """A war room asked for from a card; the war-rooms queue carries these."""
+
+    incident_id: str
+    integration_id: str
+    member_id: str
+    source: str
+    attempt: int = 0
+
+
+class DeliveryJob(BaseModel):
+    """One card to one target; the deliveries queue carries these.
+
+    A notice (a receiver's digest, a low-quota warning, a war room that could not be opened) is a card
+    of its own: ``incident_id`` then names the notice, e.g. ``digest-1800000000``.
+    """
+
+    incident_id: str
+    integration_id: str
+    kind: Literal["user", "chat"]
+    target: str
+    notice: Literal["digest", "quota_low", "war_room_failed"] | None = None
+    attempt: int = 0
+    slot_at: float | None = None  # a pacing slot reserved for this card (epoch seconds)
+    shown: str | None = None  # the digest of the card a click's reply put there: update unless it is current
+
+    @property
+    def target_key(self) -> str:
+        return f"{self.integration_id}#{self.kind}#{self.target}"
+
+    @property
+    def card_key(self) -> str:
+        """Stable platform-side card id: ``<incident or notice id>.<hash of integration and target>``."""
+        return f"{self.incident_id}.{hashlib.sha1(self.target_key.encode()).hexdigest()[:12]}"

@@ -1,0 +1,169 @@
+"""Cards that are not one incident's own: a receiver's digest, the low-quota warning, and the word
+that a war room asked for from a card could not be opened.
+
+Once the month's call budget runs low, each new warning or info card is folded into one digest per
+receiver per interval instead of costing a call of its own, and the integration's admins hear
+about it once. Every notice goes through the same gate as incident cards (budget, then pacing).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+
+from chalicelib.common import clock
+from chalicelib.common.config import settings as app_settings
+from chalicelib.common.errors import NotFound, Permanent, QuotaExhausted
+from chalicelib.core import cards, incidents
+from chalicelib.core.models import DeliveryJob, RoomJob
+from chalicelib.delivery import admission, quota
+from chalicelib.flows import fanout, integrations
+from chalicelib.store import deliveries, ephemeral, people
+from chalicelib.store import integrations as integration_store
+
+log = logging.getLogger("dutybridge.notices")
+DIGEST_LINES = 8  # WeCom shows at most 8 lines; the others show the same for one look
+KEEP_SECONDS = 3 * 86400  # a digest's contents outlive its interval while it is paced or retried
+
+
+def fold(job: DeliveryJob, settings: quota.QuotaSettings) -> None:
+    """Put the incident of ``job`` into its receiver's digest for the current interval.
+
+    The first incident of an interval enqueues the digest to go out when the interval ends.
+    """
+    interval = settings.digest_minutes * 60
+    start = int(clock.now() // interval) * interval
+    digest = DeliveryJob(incident_id=f"digest-{start}", integration_id=job.integration_id, kind=job.kind,
+                         target=job.target, notice="digest")
+    first = ephemeral.add_to_set(_contents_key(digest), KEEP_SECONDS, job.incident_id)
+    deliveries.record(job.incident_id, job.target_key, state="digested", digest=digest.incident_id,
+                      error=f"本月调用量将尽，已合并到 {cards.local_time(clock.iso(start + interval))} 的摘要 "
+                            f"(monthly budget running low: folded into the digest)")
+    if first:
+        fanout.enqueue([digest], delay=math.ceil(start + interval - clock.now()))
+
+
+def warn_admins(integration_id: str, settings: quota.QuotaSettings, budget: quota.Budget) -> None:
+    """Once a month: tell the integration's admins that the budget is running low."""
+    if not quota.first_warning(integration_id):
+        return
+    log.warning("integration %s used %d of %s monthly calls", integration_id, budget.used, budget.monthly)
+    month = dt.datetime.fromtimestamp(clock.now(), dt.timezone.utc).strftime("%Y%m")
+    jobs = []
+    for member_id in settings.quota_admins:
+        binding = people.binding(member_id, integration_id)
+        if binding is None:
+            log.warning("quota admin %s has no account on integration %s", member_id, integration_id)
+            continue
+        jobs.append(DeliveryJob(incident_id=f"quota-{month}", integration_id=integration_id, kind="user",
+                                target=binding["user_id"], notice="quota_low"))
+    fanout.enqueue(jobs)
+
+
+def tell_room_failure(room: RoomJob, reason: str) -> None:
+    """The person who pressed 作战室 was told it was on its way: tell them why it is not."""
+    binding = people.binding(room.member_id, room.integration_id)
+    if binding is None:
+        return
+    job = DeliveryJob(incident_id=f"roomfail-{int(clock.now())}", integration_id=room.integration_id, kind="user",
+                      target=binding["user_id"], notice="war_room_failed")
+    ephemeral.put(_contents_key(job), KEEP_SECONDS, incident=room.incident_id, reason=reason)
+    fanout.enqueue([job])
+
+
+def deliver(job: DeliveryJob) -> str:
+    """Send one notice once; a digest whose budget is spent parks its incidents for the month's turn."""
+    item = integration_store.get(job.integration_id)
+    if item is None or ephemeral.get(_sent_key(job)):
+        return "skipped"
+    adapter = integrations.adapter(item)
+    folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
+    card = _card(job, folded, adapter)
+    if card is None:
+        return "skipped"
+    try:
+        admission.budget(job, adapter)
+        admission.pace(job, adapter, None, critical=job.notice != "digest")  # someone waits for the others
+        adapter.send_card(job.kind, job.target, card, job.card_key)
+    except (QuotaExhausted, Permanent) as exc:
+        state = "parked" if isinstance(exc, QuotaExhausted) else "failed"
+        for incident_id in folded:  # their cards are not lost: parked ones go out when the month turns
+            deliveries.record(incident_id, job.target_key, state=state, error=exc.brief())
+        raise
+    ephemeral.put(_sent_key(job), KEEP_SECONDS)
+    return "sent"
+
+
+def _contents_key(job: DeliveryJob) -> str:
+    return f"notice#{job.target_key}#{job.incident_id}"
+
+
+def _sent_key(job: DeliveryJob) -> str:
+    return f"notice-sent#{job.target_key}#{job.incident_id}"
+
+
+def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:
+    if job.notice == "digest":
+        return _digest_card(job, folded, adapter.settings)
+    if job.notice == "quota_low":
+        return _warning_card(job, adapter)
+    return _room_failure_card(job)
+
+
+def _digest_card(job: DeliveryJob, folded: list[str], settings: quota.QuotaSettings) -> cards.Card | None:
+    found = []
+    for incident_id in folded:
+        try:
+            found.append(incidents.get(incident_id))
+        except NotFound:
+            continue
+    if not found:
+        return None
+    found.sort(key=lambda i: (i["status"] == "resolved", i.get("started_at") or ""))
+    lines = [(f"[{cards.SEVERITY_TEXT[i['severity']][0]}] {cards.STATUS_TEXT[i['status']][0]}", i["title"])
+             for i in found[:DIGEST_LINES]]
+    if len(found) > DIGEST_LINES:
+        lines[-1] = ("…", f"另有 {len(found) - DIGEST_LINES + 1} 条 (and {len(found) - DIGEST_LINES + 1} more)")
+    worst = "warning" if any(i["severity"] == "warning" for i in found) else "info"
+    started = int(job.incident_id.removeprefix("digest-"))
+    return _notice_card(
+        job, title=f"告警摘要 {len(found)} 条 (Digest of {len(found)} alerts)", severity=worst,
+        description=(f"本月平台调用量将尽，{settings.digest_minutes} 分钟内的非严重告警合并为一张摘要。"
+                     f"(The monthly API budget is running low: warnings and infos are grouped.)"),
+        lines=lines, at=clock.iso(started))
+
+
+def _warning_card(job: DeliveryJob, adapter) -> cards.Card:
+    budget = quota.budget(job.integration_id, adapter.name, adapter.settings.model_dump())
+    share = round(100 * budget.used / budget.monthly) if budget.monthly else 0
+    return _notice_card(
+        job, title=f"本月调用量已用 {share}% (Monthly API budget {share}% used)", severity="warning",
+        description=(f"非严重告警将每 {adapter.settings.digest_minutes} 分钟合并为一张摘要；用完后卡片暂存，"
+                     f"下月初自动补发。可在平台升级版本，或调高 monthly_calls。(Warnings and infos are now "
+                     f"grouped into digests; when the budget is spent cards wait for the new month.)"),
+        lines=[("已用 Used", f"{budget.used} / {budget.monthly}")], at=clock.iso())
+
+
+def _room_failure_card(job: DeliveryJob) -> cards.Card | None:
+    kept = ephemeral.get(_contents_key(job))
+    try:
+        incident = incidents.get(kept["incident"]) if kept else None
+    except NotFound:
+        incident = None
+    if incident is None:
+        return None
+    return _notice_card(
+        job, title="作战室未能开启 (The war room could not be opened)", severity=incident["severity"],
+        description=kept["reason"], lines=[("故障 Incident", incident["title"])], at=clock.iso(),
+        url=f"{app_settings().public_base_url}/app/{job.integration_id}/incidents/{incident['id']}")
+
+
+def _notice_card(job: DeliveryJob, title: str, severity: str, description: str,
+                 lines: list[tuple[str, str]], at: str, url: str = "") -> cards.Card:
+    zh, en = cards.SEVERITY_TEXT[severity]
+    return cards.Card(
+        incident_id=job.incident_id, title=title, severity=severity, severity_zh=zh, severity_en=en,
+        status="notice", status_zh="通知", status_en="Notice", description=description, labels=lines,
+        started_at=cards.local_time(at), acted_by="", silenced_until="",
+        url=url or f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
+        war_room=False, notice=True)

@@ -1,0 +1,111 @@
+"""The SQS side: the retry policy for deliveries and parking of invalid messages, in one place.
+
+Chalice cannot report partial batch failures, so every handler runs with batch size 1 and never
+relies on SQS redelivery for expected failures: a retryable platform error re-enqueues the job
+with a delay (the platform's own retry-after when it gave one, else exponential backoff), a
+permanent one is recorded on the delivery, and an invalid message is parked in the DLQ with its
+error. Only unexpected errors propagate, so SQS redelivers and finally dead-letters the message.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Callable, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.common import aws
+from chalicelib.common.errors import Paced, Permanent, Retryable
+from chalicelib.core.models import DeliveryJob, Notification, RoomJob
+from chalicelib.delivery import pipeline
+from chalicelib.flows import actions, fanout
+from chalicelib.flows.integrations import readable
+
+log = logging.getLogger("dutybridge.worker")
+Message = TypeVar("Message", bound=BaseModel)
+Job = TypeVar("Job", DeliveryJob, RoomJob)  # a queued job that counts its attempts
+MAX_ATTEMPTS = 10
+ESCALATE_AFTER = 3
+MAX_DELAY = fanout.MAX_DELAY
+
+
+def _parse(model: type[Message], queue: str, body: str) -> Message | None:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        park(queue, body, readable(exc))
+        return None
+
+
+def handle_notification(body: str) -> None:
+    if notification := _parse(Notification, "notifications", body):
+        fanout.accept(notification)
+
+
+def handle_delivery(body: str) -> None:
+    job = _parse(DeliveryJob, "deliveries", body)
+    if job is None:
+        return
+    try:
+        pipeline.deliver(job)
+    except Retryable as exc:
+        retry_later(job, exc)
+    except Permanent as exc:
+        log.info("delivery %s stopped: %s", job.target_key, exc.platform_code)
+
+
+def backoff(attempt: int) -> int:
+    return min(MAX_DELAY, 5 * 2 ** attempt)
+
+
+def retry_later(job: DeliveryJob, exc: Retryable) -> None:
+    if isinstance(exc, Paced):  # our own pacing: wait for the reserved slot, spend no attempt
+        fanout.enqueue([job.model_copy(update={"slot_at": exc.slot_at})],
+                         delay=min(MAX_DELAY, math.ceil(exc.retry_after)))
+        return
+    _again(job, exc, lambda again, delay: fanout.enqueue([again], delay=delay),
+           lambda: pipeline.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}"))
+
+
+def handle_room(body: str) -> None:
+    job = _parse(RoomJob, "war-rooms", body)
+    if job is None:
+        return
+    try:
+        actions.open_requested_room(job)
+    except Retryable as exc:
+        _again(job, exc, fanout.request_room, lambda error=exc: actions.room_failed(job, error))
+
+
+def _again(job: Job, exc: Retryable, resend: Callable[[Job, int], None], give_up: Callable[[], None]) -> None:
+    """One more attempt after the retry delay, or ``give_up`` once MAX_ATTEMPTS are spent."""
+    if job.attempt + 1 >= MAX_ATTEMPTS:
+        give_up()
+        return
+    resend(job.model_copy(update={"attempt": job.attempt + 1}), retry_delay(job.attempt, exc))
+
+
+def retry_delay(attempt: int, exc: Retryable) -> int:
+    """The platform's delay is a minimum: a block that keeps answering (WeCom's hourly or daily 45009
+    windows) is met with a growing wait from the third try on."""
+    delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(attempt)
+    if attempt >= ESCALATE_AFTER:
+        delay = max(delay, backoff(attempt))
+    return min(MAX_DELAY, delay)
+
+
+def park(queue: str, body: str, error: str) -> None:
+    """Record an invalid message with its error in the queue's DLQ instead of retrying it forever."""
+    log.warning("parking invalid %s message: %s", queue, error)
+    aws.client("sqs").send_message(
+        QueueUrl=aws.queue_url(f"{queue}-dlq"), MessageBody=body,
+        MessageAttributes={"error": {"DataType": "String", "StringValue": error[:1000]}})
+
+
+def release_parked() -> None:
+    log.info("released %d parked deliveries", pipeline.release_parked())
+
+
+def requeue_lost() -> None:
+    if requeued := pipeline.requeue_lost():
+        log.warning("re-queued %d deliveries whose job never reached the queue", requeued)

@@ -1,0 +1,130 @@
+"""Fan-out: a notification (or an incident change) becomes one delivery job per card.
+
+A member is reached on every integration where they are bound; where they are not, the delivery
+is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
+chat of its incident. Jobs go to the deliveries queue in batches of ten; each job sends or updates
+exactly one card.
+"""
+from __future__ import annotations
+
+import json
+
+from chalicelib.common import aws, clock
+from chalicelib.core import incidents
+from chalicelib.core.models import DeliveryJob, Notification, RoomJob
+from chalicelib.flows import warroom
+from chalicelib.store import chats, deliveries, involvements, people
+from chalicelib.store import integrations as integration_store
+
+UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
+MAX_DELAY = 900  # SQS's longest DelaySeconds
+
+
+def accept(notification: Notification) -> dict:
+    """Apply a producer's notification and queue its cards; returns the incident."""
+    incident, changed = incidents.ingest(notification.incident)
+    silenced = incidents.is_silenced(incident)
+    jobs = [] if silenced else _target_jobs(incident["id"], notification)
+    if silenced and (notification.targets.members or notification.targets.chats):
+        incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
+    if changed:
+        jobs += refresh_jobs(incident["id"])
+        jobs += [job for opened in warroom.auto_open(incident) for job in room_jobs(opened)]
+    enqueue(jobs)
+    return incident
+
+
+def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
+    jobs: list[DeliveryJob] = []
+    known = {i["id"]: i for i in integration_store.all()}
+    if notification.targets.members and not known:
+        incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
+    for member_id in dict.fromkeys(notification.targets.members):
+        jobs += _member_jobs(incident_id, member_id, known)
+    for target in notification.targets.chats:
+        job = DeliveryJob(incident_id=incident_id, integration_id=target.integration_id,
+                          kind="chat", target=target.chat_id)
+        problem = _chat_problem(target.integration_id, target.chat_id, known)
+        if _record(job, "failed" if problem else "pending", problem, known) and not problem:
+            jobs.append(job)
+    return jobs
+
+
+def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> list[DeliveryJob]:
+    bound = {b["integration_id"]: b for b in people.bindings_of(member_id)}
+    member = people.get_member(member_id)
+    if member is not None:
+        involvements.note(member_id, incident_id, "targeted")
+    jobs = []
+    for integration_id in sorted(known):
+        binding = bound.get(integration_id)
+        target = binding["user_id"] if binding else f"member:{member_id}"
+        job = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user", target=target)
+        if member is None:
+            _record(job, "failed", f"member {member_id} does not exist", known)
+        elif binding is None:
+            _record(job, "unbound", UNBOUND.format(member=member_id), known, member_id=member_id)
+        elif _record(job, "pending", None, known, member_id=member_id):
+            deliveries.remove(incident_id, f"{integration_id}#user#member:{member_id}")  # linked since
+            jobs.append(job)
+    return jobs
+
+
+def _chat_problem(integration_id: str, chat_id: str, known: dict[str, dict]) -> str | None:
+    if integration_id not in known:
+        return f"integration {integration_id} does not exist"
+    chat = chats.get(integration_id, chat_id)
+    if chat is None or not chat.get("active", False):
+        return f"chat {chat_id} is not known to this integration (install the app in the group first)"
+    return None
+
+
+def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], **extra: str) -> bool:
+    """Create the delivery record once, with its integration's platform and name (the incident's view
+    still says where the card went once the integration is deleted); True only when new and pending."""
+    integration = known.get(job.integration_id)
+    labels = {"platform": integration["platform"], "integration_name": integration["name"]} if integration else {}
+    created = deliveries.ensure({"incident_id": job.incident_id, "target_key": job.target_key,
+                                 "integration_id": job.integration_id, "kind": job.kind, "target": job.target,
+                                 "state": state, "error": error, "created_at": clock.iso(), **labels, **extra})
+    return created and state == "pending"
+
+
+def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
+    """A new room's card, and 1:1 cards for its responders (a latecomer too) where the room cannot carry
+    buttons; whoever holds a card of the incident already keeps that one."""
+    if not (opened.created or opened.joined):
+        return []
+    jobs, integration = [], integration_store.get(opened.integration_id)
+    known = {opened.integration_id: integration} if integration else {}
+    wanted = ([("chat", opened.target, {})] if opened.created else []) + [
+        ("user", user, {"member_id": member}) for user, member in opened.responders.items()]
+    for kind, target, extra in wanted:
+        job = DeliveryJob(incident_id=opened.incident_id, integration_id=opened.integration_id, kind=kind,
+                          target=target)
+        if _record(job, "pending", None, known, **extra):
+            jobs.append(job)
+    return jobs
+
+
+def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[DeliveryJob]:
+    """Jobs that bring every delivered card of the incident up to date."""
+    return [DeliveryJob(incident_id=incident_id, integration_id=d["integration_id"], kind=d["kind"],
+                        target=d["target"])
+            for d in deliveries.of(incident_id)
+            if d.get("ref") and d["target_key"] != skip_target_key]
+
+
+def request_room(job: RoomJob, delay: int = 0) -> None:
+    aws.client("sqs").send_message(QueueUrl=aws.queue_url("war-rooms"), MessageBody=job.model_dump_json(),
+                                   DelaySeconds=delay)
+
+
+def enqueue(jobs: list[DeliveryJob], delay: int = 0) -> None:
+    sqs, url = aws.client("sqs"), aws.queue_url("deliveries")
+    for start in range(0, len(jobs), 10):
+        entries = [{"Id": str(n), "MessageBody": job.model_dump_json(), "DelaySeconds": delay}
+                   for n, job in enumerate(jobs[start:start + 10])]
+        answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        if answer.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} delivery jobs: {json.dumps(answer['Failed'])}")

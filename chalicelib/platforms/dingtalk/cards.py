@@ -1,0 +1,62 @@
+"""Render the neutral card into the variables of the template in docs/dingtalk/card-template.json.
+
+DingTalk requires every cardParamMap value to be a string of at most 1 KB (keys ≤ 100 bytes).
+The template shows ``description`` and ``labels`` in Markdown components: what producers wrote goes
+there escaped (CommonMark backslash escapes), so a ``[link](https://…)``, ``<font>``, image, heading or
+@mention in an alert shows as the text it is and never as a link or markup of the card.
+"""
+from __future__ import annotations
+
+import re
+
+from chalicelib.core.cards import Card
+
+MAX_VALUE_BYTES = 1024
+CUT = "…"
+# Characters that open Markdown (and the HTML tags DingTalk's Markdown takes) anywhere in a line.
+INLINE_SYNTAX = re.compile(r"([\\`*_\[\]()<>!#~|&@$])")
+# Line starts that make a list item or a setext heading: "- ", "+ ", "= ", "1. ", "1) ".
+LINE_SYNTAX = re.compile(r"^([ \t]*)([-+=]|\d+[.)])", re.MULTILINE)
+
+
+def clip(text: str, limit: int = MAX_VALUE_BYTES) -> str:
+    """Cut ``text`` to ``limit`` UTF-8 bytes on a character boundary, marking the cut."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - len(CUT.encode())].decode("utf-8", errors="ignore") + CUT
+
+
+def literal(text: str) -> str:
+    """``text`` escaped so that DingTalk's Markdown shows it exactly as written."""
+    escaped = INLINE_SYNTAX.sub(r"\\\1", text)
+    return LINE_SYNTAX.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], escaped)
+
+
+def clip_markdown(markdown: str) -> str:
+    """``clip`` for escaped Markdown: a cut never leaves a lone backslash that would escape the mark."""
+    cut = clip(markdown)
+    if cut == markdown:
+        return cut
+    kept = cut[: -len(CUT)]
+    if (len(kept) - len(kept.rstrip("\\"))) % 2:
+        kept = kept[:-1]
+    return kept + CUT
+
+
+def card_params(card: Card) -> dict[str, str]:
+    actions = {b.action.value for b in card.buttons}
+    labels = "\n".join(f"- **{literal(k)}**: {literal(v)}" for k, v in card.labels)
+    params = {
+        "title": card.title, "severity": card.severity,
+        "severity_text": f"{card.severity_zh} {card.severity_en}", "status": card.status,
+        "status_text": f"{card.status_zh} {card.status_en}",
+        "started_at": card.started_at, "acted_by": card.acted_by,
+        "silenced_until": f"屏蔽至 {card.silenced_until}" if card.silenced_until else "",
+        "incident_url": card.url, "can_ack": str("ack" in actions).lower(),
+        "can_resolve": str("resolve" in actions).lower(), "can_silence": str("silence" in actions).lower(),
+        "can_war_room": str(card.war_room).lower(),
+    }
+    markdown = {"description": literal(card.description), "labels": labels}
+    return {**{key: clip(value) for key, value in params.items()},
+            **{key: clip_markdown(value) for key, value in markdown.items()}}

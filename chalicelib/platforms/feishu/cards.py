@@ -1,0 +1,91 @@
+"""Render the neutral card as a Feishu interactive card (JSON 1.0), in Chinese and English.
+
+Sent as a shared card (``config.update_multi``) so one PATCH updates it for everyone; buttons carry
+the action vocabulary in their ``value``, the longer silences sit in an overflow menu.
+
+Text that is not ours (the producer's title, description and labels, a member's name) never reaches
+Feishu's markdown as markup: it goes into ``plain_text``, or into ``lark_md`` with every character that
+could open markup (emphasis, a link, a tag such as ``<at id=all>`` or ``<font>``, an emoji code) written
+as an HTML entity, which Feishu's card markdown shows as the character itself.
+"""
+from __future__ import annotations
+
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+
+TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
+MAX_TEXT = 2000
+MARKUP = {ord(c): f"&#{ord(c)};" for c in "&<>*_~`[]()#:!\\|$+-"}
+LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
+
+
+def literal(text: str) -> str:
+    """``text`` for a ``lark_md`` element, to be shown as it is, on one line."""
+    return text.translate(LINE_BREAKS).translate(MARKUP)
+
+
+def _plain(text: str) -> dict:
+    return {"tag": "div", "text": {"tag": "plain_text", "content": text[:MAX_TEXT]}}
+
+
+def _field(label: str, value: str) -> dict:
+    return {"is_short": True, "text": {"tag": "lark_md", "content": f"**{label}**\n{value}"}}
+
+
+def _labels(card: Card) -> dict:
+    """One line per label, as many whole lines as fit in MAX_TEXT (an entity is never cut in two)."""
+    lines: list[str] = []
+    for key, value in card.labels:
+        line = f"**{literal(key)}**: {literal(value)}"
+        if sum(len(kept) + 1 for kept in lines) + len(line) > MAX_TEXT:
+            break
+        lines.append(line)
+    return {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}}
+
+
+def _elements(card: Card, lang: str) -> list[dict]:
+    zh = lang == "zh_cn"
+    fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
+              _field("开始" if zh else "Started", card.started_at)]
+    if card.acted_by:
+        acted_by = card.acted_by if zh else card.acted_by_en or card.acted_by
+        fields.append(_field("处理人" if zh else "By", literal(acted_by)))
+    if card.silenced_until:
+        fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until))
+    elements = [{"tag": "div", "fields": fields}]
+    if card.description:
+        elements.append(_plain(card.description))
+    if card.labels:
+        elements.append(_labels(card))
+    return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
+
+
+def _actions(card: Card, zh: bool) -> list[dict]:
+    style = {"ack": "primary", "resolve": "danger", "silence": "default"}
+    actions: list[dict] = [
+        {"tag": "button", "type": style[b.action.value],
+         "text": {"tag": "plain_text", "content": b.zh if zh else b.en},
+         "value": {"action": b.action.value, "incident_id": card.incident_id,
+                   **({"minutes": b.minutes} if b.minutes else {})}}
+        for b in card.buttons]
+    if card.silence_menu:
+        actions.append({"tag": "overflow", "value": {"action": "silence", "incident_id": card.incident_id},
+                        "options": [{"text": {"tag": "plain_text", "content": b.zh if zh else b.en},
+                                     "value": f"silence:{b.minutes}"} for b in card.silence_menu]})
+    if card.war_room:
+        actions.append({"tag": "button", "type": "default",
+                        "text": {"tag": "plain_text", "content": WAR_ROOM_TEXT[0] if zh else WAR_ROOM_TEXT[1]},
+                        "value": {"action": WAR_ROOM, "incident_id": card.incident_id}})
+    actions.append({"tag": "button", "type": "default", "url": card.url,
+                    "text": {"tag": "plain_text", "content": "查看详情" if zh else "Details"}})
+    return actions
+
+
+def render(card: Card) -> dict:
+    template = "green" if card.status == "resolved" else TEMPLATE[card.severity]
+    return {
+        "config": {"wide_screen_mode": True, "update_multi": True},
+        "header": {"template": template, "title": {
+            "tag": "plain_text", "content": f"[{card.severity_zh}] {card.title}",
+            "i18n": {"zh_cn": f"[{card.severity_zh}] {card.title}", "en_us": f"[{card.severity_en}] {card.title}"}}},
+        "i18n_elements": {"zh_cn": _elements(card, "zh_cn"), "en_us": _elements(card, "en_us")},
+    }

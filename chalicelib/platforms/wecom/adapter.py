@@ -1,0 +1,292 @@
+"""WeCom (企业微信) self-built app: template cards, the encrypted XML callback, OAuth sign-in.
+
+Console (work.weixin.qq.com/wework_admin): 企业 ID (我的企业), AgentId and Secret (应用管理 → 应用),
+Token and EncodingAESKey (接收消息 → 设置API接收), the trusted domain (网页授权及 JS-SDK).
+API: qyapi.weixin.qq.com (``api_base`` for private deployments), token in ``?access_token=``.
+Callback: SHA-1 signature + AES-256-CBC envelope (msgcrypt.py) with the CorpID as receive id;
+GET verification answers the decrypted ``echostr`` as the bare body within 1 s; POST bodies are
+encrypted XML (parsed with defusedxml), answered within 5 s. Button clicks arrive here as
+``template_card_event`` with a fresh single-use ResponseCode (72 h) for one more card update.
+War room (作战室, self-built mode with settings.war_room): appchat/create under a chatid derived from the
+incident; app groups cannot carry button cards, so the group gets summaries and responders 1:1 cards.
+Limits: 30 messages/min and 1000/h per member from one app (excess silently dropped), 45009 blocks.
+Docs: developer.work.weixin.qq.com (发送应用消息, 模板卡片事件推送, 更新模版卡片消息, 加解密方案).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import quote
+from xml.etree.ElementTree import Element
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.common import clock
+from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.core.callback import (
+    FOUND_SENT,
+    Click,
+    ClickOutcome,
+    EventBatch,
+    InboundRequest,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
+from chalicelib.core.cards import WAR_ROOM, Card
+from chalicelib.core.models import Action
+from chalicelib.platforms.base import Adapter, CommonSettings, Window
+from chalicelib.platforms.inbound import stamp
+from chalicelib.platforms.msgcrypt import MsgCrypt
+from chalicelib.platforms.wecom import api, suite
+from chalicelib.platforms.wecom.cards import parse_key, render, summary
+from chalicelib.platforms.wecom.xml import open_envelope, text, xml
+
+log = logging.getLogger("dutybridge.wecom")
+CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
+CODE_LIFETIME = 72 * 3600
+EMPTY = Reply(body="", content_type="text/plain")
+CHAT_NAME_MAX = 50
+CHAT_EXISTS = "86215"
+TASK_ID_USED = "42014"  # message/send: "taskid has existed or empty or exceed max len"
+USER_ID_BYTES = 64  # a member's UserID is 1 to 64 bytes
+
+
+class Credentials(BaseModel):
+    """Self-built mode needs all of them; third-party mode only the CorpID (the suite has the rest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    corp_id: str = Field(min_length=1)
+    agent_id: str = Field(default="", pattern=r"^\d*$")
+    secret: str = ""
+    token: str = Field(default="", max_length=32)
+    encoding_aes_key: str = Field(default="", pattern=r"^([A-Za-z0-9]{43})?$")
+
+
+class Settings(CommonSettings):
+    mode: str = Field(default="self_built", pattern="^(self_built|third_party)$")
+    api_base: str = "https://qyapi.weixin.qq.com"
+    oauth_base: str = "https://open.weixin.qq.com"
+    trusted_domain: str = ""
+    verify_file: str = Field(default="", pattern=r"^(WW_verify_[A-Za-z0-9]+\.txt)?$")
+    verify_content: str = Field(default="", max_length=128)
+    war_room: bool = False  # 增强功能 → 开启作战室 (seed 003 §三)
+
+
+class WeCom(Adapter):
+    name = "wecom"
+    Credentials = Credentials
+    Settings = Settings
+    secret_field = "secret"
+    # WeCom blocks user/getuserid for a day once unknown-mobile lookups pass 20% of the licensed
+    # headcount; a linking run stops well before that on small orgs too.
+    mobile_miss_limit = 10
+    credentials: Credentials
+    settings: Settings
+
+    def _url(self, path: str) -> str:
+        return self.settings.api_base.rstrip("/") + path
+
+    @classmethod
+    def assigned_id(cls, credentials: Credentials, settings: Settings) -> str | None:
+        """Third-party integrations are opened by the organisation's authorisation; saving one claims it."""
+        return suite.integration_id(credentials.corp_id) if settings.mode == "third_party" else None
+
+    @property
+    def third_party(self) -> bool:
+        return self.settings.mode == "third_party"
+
+    @property
+    def agent_id(self) -> int:
+        return int(suite.grant(self.credentials.corp_id)["agent_id"] if self.third_party else self.credentials.agent_id)
+
+    def check_credentials(self) -> None:
+        missing = [] if self.third_party else [
+            name for name in ("agent_id", "secret", "token", "encoding_aes_key") if not getattr(self.credentials, name)]
+        if missing:
+            raise Permanent(self.name, "credentials.missing", f"self-built mode needs {', '.join(missing)}")
+        self.fetch_token("app")
+
+    def fetch_token(self, family: str) -> tuple[str, int]:
+        if self.third_party:
+            return suite.corp_token(self.credentials.corp_id)
+        data = api.call("GET", self._url("/cgi-bin/gettoken"), None, params={
+            "corpid": self.credentials.corp_id, "corpsecret": self.credentials.secret})
+        return data["access_token"], int(data.get("expires_in", 7200))
+
+    def _api(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        return self.counted(f"{method} {path}", lambda token: api.call(method, self._url(path), token, body, params))
+
+    def urls(self, base: str) -> dict[str, str]:
+        callback = (f"{base}/callbacks/{suite.SUITE}" if self.third_party
+                    else f"{base}/callbacks/{self.integration_id}/events")
+        return {"callback": callback,
+                "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
+                "web_home": f"{base}/app/{self.integration_id}"}
+
+    # -- pacing -----------------------------------------------------------------------------
+    def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
+        """App messages to one member: 30/min and 1000/h. WeCom drops the excess silently, so these
+        windows are the only thing standing between a storm and lost cards."""
+        if operation != "send" or kind != "user":
+            return []
+        member = f"{self.integration_id}#member#{target}"
+        return [Window(member, 30, 60), Window(member, 1000, 3600)]
+
+    # -- cards ------------------------------------------------------------------------------
+    def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
+        if kind == "chat":
+            self._post_summary(target, card)
+            return {"chat_id": target}
+        task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
+        try:
+            data = self._api("POST", "/cgi-bin/message/send", {
+                "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
+                "template_card": render(self.offered(card), task_id), "enable_duplicate_check": 0})
+        except Permanent as exc:
+            if exc.platform_code != TASK_ID_USED:
+                raise
+            return self._found_sent(task_id, target)
+        self._check_recipient(data, target)
+        return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
+                "code_at": int(clock.now())}
+
+    @staticmethod
+    def _found_sent(task_id: str, target: str) -> dict:
+        """42014 for this card's own task_id (derived from the card key, used by no other card): an earlier
+        attempt reached WeCom though its answer did not reach us, so the card exists. Its update code was
+        in that lost answer; the next click on the card (状态刷新 is there for it) brings a fresh one."""
+        return {"task_id": task_id, "user": target, "response_code": None, "code_at": None, FOUND_SENT: True}
+
+    def _check_recipient(self, data: dict, target: str) -> None:
+        if target in str(data.get("unlicenseduser", "")).split("|"):
+            raise Permanent(self.name, "unlicenseduser", "未开通企微许可 (the member has no WeCom API licence)")
+        if target in str(data.get("invaliduser", "")).split("|"):
+            raise TargetGone(self.name, "invaliduser", "成员不存在或不在应用可见范围 (not in the app's visibility)")
+
+    def _post_summary(self, chat_id: str, card: Card) -> None:
+        self._api("POST", "/cgi-bin/appchat/send", {"chatid": chat_id, "msgtype": "markdown",
+                                                    "markdown": {"content": summary(card)}})
+
+    def update_card(self, ref: dict, card: Card) -> dict:
+        """Spend the card's single-use update code; without a live one, the card's refresh button is the way."""
+        if "chat_id" in ref:
+            self._post_summary(ref["chat_id"], card)
+            return ref
+        code, issued = ref.get("response_code"), ref.get("code_at") or 0
+        if not code or clock.now() - issued > CODE_LIFETIME:
+            raise Permanent(self.name, "response_code.spent",
+                            "卡片更新次数已用完，可点击「状态刷新」"
+                            "(update budget spent; the card's Refresh button renews it)")
+        self._api("POST", "/cgi-bin/message/update_template_card", {
+            "userids": [ref["user"]], "agentid": self.agent_id, "response_code": code,
+            "template_card": render(self.offered(card), ref["task_id"])})
+        return {**ref, "response_code": None, "code_at": None}
+
+    # -- inbound ----------------------------------------------------------------------------
+    def _crypt(self) -> MsgCrypt:
+        """Self-built: the app's own Token/EncodingAESKey; third-party: the suite's, for this CorpID."""
+        if self.third_party:
+            return suite.crypt(self.credentials.corp_id)
+        return MsgCrypt(self.credentials.token, self.credentials.encoding_aes_key, self.credentials.corp_id)
+
+    def parse_event(self, request: InboundRequest) -> EventBatch:
+        if request.method == "GET":
+            plain = open_envelope(self._crypt(), request.query, request.query.get("echostr", ""))
+            return EventBatch(reply=Reply(body=plain, content_type="text/plain"))
+        message = xml(open_envelope(self._crypt(), request.query, text(xml(request.body), "Encrypt")))
+        if text(message, "ToUserName") != self.credentials.corp_id:
+            raise CallbackRejected("message is for another organisation")
+        sender, created, key = (text(message, n) for n in ("FromUserName", "CreateTime", "EventKey"))
+        if not 0 < len(sender.encode()) <= USER_ID_BYTES:
+            raise CallbackRejected("message without a sender")
+        stamp(created)  # a creation time of ASCII digits, or refused
+        identity = text(message, "MsgId") or f"{sender}#{created}#{key}"
+        click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
+        return EventBatch(reply=EMPTY, dedupe_key=hashlib.sha256(identity.encode()).hexdigest(), click=click)
+
+    def _click(self, message: Element) -> Click:
+        parsed = parse_key(text(message, "EventKey"))
+        if parsed is None or parsed[0] not in (*Action.__members__, "refresh", WAR_ROOM):
+            raise CallbackRejected("not a button this app put on a card")
+        action, minutes, incident_id = parsed
+        code = text(message, "ResponseCode")
+        return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,
+                     action=Action(action) if action in Action.__members__ else None, war_room=action == WAR_ROOM,
+                     minutes=minutes,
+                     context={"task_id": text(message, "TaskId")}, reply_updates_card=False,
+                     ref_update={"response_code": code, "code_at": int(clock.now())} if code else {})
+
+    def parse_click(self, request: InboundRequest) -> Click | Reply:
+        raise CallbackRejected("WeCom delivers card clicks to the callback URL")
+
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+        """Clicks are answered empty (the card is updated through the API with the click's fresh code);
+        a refusal reaches the person as an app message, since the card cannot carry a toast."""
+        if not outcome.ok:
+            text = outcome.message + (f"\n{outcome.link}" if outcome.link else "")
+            try:
+                self._api("POST", "/cgi-bin/message/send", {"touser": click.user_id, "msgtype": "text",
+                                                            "agentid": self.agent_id,
+                                                            "text": {"content": text}})
+            except PlatformError as exc:
+                log.warning("could not tell %s why the click was refused: %s", click.user_id, exc.platform_code)
+        return EMPTY
+
+    # -- war room ---------------------------------------------------------------------------
+    room_carries_buttons = False
+    room_min_members = 2  # appchat/create takes 2 to 500 members
+
+    def war_room_problem(self) -> str | None:
+        if self.third_party:
+            return ("作战室功能仅支持在企业自建应用模式下开启 (war rooms need the self-built app mode: "
+                    "a third-party suite app cannot create app group chats)")
+        if not self.settings.war_room:
+            return "未开启作战室：请在集成配置的增强功能中勾选「开启作战室」(enable settings.war_room first)"
+        return None
+
+    def war_room_wanted(self) -> bool:
+        return self.settings.war_room or self.settings.war_room_auto_critical
+
+    def open_room(self, plan: RoomPlan) -> Room:
+        """appchat/create under ``chatid`` = the plan's key; 86215 means an earlier attempt created it."""
+        title = plan.title[:CHAT_NAME_MAX]
+        try:
+            self._api("POST", "/cgi-bin/appchat/create", {"name": title, "owner": plan.members[0],
+                                                           "userlist": plan.members, "chatid": plan.key})
+        except Permanent as exc:
+            if exc.platform_code != CHAT_EXISTS:
+                raise
+        return Room(chat_id=plan.key, target=plan.key, title=title)
+
+    def add_to_room(self, chat_id: str, user_ids: list[str]) -> list[str]:
+        """appchat/update; WeCom refuses the whole call for anyone outside the corp, so nobody is listed."""
+        self._api("POST", "/cgi-bin/appchat/update", {"chatid": chat_id, "add_user_list": user_ids})
+        return []
+
+    # -- people -----------------------------------------------------------------------------
+    def user_by_mobile(self, mobile: str) -> str | None:
+        try:
+            return self._api("POST", "/cgi-bin/user/getuserid", {"mobile": mobile})["userid"]
+        except TargetGone:
+            return None
+
+    def authorize_url(self, state: str, redirect_uri: str) -> str | None:
+        """Self-built apps sign in as the CorpID's app; third-party apps as the suite."""
+        appid = suite.load().suite_id if self.third_party else self.credentials.corp_id
+        agent = "" if self.third_party else f"&agentid={self.credentials.agent_id}"
+        return (f"{self.settings.oauth_base.rstrip('/')}/connect/oauth2/authorize?appid={appid}"
+                f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code&scope=snsapi_base"
+                f"&state={state}{agent}#wechat_redirect")
+
+    def h5_user(self, code: str) -> PlatformUser:
+        try:
+            data = (suite.suite_call("GET", "/cgi-bin/service/auth/getuserinfo3rd", params={"code": code})
+                    if self.third_party else self._api("GET", "/cgi-bin/auth/getuserinfo", params={"code": code}))
+        except PlatformError as exc:
+            raise CallbackRejected(f"企业微信登录失败 (WeCom refused the sign-in: {exc.platform_message})") from exc
+        user_id = data.get("userid") or data.get("UserId")
+        if not user_id or data.get("corpid", self.credentials.corp_id) != self.credentials.corp_id:
+            raise CallbackRejected("不是本企业成员 (not a member of this organisation)")
+        return PlatformUser(user_id=user_id, name="")

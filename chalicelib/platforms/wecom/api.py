@@ -1,0 +1,38 @@
+"""WeCom (企业微信) API calls and error codes (developer.work.weixin.qq.com: 全局错误码, 频率限制).
+
+Every answer is HTTP 200 with ``errcode``/``errmsg``; 45009 blocks for the rest of the window
+(60 s for a per-minute breach), 45033 asks for a short jittered wait.
+"""
+from __future__ import annotations
+
+from chalicelib.common.errors import PlatformError
+from chalicelib.platforms import http
+from chalicelib.platforms.errortable import ErrorTable
+
+NAME = "wecom"
+ERRORS = ErrorTable(
+    NAME,
+    token=frozenset({"40014", "42001", "41001", "40082", "42009"}),  # 40082/42009: the suite's token
+    throttle=frozenset({"45009", "45033"}),
+    retry=frozenset({"-1"}),
+    gone=frozenset({"81013", "46004", "60111", "60103", "86003"}),
+)
+THROTTLE_DELAY = {"45009": 60.0, "45033": 2.0}
+HINTS = {"60020": "调用来源 IP 不在企业可信IP中 (caller IP is not in the app's 企业可信IP list; add the egress IPs)",
+         "50001": "重定向域名与可信域名不一致 (redirect domain is not the app's trusted domain)",
+         "40001": "Secret 错误或应用未授权 (wrong Secret, or the app is not installed: authorize app first)"}
+
+
+def classify(code: str, message: str) -> PlatformError:
+    hint = HINTS.get(code)
+    return ERRORS.classify(code, f"{message} — {hint}" if hint else message, retry_after=THROTTLE_DELAY.get(code))
+
+
+def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None) -> dict:
+    """One API call; a non-zero ``errcode`` inside the HTTP 200 raises the classified error."""
+    query = {**(params or {}), **({"access_token": token} if token else {})}
+    answer = http.call(NAME, method, url, params=query, json=body)
+    code = str(answer.data.get("errcode", 0 if answer.status < 300 else f"http{answer.status}"))
+    if code != "0" or answer.status >= 300:
+        raise classify(code, str(answer.data.get("errmsg", "")))
+    return answer.data

@@ -1,0 +1,92 @@
+"""Render the neutral card as a WeCom ``button_interaction`` template card, and a group summary.
+
+Template card fields are plain text (WeCom renders no markup in them); the group summary is markdown,
+so producer text in it is made literal.
+
+WeCom allows at most 6 buttons and shows at most 8 lines of custom content; the longer silences
+live in the card's top-right ``action_menu`` (the seed's ``...``), and a 状态刷新 button is always
+there so a person can earn the card another update when its 72-hour update budget is spent.
+"""
+from __future__ import annotations
+
+import re
+
+from chalicelib.common.ids import ID_PATTERN
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+
+SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
+BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
+MAX_LINES = 8
+MAX_BUTTONS = 6
+SUMMARY_TITLE = 120  # characters of the title a group summary shows
+LITERAL = str.maketrans({"[": "［", "]": "］", "<": "＜", "*": "＊", "`": "｀",
+                         **dict.fromkeys("\r\n\u2028\u2029", " ")})
+# What button_key writes: ASCII only, so int() never meets '²' or '１' and never parses 5,000 digits.
+KEY = re.compile(r"(?P<action>[a-z_]{1,16})/(?P<minutes>0|[1-9][0-9]{0,5})/(?P<incident>[^/]+)", re.ASCII)
+
+
+def button_key(action: str, minutes: int | None, incident_id: str) -> str:
+    return f"{action}/{minutes or 0}/{incident_id}"
+
+
+def parse_key(key: str) -> tuple[str, int | None, str] | None:
+    """(action, minutes or None, incident id) of a key this app wrote, else None."""
+    found = KEY.fullmatch(key)
+    if found is None or not re.fullmatch(ID_PATTERN, found["incident"]):
+        return None
+    return found["action"], int(found["minutes"]) or None, found["incident"]
+
+
+def _lines(card: Card) -> list[dict]:
+    lines = [{"keyname": "状态 Status", "value": f"{card.status_zh} {card.status_en}"},
+             {"keyname": "开始 Started", "value": card.started_at}]
+    if card.acted_by:
+        lines.append({"keyname": "处理人 By", "value": card.acted_by[:120]})
+    if card.silenced_until:
+        lines.append({"keyname": "屏蔽至 Silenced", "value": card.silenced_until})
+    lines += [{"keyname": k[:30], "value": v[:120]} for k, v in card.labels]
+    return lines[:MAX_LINES - 2]  # the title and sub-title take the other two lines
+
+
+def render(card: Card, task_id: str) -> dict:
+    if card.notice:  # nothing to act on: a plain notice card that opens the web app
+        return {"card_type": "text_notice", **_body(card)}
+    buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
+                "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
+    if card.war_room:
+        buttons.append({"text": " ".join(WAR_ROOM_TEXT), "style": BUTTON_STYLE[WAR_ROOM],
+                        "key": button_key(WAR_ROOM, None, card.incident_id)})
+    buttons.append({"text": "状态刷新 Refresh", "style": 4, "key": button_key("refresh", None, card.incident_id)})
+    template = {"card_type": "button_interaction", "task_id": task_id, **_body(card),
+                "button_list": buttons[:MAX_BUTTONS]}
+    if card.silence_menu:
+        template["action_menu"] = {"desc": "更多屏蔽 More", "action_list": [
+            {"text": f"{b.zh} {b.en}", "key": button_key("silence", b.minutes, card.incident_id)}
+            for b in card.silence_menu]}
+    return template
+
+
+def _body(card: Card) -> dict:
+    return {"source": {"desc": f"{card.severity_zh} {card.severity_en}", "desc_color": SOURCE_COLOR[card.severity]},
+            "main_title": {"title": card.title[:36], "desc": f"{card.status_zh} {card.status_en}"},
+            "sub_title_text": card.description[:120], "horizontal_content_list": _lines(card),
+            "card_action": {"type": 1, "url": card.url}}
+
+
+def literal(text: str) -> str:
+    """Producer text as WeCom markdown shows it as written. WeCom's markdown has no escape character, so
+    the signs that open its links ``[x](url)``, tags (``<font>``, ``<@userid>`` mentions), bold and code
+    become their full-width look-alikes, and line breaks (after which ``>`` or ``#`` would start a quote
+    or heading) spaces; a ``>`` elsewhere stays, as in "CPU > 95%"."""
+    return text.translate(LITERAL)
+
+
+def summary(card: Card) -> str:
+    """The markdown a group chat gets (WeCom app groups cannot carry button cards): WeCom allows 2048
+    bytes, so the title is cut (the details link shows everything)."""
+    title = card.title if len(card.title) <= SUMMARY_TITLE else card.title[:SUMMARY_TITLE - 1] + "…"
+    lines = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
+             f"> 开始 Started: {card.started_at}"]
+    if card.acted_by:
+        lines.append(f"> 处理人 By: {literal(card.acted_by)}")
+    return "\n".join(lines + [f"[查看详情 Details]({card.url})"])
