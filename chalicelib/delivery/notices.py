@@ -17,7 +17,8 @@ from chalicelib.common.errors import NotFound, Permanent, QuotaExhausted
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, RoomJob
 from chalicelib.delivery import admission, quota
-from chalicelib.flows import fanout, integrations
+from chalicelib.flows import fanout
+from chalicelib.platforms import adapter_for
 from chalicelib.store import deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
 
@@ -76,7 +77,7 @@ def deliver(job: DeliveryJob) -> str:
     item = integration_store.get(job.integration_id)
     if item is None or ephemeral.get(_sent_key(job)):
         return "skipped"
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
     card = _card(job, folded, adapter)
     if card is None:
