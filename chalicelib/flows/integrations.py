@@ -1,4 +1,4 @@
-"""Integrations: validate, prove and store a platform app's credentials; build its adapter."""
+"""Integrations: validate, prove and store a platform app's credentials (the registry builds adapters)."""
 from __future__ import annotations
 
 import hmac

@@ -11,6 +11,7 @@ from app import app
 from chalicelib import platforms
 from chalicelib.common import clock, config, sealing
 from chalicelib.flows import integrations
+from chalicelib.store import ephemeral
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
 from tests.fuzz import dynamo_limits
@@ -181,6 +182,15 @@ def test_patch_with_a_wrong_secret_is_422_and_changes_nothing(api: Api, created:
     assert integration_store.get(created["id"]) == stored
     assert api("GET", f"/integrations/{created['id']}")[1]["name"] == "钉钉值班"
     platforms.adapter_for(stored).check_credentials()
+
+
+def test_a_change_forgets_the_tokens_of_each_family_the_adapter_declares(api: Api, fake_platform, monkeypatch) -> None:
+    monkeypatch.setattr(fake_platform, "token_families", ("app", "extra"))
+    for family in ("app", "extra", "other"):
+        ephemeral.put(f"token#int_fake#{family}", 3600)
+    assert api("PATCH", "/integrations/int_fake", {"settings": {"digest_minutes": 5}})[0] == 200
+    assert [ephemeral.get(f"token#int_fake#{family}") is None for family in ("app", "extra", "other")] == [
+        True, True, False]
 
 
 def test_delete_integration_is_204_then_404(api: Api, created: dict) -> None:
