@@ -55,7 +55,8 @@ def adapter_for(integration: dict) -> Adapter:
 
 
 def callback_content_types() -> list[str]:
-    """Every content type some platform's callbacks carry (the callback routes accept these)."""
+    """Every content type some platform's callbacks carry (the callback routes accept these); a platform
+    package that declares none adds none."""
     found: dict[str, None] = {}
     for path in REGISTRY.values():
         package = importlib.import_module(path.partition(":")[0].rpartition(".")[0])
@@ -72,11 +73,11 @@ def provider(name: str) -> Provider | None:
 
 
 def _registered(value: object) -> str:
-    if not isinstance(value, str) or value not in REGISTRY:
-        names_ = list(map(repr, REGISTRY))
-        expected = " or ".join([", ".join(names_[:-1]), names_[-1]] if len(names_) > 1 else names_)
-        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
-    return str(value)
+    if isinstance(value, str) and value in REGISTRY:
+        return value
+    quoted = [repr(name) for name in REGISTRY]  # worded as pydantic words an enum: 'a', 'b' or 'c'
+    expected = " or ".join(filter(None, (", ".join(quoted[:-1]), quoted[-1])))
+    raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
 
 
 # A platform name in an admin request: refused as an unknown enum value would be.
