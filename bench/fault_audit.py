@@ -21,7 +21,7 @@ from typing import Any
 
 from chalicelib.common import aws
 from chalicelib.core import cards, incidents
-from chalicelib.flows import integrations
+from chalicelib.platforms import adapter_for
 from chalicelib.store import integrations as integration_store
 from chalicelib.store.base import scan_all
 
@@ -98,7 +98,7 @@ def audit(incident_ids: set[str], views: dict[str, Any], unapplied: set[tuple[st
         for card in view.cards():
             if card.incident_id in incident_ids:
                 shown.setdefault((card.platform, card.kind, card.target, card.incident_id), []).append(card)
-    adapters = {i["id"]: integrations.adapter(i) for i in integration_store.all()}
+    adapters = {i["id"]: adapter_for(i) for i in integration_store.all()}
     stored = {incident_id: incidents.get(incident_id) for incident_id in incident_ids}
     result = Audit(platforms={name: Tally() for name in views})
     for record in records:

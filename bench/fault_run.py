@@ -92,13 +92,14 @@ from bench.fault_platforms import VIEWS
 from bench.fault_runtime import BenchRuntime, dead_letters, settle
 from bench.fault_stories import Driver, Target, plan_incidents
 from chalicelib.common import aws, config, sealing
+from chalicelib.platforms import names
 from chalicelib.store import people
 from devkit.runtime import Runtime
 from devkit.simulators import outbound
 from devkit.simulators.faults import FaultMix
 from devkit.walkthrough import SETUPS, Console
 
-PLATFORMS = ("dingtalk", "feishu", "wecom")
+PLATFORMS = names()
 
 
 def set_up(console: Console, views: dict[str, Any]) -> list[Target]:

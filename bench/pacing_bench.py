@@ -38,10 +38,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.common import aws, clock
-from chalicelib.core.models import IntegrationIn  # noqa: E402
 from chalicelib.flows import consumers as worker  # noqa: E402
 from chalicelib.flows import fanout as dispatch
 from chalicelib.flows import integrations
+from chalicelib.flows.integrations import IntegrationIn  # noqa: E402
 from chalicelib.store import people  # noqa: E402
 from devkit.simulators import dingtalk_org, feishu_tenant, wecom_corp  # noqa: E402
 from devkit.simulators.dingtalk import DingTalkSimulator  # noqa: E402

@@ -66,7 +66,7 @@ def fake_platform(aws_env, monkeypatch):
     from tests.fakes import FakeAdapter
 
     FakeAdapter.reset()
-    monkeypatch.setitem(REGISTRY, "fake", FakeAdapter)
+    monkeypatch.setitem(REGISTRY, "fake", "tests.fakes:FakeAdapter")
     stored_integration()
     return FakeAdapter
 

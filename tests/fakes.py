@@ -20,6 +20,9 @@ class FakeSettings(CommonSettings):
 
 class FakeAdapter(Adapter):
     name = "fake"
+    label = ("fake", "fake")
+    editions = {"standard": (None, None)}
+    token_families = ("app",)
     Credentials = FakeCredentials
     Settings = FakeSettings
     sent: list = []

@@ -1,6 +1,11 @@
 """Project error hierarchy: routes and workers translate these, never bare botocore/requests errors."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class AppError(Exception):
     """Base of every error the project raises on purpose."""
@@ -16,6 +21,11 @@ class AppError(Exception):
 
 class InvalidInput(AppError):
     status, code = 400, "invalid_input"
+
+
+def readable(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem, naming the field, without echoing the (possibly secret) input."""
+    return prefix + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 class Unauthorized(AppError):

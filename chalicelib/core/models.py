@@ -36,12 +36,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class PlatformName(str, enum.Enum):
-    dingtalk = "dingtalk"
-    feishu = "feishu"
-    wecom = "wecom"
-
-
 class Severity(str, enum.Enum):
     critical = "critical"
     warning = "warning"
@@ -125,13 +119,6 @@ class MemberIn(Strict):
 
 # A setting's value: the platform's settings model says which names take which of these.
 SettingValue = bool | int | float | str | list[str]
-
-
-class IntegrationIn(Strict):
-    platform: PlatformName
-    name: str = Field(min_length=1, max_length=128)
-    credentials: dict[str, str]
-    settings: dict[str, SettingValue] = Field(default_factory=dict)
 
 
 class IntegrationPatch(Strict):

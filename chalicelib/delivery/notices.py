@@ -17,7 +17,9 @@ from chalicelib.common.errors import NotFound, Permanent, QuotaExhausted
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, RoomJob
 from chalicelib.delivery import admission, quota
-from chalicelib.flows import fanout, integrations
+from chalicelib.flows import fanout
+from chalicelib.platforms import adapter_for
+from chalicelib.platforms.base import CommonSettings
 from chalicelib.store import deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
 
@@ -26,7 +28,7 @@ DIGEST_LINES = 8  # WeCom shows at most 8 lines; the others show the same for on
 KEEP_SECONDS = 3 * 86400  # a digest's contents outlive its interval while it is paced or retried
 
 
-def fold(job: DeliveryJob, settings: quota.QuotaSettings) -> None:
+def fold(job: DeliveryJob, settings: CommonSettings) -> None:
     """Put the incident of ``job`` into its receiver's digest for the current interval.
 
     The first incident of an interval enqueues the digest to go out when the interval ends.
@@ -43,7 +45,7 @@ def fold(job: DeliveryJob, settings: quota.QuotaSettings) -> None:
         fanout.enqueue([digest], delay=math.ceil(start + interval - clock.now()))
 
 
-def warn_admins(integration_id: str, settings: quota.QuotaSettings, budget: quota.Budget) -> None:
+def warn_admins(integration_id: str, settings: CommonSettings, budget: quota.Budget) -> None:
     """Once a month: tell the integration's admins that the budget is running low."""
     if not quota.first_warning(integration_id):
         return
@@ -76,7 +78,7 @@ def deliver(job: DeliveryJob) -> str:
     item = integration_store.get(job.integration_id)
     if item is None or ephemeral.get(_sent_key(job)):
         return "skipped"
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
     card = _card(job, folded, adapter)
     if card is None:
@@ -110,7 +112,7 @@ def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:
     return _room_failure_card(job)
 
 
-def _digest_card(job: DeliveryJob, folded: list[str], settings: quota.QuotaSettings) -> cards.Card | None:
+def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) -> cards.Card | None:
     found = []
     for incident_id in folded:
         try:

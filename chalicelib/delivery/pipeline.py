@@ -21,7 +21,8 @@ from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT
 from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import admission, notices
-from chalicelib.flows import fanout, integrations
+from chalicelib.flows import fanout
+from chalicelib.platforms import adapter_for
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
@@ -47,7 +48,7 @@ def deliver(job: DeliveryJob) -> str:
         return "unchanged"
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
-    return _send(job, record, integrations.adapter(item), card)
+    return _send(job, record, adapter_for(item), card)
 
 
 def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:

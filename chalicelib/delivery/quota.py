@@ -1,4 +1,4 @@
-"""Published limits per platform edition, and a monthly ledger of the calls the platform counts.
+"""The monthly budget: the platform's published limits against the ledger of the calls it counts.
 
 DingTalk counts every API call against the org's monthly budget except token, login and contact
 calls (服务端API限流处理); the ledger counts what the adapters report. When the budget runs low,
@@ -10,35 +10,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from chalicelib.common import aws, clock
-from chalicelib.common.ids import ID_PATTERN
-from chalicelib.store import deliveries, ephemeral
-from chalicelib.store.base import plain
-
-# platform -> edition -> (requests per second per API, calls per month or None for unlimited)
-EDITIONS: dict[str, dict[str, tuple[int, int | None]]] = {
-    "dingtalk": {"standard": (20, 10_000), "professional": (40, 500_000), "exclusive": (60, 5_500_000)},
-    "feishu": {"standard": (50, None), "free": (50, 10_000)},
-    "wecom": {"standard": (None, None)},
-}
-LEDGER_DAYS = 40  # a month's ledger outlives the month so last month stays visible
-
-
-class QuotaSettings(BaseModel):
-    """The limit settings every platform's integration takes: its edition and overrides."""
-
-    model_config = ConfigDict(extra="forbid")
-    edition: str = "standard"
-    qps: int | None = Field(default=None, gt=0)  # overrides the edition's per-API QPS
-    monthly_calls: int | None = Field(default=None, gt=0)  # overrides the edition's monthly budget
-    low_at: float = Field(default=0.9, gt=0, le=1)  # share of the budget from which non-critical cards are digested
-    digest_minutes: int = Field(default=10, ge=1, le=15)  # one digest per receiver per interval (SQS delays ≤ 15 min)
-    # member ids warned once a month when the budget runs low
-    quota_admins: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default=[], max_length=50)
+from chalicelib.common import clock
+from chalicelib.platforms import adapter_class
+from chalicelib.platforms.base import CommonSettings
+from chalicelib.store import deliveries, ephemeral, ledger
 
 
 @dataclass(frozen=True)
@@ -58,53 +34,27 @@ class Budget:
         return self.monthly is not None and self.used >= self.low_at * self.monthly
 
 
-def _month(epoch: float | None = None) -> str:
-    return dt.datetime.fromtimestamp(clock.now() if epoch is None else epoch, dt.timezone.utc).strftime("%Y-%m")
-
-
-def _key(integration_id: str, month: str) -> dict:
-    return {"key": f"ledger#{integration_id}#{month}"}
-
-
-def count(integration_id: str, api: str) -> None:
-    """Add one call of ``api`` to this month's ledger (an atomic counter, safe across functions)."""
-    aws.table("ephemeral").update_item(
-        Key=_key(integration_id, _month()),
-        UpdateExpression="ADD calls :one, #api :one SET expires_at = if_not_exists(expires_at, :ttl)",
-        ExpressionAttributeNames={"#api": f"api:{api}"},
-        ExpressionAttributeValues={":one": 1, ":ttl": int(clock.now() + LEDGER_DAYS * 86400)})
-
-
-def limits(platform: str, settings: dict) -> dict:
-    """The edition's published limits, with per-integration overrides from settings."""
-    editions = EDITIONS.get(platform, {})
-    edition = str(settings.get("edition") or next(iter(editions), "default"))
-    qps, monthly = editions.get(edition, (None, None))
-    return {"edition": edition, "qps": settings.get("qps") or qps,
-            "monthly_calls": settings.get("monthly_calls") or monthly}
-
-
 def budget(integration_id: str, platform: str, settings: dict) -> Budget:
     """Where this month's ledger stands against the monthly budget (one read, none when unlimited)."""
-    monthly = limits(platform, settings)["monthly_calls"]
+    monthly = adapter_class(platform).limits(settings)["monthly_calls"]
     if not monthly:
         return Budget(0, None, _low_at(settings))
-    item = aws.table("ephemeral").get_item(Key=_key(integration_id, _month())).get("Item") or {}
+    item = ledger.get(integration_id, ledger.month())
     return Budget(int(item.get("calls", 0)), int(monthly), _low_at(settings))
 
 
 def first_warning(integration_id: str) -> bool:
     """True exactly once per integration and month: the caller warns the integration's admins."""
-    return ephemeral.claim(f"quota-warned#{integration_id}#{_month()}", LEDGER_DAYS * 86400)
+    return ephemeral.claim(f"quota-warned#{integration_id}#{ledger.month()}", ledger.KEEP_DAYS * 86400)
 
 
 def usage(integration: dict) -> dict:
     """What ``GET /integrations/{id}/quota`` shows: limits, this month's calls, the forecast."""
-    month = _month()
-    item = plain(aws.table("ephemeral").get_item(Key=_key(integration["id"], month)).get("Item") or {})
+    month = ledger.month()
+    item = ledger.get(integration["id"], month)
     used = int(item.get("calls", 0))
     by_api = {k.removeprefix("api:"): v for k, v in item.items() if k.startswith("api:")}
-    limit = limits(integration["platform"], integration["settings"])
+    limit = adapter_class(integration["platform"]).limits(integration["settings"])
     return {"integration_id": integration["id"], "platform": integration["platform"], "month": month,
             **limit, "used": used, "by_api": by_api,
             "low_at": _low_at(integration["settings"]),
@@ -129,4 +79,4 @@ def _forecast(used: int, monthly: int | None) -> str | None:
 
 
 def _low_at(settings: dict) -> float:
-    return float(settings.get("low_at") or QuotaSettings.model_fields["low_at"].default)
+    return float(settings.get("low_at") or CommonSettings.model_fields["low_at"].default)

@@ -16,6 +16,7 @@ from chalicelib.common.errors import CallbackRejected, NotFound
 from chalicelib.core.callback import ChatEvent, Click, ClickOutcome, InboundRequest, Reply
 from chalicelib.delivery import pipeline
 from chalicelib.flows import actions, integrations
+from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, ephemeral
 
@@ -27,7 +28,7 @@ MAX_CHAT_ID_BYTES = 256  # chat ids are DynamoDB keys; the platforms' are under 
 
 def _adapter(integration_id: str) -> Adapter:
     try:
-        return integrations.adapter(integrations.get(integration_id))
+        return adapter_for(integrations.get(integration_id))
     except NotFound as exc:
         raise CallbackRejected("unknown integration") from exc
 

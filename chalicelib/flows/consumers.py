@@ -15,11 +15,10 @@ from typing import Callable, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.common import aws
-from chalicelib.common.errors import Paced, Permanent, Retryable
+from chalicelib.common.errors import Paced, Permanent, Retryable, readable
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.delivery import pipeline
 from chalicelib.flows import actions, fanout
-from chalicelib.flows.integrations import readable
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)

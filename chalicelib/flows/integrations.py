@@ -1,4 +1,4 @@
-"""Integrations: validate, prove and store a platform app's credentials; build its adapter."""
+"""Integrations: validate, prove and store a platform app's credentials (the registry builds adapters)."""
 from __future__ import annotations
 
 import hmac
@@ -6,14 +6,14 @@ import os
 import re
 import secrets
 
-from pydantic import ValidationError
+from pydantic import Field
 
 from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.core.models import IntegrationIn, IntegrationPatch
-from chalicelib.platforms import REGISTRY
-from chalicelib.platforms.base import Adapter
+from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
+from chalicelib.platforms import PlatformName, adapter_for, build
+from chalicelib.platforms.base import Adapter, Opening
 from chalicelib.store import ephemeral, people
 from chalicelib.store import integrations as store
 
@@ -22,19 +22,13 @@ from chalicelib.store import integrations as store
 ENDPOINT_SETTING = re.compile(r".+_(base|url)$")
 
 
-def _build(platform: str, integration_id: str, credentials: dict, config: dict) -> Adapter:
-    cls = REGISTRY.get(platform)
-    if cls is None:
-        raise InvalidInput(f"platform {platform} is not supported")
-    try:
-        return cls(integration_id, cls.Credentials(**credentials), cls.Settings(**config))
-    except ValidationError as exc:
-        raise InvalidInput(readable(exc, prefix="credentials/settings: ")) from exc
+class IntegrationIn(Strict):
+    """The body of POST /integrations: the platform must be a registered one."""
 
-
-def readable(exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem, naming the field, without echoing the (possibly secret) input."""
-    return prefix + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+    platform: PlatformName
+    name: str = Field(min_length=1, max_length=128)
+    credentials: dict[str, str]
+    settings: dict[str, SettingValue] = Field(default_factory=dict)
 
 
 def get(integration_id: str) -> dict:
@@ -44,14 +38,10 @@ def get(integration_id: str) -> dict:
     return item
 
 
-def adapter(item: dict) -> Adapter:
-    return _build(item["platform"], item["id"], sealing.unseal(item["credentials"]), item["settings"])
-
-
 def view(item: dict) -> dict:
     """The admin's view: every URL to paste, credentials masked, never a secret."""
     credentials = sealing.unseal(item["credentials"])  # once: the masks and the adapter both need it
-    urls = _build(item["platform"], item["id"], credentials, item["settings"]).urls(settings().public_base_url)
+    urls = build(item["platform"], item["id"], credentials, item["settings"]).urls(settings().public_base_url)
     return {"id": item["id"], "platform": item["platform"], "name": item["name"],
             "settings": item["settings"], "credentials": {k: sealing.mask(v) for k, v in credentials.items() if v},
             "urls": urls, "egress_ips": egress_ips(),
@@ -72,16 +62,16 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
 
 
 def create(body: IntegrationIn) -> dict:
-    adapter_ = _build(body.platform.value, "pending", body.credentials, body.settings)
+    adapter_ = build(body.platform, "pending", body.credentials, body.settings)
     assigned = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings)
     integration_id = assigned or "int_" + secrets.token_hex(6)
     opened = store.get(integration_id)
     config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
-    adapter_ = _build(body.platform.value, integration_id, body.credentials, config)
+    adapter_ = build(body.platform, integration_id, body.credentials, config)
     if opened is not None and not opened.get("unclaimed"):  # saved by an admin before: an existing integration
-        _guard_endpoints(adapter(opened), adapter_, body.credentials)
+        _guard_endpoints(adapter_for(opened), adapter_, body.credentials)
     generated = _prove_and_register(adapter_)
-    item = _item(integration_id, body.platform.value, body.name, {**adapter_.credentials.model_dump(), **generated},
+    item = _item(integration_id, body.platform, body.name, {**adapter_.credentials.model_dump(), **generated},
                  adapter_.settings.model_dump(exclude_defaults=True))
     if opened is not None:  # opened by the platform already: saving claims it
         store.replace(item)
@@ -95,11 +85,12 @@ def _item(integration_id: str, platform: str, name: str, credentials: dict, conf
             "credentials": sealing.seal(credentials), "created_at": clock.iso(), "updated_at": clock.iso()}
 
 
-def open_assigned(platform: str, integration_id: str, name: str, credentials: dict, config: dict) -> None:
+def open_assigned(opening: Opening) -> None:
     """Open an integration the platform authorised (no admin yet); an existing one is kept as it is. The
     admin's first save claims it and sets it up like a new one (endpoints included)."""
-    if store.get(integration_id) is None:
-        store.create({**_item(integration_id, platform, name, credentials, config), "unclaimed": True})
+    if store.get(opening.integration_id) is None:
+        store.create({**_item(opening.integration_id, opening.platform, opening.name, opening.credentials,
+                              opening.settings), "unclaimed": True})
 
 
 def _guard_endpoints(before: Adapter, after: Adapter, given: dict[str, str]) -> None:
@@ -124,11 +115,11 @@ def update(integration_id: str, patch: IntegrationPatch) -> dict:
     stored = sealing.unseal(item["credentials"])
     credentials = {**stored, **(patch.credentials or {})}
     config = {**item["settings"], **(patch.settings or {})}
-    adapter_ = _build(item["platform"], integration_id, credentials, config)
-    _guard_endpoints(_build(item["platform"], integration_id, stored, item["settings"]), adapter_,
+    adapter_ = build(item["platform"], integration_id, credentials, config)
+    _guard_endpoints(build(item["platform"], integration_id, stored, item["settings"]), adapter_,
                      patch.credentials or {})
     if patch.credentials or patch.settings:
-        for family in ("app", "oapi"):
+        for family in adapter_.token_families:
             ephemeral.delete(f"token#{integration_id}#{family}")
         credentials = {**adapter_.credentials.model_dump(), **_prove_and_register(adapter_)}
     item.update(name=patch.name or item["name"], settings=adapter_.settings.model_dump(exclude_defaults=True),

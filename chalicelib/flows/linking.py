@@ -5,13 +5,14 @@ from chalicelib.common import clock
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.core.callback import PlatformUser
 from chalicelib.flows import integrations
+from chalicelib.platforms import adapter_for
 from chalicelib.store import people
 
 
 def link_members(integration_id: str) -> dict:
     """Bind every member whose mobile the platform resolves (Flashduty's one-click linking)."""
     item = integrations.get(integration_id)
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     linked, already, not_found, skipped = 0, 0, [], []
     for member in sorted(people.all_members(), key=lambda m: m["id"]):
         if people.binding(member["id"], integration_id):
@@ -37,7 +38,7 @@ def auto_link(integration_id: str, user: PlatformUser) -> dict | None:
     member = member_of(integration_id, user.user_id)
     if member:
         return member
-    adapter = integrations.adapter(integrations.get(integration_id))
+    adapter = adapter_for(integrations.get(integration_id))
     for candidate in people.all_members():
         if candidate["name"] == user.name and candidate.get("mobile") and \
                 adapter.user_by_mobile(candidate["mobile"]) == user.user_id:
@@ -51,7 +52,7 @@ def link_by_mobile(integration_id: str, user: PlatformUser, mobile: str) -> dict
     found = people.members_with("mobile", mobile.strip())
     if not found:
         raise NotFound("没有登记这个手机号的成员 (no member has this mobile)")
-    adapter = integrations.adapter(integrations.get(integration_id))
+    adapter = adapter_for(integrations.get(integration_id))
     if adapter.user_by_mobile(mobile.strip()) != user.user_id:
         raise InvalidInput("手机号与当前账号不符 (this mobile belongs to another account)")
     people.bind(found[0]["id"], integration_id, user.user_id, user.name, clock.iso())

@@ -20,6 +20,7 @@ from chalicelib.core import cards, incidents
 from chalicelib.core.callback import RoomPlan
 from chalicelib.core.models import Severity, Status
 from chalicelib.flows import integrations
+from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
@@ -62,7 +63,7 @@ def find_or_open(incident_id: str, integration_id: str, by: dict | None, source:
     item = integrations.get(integration_id)
     if room := _room_of(incident, integration_id):
         return _join(incident, item, room, by, source)
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     _openable(incident, adapter)
     claim = f"warroom#{incident_id}#{integration_id}"
     if not ephemeral.claim(claim, CLAIM_SECONDS):
@@ -80,7 +81,7 @@ def settled(incident_id: str, integration_id: str, member_id: str) -> dict | Non
     item = integrations.get(integration_id)
     if room := _room_of(incident, integration_id):
         return room if member_id in room.get("invited", []) else None
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     _openable(incident, adapter)
     responders = _responders(incident, {"id": member_id})
     if len(responders) < adapter.room_min_members:  # e.g. WeCom's two: nobody else was paged or acted yet
@@ -120,7 +121,7 @@ def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) 
     found = Opened(incident["id"], item["id"], room)
     if by is None or by["id"] in room.get("invited", []):
         return found
-    adapter = integrations.adapter(item)
+    adapter = adapter_for(item)
     users, _ = _platform_users(adapter, [by["id"]])
     if not users:  # no account on this platform (only the admin API can name such a member)
         return found

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Annotated, Any, Callable, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common.errors import NotConfigured, TokenInvalid
+from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.callback import (
     Click,
     ClickOutcome,
@@ -24,8 +25,8 @@ from chalicelib.core.callback import (
     RoomPlan,
 )
 from chalicelib.core.cards import Card
-from chalicelib.delivery import quota
 from chalicelib.platforms import tokens
+from chalicelib.store import ledger
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,17 @@ class Window:
         return int(moment // self.seconds) * self.seconds
 
 
-class CommonSettings(quota.QuotaSettings):
-    """Settings every platform's integration takes: its limits and the war room."""
+class CommonSettings(BaseModel):
+    """Settings every platform's integration takes: its edition, limit overrides and the war room."""
 
+    model_config = ConfigDict(extra="forbid")
+    edition: str = "standard"
+    qps: int | None = Field(default=None, gt=0)  # overrides the edition's per-API QPS
+    monthly_calls: int | None = Field(default=None, gt=0)  # overrides the edition's monthly budget
+    low_at: float = Field(default=0.9, gt=0, le=1)  # share of the budget from which non-critical cards are digested
+    digest_minutes: int = Field(default=10, ge=1, le=15)  # one digest per receiver per interval (SQS delays ≤ 15 min)
+    # member ids warned once a month when the budget runs low
+    quota_admins: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default=[], max_length=50)
     war_room_auto_critical: bool = False  # open a room by itself for every critical incident
 
 
@@ -50,6 +59,13 @@ class Adapter(abc.ABC):
     """One integration (a self-built app) of one platform."""
 
     name: ClassVar[str]
+    label: ClassVar[tuple[str, str]]  # the platform's name as people read it: (Chinese, English)
+    # edition -> (requests per second per API, calls per month), None: no such limit; the first is the default
+    editions: ClassVar[dict[str, tuple[int | None, int | None]]]
+    # the token families fetch_token() knows (forgotten when credentials or settings change)
+    token_families: ClassVar[tuple[str, ...]]
+    # operator-level setups shared by this platform's integrations (e.g. the WeCom suite)
+    providers: ClassVar[tuple[type[Provider], ...]] = ()
     Credentials: ClassVar[type[BaseModel]]
     Settings: ClassVar[type[BaseModel]]
     # The credential the app proves itself with (sent on every token fetch): changing where the app
@@ -84,7 +100,7 @@ class Adapter(abc.ABC):
 
     def counted(self, api: str, call: Callable[[str], Any], family: str = "app") -> Any:
         """A call the platform counts against the monthly budget: ledger it, then make it."""
-        quota.count(self.integration_id, api)
+        ledger.count(self.integration_id, api)
         return self.with_token(family, call)
 
     @abc.abstractmethod
@@ -110,6 +126,14 @@ class Adapter(abc.ABC):
         return {}
 
     # -- pacing -----------------------------------------------------------------------------
+    @classmethod
+    def limits(cls, settings: dict) -> dict:
+        """The edition's published limits, with per-integration overrides from settings."""
+        edition = str(settings.get("edition") or next(iter(cls.editions)))
+        qps, monthly = cls.editions.get(edition, (None, None))
+        return {"edition": edition, "qps": settings.get("qps") or qps,
+                "monthly_calls": settings.get("monthly_calls") or monthly}
+
     def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
         """The published limits one card ``send`` or ``update`` to ``target`` must stay inside."""
         return []
@@ -178,3 +202,44 @@ class Adapter(abc.ABC):
         if card.war_room and self.war_room_problem():
             return card.model_copy(update={"war_room": False})
         return card
+
+
+@dataclass(frozen=True)
+class Opening:
+    """An integration the platform opened by itself (e.g. an organisation installed the provider's app)."""
+
+    platform: str
+    integration_id: str
+    name: str
+    credentials: dict[str, str]
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What a provider's callback comes to: an answer, or an event of one integration to hand on."""
+
+    reply: Reply | None = None
+    integration_id: str | None = None  # the integration whose adapter parses this callback
+    opened: Opening | None = None  # to open before answering
+
+
+class Provider(abc.ABC):
+    """An operator-level setup shared by a platform's integrations (the WeCom suite), served at
+    ``/providers/{name}`` (admin) and ``/callbacks/{name}``. Its name starts with its platform's:
+    ``<platform>-<provider>``."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]  # the body of PUT /providers/{name}
+
+    @abc.abstractmethod
+    def save(self, config: BaseModel) -> dict:
+        """Store the operator's setup; returns the admin's view of it."""
+
+    @abc.abstractmethod
+    def view(self) -> dict:
+        """The admin's view: every URL to paste, credentials masked. Raises NotFound when not set up."""
+
+    @abc.abstractmethod
+    def route(self, request: InboundRequest) -> Routed:
+        """Verify a callback: answer it here or name the integration it belongs to. Raises CallbackRejected."""

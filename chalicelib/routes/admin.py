@@ -7,17 +7,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.common.errors import NotFound
 from chalicelib.core import incidents
-from chalicelib.core.models import (
-    ActionRequest,
-    IntegrationIn,
-    IntegrationPatch,
-    MemberIn,
-    Notification,
-    WarRoomRequest,
-)
+from chalicelib.core.models import ActionRequest, IntegrationPatch, MemberIn, Notification, WarRoomRequest
 from chalicelib.delivery import quota
-from chalicelib.flows import actions, admin_views, fanout, integrations, linking
-from chalicelib.platforms.wecom import suite as wecom_suite
+from chalicelib.flows import actions, admin_views, fanout, integrations, linking, providers
+from chalicelib.flows.integrations import IntegrationIn
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
 
@@ -66,14 +59,15 @@ def link_members(integration_id: str):
     return linking.link_members(integration_id)
 
 
-@admin(bp, "/providers/wecom-suite", ("PUT",))
-def put_wecom_suite():
-    return wecom_suite.save(parse(bp, wecom_suite.SuiteConfig))
+@admin(bp, "/providers/{name}", ("PUT",))
+def put_provider(name: str):
+    provider = providers.named(name)
+    return provider.save(parse(bp, provider.Config))
 
 
-@admin(bp, "/providers/wecom-suite")
-def get_wecom_suite():
-    return wecom_suite.view()
+@admin(bp, "/providers/{name}")
+def get_provider(name: str):
+    return providers.named(name).view()
 
 
 @admin(bp, "/members", ("POST",))

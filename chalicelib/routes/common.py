@@ -11,10 +11,16 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.common.config import settings
-from chalicelib.common.errors import AppError, CallbackRejected, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.common.errors import (
+    AppError,
+    CallbackRejected,
+    InvalidInput,
+    PayloadTooLarge,
+    Unauthorized,
+    readable,
+)
 from chalicelib.common.json_input import MAX_DEPTH, too_deep
 from chalicelib.core.callback import InboundRequest, Reply
-from chalicelib.flows.integrations import readable
 
 log = logging.getLogger("dutybridge")
 Model = TypeVar("Model", bound=BaseModel)

@@ -13,7 +13,7 @@ from typing import Callable
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib.common.errors import AppError, InvalidInput, Unauthorized
+from chalicelib.common.errors import AppError, InvalidInput, Unauthorized, readable
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.models import Action
 from chalicelib.flows import admin_views, integrations, linking, pending
@@ -64,7 +64,7 @@ def _query(model: type[BaseModel]):
     try:
         return model.model_validate(dict(bp.current_request.query_params or {}))
     except ValidationError as exc:
-        raise InvalidInput(integrations.readable(exc, prefix="query: ")) from exc
+        raise InvalidInput(readable(exc, prefix="query: ")) from exc
 
 
 def _answer(screen: incident_pages.Screen) -> Response:

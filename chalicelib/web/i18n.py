@@ -6,6 +6,8 @@ labels the pages reuse through ``Words.pick``.
 """
 from __future__ import annotations
 
+from chalicelib.platforms import adapter_class, names
+
 LANGUAGES = ("zh", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -84,8 +86,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "back_home": ("返回应用首页", "Back to the app's home"),
 }
 
-PLATFORMS = {"dingtalk": ("钉钉", "DingTalk"), "feishu": ("飞书", "Feishu"), "wecom": ("企业微信", "WeCom"),
-             "api": ("接口", "API")}  # also the sources of timeline entries
+SOURCES = {"api": ("接口", "API")}  # timeline entries' sources besides the platforms (whose adapters name them)
 DELIVERY_STATES = {"pending": ("待发送", "pending"), "sent": ("已送达", "sent"), "deferred": ("延后发送", "deferred"),
                    "failed": ("失败", "failed"), "unbound": ("未关联应用", "not linked"),
                    "parked": ("暂停（本月调用量用完）", "parked (monthly budget spent)"),
@@ -148,7 +149,8 @@ class Words:
         return self.pick(table[key]) if key in table else key
 
     def platform(self, platform: str) -> str:
-        return self.name(PLATFORMS, platform)
+        """A platform's label as its adapter declares it, or another source of timeline entries."""
+        return self.pick(adapter_class(platform).label) if platform in names() else self.name(SOURCES, platform)
 
     def script_texts(self, platform: str) -> dict[str, str]:
         """The few words the page script needs, handed to it in the page's config."""

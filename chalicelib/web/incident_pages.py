@@ -20,6 +20,7 @@ from chalicelib.core import cards, incidents
 from chalicelib.core.callback import PlatformUser
 from chalicelib.core.models import Action, Status
 from chalicelib.flows import actions, integrations, linking, pending
+from chalicelib.platforms import adapter_for
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
@@ -54,7 +55,7 @@ class Notice:
 def home(integration_id: str, user: PlatformUser | None, words: i18n.Words, wanted: str | None = None,
          pending_id: str | None = None) -> Screen:
     """The linking page (web_home): sign in, see who you are linked as, and get a kept click applied."""
-    adapter = integrations.adapter(integrations.get(integration_id))
+    adapter = adapter_for(integrations.get(integration_id))
     back = signin.safe_next(integration_id, wanted) if wanted else _with_pending(integration_id, pending_id)
     platform = words.platform(adapter.name)
     config = {"home": signin.home_path(integration_id), "text": words.script_texts(adapter.name)}
@@ -109,7 +110,7 @@ def incident(integration_id: str, incident_id: str, user: PlatformUser | None, w
     records = _require_delivered(integration_id, incident_id)
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
-    card = integrations.adapter(integration).offered(cards.build(item, integration_id))
+    card = adapter_for(integration).offered(cards.build(item, integration_id))
     return _page("incident.html", words, integration_id, card=card,
                  member=linking.member_of(integration_id, user.user_id), platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,

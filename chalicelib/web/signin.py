@@ -21,6 +21,7 @@ from chalicelib.common.config import settings
 from chalicelib.common.errors import CallbackRejected, Unauthorized
 from chalicelib.core.callback import PlatformUser
 from chalicelib.flows import actions, integrations, linking
+from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import ephemeral
 from chalicelib.web import sessions
@@ -108,7 +109,7 @@ def _same_browser(saved: dict, state: str, cookie_header: str | None) -> bool:
 
 
 def finish(integration_id: str, code: str, next_path: str | None = None) -> SignedIn:
-    adapter = integrations.adapter(integrations.get(integration_id))
+    adapter = adapter_for(integrations.get(integration_id))
     user = adapter.h5_user(code)
     return SignedIn(user=user, member=linking.auto_link(integration_id, user),
                     cookie=sessions.start(integration_id, user), next_path=safe_next(integration_id, next_path))

@@ -28,8 +28,8 @@ class FakeOAuth(FakeAdapter):
 @pytest.fixture
 def web(client, monkeypatch):
     FakeAdapter.reset()
-    monkeypatch.setitem(REGISTRY, "fake", FakeAdapter)
-    monkeypatch.setitem(REGISTRY, "fakeoauth", FakeOAuth)
+    monkeypatch.setitem(REGISTRY, "fake", "tests.fakes:FakeAdapter")
+    monkeypatch.setitem(REGISTRY, "fakeoauth", "tests.routes.conftest:FakeOAuth")
     stored_integration("fake", "int_js")
     stored_integration("fakeoauth", "int_oa")
     for integration_id in ("int_js", "int_oa"):

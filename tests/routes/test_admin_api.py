@@ -8,9 +8,10 @@ from typing import Any, Iterator
 import pytest
 
 from app import app
+from chalicelib import platforms
 from chalicelib.common import clock, config, sealing
-from chalicelib.core.models import PlatformName
 from chalicelib.flows import integrations
+from chalicelib.store import ephemeral
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk import DingTalkSimulator
 from tests.fuzz import dynamo_limits
@@ -149,7 +150,7 @@ def test_create_integration_for_an_unknown_platform_is_400(api: Api, sim: DingTa
     assert "platform" in body["message"]
 
 
-@pytest.mark.parametrize("platform", [p.value for p in PlatformName])
+@pytest.mark.parametrize("platform", platforms.names())
 def test_every_accepted_platform_name_has_an_adapter_so_bad_credentials_are_400(api: Api, platform: str) -> None:
     status, body = api("POST", "/integrations", {"platform": platform, "name": "x", "credentials": {}})
     assert status == 400, body
@@ -180,7 +181,16 @@ def test_patch_with_a_wrong_secret_is_422_and_changes_nothing(api: Api, created:
     assert status == 422 and "invalidClientIdOrSecret" in json.dumps(body)
     assert integration_store.get(created["id"]) == stored
     assert api("GET", f"/integrations/{created['id']}")[1]["name"] == "钉钉值班"
-    integrations.adapter(stored).check_credentials()
+    platforms.adapter_for(stored).check_credentials()
+
+
+def test_a_change_forgets_the_tokens_of_each_family_the_adapter_declares(api: Api, fake_platform, monkeypatch) -> None:
+    monkeypatch.setattr(fake_platform, "token_families", ("app", "extra"))
+    for family in ("app", "extra", "other"):
+        ephemeral.put(f"token#int_fake#{family}", 3600)
+    assert api("PATCH", "/integrations/int_fake", {"settings": {"digest_minutes": 5}})[0] == 200
+    assert [ephemeral.get(f"token#int_fake#{family}") is None for family in ("app", "extra", "other")] == [
+        True, True, False]
 
 
 def test_delete_integration_is_204_then_404(api: Api, created: dict) -> None:
@@ -463,11 +473,12 @@ def test_a_notification_targeting_a_member_id_no_key_can_hold_is_400(api: Api, m
 def test_an_integration_the_platform_opened_is_set_up_by_its_first_save_then_guarded(api: Api, monkeypatch) -> None:
     """WeCom third-party: the suite opens the integration, the admin's first save claims it with its endpoints;
     afterwards it holds no secret of its own, so its endpoints no longer move."""
+    from chalicelib.platforms.base import Opening
     from chalicelib.platforms.wecom.adapter import WeCom
     from chalicelib.platforms.wecom.suite import integration_id
     monkeypatch.setattr(WeCom, "check_credentials", lambda self: None)
-    integrations.open_assigned("wecom", integration_id("wwcorp01"), "示例公司", {"corp_id": "wwcorp01"},
-                               {"mode": "third_party", "api_base": "https://qyapi.example.com"})
+    integrations.open_assigned(Opening("wecom", integration_id("wwcorp01"), "示例公司", {"corp_id": "wwcorp01"},
+                                       {"mode": "third_party", "api_base": "https://qyapi.example.com"}))
     claim = {"platform": "wecom", "name": "示例", "credentials": {"corp_id": "wwcorp01"},
              "settings": {"mode": "third_party", "oauth_base": "https://open.example.com"}}
     status, view = api("POST", "/integrations", claim)

@@ -150,7 +150,7 @@ def test_json_answers_are_protected_too(web, incident):
 
 
 def test_the_in_client_sign_in_page_may_load_the_platforms_script_and_nothing_else(web, monkeypatch):
-    monkeypatch.setitem(REGISTRY, "fakejsapi", FakeJsapi)
+    monkeypatch.setitem(REGISTRY, "fakejsapi", "tests.routes.test_web_csrf:FakeJsapi")
     stored_integration("fakejsapi", "int_dd")
     response = web.http.get("/app/int_dd")
     policy = _assert_protected(response)

@@ -195,3 +195,18 @@ def test_nothing_is_decrypted_before_the_signature_holds(client, suite, openings
                                         body=f"<xml><ToUserName>{owner}</ToUserName><Encrypt>{encrypt}</Encrypt></xml>"))
     assert [(a.status_code, json.loads(a.body)) for a in answers] == [(400, REFUSED)] * 3
     assert openings == []
+
+
+@pytest.mark.parametrize("name", ["slack-suite", "wecom-other", "wecom", "nothing"])
+def test_a_provider_no_platform_declares_is_404_and_its_callbacks_are_refused(client, admin_headers, name):
+    for method, body in (("get", None), ("put", json.dumps(SUITE))):
+        response = getattr(client.http, method)(f"/providers/{name}", headers=admin_headers, body=body)
+        assert (response.status_code, json.loads(response.body)["error"]) == (404, "not_found")
+    refused = client.http.post(f"/callbacks/{name}", body="<xml/>", headers={"Content-Type": "text/xml"})
+    assert refused.status_code == 400
+    assert json.loads(refused.body) == {"error": "callback_rejected", "message": "refused"}
+
+
+def test_an_unconfigured_suite_is_404_as_before(client, admin_headers):
+    response = client.http.get("/providers/wecom-suite", headers=admin_headers)
+    assert response.status_code == 404 and "PUT /providers/wecom-suite" in json.loads(response.body)["message"]

@@ -10,7 +10,7 @@ from chalicelib.delivery import pipeline as delivery
 from chalicelib.delivery import quota
 from chalicelib.flows import consumers as worker
 from chalicelib.flows import fanout as dispatch
-from chalicelib.store import deliveries, people
+from chalicelib.store import deliveries, ledger, people
 from chalicelib.store import integrations as integration_store
 from tests.conftest import drain
 from tests.factories import member, notification
@@ -28,9 +28,9 @@ def delays(monkeypatch):
 @pytest.fixture
 def low_budget(fake_platform, monkeypatch, delays):
     """A fake platform with 10 calls a month, 9 of them used: the budget is running low."""
-    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, 10)})
+    monkeypatch.setattr(fake_platform, "editions", {"standard": (None, 10)})
     for _ in range(9):
-        quota.count("int_fake", "x")
+        ledger.count("int_fake", "x")
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
     return fake_platform
@@ -91,14 +91,14 @@ def test_the_admins_are_warned_once_a_month(low_budget):
 def test_a_spent_budget_parks_the_digest_and_the_month_turn_sends_each_card(low_budget, monkeypatch):
     _notify("inc-1", "inc-2")
     _run_deliveries()
-    quota.count("int_fake", "x")  # the tenth call: the budget is spent before the digest goes
+    ledger.count("int_fake", "x")  # the tenth call: the budget is spent before the digest goes
     digest, = drain("deliveries")
     worker.handle_delivery(json.dumps(digest["body"]))
     assert low_budget.sent == []
     assert {deliveries.of(i)[0]["state"] for i in ("inc-1", "inc-2")} == {"parked"}
     assert quota.usage({"id": "int_fake", "platform": "fake", "settings": {}})["parked"] == 2
 
-    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, None)})  # a new month, a fresh budget
+    monkeypatch.setattr(low_budget, "editions", {"standard": (None, None)})  # a new month, a fresh budget
     assert delivery.release_parked() == 2
     _run_deliveries()
     assert sorted(card.incident_id for _, _, card, _ in low_budget.sent) == ["inc-1", "inc-2"]

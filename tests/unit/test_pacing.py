@@ -125,11 +125,12 @@ def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform,
     from chalicelib.common.errors import QuotaExhausted
     from chalicelib.delivery import pipeline as delivery
     from chalicelib.delivery import quota
+    from chalicelib.store import ledger
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
-    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, 2)})
-    quota.count("int_fake", "x")
-    quota.count("int_fake", "x")  # the month's two calls are used
+    monkeypatch.setattr(fake_platform, "editions", {"standard": (None, 2)})
+    ledger.count("int_fake", "x")
+    ledger.count("int_fake", "x")  # the month's two calls are used
     worker.handle_notification(json.dumps(notification()))
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))
@@ -137,7 +138,7 @@ def test_a_spent_monthly_budget_parks_cards_until_the_month_turns(fake_platform,
     assert record["state"] == "parked" and "budget" in record["error"] and fake_platform.sent == []
     assert quota.usage({"id": "int_fake", "platform": "fake", "settings": {}})["parked"] == 1
 
-    monkeypatch.setitem(quota.EDITIONS, "fake", {"standard": (None, None)})  # the month turned
+    monkeypatch.setattr(fake_platform, "editions", {"standard": (None, None)})  # the month turned
     assert delivery.release_parked() == 1
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))

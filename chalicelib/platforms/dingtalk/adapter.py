@@ -39,7 +39,6 @@ from chalicelib.core.callback import (
 )
 from chalicelib.core.cards import WAR_ROOM, Card
 from chalicelib.core.models import Action
-from chalicelib.delivery import quota
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.dingtalk import api, clicks
 from chalicelib.platforms.dingtalk.cards import card_params
@@ -135,6 +134,9 @@ class Settings(CommonSettings):
 
 class DingTalk(Adapter):
     name = "dingtalk"
+    label = ("钉钉", "DingTalk")
+    editions = {"standard": (20, 10_000), "professional": (40, 500_000), "exclusive": (60, 5_500_000)}
+    token_families = ("app", "oapi")  # the new API's accessToken and the old API's access_token
     Credentials = Credentials
     Settings = Settings
     secret_field = "client_secret"
@@ -181,7 +183,7 @@ class DingTalk(Adapter):
         """The edition's per-app, per-API QPS (20/40/60), for the card API this operation calls; a new
         card in a group is also a robot message there, at most 20 a minute (a robot that sends faster
         is silenced for 10 minutes)."""
-        qps = quota.limits(self.name, self.settings.model_dump())["qps"]
+        qps = self.limits(self.settings.model_dump())["qps"]
         api_name = "createAndDeliver" if operation == "send" else "instances.update"
         windows = [Window(f"{self.integration_id}#{api_name}", int(qps), 1)] if qps else []
         if operation == "send" and kind == "chat":

@@ -1,0 +1,3 @@
+"""Feishu and Lark: what its routes need before its adapter loads (the adapter declares the rest)."""
+
+CALLBACK_CONTENT_TYPES = ("application/json",)

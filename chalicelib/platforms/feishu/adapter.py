@@ -40,7 +40,6 @@ from chalicelib.core.callback import (
     RoomPlan,
 )
 from chalicelib.core.cards import Card
-from chalicelib.delivery import quota
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.feishu import api, inbound
 from chalicelib.platforms.feishu.cards import render
@@ -71,6 +70,9 @@ class Settings(CommonSettings):
 
 class Feishu(Adapter):
     name = "feishu"
+    label = ("飞书", "Feishu")
+    editions = {"standard": (50, None), "free": (50, 10_000)}
+    token_families = ("app",)
     Credentials = Credentials
     Settings = Settings
     secret_field = "app_secret"
@@ -102,7 +104,7 @@ class Feishu(Adapter):
     def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
         """Messages: the edition's 50/s per API and 1000/min per app, 5/s per user or group; PATCH: 5/s
         per message."""
-        app, qps = self.integration_id, int(quota.limits(self.name, self.settings.model_dump())["qps"])
+        app, qps = self.integration_id, int(self.limits(self.settings.model_dump())["qps"])
         if operation == "update" and ref:
             return [Window(f"{app}#patch", qps, 1), Window(f"{app}#message#{ref['message_id']}", 5, 1)]
         return [Window(f"{app}#messages", qps, 1), Window(f"{app}#messages", 1000, 60),

@@ -76,6 +76,10 @@ class Settings(CommonSettings):
 
 class WeCom(Adapter):
     name = "wecom"
+    label = ("企业微信", "WeCom")
+    editions = {"standard": (None, None)}
+    token_families = ("app",)
+    providers = (suite.Suite,)
     Credentials = Credentials
     Settings = Settings
     secret_field = "secret"

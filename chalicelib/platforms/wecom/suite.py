@@ -26,6 +26,7 @@ from chalicelib.common.config import settings
 from chalicelib.common.errors import CallbackRejected, NotFound, Permanent
 from chalicelib.core.callback import InboundRequest, Reply
 from chalicelib.platforms import tokens
+from chalicelib.platforms.base import Opening, Provider, Routed
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom import api
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
@@ -46,26 +47,11 @@ class SuiteConfig(BaseModel):
     api_base: str = "https://qyapi.weixin.qq.com"
 
 
-def save(config: SuiteConfig) -> dict:
-    providers.put({"id": SUITE, "suite_id": config.suite_id, "api_base": config.api_base,
-                   "sealed": sealing.seal(config.model_dump()), "updated_at": clock.iso()})
-    return view()
-
-
 def load() -> SuiteConfig:
     item = providers.get(SUITE)
     if item is None:
         raise NotFound("no WeCom suite is configured (PUT /providers/wecom-suite)")
     return SuiteConfig(**sealing.unseal(item["sealed"]))
-
-
-def view() -> dict:
-    config = load()
-    url = f"{settings().public_base_url}/callbacks/{SUITE}"
-    return {"suite_id": config.suite_id, "provider_corp_id": config.provider_corp_id, "api_base": config.api_base,
-            "credentials": {k: sealing.mask(getattr(config, k)) for k in ("suite_secret", "token", "encoding_aes_key")},
-            "urls": {"instruction_callback": url, "data_callback": url},
-            "ticket_received": ephemeral.get(f"{SUITE}#ticket") is not None}
 
 
 def crypt(owner: str) -> MsgCrypt:
@@ -113,36 +99,56 @@ def integration_id(corp_id: str) -> str:
     return "int_" + hashlib.sha1(f"{SUITE}#{corp_id}".encode()).hexdigest()[:12]
 
 
-# -- callbacks ------------------------------------------------------------------------------
-def route(request: InboundRequest) -> tuple[str | None, Reply | None]:
-    """Answer a URL check or an instruction here, or name the integration a data callback belongs to
-    (which opens it with that organisation's CorpID as the receive id)."""
-    try:
+# -- the provider ---------------------------------------------------------------------------
+class Suite(Provider):
+    """``/providers/wecom-suite`` and ``/callbacks/wecom-suite``."""
+
+    name = SUITE
+    Config = SuiteConfig
+
+    def save(self, config: SuiteConfig) -> dict:
+        providers.put({"id": SUITE, "suite_id": config.suite_id, "api_base": config.api_base,
+                       "sealed": sealing.seal(config.model_dump()), "updated_at": clock.iso()})
+        return self.view()
+
+    def view(self) -> dict:
         config = load()
-    except NotFound as exc:
-        raise CallbackRejected("no WeCom suite is configured") from exc
-    if request.method == "GET":
-        echo = open_envelope(crypt(config.provider_corp_id), request.query, request.query.get("echostr", ""))
-        return None, Reply(body=echo, content_type="text/plain")
-    outer = xml(request.body)
-    receiver = text(outer, "ToUserName")
-    if receiver != config.suite_id:
-        return integration_id(receiver), None
-    instruction = xml(open_envelope(crypt(config.suite_id), request.query, text(outer, "Encrypt")))
-    _apply(instruction, config)
-    return None, SUCCESS
+        url = f"{settings().public_base_url}/callbacks/{SUITE}"
+        return {"suite_id": config.suite_id, "provider_corp_id": config.provider_corp_id, "api_base": config.api_base,
+                "credentials": {k: sealing.mask(getattr(config, k))
+                                for k in ("suite_secret", "token", "encoding_aes_key")},
+                "urls": {"instruction_callback": url, "data_callback": url},
+                "ticket_received": ephemeral.get(f"{SUITE}#ticket") is not None}
+
+    def route(self, request: InboundRequest) -> Routed:
+        """Answer a URL check or an instruction here, or name the integration a data callback belongs to
+        (which opens it with that organisation's CorpID as the receive id)."""
+        try:
+            config = load()
+        except NotFound as exc:
+            raise CallbackRejected("no WeCom suite is configured") from exc
+        if request.method == "GET":
+            echo = open_envelope(crypt(config.provider_corp_id), request.query, request.query.get("echostr", ""))
+            return Routed(reply=Reply(body=echo, content_type="text/plain"))
+        outer = xml(request.body)
+        receiver = text(outer, "ToUserName")
+        if receiver != config.suite_id:
+            return Routed(integration_id=integration_id(receiver))
+        instruction = xml(open_envelope(crypt(config.suite_id), request.query, text(outer, "Encrypt")))
+        return Routed(reply=SUCCESS, opened=_apply(instruction, config))
 
 
-def _apply(instruction, config: SuiteConfig) -> None:
+def _apply(instruction, config: SuiteConfig) -> Opening | None:
     if text(instruction, "SuiteId") != config.suite_id:
         raise CallbackRejected("instruction for another suite")
     kind = text(instruction, "InfoType")
     if kind == "suite_ticket":
         ephemeral.put(f"{SUITE}#ticket", TICKET_SECONDS, ticket=_required(instruction, "SuiteTicket"))
     elif kind == "create_auth":
-        _authorised(_required(instruction, "AuthCode"))
+        return _authorised(_required(instruction, "AuthCode"), config)
     elif kind == "cancel_auth":
         providers.delete(f"{SUITE}#grant#{_required(instruction, 'AuthCorpId')}")
+    return None
 
 
 def _required(instruction, name: str) -> str:
@@ -152,14 +158,13 @@ def _required(instruction, name: str) -> str:
     return value
 
 
-def _authorised(auth_code: str) -> None:
-    """create_auth: buy the permanent code and open the organisation's integration."""
-    from chalicelib.flows import integrations  # the integration service builds adapters: import late, no cycle
+def _authorised(auth_code: str, config: SuiteConfig) -> Opening:
+    """create_auth: buy the permanent code; the organisation's integration is to be opened."""
     data = suite_call("POST", "/cgi-bin/service/get_permanent_code", {"auth_code": auth_code})
     corp = data.get("auth_corp_info", {})
     agents = data.get("auth_info", {}).get("agent", [])
     providers.put({"id": f"{SUITE}#grant#{corp['corpid']}", "corp_id": corp["corpid"],
                    "corp_name": corp.get("corp_name", ""), "agent_id": str(agents[0]["agentid"]) if agents else "",
                    "sealed": sealing.seal({"permanent_code": data["permanent_code"]}), "granted_at": clock.iso()})
-    integrations.open_assigned("wecom", integration_id(corp["corpid"]), corp.get("corp_name") or corp["corpid"],
-                               {"corp_id": corp["corpid"]}, {"mode": "third_party", "api_base": load().api_base})
+    return Opening("wecom", integration_id(corp["corpid"]), corp.get("corp_name") or corp["corpid"],
+                   {"corp_id": corp["corpid"]}, {"mode": "third_party", "api_base": config.api_base})
