@@ -11,13 +11,13 @@ import datetime as dt
 import logging
 import math
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.config import settings as app_settings
 from chalicelib.common.errors import NotFound, Permanent, QuotaExhausted
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, RoomJob
 from chalicelib.delivery import admission, quota
-from chalicelib.flows import fanout, integrations
+from chalicelib.flows import integrations
 from chalicelib.store import deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
 
@@ -40,7 +40,7 @@ def fold(job: DeliveryJob, settings: quota.QuotaSettings) -> None:
                       error=f"本月调用量将尽，已合并到 {cards.local_time(clock.iso(start + interval))} 的摘要 "
                             f"(monthly budget running low: folded into the digest)")
     if first:
-        fanout.enqueue([digest], delay=math.ceil(start + interval - clock.now()))
+        queues.deliver([digest], delay=math.ceil(start + interval - clock.now()))
 
 
 def warn_admins(integration_id: str, settings: quota.QuotaSettings, budget: quota.Budget) -> None:
@@ -57,7 +57,7 @@ def warn_admins(integration_id: str, settings: quota.QuotaSettings, budget: quot
             continue
         jobs.append(DeliveryJob(incident_id=f"quota-{month}", integration_id=integration_id, kind="user",
                                 target=binding["user_id"], notice="quota_low"))
-    fanout.enqueue(jobs)
+    queues.deliver(jobs)
 
 
 def tell_room_failure(room: RoomJob, reason: str) -> None:
@@ -68,7 +68,7 @@ def tell_room_failure(room: RoomJob, reason: str) -> None:
     job = DeliveryJob(incident_id=f"roomfail-{int(clock.now())}", integration_id=room.integration_id, kind="user",
                       target=binding["user_id"], notice="war_room_failed")
     ephemeral.put(_contents_key(job), KEEP_SECONDS, incident=room.incident_id, reason=reason)
-    fanout.enqueue([job])
+    queues.deliver([job])
 
 
 def deliver(job: DeliveryJob) -> str:

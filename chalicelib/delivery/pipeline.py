@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.errors import (
     Paced,
     PlatformError,
@@ -21,7 +21,7 @@ from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT
 from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import admission, notices
-from chalicelib.flows import fanout, integrations
+from chalicelib.flows import integrations
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
@@ -77,7 +77,7 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
         state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
         state = "parked" if isinstance(exc, QuotaExhausted) else state
         deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
-                          expected_wait=fanout.MAX_DELAY,  # the worker's retry delay is at most this
+                          expected_wait=queues.MAX_DELAY,  # the worker's retry delay is at most this
                           **({"answer_lost": True} if not ref and isinstance(exc, PlatformUnavailable) else {}))
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
@@ -90,7 +90,7 @@ def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
     deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown, answer_lost=None,
                       error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
     if outcome == "sent" and (unsure or _changed_since(job, card)):
-        fanout.enqueue([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
+        queues.deliver([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
     return outcome
 
 
@@ -129,8 +129,8 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     record = clicked(incident_id, match)
     if record is None:
         return None
-    fanout.enqueue([_job_of(record).model_copy(update={"shown": card.digest()})],
-                     delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
+    queues.deliver([_job_of(record).model_copy(update={"shown": card.digest()})],
+                   delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
     return record["target_key"]
 
 
@@ -138,7 +138,7 @@ def refresh_clicked(incident_id: str, match: dict) -> None:
     """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
     state no longer has, so it is behind; bring it up to date with what the click brought."""
     if record := clicked(incident_id, match):
-        fanout.enqueue([_job_of(record)])
+        queues.deliver([_job_of(record)])
 
 
 def shown_by_reply(incident_id: str, target_key: str, card: cards.Card) -> None:
@@ -155,7 +155,7 @@ def release_parked() -> int:
     parked = deliveries.in_state("parked")
     for record in parked:
         deliveries.record(record["incident_id"], record["target_key"], state="pending", error=None)
-    fanout.enqueue([_job_of(r) for r in parked])
+    queues.deliver([_job_of(r) for r in parked])
     return len(parked)
 
 
@@ -164,7 +164,7 @@ def requeue_lost() -> int:
     never reached the queue). Queued first, then unmarked: a crash in between queues it twice, which
     delivery's idempotence absorbs, rather than never."""
     lost = deliveries.stale(SWEEP_LIMIT)
-    fanout.enqueue([_job_of(r) for r in lost])
+    queues.deliver([_job_of(r) for r in lost])
     return sum(deliveries.unmark(r["incident_id"], r["target_key"], r["stale_after"]) for r in lost)
 
 

@@ -69,7 +69,7 @@ def open_war_room_as(incident_id: str, integration_id: str, member: dict, source
 
 def _open_room(incident_id: str, integration_id: str, member: dict | None, source: str) -> warroom.Opened:
     opened = warroom.find_or_open(incident_id, integration_id, member, source)
-    fanout.enqueue(fanout.room_jobs(opened))
+    queues.deliver(fanout.room_jobs(opened))
     return opened
 
 
@@ -80,7 +80,7 @@ def spread(incident: dict, integration_id: str | None = None, click: Click | Non
     if integration_id and click:
         clicked = pipeline.note_click(incident["id"], click.context, click.ref_update)
         skip = clicked if click.reply_updates_card else None
-    fanout.enqueue(fanout.refresh_jobs(incident["id"], skip_target_key=skip))
+    queues.deliver(fanout.refresh_jobs(incident["id"], skip_target_key=skip))
 
 
 def _malformed(click: Click) -> str | None:
@@ -132,8 +132,8 @@ def _war_room_click(integration_id: str, platform: str, click: Click, member: di
         return ClickOutcome(ok=False, message=exc.message)
     if room:
         return ClickOutcome(ok=True, message=f"作战室已存在：{room['title']} (war room already open)")
-    fanout.request_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
-                                  member_id=member["id"], source=platform))
+    queues.open_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
+                             member_id=member["id"], source=platform))
     return ClickOutcome(ok=True, message=OPENING)
 
 

@@ -2,26 +2,33 @@
 
 A member is reached on every integration where they are bound; where they are not, the delivery
 is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
-chat of its incident. Jobs go to the deliveries queue in batches of ten; each job sends or updates
-exactly one card.
+chat of its incident. Each job sends or updates exactly one card; the callers queue them
+(``common.queues``), so what a notification becomes is decided here and sent in one place.
 """
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 
-from chalicelib.common import aws, clock
+from chalicelib.common import clock
 from chalicelib.core import incidents
-from chalicelib.core.models import DeliveryJob, Notification, RoomJob
+from chalicelib.core.models import DeliveryJob, Notification
 from chalicelib.flows import warroom
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
 UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
-MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
-def accept(notification: Notification) -> dict:
-    """Apply a producer's notification and queue its cards; returns the incident."""
+@dataclass
+class Accepted:
+    """A notification applied: the incident as it now is, and the cards to send or update."""
+
+    incident: dict
+    deliveries: list[DeliveryJob] = field(default_factory=list)
+
+
+def accept(notification: Notification) -> Accepted:
+    """Apply a producer's notification; returns the incident and its delivery jobs, to be queued."""
     incident, changed = incidents.ingest(notification.incident)
     silenced = incidents.is_silenced(incident)
     jobs = [] if silenced else _target_jobs(incident["id"], notification)
@@ -30,8 +37,7 @@ def accept(notification: Notification) -> dict:
     if changed:
         jobs += refresh_jobs(incident["id"])
         jobs += [job for opened in warroom.auto_open(incident) for job in room_jobs(opened)]
-    enqueue(jobs)
-    return incident
+    return Accepted(incident, jobs)
 
 
 def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
@@ -114,17 +120,3 @@ def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[D
             for d in deliveries.of(incident_id)
             if d.get("ref") and d["target_key"] != skip_target_key]
 
-
-def request_room(job: RoomJob, delay: int = 0) -> None:
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url("war-rooms"), MessageBody=job.model_dump_json(),
-                                   DelaySeconds=delay)
-
-
-def enqueue(jobs: list[DeliveryJob], delay: int = 0) -> None:
-    sqs, url = aws.client("sqs"), aws.queue_url("deliveries")
-    for start in range(0, len(jobs), 10):
-        entries = [{"Id": str(n), "MessageBody": job.model_dump_json(), "DelaySeconds": delay}
-                   for n, job in enumerate(jobs[start:start + 10])]
-        answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        if answer.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(answer['Failed'])} delivery jobs: {json.dumps(answer['Failed'])}")

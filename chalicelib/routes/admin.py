@@ -16,7 +16,7 @@ from chalicelib.core.models import (
     WarRoomRequest,
 )
 from chalicelib.delivery import quota
-from chalicelib.flows import actions, admin_views, fanout, integrations, linking
+from chalicelib.flows import actions, admin_views, consumers, integrations, linking
 from chalicelib.platforms.wecom import suite as wecom_suite
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
@@ -91,7 +91,7 @@ def get_member(member_id: str):
 
 @admin(bp, "/incidents", ("POST",))
 def post_incident():
-    incident = fanout.accept(parse(bp, Notification))
+    incident = consumers.accept(parse(bp, Notification))
     return Response({"id": incident["id"], "status": incident["status"]}, status_code=202)
 
 

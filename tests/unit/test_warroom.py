@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
+from chalicelib.common import queues
 from chalicelib.common.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
 from chalicelib.core.callback import Click
 from chalicelib.core.models import Action, Notification
 from chalicelib.flows import actions, warroom
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
@@ -45,7 +45,7 @@ def paged(fake_platform):
     member()
     member("bob", "Bob", "13800000002")
     people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
-    dispatch.accept(Notification.model_validate(notification(members=("alice", "bob"))))
+    worker.accept(Notification.model_validate(notification(members=("alice", "bob"))))
     _run_deliveries()
     return fake_platform
 
@@ -116,7 +116,7 @@ def test_people_the_platform_cannot_find_or_add_are_listed(paged):
     member("dave", "Dave", "13900000000")  # a mobile the platform does not know
     member("erin", "Erin", "13900000001")
     people.bind("erin", "int_fake", "u-gone-erin", "Erin", "2026-01-01T00:00:00Z")
-    dispatch.accept(Notification.model_validate(notification(members=("dave", "erin"))))
+    worker.accept(Notification.model_validate(notification(members=("dave", "erin"))))
     room, _ = actions.open_war_room("inc-1", "int_fake", None)
     assert sorted(room["invited"]) == ["alice", "bob"] and room["not_invited"] == ["dave", "erin"]
     assert "u-gone-erin" in paged.rooms[0].members
@@ -161,8 +161,8 @@ def test_a_latecomer_the_platform_refuses_stays_outside(paged):
 
 def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retried(paged, monkeypatch):
     delays = []
-    request = dispatch.request_room
-    monkeypatch.setattr(dispatch, "request_room", lambda job, delay=0: delays.append(delay) or request(job))
+    request = queues.open_room
+    monkeypatch.setattr(queues, "open_room", lambda job, delay=0: delays.append(delay) or request(job))
     paged.fail_with = [RateLimited("fake", "429", "slow down", retry_after=7)]
     actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
                                                  war_room=True))
