@@ -40,10 +40,11 @@ def _append(incident: dict, entry: dict) -> None:
     incident["timeline"] = (incident.get("timeline", []) + [entry])[-MAX_TIMELINE:]
 
 
-def _mutate(incident_id: str, change: Callable[[dict], bool]) -> tuple[dict, bool]:
-    """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed)."""
+def _mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None = None) -> tuple[dict, bool]:
+    """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed).
+    ``read``: the incident as the caller just read it, tried first instead of reading it again."""
     for _ in range(_CAS_ATTEMPTS):
-        incident = get(incident_id)
+        incident, read = read or get(incident_id), None
         version = incident["version"]
         if not change(incident):
             return incident, False
@@ -60,7 +61,8 @@ def _mutate(incident_id: str, change: Callable[[dict], bool]) -> tuple[dict, boo
 def ingest(fields: IncidentFields) -> tuple[dict, bool]:
     """Create or update an incident from a producer's notification; returns (incident, changed)."""
     data = fields.model_dump(mode="json")
-    if store.get(fields.id) is None:
+    current = store.get(fields.id)
+    if current is None:
         incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
                     "started_at": data["started_at"] or clock.iso(), "timeline": []}
         _append(incident, _entry(data["status"], PRODUCER, "api"))
@@ -69,7 +71,7 @@ def ingest(fields: IncidentFields) -> tuple[dict, bool]:
             return incident, True
         except StorageConflict:
             pass  # created concurrently: fall through to the update path
-    return _mutate(fields.id, lambda incident: _merge(incident, data))
+    return _mutate(fields.id, lambda incident: _merge(incident, data), current)
 
 
 def _merge(incident: dict, data: dict) -> bool:

@@ -145,9 +145,11 @@ def _keep(click: Click) -> None:
 
 
 def open_requested_room(job: RoomJob) -> None:
-    """The queued half of a 作战室 click; raises Retryable, any other refusal goes to ``room_failed``."""
+    """The queued half of a 作战室 click, or a critical incident's own room; raises Retryable, any other
+    refusal goes to ``room_failed``."""
     try:
-        _open_room(job.incident_id, job.integration_id, _member(job.member_id), job.source)
+        _open_room(job.incident_id, job.integration_id, _member(job.member_id) if job.member_id else None,
+                   job.source)
     except Retryable:
         raise
     except AppError as exc:
@@ -155,9 +157,11 @@ def open_requested_room(job: RoomJob) -> None:
 
 
 def room_failed(job: RoomJob, exc: AppError) -> None:
-    """A queued room that cannot be opened: said on the timeline, and to the person who pressed 作战室."""
+    """A queued room that cannot be opened: said on the timeline, and to the person who pressed 作战室
+    (an automatic room has nobody waiting for it)."""
     warroom.note_failure(job.incident_id, job.integration_id, exc)
-    notices.tell_room_failure(job, exc.message)
+    if job.member_id:
+        notices.tell_room_failure(job, exc.message)
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

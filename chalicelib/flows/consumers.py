@@ -47,6 +47,8 @@ def accept(notification: Notification) -> dict:
     """Apply a notification (from its queue or ``POST /incidents``) and queue its cards; returns the incident."""
     accepted = fanout.accept(notification)
     queues.deliver(accepted.deliveries)
+    for room in accepted.rooms:
+        queues.open_room(room)
     return accepted.incident
 
 

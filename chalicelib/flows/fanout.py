@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.common import clock
 from chalicelib.core import incidents
-from chalicelib.core.models import DeliveryJob, Notification
+from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.flows import warroom
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
@@ -21,28 +21,30 @@ UNBOUND = "未关联应用: {member} has not opened the app on this integration 
 
 @dataclass
 class Accepted:
-    """A notification applied: the incident as it now is, and the cards to send or update."""
+    """A notification applied: the incident as it now is, the cards to send or update, and the war rooms
+    it opens by itself."""
 
     incident: dict
     deliveries: list[DeliveryJob] = field(default_factory=list)
+    rooms: list[RoomJob] = field(default_factory=list)
 
 
 def accept(notification: Notification) -> Accepted:
-    """Apply a producer's notification; returns the incident and its delivery jobs, to be queued."""
+    """Apply a producer's notification; returns the incident and its jobs, to be queued."""
     incident, changed = incidents.ingest(notification.incident)
     silenced = incidents.is_silenced(incident)
-    jobs = [] if silenced else _target_jobs(incident["id"], notification)
+    known = {} if silenced else {i["id"]: i for i in integration_store.all()}  # once, for targets and rooms
+    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], notification, known))
     if silenced and (notification.targets.members or notification.targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
-        jobs += refresh_jobs(incident["id"])
-        jobs += [job for opened in warroom.auto_open(incident) for job in room_jobs(opened)]
-    return Accepted(incident, jobs)
+        accepted.deliveries += refresh_jobs(incident["id"])
+        accepted.rooms = warroom.auto_rooms(incident, list(known.values()))
+    return accepted
 
 
-def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
+def _target_jobs(incident_id: str, notification: Notification, known: dict[str, dict]) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
-    known = {i["id"]: i for i in integration_store.all()}
     if notification.targets.members and not known:
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
     for member_id in dict.fromkeys(notification.targets.members):

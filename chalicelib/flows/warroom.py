@@ -18,7 +18,7 @@ from chalicelib.common import clock, queues
 from chalicelib.common.errors import AppError, Conflict, NotConfigured, Unprocessable
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import RoomPlan
-from chalicelib.core.models import Severity, Status
+from chalicelib.core.models import RoomJob, Severity, Status
 from chalicelib.flows import integrations
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries, ephemeral, people
@@ -196,17 +196,12 @@ def _plan(incident: dict, integration_id: str, members: list[str]) -> RoomPlan:
                     members=members)
 
 
-def auto_open(incident: dict) -> list[Opened]:
-    """A critical incident opens a room on every integration set to ``war_room_auto_critical``; a room that
-    cannot be opened is noted on the timeline instead."""
+def auto_rooms(incident: dict, items: list[dict]) -> list[RoomJob]:
+    """A critical incident asks for a room on every one of ``items`` (integrations) set to
+    ``war_room_auto_critical``; the war-rooms queue opens them, off the notification's path."""
     if incident["severity"] != Severity.critical.value or incident["status"] == Status.resolved.value \
             or incidents.is_silenced(incident):
         return []
-    opened = []
-    for item in integration_store.all():
-        if item["settings"].get("war_room_auto_critical") and not _room_of(incident, item["id"]):
-            try:
-                opened.append(find_or_open(incident["id"], item["id"], None, AUTO))
-            except AppError as exc:
-                note_failure(incident["id"], item["id"], exc)
-    return opened
+    return [RoomJob(incident_id=incident["id"], integration_id=item["id"], member_id=None, source=AUTO)
+            for item in items
+            if item["settings"].get("war_room_auto_critical") and not _room_of(incident, item["id"])]
