@@ -56,13 +56,13 @@ def deliver(job: DeliveryJob) -> str:
     record = deliveries.get(job.incident_id, job.target_key)
     if record is None or record["state"] in ("unbound", "failed", "digested") and not record.get("ref"):
         return "skipped"
+    card = cards.build(incidents.get(job.incident_id), job.integration_id)
+    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
+        return "unchanged"  # e.g. a click's settle job finding the reply shown: the integration is not read
     item = integration_store.get(job.integration_id)
     if item is None:
         deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
         return "skipped"
-    card = cards.build(incidents.get(job.incident_id), job.integration_id)
-    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
-        return "unchanged"
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = integrations.adapter(item)
@@ -164,23 +164,28 @@ def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
 
 def clicked(incident_id: str, match: dict) -> dict | None:
     """The delivery whose card was clicked: the one whose ref contains ``match``."""
+    return _clicked_among(deliveries.of(incident_id), match)
+
+
+def _clicked_among(records: list[dict], match: dict) -> dict | None:
     if not match:
         return None
-    for record in deliveries.of(incident_id):
+    for record in records:
         ref = record.get("ref") or {}
         if all(ref.get(k) == v for k, v in match.items()):
             return record
     return None
 
 
-def note_click(incident_id: str, match: dict, ref_update: dict) -> str | None:
+def note_click(records: list[dict], match: dict, ref_update: dict) -> str | None:
     """Keep what a click brought for its card's later updates (e.g. a fresh single-use update code);
-    returns the clicked card's target key, None when the click matches no delivered card."""
-    record = clicked(incident_id, match)
+    returns the clicked card's target key among the incident's delivery ``records``, None when the click
+    matches no delivered card."""
+    record = _clicked_among(records, match)
     if record is None:
         return None
     if ref_update:
-        deliveries.merge_ref(incident_id, record["target_key"], ref_update)
+        deliveries.merge_ref(record["incident_id"], record["target_key"], ref_update)
     return record["target_key"]
 
 

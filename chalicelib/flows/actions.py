@@ -17,7 +17,7 @@ from chalicelib.core.callback import Click, ClickOutcome
 from chalicelib.core.models import SILENCE_RANGE, Action, RoomJob, silence_minutes_ok
 from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import fanout, pending, warroom
-from chalicelib.store import involvements, people
+from chalicelib.store import deliveries, involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
 OPENING = "作战室准备中，稍后出现在你的群聊列表 (opening the war room: it appears in your chats shortly)"
@@ -76,11 +76,11 @@ def _open_room(incident_id: str, integration_id: str, member: dict | None, sourc
 def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
     """Queue updates for every delivered card, after keeping what the click brought for its own card.
     A clicked card whose reply carries the new state is left to that reply and its settle job."""
-    skip = None
+    records, skip = deliveries.of(incident["id"]), None  # read once: the clicked card is one of them
     if integration_id and click:
-        clicked = pipeline.note_click(incident["id"], click.context, click.ref_update)
+        clicked = pipeline.note_click(records, click.context, click.ref_update)
         skip = clicked if click.reply_updates_card else None
-    queues.deliver(fanout.refresh_jobs(incident["id"], skip_target_key=skip))
+    queues.deliver(fanout.refresh_jobs(records, skip_target_key=skip))
 
 
 def _malformed(click: Click) -> str | None:
@@ -141,7 +141,7 @@ def _keep(click: Click) -> None:
     """A click that leaves the card as it is still brought something for its next update (WeCom's fresh
     update code, Feishu's update token, whom DingTalk's private notice went to)."""
     if click.ref_update:
-        pipeline.note_click(click.incident_id, click.context, click.ref_update)
+        pipeline.note_click(deliveries.of(click.incident_id), click.context, click.ref_update)
 
 
 def open_requested_room(job: RoomJob) -> None:

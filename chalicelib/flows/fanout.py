@@ -38,7 +38,7 @@ def accept(notification: Notification) -> Accepted:
     if silenced and (notification.targets.members or notification.targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
-        accepted.deliveries += refresh_jobs(incident["id"])
+        accepted.deliveries += refresh_jobs(deliveries.of(incident["id"]))
         accepted.rooms = warroom.auto_rooms(incident, list(known.values()))
     return accepted
 
@@ -115,10 +115,10 @@ def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
     return jobs
 
 
-def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[DeliveryJob]:
-    """Jobs that bring every delivered card of the incident up to date."""
-    return [DeliveryJob(incident_id=incident_id, integration_id=d["integration_id"], kind=d["kind"],
+def refresh_jobs(records: list[dict], skip_target_key: str | None = None) -> list[DeliveryJob]:
+    """Jobs that bring every delivered card among an incident's delivery ``records`` up to date."""
+    return [DeliveryJob(incident_id=d["incident_id"], integration_id=d["integration_id"], kind=d["kind"],
                         target=d["target"])
-            for d in deliveries.of(incident_id)
+            for d in records
             if d.get("ref") and d["target_key"] != skip_target_key]
 
