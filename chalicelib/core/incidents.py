@@ -44,7 +44,8 @@ def _mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None 
     """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed).
     ``read``: the incident as the caller just read it, tried first instead of reading it again."""
     for _ in range(_CAS_ATTEMPTS):
-        incident, read = read or get(incident_id), None
+        incident = read or get(incident_id)
+        read = None  # a lost race reads afresh
         version = incident["version"]
         if not change(incident):
             return incident, False
