@@ -89,7 +89,7 @@ class Notice:
         self._mark_folded("parked", exc)
 
     def low(self, budget: quota.Budget) -> bool:
-        return False  # notices are what a low budget sends; they are never folded themselves
+        return False  # never folded: a digest is one already, and someone waits for the other notices
 
     def paced(self, exc: Paced) -> None:
         """Nothing to record: the retried job asks again."""

@@ -46,9 +46,9 @@ def handle_notification(body: str) -> None:
 def accept(notification: Notification) -> dict:
     """Apply a notification (from its queue or ``POST /incidents``) and queue its cards; returns the incident."""
     accepted = fanout.accept(notification)
-    queues.deliver(accepted.deliveries)
-    for room in accepted.rooms:
+    for room in accepted.rooms:  # first: a delivery whose job is lost is swept up again, a room would not be
         queues.open_room(room)
+    queues.deliver(accepted.deliveries)
     return accepted.incident
 
 
