@@ -137,9 +137,10 @@ def note(incident_id: str, action: str, text: str) -> None:
     _mutate(incident_id, lambda incident: _append(incident, _entry(action, SYSTEM, "api", note=text)) or True)
 
 
-def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, source: str,
+def add_war_room(read: dict, integration_id: str, room: dict, by: str, source: str,
                  name: str = "") -> tuple[dict, dict, bool]:
-    """Record the integration's war room once; returns (incident, the recorded room, whether this call did)."""
+    """Record the integration's war room once on the incident ``read`` last (read again only if it changed
+    since); returns (incident, the recorded room, whether this call did)."""
     def change(incident: dict) -> bool:
         if integration_id in incident.get("war_rooms", {}):
             return False
@@ -147,13 +148,14 @@ def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, sou
         _append(incident, _entry("war_room", by, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(incident_id, change)
+    incident, changed = _mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed
 
 
-def join_war_room(incident_id: str, integration_id: str, member_id: str, source: str,
+def join_war_room(read: dict, integration_id: str, member_id: str, source: str,
                   name: str = "") -> tuple[dict, dict, bool]:
-    """Record a latecomer invited into the integration's room; returns (incident, the room, whether this call did)."""
+    """Record a latecomer invited into the integration's room on the incident ``read`` last (read again only if
+    it changed since); returns (incident, the room, whether this call did)."""
     def change(incident: dict) -> bool:
         room = incident["war_rooms"][integration_id]
         if member_id in room.get("invited", []):
@@ -163,5 +165,5 @@ def join_war_room(incident_id: str, integration_id: str, member_id: str, source:
         _append(incident, _entry("war_room_joined", member_id, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(incident_id, change)
+    incident, changed = _mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed

@@ -127,7 +127,7 @@ def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) 
     if adapter.add_to_room(room["chat_id"], list(users.values())):
         raise Unprocessable(f"平台未能把你加入作战室「{room['title']}」，请联系群主拉你入群 ({adapter.name} would not "
                             f"add you to the war room; ask its owner to add you)")
-    incident, room, joined = incidents.join_war_room(incident["id"], item["id"], by["id"], source, by["name"])
+    incident, room, joined = incidents.join_war_room(incident, item["id"], by["id"], source, by["name"])
     if joined:
         queues.publish(incident, incident["timeline"][-1])
     responders = {} if adapter.room_carries_buttons else {u: m for m, u in users.items()}
@@ -145,7 +145,7 @@ def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> O
               "invited": [m for m, u in users.items() if u not in refused],
               "not_invited": missing + [m for m, u in users.items() if u in refused]}
     opener = by["id"] if by else (incidents.SYSTEM if source == AUTO else ADMIN)
-    incident, record, created = incidents.add_war_room(incident["id"], adapter.integration_id, record, opener,
+    incident, record, created = incidents.add_war_room(incident, adapter.integration_id, record, opener,
                                                        source, by["name"] if by else "")
     if not created:  # recorded by a request whose claim had lapsed: the platform key made it the same group
         return Opened(incident["id"], adapter.integration_id, record)

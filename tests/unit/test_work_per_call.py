@@ -54,6 +54,14 @@ def test_a_new_critical_incident_is_read_once_and_its_war_room_left_to_its_queue
     assert alice.rooms == [] and len(drain("war-rooms")) == 1
 
 
+def test_opening_a_room_reads_its_incident_once(alice, monkeypatch):
+    worker.handle_notification(json.dumps(notification()))
+    (room,) = drain("war-rooms")
+    with counted(monkeypatch) as calls:
+        worker.handle_room(json.dumps(room["body"]))
+    assert len(alice.rooms) == 1 and calls["GetItem incidents"] == 1
+
+
 def test_a_changed_incident_is_read_once_and_the_integrations_scanned_once(alice, monkeypatch):
     worker.handle_notification(json.dumps(notification(severity="warning")))
     with counted(monkeypatch) as calls:
