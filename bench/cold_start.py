@@ -205,9 +205,9 @@ def _leave(server, saved_env: dict[str, str]) -> None:
 
 def _incident(incident_id: str) -> None:
     from chalicelib.core.models import Notification
-    from chalicelib.flows import fanout as dispatch
+    from chalicelib.flows import consumers
 
-    dispatch.accept(Notification.model_validate(
+    consumers.accept(Notification.model_validate(
         {"version": 1, "incident": {"id": incident_id, "title": "db-1 down", "severity": "critical"}}))
 
 

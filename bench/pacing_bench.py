@@ -37,9 +37,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from moto import mock_aws  # noqa: E402
 
-from chalicelib.common import aws, clock
+from chalicelib.common import aws, clock, queues
 from chalicelib.flows import consumers as worker  # noqa: E402
-from chalicelib.flows import fanout as dispatch
 from chalicelib.flows import integrations
 from chalicelib.flows.integrations import IntegrationIn  # noqa: E402
 from chalicelib.store import people  # noqa: E402
@@ -143,7 +142,7 @@ def _rejections(state: dict) -> int:
 def run(platform: Platform, incidents: int, receivers: int) -> dict:
     virtual = VirtualTime()
     clock.now = lambda: virtual.now  # the app's clock
-    dispatch.enqueue = virtual.enqueue  # SQS with delays
+    queues.deliver = virtual.enqueue  # SQS with delays
     sim = platform.simulator(receivers, lambda: virtual.now)
     server, _ = sim.start()
     try:

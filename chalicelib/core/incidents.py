@@ -40,10 +40,12 @@ def _append(incident: dict, entry: dict) -> None:
     incident["timeline"] = (incident.get("timeline", []) + [entry])[-MAX_TIMELINE:]
 
 
-def _mutate(incident_id: str, change: Callable[[dict], bool]) -> tuple[dict, bool]:
-    """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed)."""
+def _mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None = None) -> tuple[dict, bool]:
+    """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed).
+    ``read``: the incident as the caller just read it, tried first instead of reading it again."""
     for _ in range(_CAS_ATTEMPTS):
-        incident = get(incident_id)
+        incident = read or get(incident_id)
+        read = None  # a lost race reads afresh
         version = incident["version"]
         if not change(incident):
             return incident, False
@@ -60,7 +62,8 @@ def _mutate(incident_id: str, change: Callable[[dict], bool]) -> tuple[dict, boo
 def ingest(fields: IncidentFields) -> tuple[dict, bool]:
     """Create or update an incident from a producer's notification; returns (incident, changed)."""
     data = fields.model_dump(mode="json")
-    if store.get(fields.id) is None:
+    current = store.get(fields.id)
+    if current is None:
         incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
                     "started_at": data["started_at"] or clock.iso(), "timeline": []}
         _append(incident, _entry(data["status"], PRODUCER, "api"))
@@ -69,7 +72,7 @@ def ingest(fields: IncidentFields) -> tuple[dict, bool]:
             return incident, True
         except StorageConflict:
             pass  # created concurrently: fall through to the update path
-    return _mutate(fields.id, lambda incident: _merge(incident, data))
+    return _mutate(fields.id, lambda incident: _merge(incident, data), current)
 
 
 def _merge(incident: dict, data: dict) -> bool:
@@ -134,9 +137,10 @@ def note(incident_id: str, action: str, text: str) -> None:
     _mutate(incident_id, lambda incident: _append(incident, _entry(action, SYSTEM, "api", note=text)) or True)
 
 
-def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, source: str,
+def add_war_room(read: dict, integration_id: str, room: dict, by: str, source: str,
                  name: str = "") -> tuple[dict, dict, bool]:
-    """Record the integration's war room once; returns (incident, the recorded room, whether this call did)."""
+    """Record the integration's war room once on the incident ``read`` last (read again only if it changed
+    since); returns (incident, the recorded room, whether this call did)."""
     def change(incident: dict) -> bool:
         if integration_id in incident.get("war_rooms", {}):
             return False
@@ -144,13 +148,14 @@ def add_war_room(incident_id: str, integration_id: str, room: dict, by: str, sou
         _append(incident, _entry("war_room", by, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(incident_id, change)
+    incident, changed = _mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed
 
 
-def join_war_room(incident_id: str, integration_id: str, member_id: str, source: str,
+def join_war_room(read: dict, integration_id: str, member_id: str, source: str,
                   name: str = "") -> tuple[dict, dict, bool]:
-    """Record a latecomer invited into the integration's room; returns (incident, the room, whether this call did)."""
+    """Record a latecomer invited into the integration's room on the incident ``read`` last (read again only if
+    it changed since); returns (incident, the room, whether this call did)."""
     def change(incident: dict) -> bool:
         room = incident["war_rooms"][integration_id]
         if member_id in room.get("invited", []):
@@ -160,5 +165,5 @@ def join_war_room(incident_id: str, integration_id: str, member_id: str, source:
         _append(incident, _entry("war_room_joined", member_id, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(incident_id, change)
+    incident, changed = _mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed

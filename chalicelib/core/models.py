@@ -128,11 +128,12 @@ class IntegrationPatch(Strict):
 
 
 class RoomJob(BaseModel):
-    """A war room asked for from a card; the war-rooms queue carries these."""
+    """A war room asked for from a card (by ``member_id``), or by a critical incident itself (no member);
+    the war-rooms queue carries these."""
 
     incident_id: str
     integration_id: str
-    member_id: str
+    member_id: str | None = None
     source: str
     attempt: int = 0
 

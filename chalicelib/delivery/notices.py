@@ -3,25 +3,24 @@ that a war room asked for from a card could not be opened.
 
 Once the month's call budget runs low, each new warning or info card is folded into one digest per
 receiver per interval instead of costing a call of its own, and the integration's admins hear
-about it once. Every notice goes through the same gate as incident cards (budget, then pacing).
+about it once. A notice is sent by the delivery pipeline through the same gate as incident cards
+(budget, pacing, send, record); this module says what it shows and how its outcome is marked.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import math
+from dataclasses import dataclass
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.config import settings as app_settings
-from chalicelib.common.errors import NotFound, Permanent, QuotaExhausted
+from chalicelib.common.errors import NotFound, Paced, Permanent, PlatformError, QuotaExhausted
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, RoomJob
-from chalicelib.delivery import admission, quota
-from chalicelib.flows import fanout
-from chalicelib.platforms import adapter_for
+from chalicelib.delivery import quota
 from chalicelib.platforms.base import CommonSettings
 from chalicelib.store import deliveries, ephemeral, people
-from chalicelib.store import integrations as integration_store
 
 log = logging.getLogger("dutybridge.notices")
 DIGEST_LINES = 8  # WeCom shows at most 8 lines; the others show the same for one look
@@ -42,7 +41,7 @@ def fold(job: DeliveryJob, settings: CommonSettings) -> None:
                       error=f"本月调用量将尽，已合并到 {cards.local_time(clock.iso(start + interval))} 的摘要 "
                             f"(monthly budget running low: folded into the digest)")
     if first:
-        fanout.enqueue([digest], delay=math.ceil(start + interval - clock.now()))
+        queues.deliver([digest], delay=math.ceil(start + interval - clock.now()))
 
 
 def warn_admins(integration_id: str, settings: CommonSettings, budget: quota.Budget) -> None:
@@ -59,7 +58,7 @@ def warn_admins(integration_id: str, settings: CommonSettings, budget: quota.Bud
             continue
         jobs.append(DeliveryJob(incident_id=f"quota-{month}", integration_id=integration_id, kind="user",
                                 target=binding["user_id"], notice="quota_low"))
-    fanout.enqueue(jobs)
+    queues.deliver(jobs)
 
 
 def tell_room_failure(room: RoomJob, reason: str) -> None:
@@ -70,30 +69,54 @@ def tell_room_failure(room: RoomJob, reason: str) -> None:
     job = DeliveryJob(incident_id=f"roomfail-{int(clock.now())}", integration_id=room.integration_id, kind="user",
                       target=binding["user_id"], notice="war_room_failed")
     ephemeral.put(_contents_key(job), KEEP_SECONDS, incident=room.incident_id, reason=reason)
-    fanout.enqueue([job])
+    queues.deliver([job])
 
 
-def deliver(job: DeliveryJob) -> str:
-    """Send one notice once; a digest whose budget is spent parks its incidents for the month's turn."""
-    item = integration_store.get(job.integration_id)
-    if item is None or ephemeral.get(_sent_key(job)):
-        return "skipped"
-    adapter = adapter_for(item)
+@dataclass
+class Notice:
+    """A notice ready to go through the delivery gate (``pipeline``), and the ledger of its outcome: sent
+    once, marked so a retried job does not send it again."""
+
+    job: DeliveryJob
+    card: cards.Card
+    folded: list[str]  # a digest's incidents
+
+    @property
+    def critical(self) -> bool:
+        return self.job.notice != "digest"  # someone waits for the others
+
+    def parked(self, exc: QuotaExhausted) -> None:
+        """A digest whose budget is spent parks its incidents: their cards go out when the month turns."""
+        self._mark_folded("parked", exc)
+
+    def low(self, budget: quota.Budget) -> bool:
+        return False  # never folded: a digest is one already, and someone waits for the other notices
+
+    def paced(self, exc: Paced) -> None:
+        """Nothing to record: the retried job asks again."""
+
+    def refused(self, exc: PlatformError) -> None:
+        if isinstance(exc, QuotaExhausted):
+            self._mark_folded("parked", exc)
+        elif isinstance(exc, Permanent):
+            self._mark_folded("failed", exc)
+
+    def sent(self, ref: dict) -> str:
+        ephemeral.put(_sent_key(self.job), KEEP_SECONDS)
+        return "sent"
+
+    def _mark_folded(self, state: str, exc: PlatformError) -> None:
+        for incident_id in self.folded:
+            deliveries.record(incident_id, self.job.target_key, state=state, error=exc.brief())
+
+
+def prepare(job: DeliveryJob, adapter) -> Notice | None:
+    """The notice ``job`` names, or None when it went out already or has nothing left to say."""
+    if ephemeral.get(_sent_key(job)):
+        return None
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
     card = _card(job, folded, adapter)
-    if card is None:
-        return "skipped"
-    try:
-        admission.budget(job, adapter)
-        admission.pace(job, adapter, None, critical=job.notice != "digest")  # someone waits for the others
-        adapter.send_card(job.kind, job.target, card, job.card_key)
-    except (QuotaExhausted, Permanent) as exc:
-        state = "parked" if isinstance(exc, QuotaExhausted) else "failed"
-        for incident_id in folded:  # their cards are not lost: parked ones go out when the month turns
-            deliveries.record(incident_id, job.target_key, state=state, error=exc.brief())
-        raise
-    ephemeral.put(_sent_key(job), KEEP_SECONDS)
-    return "sent"
+    return Notice(job, card, folded) if card else None
 
 
 def _contents_key(job: DeliveryJob) -> str:

@@ -7,8 +7,10 @@ changed is never sent or updated again. Retry policy lives in ``workers``; this 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.errors import (
     Paced,
     PlatformError,
@@ -20,9 +22,9 @@ from chalicelib.common.errors import (
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT
 from chalicelib.core.models import DeliveryJob
-from chalicelib.delivery import admission, notices
-from chalicelib.flows import fanout
+from chalicelib.delivery import admission, notices, quota
 from chalicelib.platforms import adapter_for
+from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries
 from chalicelib.store import integrations as integration_store
 
@@ -32,67 +34,126 @@ SETTLE_MARGIN = 1  # seconds past the reply deadline before the clicked card is 
 SWEEP_LIMIT = 500  # lost deliveries re-queued per sweep run (the next run takes the rest)
 
 
+class Ledger(Protocol):
+    """Where a card's way through the gate is written down: an incident card's delivery record, or a
+    notice's own marks (``notices.Notice``)."""
+
+    def parked(self, exc: QuotaExhausted) -> None: ...
+
+    def low(self, budget: quota.Budget) -> bool: ...  # True: folded into a digest instead of sent
+
+    def paced(self, exc: Paced) -> None: ...
+
+    def refused(self, exc: PlatformError) -> None: ...
+
+    def sent(self, ref: dict) -> str: ...  # what happened (sent, updated)
+
+
 def deliver(job: DeliveryJob) -> str:
     """Send or update the card; returns what happened (sent, updated, unchanged, skipped, digested)."""
     if job.notice:
-        return notices.deliver(job)
+        return _deliver_notice(job)
     record = deliveries.get(job.incident_id, job.target_key)
     if record is None or record["state"] in ("unbound", "failed", "digested") and not record.get("ref"):
         return "skipped"
+    card = cards.build(incidents.get(job.incident_id), job.integration_id)
+    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
+        return "unchanged"  # e.g. a click's settle job finding the reply shown: the integration is not read
     item = integration_store.get(job.integration_id)
     if item is None:
         deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
         return "skipped"
-    card = cards.build(incidents.get(job.incident_id), job.integration_id)
-    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
-        return "unchanged"
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
-    return _send(job, record, adapter_for(item), card)
+    adapter = adapter_for(item)
+    ledger = _CardLedger(job, record, adapter, card)
+    return _send(job, adapter, card, record.get("ref"), card.severity == "critical", ledger)
 
 
-def _send(job: DeliveryJob, record: dict, adapter, card: cards.Card) -> str:
-    ref, critical = record.get("ref"), card.severity == "critical"
+def _deliver_notice(job: DeliveryJob) -> str:
+    """A digest, warning or room failure: sent once, through the same gate as incident cards."""
+    item = integration_store.get(job.integration_id)
+    if item is None:
+        return "skipped"
+    adapter = adapter_for(item)
+    notice = notices.prepare(job, adapter)
+    if notice is None:
+        return "skipped"
+    return _send(job, adapter, notice.card, None, notice.critical, notice)
+
+
+def _send(job: DeliveryJob, adapter: Adapter, card: cards.Card, ref: dict | None, critical: bool,
+          ledger: Ledger) -> str:
+    """The gate every call a platform counts goes through: budget, then pacing, then the call itself,
+    each outcome written down by ``ledger``."""
     try:
         budget = admission.budget(job, adapter)
     except QuotaExhausted as exc:
-        deliveries.record(job.incident_id, job.target_key, state="parked", error=exc.message)
+        ledger.parked(exc)
         raise
-    if budget.low:
-        notices.warn_admins(job.integration_id, adapter.settings, budget)
-        if not critical and not ref:  # running low: warnings and infos wait for the receiver's digest
-            notices.fold(job, adapter.settings)
-            return "digested"
+    if budget.low and ledger.low(budget):
+        return "digested"
     try:
         admission.pace(job, adapter, ref, critical)
     except Paced as exc:
-        deliveries.record(job.incident_id, job.target_key, state=record["state"] if ref else "deferred",
-                          error=exc.platform_message, expected_wait=exc.retry_after)
+        ledger.paced(exc)
         raise
     try:
-        if ref:
-            ref, outcome = adapter.update_card(ref, card), "updated"
-        else:
-            ref, outcome = adapter.send_card(job.kind, job.target, card, job.card_key), "sent"
+        ref = adapter.update_card(ref, card) if ref else adapter.send_card(job.kind, job.target, card, job.card_key)
     except PlatformError as exc:
-        state = "deferred" if exc.retryable else ("sent" if record.get("ref") else "failed")
+        ledger.refused(exc)
+        raise
+    return ledger.sent(ref)
+
+
+@dataclass
+class _CardLedger:
+    """An incident card's outcomes, on its delivery record."""
+
+    job: DeliveryJob
+    record: dict
+    adapter: Adapter
+    card: cards.Card
+
+    def parked(self, exc: QuotaExhausted) -> None:
+        deliveries.record(self.job.incident_id, self.job.target_key, state="parked", error=exc.message)
+
+    def low(self, budget: quota.Budget) -> bool:
+        """Running low: the admins hear it once, and new warnings and infos wait for the receiver's digest."""
+        notices.warn_admins(self.job.integration_id, self.adapter.settings, budget)
+        if self.card.severity == "critical" or self.record.get("ref"):
+            return False
+        notices.fold(self.job, self.adapter.settings)
+        return True
+
+    def paced(self, exc: Paced) -> None:
+        deliveries.record(self.job.incident_id, self.job.target_key,
+                          state=self.record["state"] if self.record.get("ref") else "deferred",
+                          error=exc.platform_message, expected_wait=exc.retry_after)
+
+    def refused(self, exc: PlatformError) -> None:
+        job, had_ref = self.job, bool(self.record.get("ref"))
+        state = "deferred" if exc.retryable else ("sent" if had_ref else "failed")
         state = "parked" if isinstance(exc, QuotaExhausted) else state
         deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
-                          expected_wait=fanout.MAX_DELAY,  # the worker's retry delay is at most this
-                          **({"answer_lost": True} if not ref and isinstance(exc, PlatformUnavailable) else {}))
+                          expected_wait=queues.MAX_DELAY,  # the worker's retry delay is at most this
+                          **({"answer_lost": True} if not had_ref and isinstance(exc, PlatformUnavailable) else {}))
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
-        raise
-    # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
-    # WeCom's task_id) with the first attempt's card, built from an older state: what it shows is unknown, so
-    # an update follows (or the adapter records why it cannot make one).
-    unsure = outcome == "sent" and (ref.pop(FOUND_SENT, False) or bool(record.get("answer_lost")))
-    shown = None if unsure else card.digest()
-    deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref, card_digest=shown, answer_lost=None,
-                      error=None, sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
-    if outcome == "sent" and (unsure or _changed_since(job, card)):
-        fanout.enqueue([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
-    return outcome
+
+    def sent(self, ref: dict) -> str:
+        # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
+        # WeCom's task_id) with the first attempt's card, built from an older state: what it shows is unknown,
+        # so an update follows (or the adapter records why it cannot make one).
+        job, record, card = self.job, self.record, self.card
+        outcome = "updated" if record.get("ref") else "sent"
+        unsure = outcome == "sent" and (ref.pop(FOUND_SENT, False) or bool(record.get("answer_lost")))
+        deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref,
+                          card_digest=None if unsure else card.digest(), answer_lost=None, error=None,
+                          sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
+        if outcome == "sent" and (unsure or _changed_since(job, card)):
+            queues.deliver([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
+        return outcome
 
 
 def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
@@ -103,23 +164,28 @@ def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
 
 def clicked(incident_id: str, match: dict) -> dict | None:
     """The delivery whose card was clicked: the one whose ref contains ``match``."""
+    return _clicked_among(deliveries.of(incident_id), match)
+
+
+def _clicked_among(records: list[dict], match: dict) -> dict | None:
     if not match:
         return None
-    for record in deliveries.of(incident_id):
+    for record in records:
         ref = record.get("ref") or {}
         if all(ref.get(k) == v for k, v in match.items()):
             return record
     return None
 
 
-def note_click(incident_id: str, match: dict, ref_update: dict) -> str | None:
+def note_click(records: list[dict], match: dict, ref_update: dict) -> str | None:
     """Keep what a click brought for its card's later updates (e.g. a fresh single-use update code);
-    returns the clicked card's target key, None when the click matches no delivered card."""
-    record = clicked(incident_id, match)
+    returns the clicked card's target key among the incident's delivery ``records``, None when the click
+    matches no delivered card."""
+    record = _clicked_among(records, match)
     if record is None:
         return None
     if ref_update:
-        deliveries.merge_ref(incident_id, record["target_key"], ref_update)
+        deliveries.merge_ref(record["incident_id"], record["target_key"], ref_update)
     return record["target_key"]
 
 
@@ -130,8 +196,8 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     record = clicked(incident_id, match)
     if record is None:
         return None
-    fanout.enqueue([_job_of(record).model_copy(update={"shown": card.digest()})],
-                     delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
+    queues.deliver([_job_of(record).model_copy(update={"shown": card.digest()})],
+                   delay=math.ceil(reply_seconds or UNKNOWN_REPLY_SECONDS) + SETTLE_MARGIN)
     return record["target_key"]
 
 
@@ -139,7 +205,7 @@ def refresh_clicked(incident_id: str, match: dict) -> None:
     """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
     state no longer has, so it is behind; bring it up to date with what the click brought."""
     if record := clicked(incident_id, match):
-        fanout.enqueue([_job_of(record)])
+        queues.deliver([_job_of(record)])
 
 
 def shown_by_reply(incident_id: str, target_key: str, card: cards.Card) -> None:
@@ -156,7 +222,7 @@ def release_parked() -> int:
     parked = deliveries.in_state("parked")
     for record in parked:
         deliveries.record(record["incident_id"], record["target_key"], state="pending", error=None)
-    fanout.enqueue([_job_of(r) for r in parked])
+    queues.deliver([_job_of(r) for r in parked])
     return len(parked)
 
 
@@ -165,7 +231,7 @@ def requeue_lost() -> int:
     never reached the queue). Queued first, then unmarked: a crash in between queues it twice, which
     delivery's idempotence absorbs, rather than never."""
     lost = deliveries.stale(SWEEP_LIMIT)
-    fanout.enqueue([_job_of(r) for r in lost])
+    queues.deliver([_job_of(r) for r in lost])
     return sum(deliveries.unmark(r["incident_id"], r["target_key"], r["stale_after"]) for r in lost)
 
 

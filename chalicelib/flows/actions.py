@@ -17,7 +17,7 @@ from chalicelib.core.callback import Click, ClickOutcome
 from chalicelib.core.models import SILENCE_RANGE, Action, RoomJob, silence_minutes_ok
 from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import fanout, pending, warroom
-from chalicelib.store import involvements, people
+from chalicelib.store import deliveries, involvements, people
 
 DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
 OPENING = "作战室准备中，稍后出现在你的群聊列表 (opening the war room: it appears in your chats shortly)"
@@ -69,18 +69,18 @@ def open_war_room_as(incident_id: str, integration_id: str, member: dict, source
 
 def _open_room(incident_id: str, integration_id: str, member: dict | None, source: str) -> warroom.Opened:
     opened = warroom.find_or_open(incident_id, integration_id, member, source)
-    fanout.enqueue(fanout.room_jobs(opened))
+    queues.deliver(fanout.room_jobs(opened))
     return opened
 
 
 def spread(incident: dict, integration_id: str | None = None, click: Click | None = None) -> None:
     """Queue updates for every delivered card, after keeping what the click brought for its own card.
     A clicked card whose reply carries the new state is left to that reply and its settle job."""
-    skip = None
+    records, skip = deliveries.of(incident["id"]), None  # read once: the clicked card is one of them
     if integration_id and click:
-        clicked = pipeline.note_click(incident["id"], click.context, click.ref_update)
+        clicked = pipeline.note_click(records, click.context, click.ref_update)
         skip = clicked if click.reply_updates_card else None
-    fanout.enqueue(fanout.refresh_jobs(incident["id"], skip_target_key=skip))
+    queues.deliver(fanout.refresh_jobs(records, skip_target_key=skip))
 
 
 def _malformed(click: Click) -> str | None:
@@ -132,8 +132,8 @@ def _war_room_click(integration_id: str, platform: str, click: Click, member: di
         return ClickOutcome(ok=False, message=exc.message)
     if room:
         return ClickOutcome(ok=True, message=f"作战室已存在：{room['title']} (war room already open)")
-    fanout.request_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
-                                  member_id=member["id"], source=platform))
+    queues.open_room(RoomJob(incident_id=click.incident_id, integration_id=integration_id,
+                             member_id=member["id"], source=platform))
     return ClickOutcome(ok=True, message=OPENING)
 
 
@@ -141,13 +141,15 @@ def _keep(click: Click) -> None:
     """A click that leaves the card as it is still brought something for its next update (WeCom's fresh
     update code, Feishu's update token, whom DingTalk's private notice went to)."""
     if click.ref_update:
-        pipeline.note_click(click.incident_id, click.context, click.ref_update)
+        pipeline.note_click(deliveries.of(click.incident_id), click.context, click.ref_update)
 
 
 def open_requested_room(job: RoomJob) -> None:
-    """The queued half of a 作战室 click; raises Retryable, any other refusal goes to ``room_failed``."""
+    """The queued half of a 作战室 click, or a critical incident's own room; raises Retryable, any other
+    refusal goes to ``room_failed``."""
     try:
-        _open_room(job.incident_id, job.integration_id, _member(job.member_id), job.source)
+        _open_room(job.incident_id, job.integration_id, _member(job.member_id) if job.member_id else None,
+                   job.source)
     except Retryable:
         raise
     except AppError as exc:
@@ -155,9 +157,11 @@ def open_requested_room(job: RoomJob) -> None:
 
 
 def room_failed(job: RoomJob, exc: AppError) -> None:
-    """A queued room that cannot be opened: said on the timeline, and to the person who pressed 作战室."""
+    """A queued room that cannot be opened: said on the timeline, and to the person who pressed 作战室
+    (an automatic room has nobody waiting for it)."""
     warroom.note_failure(job.incident_id, job.integration_id, exc)
-    notices.tell_room_failure(job, exc.message)
+    if job.member_id:
+        notices.tell_room_failure(job, exc.message)
 
 
 def _refresh(integration_id: str, click: Click) -> ClickOutcome:

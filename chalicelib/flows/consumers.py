@@ -14,7 +14,7 @@ from typing import Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.common import aws
+from chalicelib.common import queues
 from chalicelib.common.errors import Paced, Permanent, Retryable, readable
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.delivery import pipeline
@@ -25,20 +25,30 @@ Message = TypeVar("Message", bound=BaseModel)
 Job = TypeVar("Job", DeliveryJob, RoomJob)  # a queued job that counts its attempts
 MAX_ATTEMPTS = 10
 ESCALATE_AFTER = 3
-MAX_DELAY = fanout.MAX_DELAY
 
 
 def _parse(model: type[Message], queue: str, body: str) -> Message | None:
     try:
         return model.model_validate_json(body)
-    except ValidationError as exc:
-        park(queue, body, readable(exc))
+    except ValidationError as exc:  # parked in the queue's DLQ with its error, never retried
+        error = readable(exc)
+        log.warning("parking invalid %s message: %s", queue, error)
+        queues.park(queue, body, error)
         return None
 
 
 def handle_notification(body: str) -> None:
     if notification := _parse(Notification, "notifications", body):
-        fanout.accept(notification)
+        accept(notification)
+
+
+def accept(notification: Notification) -> dict:
+    """Apply a notification (from its queue or ``POST /incidents``) and queue its cards; returns the incident."""
+    accepted = fanout.accept(notification)
+    for room in accepted.rooms:  # first: a delivery whose job is lost is swept up again, a room would not be
+        queues.open_room(room)
+    queues.deliver(accepted.deliveries)
+    return accepted.incident
 
 
 def handle_delivery(body: str) -> None:
@@ -54,15 +64,15 @@ def handle_delivery(body: str) -> None:
 
 
 def backoff(attempt: int) -> int:
-    return min(MAX_DELAY, 5 * 2 ** attempt)
+    return min(queues.MAX_DELAY, 5 * 2 ** attempt)
 
 
 def retry_later(job: DeliveryJob, exc: Retryable) -> None:
     if isinstance(exc, Paced):  # our own pacing: wait for the reserved slot, spend no attempt
-        fanout.enqueue([job.model_copy(update={"slot_at": exc.slot_at})],
-                         delay=min(MAX_DELAY, math.ceil(exc.retry_after)))
+        queues.deliver([job.model_copy(update={"slot_at": exc.slot_at})],
+                       delay=min(queues.MAX_DELAY, math.ceil(exc.retry_after)))
         return
-    _again(job, exc, lambda again, delay: fanout.enqueue([again], delay=delay),
+    _again(job, exc, lambda again, delay: queues.deliver([again], delay=delay),
            lambda: pipeline.fail(job, f"gave up after {MAX_ATTEMPTS} attempts: {exc.message}"))
 
 
@@ -73,7 +83,7 @@ def handle_room(body: str) -> None:
     try:
         actions.open_requested_room(job)
     except Retryable as exc:
-        _again(job, exc, fanout.request_room, lambda error=exc: actions.room_failed(job, error))
+        _again(job, exc, queues.open_room, lambda error=exc: actions.room_failed(job, error))
 
 
 def _again(job: Job, exc: Retryable, resend: Callable[[Job, int], None], give_up: Callable[[], None]) -> None:
@@ -90,15 +100,7 @@ def retry_delay(attempt: int, exc: Retryable) -> int:
     delay = math.ceil(exc.retry_after) if exc.retry_after else backoff(attempt)
     if attempt >= ESCALATE_AFTER:
         delay = max(delay, backoff(attempt))
-    return min(MAX_DELAY, delay)
-
-
-def park(queue: str, body: str, error: str) -> None:
-    """Record an invalid message with its error in the queue's DLQ instead of retrying it forever."""
-    log.warning("parking invalid %s message: %s", queue, error)
-    aws.client("sqs").send_message(
-        QueueUrl=aws.queue_url(f"{queue}-dlq"), MessageBody=body,
-        MessageAttributes={"error": {"DataType": "String", "StringValue": error[:1000]}})
+    return min(queues.MAX_DELAY, delay)
 
 
 def release_parked() -> None:

@@ -2,14 +2,14 @@
 
 A member is reached on every integration where they are bound; where they are not, the delivery
 is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
-chat of its incident. Jobs go to the deliveries queue in batches of ten; each job sends or updates
-exactly one card.
+chat of its incident. Each job sends or updates exactly one card; the callers queue them
+(``common.queues``), so what a notification becomes is decided here and sent in one place.
 """
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 
-from chalicelib.common import aws, clock
+from chalicelib.common import clock
 from chalicelib.core import incidents
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.flows import warroom
@@ -17,26 +17,34 @@ from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
 UNBOUND = "未关联应用: {member} has not opened the app on this integration yet"
-MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
-def accept(notification: Notification) -> dict:
-    """Apply a producer's notification and queue its cards; returns the incident."""
+@dataclass
+class Accepted:
+    """A notification applied: the incident as it now is, the cards to send or update, and the war rooms
+    it opens by itself."""
+
+    incident: dict
+    deliveries: list[DeliveryJob] = field(default_factory=list)
+    rooms: list[RoomJob] = field(default_factory=list)
+
+
+def accept(notification: Notification) -> Accepted:
+    """Apply a producer's notification; returns the incident and its jobs, to be queued."""
     incident, changed = incidents.ingest(notification.incident)
     silenced = incidents.is_silenced(incident)
-    jobs = [] if silenced else _target_jobs(incident["id"], notification)
+    known = {} if silenced else {i["id"]: i for i in integration_store.all()}  # once, for targets and rooms
+    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], notification, known))
     if silenced and (notification.targets.members or notification.targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
-        jobs += refresh_jobs(incident["id"])
-        jobs += [job for opened in warroom.auto_open(incident) for job in room_jobs(opened)]
-    enqueue(jobs)
-    return incident
+        accepted.deliveries += refresh_jobs(deliveries.of(incident["id"]))
+        accepted.rooms = warroom.auto_rooms(incident, list(known.values()))
+    return accepted
 
 
-def _target_jobs(incident_id: str, notification: Notification) -> list[DeliveryJob]:
+def _target_jobs(incident_id: str, notification: Notification, known: dict[str, dict]) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
-    known = {i["id"]: i for i in integration_store.all()}
     if notification.targets.members and not known:
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
     for member_id in dict.fromkeys(notification.targets.members):
@@ -107,24 +115,10 @@ def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:
     return jobs
 
 
-def refresh_jobs(incident_id: str, skip_target_key: str | None = None) -> list[DeliveryJob]:
-    """Jobs that bring every delivered card of the incident up to date."""
-    return [DeliveryJob(incident_id=incident_id, integration_id=d["integration_id"], kind=d["kind"],
+def refresh_jobs(records: list[dict], skip_target_key: str | None = None) -> list[DeliveryJob]:
+    """Jobs that bring every delivered card among an incident's delivery ``records`` up to date."""
+    return [DeliveryJob(incident_id=d["incident_id"], integration_id=d["integration_id"], kind=d["kind"],
                         target=d["target"])
-            for d in deliveries.of(incident_id)
+            for d in records
             if d.get("ref") and d["target_key"] != skip_target_key]
 
-
-def request_room(job: RoomJob, delay: int = 0) -> None:
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url("war-rooms"), MessageBody=job.model_dump_json(),
-                                   DelaySeconds=delay)
-
-
-def enqueue(jobs: list[DeliveryJob], delay: int = 0) -> None:
-    sqs, url = aws.client("sqs"), aws.queue_url("deliveries")
-    for start in range(0, len(jobs), 10):
-        entries = [{"Id": str(n), "MessageBody": job.model_dump_json(), "DelaySeconds": delay}
-                   for n, job in enumerate(jobs[start:start + 10])]
-        answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        if answer.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(answer['Failed'])} delivery jobs: {json.dumps(answer['Failed'])}")

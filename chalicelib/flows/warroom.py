@@ -18,7 +18,7 @@ from chalicelib.common import clock, queues
 from chalicelib.common.errors import AppError, Conflict, NotConfigured, Unprocessable
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import RoomPlan
-from chalicelib.core.models import Severity, Status
+from chalicelib.core.models import RoomJob, Severity, Status
 from chalicelib.flows import integrations
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
@@ -128,7 +128,7 @@ def _join(incident: dict, item: dict, room: dict, by: dict | None, source: str) 
     if adapter.add_to_room(room["chat_id"], list(users.values())):
         raise Unprocessable(f"平台未能把你加入作战室「{room['title']}」，请联系群主拉你入群 ({adapter.name} would not "
                             f"add you to the war room; ask its owner to add you)")
-    incident, room, joined = incidents.join_war_room(incident["id"], item["id"], by["id"], source, by["name"])
+    incident, room, joined = incidents.join_war_room(incident, item["id"], by["id"], source, by["name"])
     if joined:
         queues.publish(incident, incident["timeline"][-1])
     responders = {} if adapter.room_carries_buttons else {u: m for m, u in users.items()}
@@ -146,7 +146,7 @@ def _create(incident: dict, adapter: Adapter, by: dict | None, source: str) -> O
               "invited": [m for m, u in users.items() if u not in refused],
               "not_invited": missing + [m for m, u in users.items() if u in refused]}
     opener = by["id"] if by else (incidents.SYSTEM if source == AUTO else ADMIN)
-    incident, record, created = incidents.add_war_room(incident["id"], adapter.integration_id, record, opener,
+    incident, record, created = incidents.add_war_room(incident, adapter.integration_id, record, opener,
                                                        source, by["name"] if by else "")
     if not created:  # recorded by a request whose claim had lapsed: the platform key made it the same group
         return Opened(incident["id"], adapter.integration_id, record)
@@ -197,17 +197,12 @@ def _plan(incident: dict, integration_id: str, members: list[str]) -> RoomPlan:
                     members=members)
 
 
-def auto_open(incident: dict) -> list[Opened]:
-    """A critical incident opens a room on every integration set to ``war_room_auto_critical``; a room that
-    cannot be opened is noted on the timeline instead."""
+def auto_rooms(incident: dict, items: list[dict]) -> list[RoomJob]:
+    """A critical incident asks for a room on every one of ``items`` (integrations) set to
+    ``war_room_auto_critical``; the war-rooms queue opens them, off the notification's path."""
     if incident["severity"] != Severity.critical.value or incident["status"] == Status.resolved.value \
             or incidents.is_silenced(incident):
         return []
-    opened = []
-    for item in integration_store.all():
-        if item["settings"].get("war_room_auto_critical") and not _room_of(incident, item["id"]):
-            try:
-                opened.append(find_or_open(incident["id"], item["id"], None, AUTO))
-            except AppError as exc:
-                note_failure(incident["id"], item["id"], exc)
-    return opened
+    return [RoomJob(incident_id=incident["id"], integration_id=item["id"], member_id=None, source=AUTO)
+            for item in items
+            if item["settings"].get("war_room_auto_critical") and not _room_of(incident, item["id"])]

@@ -9,7 +9,7 @@ from chalicelib.common.errors import NotFound
 from chalicelib.core import incidents
 from chalicelib.core.models import ActionRequest, IntegrationPatch, MemberIn, Notification, WarRoomRequest
 from chalicelib.delivery import quota
-from chalicelib.flows import actions, admin_views, fanout, integrations, linking, providers
+from chalicelib.flows import actions, admin_views, consumers, integrations, linking, providers
 from chalicelib.flows.integrations import IntegrationIn
 from chalicelib.routes.common import admin, parse
 from chalicelib.store import chats, people
@@ -85,7 +85,7 @@ def get_member(member_id: str):
 
 @admin(bp, "/incidents", ("POST",))
 def post_incident():
-    incident = fanout.accept(parse(bp, Notification))
+    incident = consumers.accept(parse(bp, Notification))
     return Response({"id": incident["id"], "status": incident["status"]}, status_code=202)
 
 

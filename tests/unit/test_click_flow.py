@@ -8,7 +8,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.errors import InvalidInput
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import ChatEvent, Click, EventBatch, InboundRequest, Reply
@@ -16,7 +16,6 @@ from chalicelib.core.models import MAX_SILENCE_MINUTES, Action
 from chalicelib.flows import actions
 from chalicelib.flows import callbacks as inbound_flow
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from tests.conftest import drain
@@ -168,12 +167,12 @@ def test_no_caller_can_set_a_silence_beyond_the_bound(carded):
 def held(monkeypatch):
     """Jobs queued with a delay wait here until the test lets them go (moto would deliver them at once)."""
     waiting: list = []
-    real_enqueue = dispatch.enqueue
+    real_enqueue = queues.deliver
 
     def enqueue(jobs, delay=0):
         (waiting.extend(jobs) if delay else real_enqueue(jobs))
 
-    monkeypatch.setattr(dispatch, "enqueue", enqueue)
+    monkeypatch.setattr(queues, "deliver", enqueue)
 
     def release() -> list[str]:
         jobs, waiting[:] = list(waiting), []

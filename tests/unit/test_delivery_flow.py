@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.common import queues
 from chalicelib.common.errors import Permanent, PlatformUnavailable, RateLimited, Retryable
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, people
 from tests.conftest import drain
 from tests.factories import member, notification
@@ -63,7 +63,7 @@ def test_throttled_delivery_is_requeued_with_the_platform_delay(fake_platform, m
     worker.handle_notification(json.dumps(notification()))
     first = drain("deliveries")
     requeued = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
     worker.handle_delivery(json.dumps(first[0]["body"]))
     assert deliveries.of("inc-1")[0]["state"] == "deferred"
     (job, delay), = requeued
@@ -147,7 +147,7 @@ def test_linking_stops_looking_up_after_the_platforms_miss_limit(fake_platform, 
 def test_a_block_that_keeps_answering_gets_a_growing_wait(fake_platform, monkeypatch):
     from chalicelib.core.models import DeliveryJob
     delays = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: delays.append(delay))
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: delays.append(delay))
     job = DeliveryJob(incident_id="inc-1", integration_id="int_fake", kind="user", target="u")
     for attempt in range(6):
         worker.retry_later(job.model_copy(update={"attempt": attempt}),

@@ -5,11 +5,10 @@ import json
 
 import pytest
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.delivery import pipeline as delivery
 from chalicelib.delivery import quota
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, ledger, people
 from chalicelib.store import integrations as integration_store
 from tests.conftest import drain
@@ -19,8 +18,8 @@ from tests.factories import member, notification
 @pytest.fixture
 def delays(monkeypatch):
     """Every enqueue's delay, by job id; the jobs themselves are queued at once."""
-    seen, original = {}, dispatch.enqueue
-    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: (
+    seen, original = {}, queues.deliver
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: (
         seen.update({job.incident_id: delay for job in jobs}), original(jobs))[1])
     return seen
 

@@ -7,10 +7,9 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.common import aws, clock
+from chalicelib.common import aws, clock, queues
 from chalicelib.delivery import pacing
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.platforms.base import Window
 from chalicelib.platforms.dingtalk.adapter import DingTalk
 from chalicelib.platforms.feishu.adapter import Feishu
@@ -107,7 +106,7 @@ def test_a_full_window_defers_the_card_to_its_reserved_slot_without_spending_an_
     pacing.reserve([Window("full", 1, 60)])  # someone else used the only slot
     worker.handle_notification(json.dumps(notification()))
     requeued = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: requeued.extend((j, delay) for j in jobs))
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))
     (job, delay), = requeued

@@ -6,11 +6,10 @@ import json
 import pytest
 
 from app import app
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.errors import Paced
 from chalicelib.delivery import admission
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import deliveries, people
 from chalicelib.store.deliveries import LOST_AFTER
 from tests.conftest import drain
@@ -32,7 +31,7 @@ def crashed(fake_platform, monkeypatch):
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
     with monkeypatch.context() as crash:
-        crash.setattr(dispatch, "enqueue", lambda jobs, delay=0: None)
+        crash.setattr(queues, "deliver", lambda jobs, delay=0: None)
         worker.handle_notification(json.dumps(notification()))
     (record,) = deliveries.of("inc-1")
     assert record["state"] == "pending" and drain("deliveries") == []
@@ -70,7 +69,7 @@ def test_a_deferral_whose_job_was_lost_is_queued_again_after_its_slot(fake_platf
 
     with monkeypatch.context() as crash:
         crash.setattr(admission, "pace", full)
-        crash.setattr(dispatch, "enqueue", lambda jobs, delay=0: None)  # the deferred job never reaches SQS
+        crash.setattr(queues, "deliver", lambda jobs, delay=0: None)  # the deferred job never reaches SQS
         worker.handle_delivery(json.dumps(job["body"]))
     assert deliveries.of("inc-1")[0]["state"] == "deferred"
     clock.advance(600 + LOST_AFTER - 10)

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
+from chalicelib.common import queues
 from chalicelib.common.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
 from chalicelib.core.callback import Click
 from chalicelib.core.models import Action, Notification
 from chalicelib.flows import actions, warroom
 from chalicelib.flows import consumers as worker
-from chalicelib.flows import fanout as dispatch
 from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
@@ -25,12 +25,18 @@ def _run_deliveries() -> None:
             worker.handle_delivery(json.dumps(job["body"]))
 
 
+def _run_rooms() -> None:
+    """Run every queued war-room job, retries included (moto ignores delays)."""
+    while jobs := drain("war-rooms"):
+        for job in jobs:
+            worker.handle_room(json.dumps(job["body"]))
+
+
 def _click_room(user_id: str) -> str:
     """Press 作战室 as ``user_id`` and run the war-rooms queue; returns the click's answer."""
     outcome = actions.from_click("int_fake", "fake", Click(user_id=user_id, incident_id="inc-1", action=None,
                                                            war_room=True))
-    for job in drain("war-rooms"):
-        worker.handle_room(json.dumps(job["body"]))
+    _run_rooms()
     return outcome.message
 
 
@@ -45,7 +51,7 @@ def paged(fake_platform):
     member()
     member("bob", "Bob", "13800000002")
     people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
-    dispatch.accept(Notification.model_validate(notification(members=("alice", "bob"))))
+    worker.accept(Notification.model_validate(notification(members=("alice", "bob"))))
     _run_deliveries()
     return fake_platform
 
@@ -116,7 +122,7 @@ def test_people_the_platform_cannot_find_or_add_are_listed(paged):
     member("dave", "Dave", "13900000000")  # a mobile the platform does not know
     member("erin", "Erin", "13900000001")
     people.bind("erin", "int_fake", "u-gone-erin", "Erin", "2026-01-01T00:00:00Z")
-    dispatch.accept(Notification.model_validate(notification(members=("dave", "erin"))))
+    worker.accept(Notification.model_validate(notification(members=("dave", "erin"))))
     room, _ = actions.open_war_room("inc-1", "int_fake", None)
     assert sorted(room["invited"]) == ["alice", "bob"] and room["not_invited"] == ["dave", "erin"]
     assert "u-gone-erin" in paged.rooms[0].members
@@ -161,8 +167,8 @@ def test_a_latecomer_the_platform_refuses_stays_outside(paged):
 
 def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retried(paged, monkeypatch):
     delays = []
-    request = dispatch.request_room
-    monkeypatch.setattr(dispatch, "request_room", lambda job, delay=0: delays.append(delay) or request(job))
+    request = queues.open_room
+    monkeypatch.setattr(queues, "open_room", lambda job, delay=0: delays.append(delay) or request(job))
     paged.fail_with = [RateLimited("fake", "429", "slow down", retry_after=7)]
     actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
                                                  war_room=True))
@@ -248,10 +254,12 @@ def test_critical_incidents_open_rooms_where_the_integration_asks(fake_platform)
     people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
     _settings(war_room_auto_critical=True)
     worker.handle_notification(json.dumps(notification("inc-w", severity="warning")))
-    assert fake_platform.rooms == []
+    assert drain("war-rooms") == []
     body = json.dumps(notification("inc-c"))
     worker.handle_notification(body)
     worker.handle_notification(body)
+    assert fake_platform.rooms == []  # opened from the war-rooms queue, not on the notification's path
+    _run_rooms()
     assert len(fake_platform.rooms) == 1
     incident = incident_store.get("inc-c")
     assert incident["war_rooms"]["int_fake"]["invited"] == ["alice"]
@@ -264,8 +272,23 @@ def test_an_auto_room_that_fails_is_noted_not_raised(fake_platform):
     member(mobile="13900000000")  # neither bound nor known by mobile
     _settings(war_room_auto_critical=True)
     worker.handle_notification(json.dumps(notification("inc-c")))
+    _run_rooms()
     entry = incident_store.get("inc-c")["timeline"][-1]
     assert entry["action"] == "war_room_failed" and "not found: alice" in entry["note"]
+    assert drain("deliveries") == []  # nobody pressed a button: no notice of the failure
+
+
+def test_a_throttled_auto_room_is_retried_from_the_queue(fake_platform, monkeypatch):
+    member()
+    people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
+    _settings(war_room_auto_critical=True)
+    delays, request = [], queues.open_room
+    monkeypatch.setattr(queues, "open_room", lambda job, delay=0: delays.append(delay) or request(job))
+    fake_platform.fail_with = [RateLimited("fake", "429", "slow down", retry_after=7)]
+    worker.handle_notification(json.dumps(notification("inc-c")))
+    _run_rooms()
+    assert len(fake_platform.rooms) == 1 and delays == [0, 7]
+    assert "war_room_failed" not in [e["action"] for e in incident_store.get("inc-c")["timeline"]]
 
 
 def test_a_room_click_keeps_what_it_brought_for_the_cards_next_update(paged):
