@@ -1,5 +1,6 @@
 """Cards that are not one incident's own: a receiver's digest, the low-quota warning, and the word
-that a war room asked for from a card could not be opened.
+that a war room asked for from a card could not be opened; and the direct message a click's answer
+asks for.
 
 Once the month's call budget runs low, each new warning or info card is folded into one digest per
 receiver per interval instead of costing a call of its own, and the integration's admins hear
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import secrets
 
 from chalicelib.common import clock
 from chalicelib.common.config import settings as app_settings
@@ -71,6 +73,15 @@ def tell_room_failure(room: RoomJob, reason: str) -> None:
     fanout.enqueue([job])
 
 
+def tell(integration_id: str, user_id: str, message: str) -> None:
+    """Send a clicker the text their click's answer could not carry (a link a toast cannot make
+    clickable, a refusal a card without toasts cannot show)."""
+    job = DeliveryJob(incident_id=f"told-{secrets.token_hex(8)}", integration_id=integration_id, kind="user",
+                      target=user_id, notice="direct_message")
+    ephemeral.put(_contents_key(job), KEEP_SECONDS, message=message)
+    fanout.enqueue([job])
+
+
 def deliver(job: DeliveryJob) -> str:
     """Send one notice once; a digest whose budget is spent parks its incidents for the month's turn."""
     item = integration_store.get(job.integration_id)
@@ -78,13 +89,16 @@ def deliver(job: DeliveryJob) -> str:
         return "skipped"
     adapter = integrations.adapter(item)
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
-    card = _card(job, folded, adapter)
-    if card is None:
+    content = _message(job) if job.notice == "direct_message" else _card(job, folded, adapter)
+    if content is None:
         return "skipped"
     try:
         admission.budget(job, adapter)
         admission.pace(job, adapter, None, critical=job.notice != "digest")  # someone waits for the others
-        adapter.send_card(job.kind, job.target, card, job.card_key)
+        if isinstance(content, str):
+            adapter.send_text(job.target, content)
+        else:
+            adapter.send_card(job.kind, job.target, content, job.card_key)
     except (QuotaExhausted, Permanent) as exc:
         state = "parked" if isinstance(exc, QuotaExhausted) else "failed"
         for incident_id in folded:  # their cards are not lost: parked ones go out when the month turns
@@ -100,6 +114,12 @@ def _contents_key(job: DeliveryJob) -> str:
 
 def _sent_key(job: DeliveryJob) -> str:
     return f"notice-sent#{job.target_key}#{job.incident_id}"
+
+
+def _message(job: DeliveryJob) -> str | None:
+    """The text ``tell`` kept for this job (None once it expired)."""
+    kept = ephemeral.get(_contents_key(job))
+    return kept["message"] if kept else None
 
 
 def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:

@@ -18,7 +18,7 @@ from chalicelib.common.errors import (
     TargetGone,
 )
 from chalicelib.core import cards, incidents
-from chalicelib.core.callback import FOUND_SENT
+from chalicelib.core.callback import FOUND_SENT, CardId
 from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import admission, notices
 from chalicelib.flows import fanout, integrations
@@ -100,21 +100,17 @@ def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
     return cards.build(incidents.get(job.incident_id), job.integration_id).digest() != card.digest()
 
 
-def clicked(incident_id: str, match: dict) -> dict | None:
-    """The delivery whose card was clicked: the one whose ref contains ``match``."""
-    if not match:
+def clicked(incident_id: str, card: CardId | None) -> dict | None:
+    """The delivery whose card was clicked: the one whose ref ``card`` names."""
+    if card is None:
         return None
-    for record in deliveries.of(incident_id):
-        ref = record.get("ref") or {}
-        if all(ref.get(k) == v for k, v in match.items()):
-            return record
-    return None
+    return next((record for record in deliveries.of(incident_id) if card.names(record.get("ref"))), None)
 
 
-def note_click(incident_id: str, match: dict, ref_update: dict) -> str | None:
+def note_click(incident_id: str, card: CardId | None, ref_update: dict) -> str | None:
     """Keep what a click brought for its card's later updates (e.g. a fresh single-use update code);
     returns the clicked card's target key, None when the click matches no delivered card."""
-    record = clicked(incident_id, match)
+    record = clicked(incident_id, card)
     if record is None:
         return None
     if ref_update:
@@ -122,11 +118,12 @@ def note_click(incident_id: str, match: dict, ref_update: dict) -> str | None:
     return record["target_key"]
 
 
-def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_seconds: float | None) -> str | None:
+def settle_after_reply(incident_id: str, clicked_card: CardId | None, card: cards.Card,
+                       reply_seconds: float | None) -> str | None:
     """A click's reply is about to carry ``card``: once the platform can no longer apply that reply, the
     clicked card is checked, and updated unless it shows the incident's state (the reply came too late,
     or the incident changed again meanwhile). Returns the clicked card's target key."""
-    record = clicked(incident_id, match)
+    record = clicked(incident_id, clicked_card)
     if record is None:
         return None
     fanout.enqueue([_job_of(record).model_copy(update={"shown": card.digest()})],
@@ -134,10 +131,10 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     return record["target_key"]
 
 
-def refresh_clicked(incident_id: str, match: dict) -> None:
+def refresh_clicked(incident_id: str, card: CardId | None) -> None:
     """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
     state no longer has, so it is behind; bring it up to date with what the click brought."""
-    if record := clicked(incident_id, match):
+    if record := clicked(incident_id, card):
         fanout.enqueue([_job_of(record)])
 
 
