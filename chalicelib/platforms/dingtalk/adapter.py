@@ -248,7 +248,8 @@ class DingTalk(Adapter):
         return MsgCrypt(self.credentials.token, self.credentials.aes_key, self.credentials.client_id)
 
     def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
-        """Event pushes come to the events URL, card clicks to the card callback URL; neither has a handshake."""
+        """Event pushes come to the events URL (its check_url too, answered like any event), card clicks to
+        the card callback URL."""
         return self._click(request) if endpoint is Endpoint.card else self._events(request)
 
     def _events(self, request: InboundRequest) -> ChatEvents:
