@@ -5,7 +5,17 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.core.callback import Click, ClickOutcome, EventBatch, PlatformUser, Reply, Room, RoomPlan
+from chalicelib.core.callback import (
+    CardId,
+    ChatEvents,
+    Click,
+    ClickAnswer,
+    ClickOutcome,
+    PlatformUser,
+    Reply,
+    Room,
+    RoomPlan,
+)
 from chalicelib.core.cards import Card
 from chalicelib.platforms.base import Adapter, CommonSettings
 
@@ -16,6 +26,10 @@ class FakeCredentials(BaseModel):
 
 class FakeSettings(CommonSettings):
     model_config = ConfigDict(extra="allow")
+
+
+class FakeCard(CardId):
+    ref_key = "card"
 
 
 class FakeAdapter(Adapter):
@@ -49,21 +63,18 @@ class FakeAdapter(Adapter):
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         self._maybe_fail()
         FakeAdapter.sent.append((kind, target, card, card_key))
-        return {"card": card_key}
+        return FakeCard(card_key).entry()
 
     def update_card(self, ref: dict, card: Card) -> dict:
         self._maybe_fail()
         FakeAdapter.updated.append((ref, card))
         return ref
 
-    def parse_event(self, request) -> EventBatch:
-        return EventBatch(reply=Reply(body={}))
+    def parse_callback(self, request, endpoint) -> ChatEvents:
+        return ChatEvents(reply=Reply(body={}))
 
-    def parse_click(self, request) -> Click:
-        raise NotImplementedError
-
-    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
-        return Reply(body={"ok": outcome.ok, "message": outcome.message})
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
+        return ClickAnswer(Reply(body={"ok": outcome.ok, "message": outcome.message}))
 
     def war_room_problem(self) -> str | None:
         return None if getattr(self.settings, "rooms", True) else "作战室未开启 (rooms are off)"

@@ -5,12 +5,12 @@ answer to send back); the flows decide and answer in them. Nothing here knows an
 """
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from chalicelib.core.cards import Card
-from chalicelib.core.models import Action
+from chalicelib.core.cards import WAR_ROOM, Card
 
 # Set in the ref ``send_card`` returns when an earlier attempt delivered the card but its answer was lost:
 # the card exists, yet what it shows is unknown, so it is not recorded as showing the card just rendered.
@@ -43,28 +43,84 @@ class ChatEvent:
     extra: dict = field(default_factory=dict)
 
 
+class Endpoint(str, enum.Enum):
+    """Which of an integration's callback URLs a request came to: ``/events`` or ``/card``."""
+
+    events = "events"
+    card = "card"
+
+
+@dataclass
+class Handshake:
+    """The platform checking its callback URL: answered with ``reply``, nothing else happens."""
+
+    reply: Reply
+
+
+@dataclass
+class ChatEvents:
+    """An event push, acknowledged with ``reply``: the chat list changes it brings (often none)."""
+
+    reply: Reply
+    dedupe_key: str | None = None  # the same push delivered twice is applied once
+    events: list[ChatEvent] = field(default_factory=list)
+
+
+class Intent(str, enum.Enum):
+    """What a card button asks for: an incident action, the card brought up to date, or the war room."""
+
+    ack = "ack"
+    resolve = "resolve"
+    silence = "silence"
+    refresh = "refresh"  # 状态刷新: nothing changes, the card catches up with the incident
+    war_room = WAR_ROOM  # 作战室: open (or find) the incident's group
+
+    @classmethod
+    def named(cls, name: str, offered: frozenset[Intent]) -> Intent | None:
+        """The intent a button's value names, None unless it is one the platform's cards offer."""
+        return next((intent for intent in offered if intent.value == name), None)
+
+
+# The buttons every platform's card offers (a card with its own 状态刷新 button adds Intent.refresh).
+CARD_BUTTONS = frozenset({Intent.ack, Intent.resolve, Intent.silence, Intent.war_room})
+
+
+@dataclass(frozen=True)
+class CardId:
+    """What names one delivered card on its platform. Each platform subclasses it with the entry of its
+    delivery ``ref`` that holds the value (``ref_key``): its ``send_card`` records ``entry()`` there, its
+    click parser reads the value off the click, and the click finds its delivery by ``names(ref)``. The
+    keys are those deployed versions recorded, so their deliveries are found alike."""
+
+    ref_key: ClassVar[str]
+    value: str
+
+    def entry(self) -> dict[str, str]:
+        """What ``send_card`` puts into the delivery's ref for this card."""
+        return {self.ref_key: self.value}
+
+    def names(self, ref: dict | None) -> bool:
+        """Whether ``ref`` (a delivery's) is this card's."""
+        return bool(self.value) and isinstance(ref, dict) and ref.get(self.ref_key) == self.value
+
+
 @dataclass
 class Click:
-    """A button press. ``action`` None asks only for the card to be refreshed."""
+    """A button press on a delivered card."""
 
     user_id: str
     incident_id: str
-    action: Action | None
+    intent: Intent
+    card: CardId | None = None  # the clicked card (None: the platform did not say which)
     minutes: int | None = None
-    context: dict = field(default_factory=dict)  # identifies the clicked card among the deliveries' refs
     dedupe_key: str | None = None  # the same click delivered twice is applied once
     reply_updates_card: bool = True  # False where the reply cannot carry the card (updated by API instead)
     ref_update: dict = field(default_factory=dict)  # e.g. a fresh single-use update code the click brought
     flavour: str = ""  # which of the platform's callback formats to answer in
-    war_room: bool = False  # the 作战室 button: open (or find) the incident's group instead of an action
 
 
-@dataclass
-class EventBatch:
-    reply: Reply
-    dedupe_key: str | None = None
-    chat_events: list[ChatEvent] = field(default_factory=list)
-    click: Click | None = None  # platforms whose card clicks arrive on the event URL
+# What an adapter's parse_callback makes of a verified callback.
+Callback = Handshake | ChatEvents | Click
 
 
 @dataclass
@@ -75,6 +131,15 @@ class ClickOutcome:
     message: str
     card: Card | None = None
     link: str = ""
+
+
+@dataclass
+class ClickAnswer:
+    """A click's answer as the adapter renders it: the ``reply``, and a text the clicker must still get as a
+    direct message (what the reply cannot carry), which the flow sends afterwards through the notices."""
+
+    reply: Reply
+    direct_message: str = ""
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Cards that are not one incident's own: a receiver's digest, the low-quota warning, and the word
-that a war room asked for from a card could not be opened.
+that a war room asked for from a card could not be opened; and the direct message a click's answer
+asks for.
 
 Once the month's call budget runs low, each new warning or info card is folded into one digest per
 receiver per interval instead of costing a call of its own, and the integration's admins hear
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import secrets
 from dataclasses import dataclass
 
 from chalicelib.common import clock, queues
@@ -19,7 +21,7 @@ from chalicelib.common.errors import NotFound, Paced, Permanent, PlatformError, 
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, RoomJob
 from chalicelib.delivery import quota
-from chalicelib.platforms.base import CommonSettings
+from chalicelib.platforms.base import Adapter, CommonSettings
 from chalicelib.store import deliveries, ephemeral, people
 
 log = logging.getLogger("dutybridge.notices")
@@ -72,13 +74,23 @@ def tell_room_failure(room: RoomJob, reason: str) -> None:
     queues.deliver([job])
 
 
+def tell(integration_id: str, user_id: str, message: str) -> None:
+    """Send a clicker the text their click's answer could not carry (a link a toast cannot make
+    clickable, a refusal a card without toasts cannot show)."""
+    job = DeliveryJob(incident_id=f"told-{secrets.token_hex(8)}", integration_id=integration_id, kind="user",
+                      target=user_id, notice="direct_message")
+    ephemeral.put(_contents_key(job), KEEP_SECONDS, message=message)
+    queues.deliver([job])
+
+
 @dataclass
 class Notice:
     """A notice ready to go through the delivery gate (``pipeline``), and the ledger of its outcome: sent
     once, marked so a retried job does not send it again."""
 
     job: DeliveryJob
-    card: cards.Card
+    adapter: Adapter
+    content: cards.Card | str  # a card, or a direct message's text
     folded: list[str]  # a digest's incidents
 
     @property
@@ -101,6 +113,13 @@ class Notice:
         elif isinstance(exc, Permanent):
             self._mark_folded("failed", exc)
 
+    def send(self) -> dict:
+        job = self.job
+        if isinstance(self.content, str):
+            self.adapter.send_text(job.target, self.content)
+            return {}
+        return self.adapter.send_card(job.kind, job.target, self.content, job.card_key)
+
     def sent(self, ref: dict) -> str:
         ephemeral.put(_sent_key(self.job), KEEP_SECONDS)
         return "sent"
@@ -110,13 +129,13 @@ class Notice:
             deliveries.record(incident_id, self.job.target_key, state=state, error=exc.brief())
 
 
-def prepare(job: DeliveryJob, adapter) -> Notice | None:
+def prepare(job: DeliveryJob, adapter: Adapter) -> Notice | None:
     """The notice ``job`` names, or None when it went out already or has nothing left to say."""
     if ephemeral.get(_sent_key(job)):
         return None
     folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
-    card = _card(job, folded, adapter)
-    return Notice(job, card, folded) if card else None
+    content = _message(job) if job.notice == "direct_message" else _card(job, folded, adapter)
+    return Notice(job, adapter, content, folded) if content else None
 
 
 def _contents_key(job: DeliveryJob) -> str:
@@ -125,6 +144,12 @@ def _contents_key(job: DeliveryJob) -> str:
 
 def _sent_key(job: DeliveryJob) -> str:
     return f"notice-sent#{job.target_key}#{job.incident_id}"
+
+
+def _message(job: DeliveryJob) -> str | None:
+    """The text ``tell`` kept for this job (None once it expired)."""
+    kept = ephemeral.get(_contents_key(job))
+    return kept["message"] if kept else None
 
 
 def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:

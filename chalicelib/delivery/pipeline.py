@@ -20,7 +20,7 @@ from chalicelib.common.errors import (
     TargetGone,
 )
 from chalicelib.core import cards, incidents
-from chalicelib.core.callback import FOUND_SENT
+from chalicelib.core.callback import FOUND_SENT, CardId
 from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import admission, notices, quota
 from chalicelib.platforms import adapter_for
@@ -46,6 +46,8 @@ class Ledger(Protocol):
 
     def refused(self, exc: PlatformError) -> None: ...
 
+    def send(self) -> dict: ...  # the platform call itself; returns the card's reference
+
     def sent(self, ref: dict) -> str: ...  # what happened (sent, updated)
 
 
@@ -67,11 +69,12 @@ def deliver(job: DeliveryJob) -> str:
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = adapter_for(item)
     ledger = _CardLedger(job, record, adapter, card)
-    return _send(job, adapter, card, record.get("ref"), card.severity == "critical", ledger)
+    return _send(job, adapter, record.get("ref"), card.severity == "critical", ledger)
 
 
 def _deliver_notice(job: DeliveryJob) -> str:
-    """A digest, warning or room failure: sent once, through the same gate as incident cards."""
+    """A digest, warning, room failure or direct message: sent once, through the same gate as incident
+    cards."""
     item = integration_store.get(job.integration_id)
     if item is None:
         return "skipped"
@@ -79,11 +82,10 @@ def _deliver_notice(job: DeliveryJob) -> str:
     notice = notices.prepare(job, adapter)
     if notice is None:
         return "skipped"
-    return _send(job, adapter, notice.card, None, notice.critical, notice)
+    return _send(job, adapter, None, notice.critical, notice)
 
 
-def _send(job: DeliveryJob, adapter: Adapter, card: cards.Card, ref: dict | None, critical: bool,
-          ledger: Ledger) -> str:
+def _send(job: DeliveryJob, adapter: Adapter, ref: dict | None, critical: bool, ledger: Ledger) -> str:
     """The gate every call a platform counts goes through: budget, then pacing, then the call itself,
     each outcome written down by ``ledger``."""
     try:
@@ -99,7 +101,7 @@ def _send(job: DeliveryJob, adapter: Adapter, card: cards.Card, ref: dict | None
         ledger.paced(exc)
         raise
     try:
-        ref = adapter.update_card(ref, card) if ref else adapter.send_card(job.kind, job.target, card, job.card_key)
+        ref = ledger.send()
     except PlatformError as exc:
         ledger.refused(exc)
         raise
@@ -141,6 +143,11 @@ class _CardLedger:
         if isinstance(exc, TargetGone) and job.kind == "chat":
             chats.upsert(job.integration_id, job.target, active=False, removed_at=clock.iso(), error=exc.brief())
 
+    def send(self) -> dict:
+        job, ref = self.job, self.record.get("ref")
+        return self.adapter.update_card(ref, self.card) if ref else self.adapter.send_card(
+            job.kind, job.target, self.card, job.card_key)
+
     def sent(self, ref: dict) -> str:
         # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
         # WeCom's task_id) with the first attempt's card, built from an older state: what it shows is unknown,
@@ -162,26 +169,22 @@ def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
     return cards.build(incidents.get(job.incident_id), job.integration_id).digest() != card.digest()
 
 
-def clicked(incident_id: str, match: dict) -> dict | None:
-    """The delivery whose card was clicked: the one whose ref contains ``match``."""
-    return _clicked_among(deliveries.of(incident_id), match)
+def clicked(incident_id: str, card: CardId | None) -> dict | None:
+    """The delivery whose card was clicked: the one whose ref ``card`` names."""
+    return None if card is None else _clicked_among(deliveries.of(incident_id), card)
 
 
-def _clicked_among(records: list[dict], match: dict) -> dict | None:
-    if not match:
+def _clicked_among(records: list[dict], card: CardId | None) -> dict | None:
+    if card is None:
         return None
-    for record in records:
-        ref = record.get("ref") or {}
-        if all(ref.get(k) == v for k, v in match.items()):
-            return record
-    return None
+    return next((record for record in records if card.names(record.get("ref"))), None)
 
 
-def note_click(records: list[dict], match: dict, ref_update: dict) -> str | None:
+def note_click(records: list[dict], card: CardId | None, ref_update: dict) -> str | None:
     """Keep what a click brought for its card's later updates (e.g. a fresh single-use update code);
     returns the clicked card's target key among the incident's delivery ``records``, None when the click
     matches no delivered card."""
-    record = _clicked_among(records, match)
+    record = _clicked_among(records, card)
     if record is None:
         return None
     if ref_update:
@@ -189,11 +192,12 @@ def note_click(records: list[dict], match: dict, ref_update: dict) -> str | None
     return record["target_key"]
 
 
-def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_seconds: float | None) -> str | None:
+def settle_after_reply(incident_id: str, clicked_card: CardId | None, card: cards.Card,
+                       reply_seconds: float | None) -> str | None:
     """A click's reply is about to carry ``card``: once the platform can no longer apply that reply, the
     clicked card is checked, and updated unless it shows the incident's state (the reply came too late,
     or the incident changed again meanwhile). Returns the clicked card's target key."""
-    record = clicked(incident_id, match)
+    record = clicked(incident_id, clicked_card)
     if record is None:
         return None
     queues.deliver([_job_of(record).model_copy(update={"shown": card.digest()})],
@@ -201,10 +205,10 @@ def settle_after_reply(incident_id: str, match: dict, card: cards.Card, reply_se
     return record["target_key"]
 
 
-def refresh_clicked(incident_id: str, match: dict) -> None:
+def refresh_clicked(incident_id: str, card: CardId | None) -> None:
     """A refused click on a card its reply cannot update (WeCom): the card offered a button the incident's
     state no longer has, so it is behind; bring it up to date with what the click brought."""
-    if record := clicked(incident_id, match):
+    if record := clicked(incident_id, card):
         queues.deliver([_job_of(record)])
 
 

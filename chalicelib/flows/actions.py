@@ -13,7 +13,7 @@ from chalicelib.common.config import settings
 from chalicelib.common.errors import AppError, Conflict, NotFound, Retryable
 from chalicelib.common.ids import is_id
 from chalicelib.core import cards, incidents
-from chalicelib.core.callback import Click, ClickOutcome
+from chalicelib.core.callback import Click, ClickOutcome, Intent
 from chalicelib.core.models import SILENCE_RANGE, Action, RoomJob, silence_minutes_ok
 from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import fanout, pending, warroom
@@ -26,6 +26,7 @@ UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自�
                   "(open the link to link your account; this click is applied once you are linked)")
 NOT_FOUND = "故障不存在 (incident not found)"
 UNKNOWN_USER = "无法识别点击者 (the platform did not say who clicked)"
+ALREADY = "已处理 (already handled)"
 MAX_USER_ID_BYTES = 256  # platform user ids are at most 64 characters; they become DynamoDB keys
 
 
@@ -78,7 +79,7 @@ def spread(incident: dict, integration_id: str | None = None, click: Click | Non
     A clicked card whose reply carries the new state is left to that reply and its settle job."""
     records, skip = deliveries.of(incident["id"]), None  # read once: the clicked card is one of them
     if integration_id and click:
-        clicked = pipeline.note_click(records, click.context, click.ref_update)
+        clicked = pipeline.note_click(records, click.card, click.ref_update)
         skip = clicked if click.reply_updates_card else None
     queues.deliver(fanout.refresh_jobs(records, skip_target_key=skip))
 
@@ -98,19 +99,19 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     """Map the clicking user to their member, apply the action, say what happened."""
     if problem := _malformed(click):
         return ClickOutcome(ok=False, message=problem)
-    if click.action is None and not click.war_room:
+    if click.intent is Intent.refresh:
         return _refresh(integration_id, click)
     binding = people.binding_of_user(integration_id, click.user_id)
     member = people.get_member(binding["member_id"]) if binding else None
     if member is None:
         _keep(click)
-        if click.war_room:  # nothing to replay: linking once is enough to open the room next time
+        if click.intent is Intent.war_room:  # nothing to replay: linking once is enough to open the room next time
             return ClickOutcome(ok=False, message=UNLINKED, link=f"{settings().public_base_url}/app/{integration_id}")
         return ClickOutcome(ok=False, message=UNLINKED_CLICK, link=pending.keep(integration_id, click))
-    if click.war_room:
+    if click.intent is Intent.war_room:
         return _war_room_click(integration_id, platform, click, member)
     try:
-        incident = apply(click.incident_id, click.action, member, platform, click.minutes)
+        incident = apply(click.incident_id, Action(click.intent.value), member, platform, click.minutes)
     except NotFound:
         return ClickOutcome(ok=False, message=NOT_FOUND)
     except Conflict as exc:
@@ -118,7 +119,7 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
         current = incidents.get(click.incident_id)
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))
     spread(incident, integration_id, click)
-    return ClickOutcome(ok=True, message=DONE[click.action.value], card=cards.build(incident, integration_id))
+    return ClickOutcome(ok=True, message=DONE[click.intent.value], card=cards.build(incident, integration_id))
 
 
 def _war_room_click(integration_id: str, platform: str, click: Click, member: dict) -> ClickOutcome:
@@ -141,7 +142,7 @@ def _keep(click: Click) -> None:
     """A click that leaves the card as it is still brought something for its next update (WeCom's fresh
     update code, Feishu's update token, whom DingTalk's private notice went to)."""
     if click.ref_update:
-        pipeline.note_click(deliveries.of(click.incident_id), click.context, click.ref_update)
+        pipeline.note_click(deliveries.of(click.incident_id), click.card, click.ref_update)
 
 
 def open_requested_room(job: RoomJob) -> None:
@@ -175,9 +176,12 @@ def _refresh(integration_id: str, click: Click) -> ClickOutcome:
 
 
 def already_handled(integration_id: str, click: Click) -> ClickOutcome:
-    """The answer to a redelivered click: the current card, nothing applied again."""
+    """The answer to a redelivered click: the current card where the reply can carry it, nothing applied
+    again."""
+    if not click.reply_updates_card:
+        return ClickOutcome(ok=True, message=ALREADY)
     try:
         card = cards.build(incidents.get(click.incident_id), integration_id)
     except NotFound:
         card = None
-    return ClickOutcome(ok=True, message="已处理 (already handled)", card=card)
+    return ClickOutcome(ok=True, message=ALREADY, card=card)

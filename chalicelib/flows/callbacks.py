@@ -13,8 +13,17 @@ from typing import Callable
 
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected, NotFound
-from chalicelib.core.callback import ChatEvent, Click, ClickOutcome, InboundRequest, Reply
-from chalicelib.delivery import pipeline
+from chalicelib.core.callback import (
+    ChatEvent,
+    ChatEvents,
+    Click,
+    ClickOutcome,
+    Endpoint,
+    Handshake,
+    InboundRequest,
+    Reply,
+)
+from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import actions, integrations
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
@@ -24,6 +33,8 @@ DEDUPE_SECONDS = 3 * 24 * 3600
 CLAIM_SECONDS = 30  # longer than any callback may run (API Gateway gives up after 29 s)
 MAX_KEY_BYTES = 256  # longer dedupe keys are stored as their hash (DynamoDB keys are at most 2 KB)
 MAX_CHAT_ID_BYTES = 256  # chat ids are DynamoDB keys; the platforms' are under 100 characters
+# The dedupe marks of what came to each URL, under the names deployed versions wrote them with.
+DEDUPE_KINDS = {Endpoint.events: "seen", Endpoint.card: "click"}
 
 
 def _adapter(integration_id: str) -> Adapter:
@@ -34,19 +45,35 @@ def _adapter(integration_id: str) -> Adapter:
 
 
 def event(integration_id: str, request: InboundRequest) -> Reply:
-    """Verify, answer handshakes, keep the chat list; a redelivered event is answered but not reapplied."""
+    """A callback to the events URL (WeCom's card clicks come here too)."""
+    return _receive(integration_id, request, Endpoint.events)
+
+
+def click(integration_id: str, request: InboundRequest) -> Reply:
+    """A callback to the card URL."""
+    return _receive(integration_id, request, Endpoint.card)
+
+
+def _receive(integration_id: str, request: InboundRequest, endpoint: Endpoint) -> Reply:
+    """Verify, answer handshakes, keep the chat list, apply a card click and answer with the platform's card
+    update; a redelivered event or click is answered but not applied again."""
     adapter = _adapter(integration_id)
-    batch = adapter.parse_event(request)
+    parsed = adapter.parse_callback(request, endpoint)
+    if isinstance(parsed, Handshake):
+        return parsed.reply
+    key = _dedupe_key(DEDUPE_KINDS[endpoint], integration_id, parsed.dedupe_key)
+    if isinstance(parsed, ChatEvents):
+        return _once(key, lambda: _keep_chats(integration_id, parsed), lambda: parsed.reply)
+    return _once(key, lambda: _answer(adapter, integration_id, parsed, request,
+                                      actions.from_click(integration_id, adapter.name, parsed)),
+                 lambda: _answer(adapter, integration_id, parsed, request,
+                                 actions.already_handled(integration_id, parsed)))
 
-    def apply() -> Reply:
-        for chat_event in batch.chat_events:
-            _apply(integration_id, chat_event)
-        if batch.click:
-            return _answer(adapter, integration_id, batch.click, request,
-                           actions.from_click(integration_id, adapter.name, batch.click))
-        return batch.reply
 
-    return _once(_dedupe_key("seen", integration_id, batch.dedupe_key), apply, lambda: batch.reply)
+def _keep_chats(integration_id: str, pushed: ChatEvents) -> Reply:
+    for chat_event in pushed.events:
+        _apply(integration_id, chat_event)
+    return pushed.reply
 
 
 def _apply(integration_id: str, event: ChatEvent) -> None:
@@ -62,35 +89,25 @@ def _apply(integration_id: str, event: ChatEvent) -> None:
         chats.upsert(integration_id, event.chat_id, title=event.title)
 
 
-def click(integration_id: str, request: InboundRequest) -> Reply:
-    """Verify a card click, apply it once, and answer with the platform's card update."""
-    adapter = _adapter(integration_id)
-    parsed = adapter.parse_click(request)
-    if isinstance(parsed, Reply):
-        return parsed  # the callback URL's handshake
-    return _once(_dedupe_key("click", integration_id, parsed.dedupe_key),
-                 lambda: _answer(adapter, integration_id, parsed, request,
-                                 actions.from_click(integration_id, adapter.name, parsed)),
-                 lambda: _answer(adapter, integration_id, parsed, request,
-                                 actions.already_handled(integration_id, parsed)))
-
-
 def _answer(adapter: Adapter, integration_id: str, click: Click, request: InboundRequest,
             outcome: ClickOutcome) -> Reply:
     """The platform's answer to a click. A reply that carries the card counts as showing it only when
     it was ready well inside the platform's deadline (a late reply is dropped by the platform); either
     way the clicked card is checked once the platform can no longer apply the reply. Where the reply
-    cannot carry the card, a refused click's card is brought up to date through the API."""
+    cannot carry the card, a refused click's card is brought up to date through the API. A direct message
+    the answer asks for goes out afterwards, through the notices' budget and pacing."""
     carried = outcome.card is not None and click.reply_updates_card
-    target_key = (pipeline.settle_after_reply(click.incident_id, click.context, outcome.card,
+    target_key = (pipeline.settle_after_reply(click.incident_id, click.card, outcome.card,
                                               adapter.click_reply_seconds) if carried else None)
     if outcome.card is not None and not carried and not outcome.ok:
-        pipeline.refresh_clicked(click.incident_id, click.context)
-    reply = adapter.click_reply(click, outcome)
+        pipeline.refresh_clicked(click.incident_id, click.card)
+    answer = adapter.click_reply(click, outcome)
+    if answer.direct_message:
+        notices.tell(integration_id, click.user_id, answer.direct_message)
     deadline = adapter.click_reply_seconds
     if target_key and deadline and time.monotonic() - request.received_at < deadline / 2:
         pipeline.shown_by_reply(click.incident_id, target_key, outcome.card)
-    return reply
+    return answer.reply
 
 
 def _dedupe_key(kind: str, integration_id: str, dedupe_key: str | None) -> str | None:

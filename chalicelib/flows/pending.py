@@ -32,7 +32,7 @@ def keep(integration_id: str, click: Click) -> str:
     """Store ``click``; returns the linking page's address that applies it once the user is linked."""
     pending_id = secrets.token_urlsafe(16)
     ephemeral.put(_key(pending_id), KEEP_SECONDS, integration_id=integration_id, user_id=click.user_id,
-                  incident_id=click.incident_id, action=click.action.value, minutes=click.minutes)
+                  incident_id=click.incident_id, action=click.intent.value, minutes=click.minutes)
     return f"{settings().public_base_url}/app/{integration_id}?pending={pending_id}"
 
 

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.common.errors import NotConfigured, TokenInvalid
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.callback import (
+    Callback,
     Click,
+    ClickAnswer,
     ClickOutcome,
-    EventBatch,
+    Endpoint,
     InboundRequest,
     PlatformUser,
     Reply,
@@ -141,7 +143,8 @@ class Adapter(abc.ABC):
     # -- cards ------------------------------------------------------------------------------
     @abc.abstractmethod
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
-        """Deliver a new card to a user or chat; returns the reference needed to update it."""
+        """Deliver a new card to a user or chat; returns the reference needed to update it, holding the
+        card's ``CardId.entry()`` where a click on the card can name it."""
 
     @abc.abstractmethod
     def update_card(self, ref: dict, card: Card) -> dict:
@@ -149,16 +152,18 @@ class Adapter(abc.ABC):
 
     # -- inbound ----------------------------------------------------------------------------
     @abc.abstractmethod
-    def parse_event(self, request: InboundRequest) -> EventBatch:
-        """Verify and decrypt an event push; answers handshakes. Raises CallbackRejected."""
+    def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
+        """Verify and open a callback that came to ``endpoint``: the URL's handshake, an event push's chat
+        events, or a card click. Raises CallbackRejected."""
 
     @abc.abstractmethod
-    def parse_click(self, request: InboundRequest) -> Click | Reply:
-        """Verify a card button callback (or answer the callback URL's handshake). Raises CallbackRejected."""
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
+        """The platform's answer to a click (a toast/notice and the updated card), only rendered: what must
+        reach the clicker beyond it is returned as a direct message for the flow to send."""
 
-    @abc.abstractmethod
-    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
-        """The platform's answer to a click: a toast/notice and the updated card."""
+    def send_text(self, user_id: str, message: str) -> None:
+        """Send a person a plain text message: the direct message a click's answer asked for."""
+        raise NotConfigured(f"{self.name} sends no direct messages")
 
     # -- people -----------------------------------------------------------------------------
     @abc.abstractmethod

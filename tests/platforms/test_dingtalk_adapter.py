@@ -24,7 +24,7 @@ from chalicelib.common.errors import (
     TokenInvalid,
 )
 from chalicelib.core import cards
-from chalicelib.core.callback import ChatEvent, InboundRequest
+from chalicelib.core.callback import ChatEvent, Endpoint, InboundRequest
 from chalicelib.core.cards import Card
 from chalicelib.platforms.dingtalk import api as dingtalk_api
 from chalicelib.platforms.dingtalk.adapter import Credentials, DingTalk, Settings
@@ -388,8 +388,9 @@ def _installed(ding: DingTalk, sim: DingTalkSimulator, conversation: str) -> Cha
     timestamp, nonce = str(int(time.time() * 1000)), "n0nce4ding"
     encrypt = sim.crypt.encrypt(json.dumps(event, ensure_ascii=False))
     query = {"signature": sim.crypt.sign(timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
-    batch = ding.parse_event(InboundRequest("POST", query, {}, json.dumps({"encrypt": encrypt}).encode()))
-    (joined,) = batch.chat_events
+    pushed = ding.parse_callback(InboundRequest("POST", query, {}, json.dumps({"encrypt": encrypt}).encode()),
+                                 Endpoint.events)
+    (joined,) = pushed.events
     return joined
 
 

@@ -337,6 +337,16 @@ def test_click_by_linked_user_acknowledges_and_returns_the_new_card(ding, admin_
     assert incident["status"] == "acknowledged" and incident["timeline"][-1]["source"] == "dingtalk"
 
 
+def test_a_click_on_a_card_recorded_by_a_deployed_version_notes_whom_it_told(ding, admin_headers):
+    """The ref as deployed versions stored it after an earlier click: the new click still names its card."""
+    _incident(ding, admin_headers)
+    card = _delivered("chat", "cid-sre")
+    deliveries.record("inc-1", "int_ding#chat#cid-sre", ref={"out_track_id": card, "noticed": "user-earlier"})
+    _click(ding, "user-stranger", out_track_id=card)
+    assert deliveries.get("inc-1", "int_ding#chat#cid-sre")["ref"] == {"out_track_id": card,
+                                                                      "noticed": "user-stranger"}
+
+
 def test_click_by_unlinked_user_changes_nothing_and_says_so(ding, admin_headers):
     _incident(ding, admin_headers)
     card = _delivered("user", "user-stranger")

@@ -14,12 +14,14 @@ import uuid
 
 import pytest
 
-from chalicelib.common import clock
+from chalicelib.common import clock, queues
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.core.models import MAX_SILENCE_MINUTES
+from chalicelib.flows import consumers as worker
 from chalicelib.platforms.feishu import crypto as lark_crypto
 from chalicelib.platforms.feishu import inbound as feishu_inbound
 from chalicelib.store import chats, deliveries, people
+from tests.conftest import drain
 from tests.factories import member, stored_integration
 
 CREDS = {"app_id": "cli_test", "app_secret": "secret-value-123", "verification_token": "vtoken-abc",
@@ -267,17 +269,62 @@ def test_click_by_unlinked_user_changes_nothing(feishu, admin_headers, monkeypat
     assert json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
 
 
-def test_an_unlinked_clicker_gets_the_linking_link_as_a_direct_message(feishu, admin_headers, monkeypatch):
+def test_a_click_recorded_by_a_deployed_version_is_found_and_its_ref_updated(feishu, admin_headers):
+    """The ref as deployed versions stored it after an earlier click: the new click still names its card."""
+    _linked_alice(feishu, admin_headers)
+    deliveries.ensure({"incident_id": "inc-1", "target_key": "int_fs#user#ou_alice", "integration_id": "int_fs",
+                       "kind": "user", "target": "ou_alice", "state": "sent", "ref": {
+                           "message_id": "om_1", "update_token": "c-old", "token_at": 1700000000, "token_uses": 2}})
+    _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}))
+    ref = deliveries.get("inc-1", "int_fs#user#ou_alice")["ref"]
+    assert (ref["message_id"], ref["update_token"], ref["token_uses"]) == ("om_1", UPDATE_TOKEN, 0)
+
+
+def _recorded_api(monkeypatch) -> list:
+    """Feishu's API as the adapter calls it, recorded instead of made."""
     from chalicelib.platforms.feishu.adapter import Feishu
     sent = []
     monkeypatch.setattr(Feishu, "_api", lambda self, method, path, body=None, query=None: sent.append(
         (method, path, body, query)) or {"data": {}})
+    return sent
+
+
+def _run_deliveries() -> list[dict]:
+    jobs = drain("deliveries")
+    for job in jobs:
+        worker.handle_delivery(json.dumps(job["body"]))
+    return [job["body"] for job in jobs]
+
+
+def test_an_unlinked_clicker_gets_the_linking_link_as_a_direct_message(feishu, admin_headers, monkeypatch):
+    sent = _recorded_api(monkeypatch)
     _incident(feishu, admin_headers)
+    drain("deliveries")
     _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}, "ou_x"))
+    assert sent == []  # the answer is only rendered: the message follows through the deliveries queue
+    (job,) = _run_deliveries()
+    assert (job["notice"], job["kind"], job["target"]) == ("direct_message", "user", "ou_x")
     (method, path, body, query), = sent
     assert (method, path, query, body["receive_id"]) == ("POST", "/open-apis/im/v1/messages",
                                                          {"receive_id_type": "open_id"}, "ou_x")
     assert "/app/int_fs?pending=" in json.loads(body["content"])["text"]
+
+
+def test_direct_messages_keep_to_feishus_five_a_second_to_one_person(feishu, admin_headers, monkeypatch):
+    """Six unlinked clicks by one person within a second: the sixth link waits for its slot, as Feishu allows
+    5 messages a second to one user (sent from inside the click's answer, all six went out at once)."""
+    now = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: now)
+    sent = _recorded_api(monkeypatch)
+    _incident(feishu, admin_headers)
+    drain("deliveries")
+    for _ in range(6):
+        _post(feishu, CARD, _click_v2({"action": "ack", "incident_id": "inc-1"}, "ou_x"))
+    requeued = []
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: requeued.extend(jobs))
+    assert len(_run_deliveries()) == 6 and len(sent) == 5
+    (waiting,) = requeued
+    assert (waiting.notice, waiting.target) == ("direct_message", "ou_x") and waiting.slot_at > now
 
 
 # -- malformed but properly signed payloads: refused, never a 500 ------------------------------------------------

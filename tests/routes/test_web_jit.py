@@ -5,8 +5,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.common import clock
-from chalicelib.core.callback import Click
-from chalicelib.core.models import Action
+from chalicelib.core.callback import Click, Intent
 from chalicelib.flows import actions, pending
 from tests.factories import member, notification
 from tests.routes.conftest import JSON, html, oauth_start, sign_in, to_group
@@ -18,10 +17,10 @@ def _incident(web, admin_headers, incident_id: str = "inc-1") -> None:
     assert web.http.post("/incidents", headers=admin_headers, body=json.dumps(body)).status_code == 202
 
 
-def _unlinked_click(integration_id: str = "int_js", user_id: str = "u-alice", action: Action = Action.ack,
+def _unlinked_click(integration_id: str = "int_js", user_id: str = "u-alice", intent: Intent = Intent.ack,
                     minutes: int | None = None) -> str:
     """Click as a person nobody linked yet; returns the path of the link the answer carries."""
-    outcome = actions.from_click(integration_id, "fake", Click(user_id=user_id, incident_id="inc-1", action=action,
+    outcome = actions.from_click(integration_id, "fake", Click(user_id=user_id, incident_id="inc-1", intent=intent,
                                                                minutes=minutes))
     assert not outcome.ok and "未关联应用" in outcome.message
     assert outcome.link.startswith(f"https://duty.example.com/app/{integration_id}?pending=")
@@ -50,7 +49,7 @@ def test_click_is_applied_when_the_person_signs_in_and_is_linked_at_once(web, ad
 
 def test_click_waits_for_linking_by_mobile_then_is_applied(web, admin_headers):
     _incident(web, admin_headers)
-    link = _unlinked_click(action=Action.silence, minutes=360)
+    link = _unlinked_click(intent=Intent.silence, minutes=360)
     member("carol", "Carol", "13800000001")  # another name: signing in alone does not link
     session = sign_in(web)
     waiting = html(web.http.get(link, headers=session))

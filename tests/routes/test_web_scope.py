@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from chalicelib.core.callback import Click
-from chalicelib.core.models import Action
+from chalicelib.core.callback import Click, Intent
 from chalicelib.flows import actions
 from chalicelib.store import chats, people
 from tests.factories import member, notification, stored_integration
@@ -108,7 +107,7 @@ def test_my_incidents_lists_only_incidents_paged_here(web, admin_headers, other_
 
 def test_a_kept_card_click_on_an_incident_paged_elsewhere_is_not_applied(web, admin_headers, other_integration):
     _page_elsewhere(web, admin_headers, "inc-other", ELSEWHERE["a group of the other integration"])
-    click = Click(user_id="u-alice", incident_id="inc-other", action=Action.resolve)  # nobody linked u-alice yet
+    click = Click(user_id="u-alice", incident_id="inc-other", intent=Intent.resolve)  # nobody linked u-alice yet
     link = actions.from_click("int_js", "fake", click).link.removeprefix("https://duty.example.com")
     member()  # signing in now links Alice, and the kept click would run
     page = html(web.http.get(link, headers=sign_in(web)))

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.common import clock
+from chalicelib.flows import consumers as worker
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.store import deliveries, people
 from tests.conftest import drain
@@ -84,6 +85,35 @@ def test_refresh_button_changes_nothing_but_earns_an_update(wecom, admin_headers
     _post(wecom, _card_event("refresh/0/inc-1", code="code-9"))
     assert json.loads(wecom.http.get("/incidents/inc-1", headers=admin_headers).body)["status"] == "triggered"
     assert deliveries.get("inc-1", "int_wc#user#zhangsan")["ref"]["response_code"] == "code-9"
+
+
+def test_a_click_on_a_card_recorded_by_a_deployed_version_keeps_its_fresh_code(wecom, admin_headers):
+    """The ref as deployed versions stored it once its code was spent: the click still names its card."""
+    _incident_with_card(wecom, admin_headers)
+    deliveries.record("inc-1", "int_wc#user#zhangsan", ref={"task_id": "dbtask1", "user": "zhangsan",
+                                                           "response_code": None, "code_at": None})
+    _post(wecom, _card_event("refresh/0/inc-1", code="code-7"))
+    ref = deliveries.get("inc-1", "int_wc#user#zhangsan")["ref"]
+    assert (ref["task_id"], ref["user"], ref["response_code"]) == ("dbtask1", "zhangsan", "code-7")
+
+
+def test_a_refused_click_is_explained_in_an_app_message_sent_through_the_deliveries_queue(
+        wecom, admin_headers, monkeypatch):
+    from chalicelib.platforms.wecom.adapter import WeCom
+    sent = []
+    monkeypatch.setattr(WeCom, "_api", lambda self, method, path, body=None, params=None: sent.append(
+        (method, path, body)) or {})
+    _incident_with_card(wecom, admin_headers)
+    drain("deliveries")
+    response = _post(wecom, _card_event("ack/0/inc-1", user="lisi"))  # nobody linked lisi
+    assert response.status_code == 200 and response.body == b"" and sent == []
+    jobs = drain("deliveries")
+    assert [(job["body"]["notice"], job["body"]["target"]) for job in jobs] == [("direct_message", "lisi")]
+    worker.handle_delivery(json.dumps(jobs[0]["body"]))
+    (method, path, body), = sent
+    assert (method, path, body["touser"], body["msgtype"]) == ("POST", "/cgi-bin/message/send", "lisi", "text")
+    assert body["text"]["content"].startswith("未关联应用")
+    assert "\nhttps://duty.example.com/app/int_wc?pending=" in body["text"]["content"]
 
 
 def test_the_same_click_redelivered_is_applied_once(wecom, admin_headers):

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from chalicelib.common import clock, queues
 from chalicelib.common.errors import InvalidInput
 from chalicelib.core import cards, incidents
-from chalicelib.core.callback import ChatEvent, Click, EventBatch, InboundRequest, Reply
+from chalicelib.core.callback import ChatEvent, ChatEvents, Click, InboundRequest, Intent, Reply
 from chalicelib.core.models import MAX_SILENCE_MINUTES, Action
 from chalicelib.flows import actions
 from chalicelib.flows import callbacks as inbound_flow
@@ -20,6 +20,7 @@ from chalicelib.store import chats, deliveries, people
 from chalicelib.store import incidents as incident_store
 from tests.conftest import drain
 from tests.factories import member, notification
+from tests.fakes import FakeCard
 from tests.fuzz import dynamo_limits
 
 
@@ -52,15 +53,15 @@ def carded(fake_platform, monkeypatch):
     assert _run_deliveries() == ["sent"]
     pressed: list[Click] = []
     monkeypatch.setattr(fake_platform, "click_reply_seconds", 3.0)
-    monkeypatch.setattr(fake_platform, "parse_click", lambda self, request: pressed[-1])
+    monkeypatch.setattr(fake_platform, "parse_callback", lambda self, request, endpoint: pressed[-1])
     fake_platform.press = lambda **fields: pressed.append(_click(fake_platform, **fields))
     return fake_platform
 
 
-def _click(fake_platform, action: str | None = "ack", minutes: int | None = None, key: str = "click-1") -> Click:
+def _click(fake_platform, intent: str = "ack", minutes: int | None = None, key: str = "click-1") -> Click:
     card_key = fake_platform.sent[0][3]
-    return Click(user_id="u-alice", incident_id="inc-1", action=Action(action) if action else None, minutes=minutes,
-                 context={"card": card_key}, dedupe_key=key)
+    return Click(user_id="u-alice", incident_id="inc-1", intent=Intent(intent), minutes=minutes,
+                 card=FakeCard(card_key), dedupe_key=key)
 
 
 def _record() -> dict:
@@ -76,7 +77,7 @@ def _storage_error(*args, **kwargs):
 # -- a click counts as handled only once it was applied ---------------------------------------------
 
 def test_a_click_whose_application_fails_is_applied_on_redelivery(carded, monkeypatch):
-    carded.press(action="ack")
+    carded.press(intent="ack")
     with monkeypatch.context() as patched:
         patched.setattr(incident_store, "save", _storage_error)
         with pytest.raises(ClientError):
@@ -91,7 +92,7 @@ def test_a_click_whose_application_fails_is_applied_on_redelivery(carded, monkey
 
 
 def test_a_duplicate_arriving_while_the_first_is_applied_is_not_applied_twice(carded, monkeypatch):
-    carded.press(action="resolve")
+    carded.press(intent="resolve")
     duplicate_answers = []
     real_apply = actions.apply
 
@@ -106,9 +107,9 @@ def test_a_duplicate_arriving_while_the_first_is_applied_is_not_applied_twice(ca
 
 
 def test_an_event_whose_upkeep_fails_is_applied_on_redelivery(fake_platform, monkeypatch):
-    batch = EventBatch(reply=Reply(body={"ok": True}), dedupe_key="event-1",
-                       chat_events=[ChatEvent("joined", "cid-sre", "SRE")])
-    monkeypatch.setattr(fake_platform, "parse_event", lambda self, request: batch)
+    pushed = ChatEvents(reply=Reply(body={"ok": True}), dedupe_key="event-1",
+                        events=[ChatEvent("joined", "cid-sre", "SRE")])
+    monkeypatch.setattr(fake_platform, "parse_callback", lambda self, request, endpoint: pushed)
     with monkeypatch.context() as patched:
         patched.setattr(chats, "upsert", _storage_error)
         with pytest.raises(ClientError):
@@ -118,7 +119,7 @@ def test_an_event_whose_upkeep_fails_is_applied_on_redelivery(fake_platform, mon
 
 
 def test_a_dedupe_key_of_any_length_is_kept_under_a_bounded_key(carded):
-    carded.press(action="ack", key="k" * 5000)
+    carded.press(intent="ack", key="k" * 5000)
     assert inbound_flow.click("int_fake", _request()).body["ok"] is True
     assert inbound_flow.click("int_fake", _request()).body["message"].startswith("已处理")
 
@@ -133,7 +134,7 @@ def test_a_dedupe_key_of_any_length_is_kept_under_a_bounded_key(carded):
 ])
 def test_a_click_with_ids_no_key_can_hold_is_refused(carded, monkeypatch, fields, message):
     dynamo_limits.enforce(monkeypatch)
-    click = Click(**{"user_id": "u-alice", "incident_id": "inc-1", "action": Action.ack, **fields})
+    click = Click(**{"user_id": "u-alice", "incident_id": "inc-1", "intent": Intent.ack, **fields})
     outcome = actions.from_click("int_fake", "fake", click)
     assert (outcome.ok, outcome.message) == (False, message)
     assert incidents.get("inc-1")["status"] == "triggered"
@@ -143,14 +144,14 @@ def test_a_click_with_ids_no_key_can_hold_is_refused(carded, monkeypatch, fields
 
 @pytest.mark.parametrize("minutes", [1_000_000, MAX_SILENCE_MINUTES + 1, 0, -5])
 def test_a_silence_click_beyond_the_admin_bound_is_refused_with_the_reason(carded, minutes):
-    carded.press(action="silence", minutes=minutes)
+    carded.press(intent="silence", minutes=minutes)
     answer = inbound_flow.click("int_fake", _request())
     assert answer.body["ok"] is False and str(MAX_SILENCE_MINUTES) in answer.body["message"]
     assert not incidents.get("inc-1").get("silenced_until")
 
 
 def test_a_silence_click_inside_the_bound_silences_for_that_long(carded):
-    carded.press(action="silence", minutes=MAX_SILENCE_MINUTES)
+    carded.press(intent="silence", minutes=MAX_SILENCE_MINUTES)
     assert inbound_flow.click("int_fake", _request()).body["ok"] is True
     until = clock.parse_iso(incidents.get("inc-1")["silenced_until"])
     assert abs(until - (clock.now() + MAX_SILENCE_MINUTES * 60)) < 5
@@ -187,7 +188,7 @@ def _card_now() -> str:
 
 
 def test_a_reply_ready_in_time_counts_as_shown_and_is_not_sent_again(carded, held):
-    carded.press(action="ack")
+    carded.press(intent="ack")
     inbound_flow.click("int_fake", _request())
     assert _record()["card_digest"] == _card_now()
     assert _run_deliveries() == []
@@ -196,7 +197,7 @@ def test_a_reply_ready_in_time_counts_as_shown_and_is_not_sent_again(carded, hel
 
 
 def test_a_reply_ready_after_half_the_deadline_is_not_trusted_and_the_card_is_updated(carded, held):
-    carded.press(action="ack")
+    carded.press(intent="ack")
     inbound_flow.click("int_fake", _request(age=2.0))  # 2 s of a 3 s deadline were gone before the reply
     assert _record()["card_digest"] != _card_now()
     assert held() == ["updated"]
@@ -206,7 +207,7 @@ def test_a_reply_ready_after_half_the_deadline_is_not_trusted_and_the_card_is_up
 
 def test_a_click_on_a_platform_whose_deadline_is_unknown_is_updated_through_the_api(carded, held, monkeypatch):
     monkeypatch.setattr(carded, "click_reply_seconds", None)
-    carded.press(action="resolve")
+    carded.press(intent="resolve")
     inbound_flow.click("int_fake", _request())
     assert held() == ["updated"]
     assert carded.updated[-1][1].status == "resolved"
@@ -220,7 +221,7 @@ def _resolved_by_bob() -> None:
 def test_a_reply_overtaken_by_a_newer_state_is_recorded_as_what_it_carried_then_corrected(carded, held, monkeypatch):
     """Alice acknowledges; before her reply is ready, Bob resolves from the API and the card's refresh runs.
     Her reply still carries 'acknowledged', and the platform applies it after that refresh."""
-    carded.press(action="ack")
+    carded.press(intent="ack")
     real_reply = carded.click_reply
     carried = []
 
@@ -240,7 +241,7 @@ def test_a_reply_overtaken_by_a_newer_state_is_recorded_as_what_it_carried_then_
 def test_a_reply_applied_after_a_newer_refresh_is_corrected_by_the_settle_job(carded, held):
     """The reply was recorded in time, then Bob resolved and the refresh updated the card, and only then
     did the platform apply Alice's (still timely) reply: the card shows 'acknowledged' again."""
-    carded.press(action="ack")
+    carded.press(intent="ack")
     inbound_flow.click("int_fake", _request())
     _resolved_by_bob()
     assert _run_deliveries() == ["updated"] and _record()["card_digest"] == _card_now()
@@ -249,7 +250,7 @@ def test_a_reply_applied_after_a_newer_refresh_is_corrected_by_the_settle_job(ca
 
 
 def test_a_redelivered_click_answered_with_the_current_card_is_settled_too(carded, held):
-    carded.press(action="ack")
+    carded.press(intent="ack")
     inbound_flow.click("int_fake", _request())
     held()
     inbound_flow.click("int_fake", _request(age=5.0))  # a late duplicate: 已处理 with the current card
@@ -266,9 +267,9 @@ def test_a_refused_click_on_a_card_its_reply_cannot_update_brings_that_card_up_t
     for job in drain("deliveries"):
         worker.handle_delivery(json.dumps(job["body"]))  # the update is refused: recorded, not retried
     assert carded.updated == [] and _record()["card_digest"] != _card_now()
-    click = _click(carded, action="ack")
+    click = _click(carded, intent="ack")
     click.reply_updates_card, click.ref_update = False, {"response_code": "fresh"}
-    monkeypatch.setattr(carded, "parse_click", lambda self, request: click)
+    monkeypatch.setattr(carded, "parse_callback", lambda self, request, endpoint: click)
     answer = inbound_flow.click("int_fake", _request())
     assert answer.body["ok"] is False
     assert _run_deliveries() == ["updated"]

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.common import queues
 from chalicelib.common.errors import Conflict, NotConfigured, Permanent, RateLimited, Unprocessable
-from chalicelib.core.callback import Click
+from chalicelib.core.callback import Click, Intent
 from chalicelib.core.models import Action, Notification
 from chalicelib.flows import actions, warroom
 from chalicelib.flows import consumers as worker
@@ -17,6 +17,7 @@ from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
 from tests.conftest import drain
 from tests.factories import member, notification
+from tests.fakes import FakeCard
 
 
 def _run_deliveries() -> None:
@@ -34,8 +35,8 @@ def _run_rooms() -> None:
 
 def _click_room(user_id: str) -> str:
     """Press 作战室 as ``user_id`` and run the war-rooms queue; returns the click's answer."""
-    outcome = actions.from_click("int_fake", "fake", Click(user_id=user_id, incident_id="inc-1", action=None,
-                                                           war_room=True))
+    outcome = actions.from_click("int_fake", "fake", Click(user_id=user_id, incident_id="inc-1",
+                                                           intent=Intent.war_room))
     _run_rooms()
     return outcome.message
 
@@ -134,8 +135,7 @@ def test_a_room_button_click_is_answered_at_once_and_the_room_opened_from_the_qu
     assert incident["timeline"][-1]["source"] == "fake" and incident["timeline"][-1]["by"] == "alice"
     assert _click_room("u-alice").startswith("作战室已存在") and len(paged.rooms) == 1
     assert drain("war-rooms") == []
-    stranger = actions.from_click("int_fake", "fake", Click(user_id="u-x", incident_id="inc-1", action=None,
-                                                            war_room=True))
+    stranger = actions.from_click("int_fake", "fake", Click(user_id="u-x", incident_id="inc-1", intent=Intent.war_room))
     assert not stranger.ok and "未关联应用" in stranger.message
 
 
@@ -170,8 +170,7 @@ def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retrie
     request = queues.open_room
     monkeypatch.setattr(queues, "open_room", lambda job, delay=0: delays.append(delay) or request(job))
     paged.fail_with = [RateLimited("fake", "429", "slow down", retry_after=7)]
-    actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
-                                                 war_room=True))
+    actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", intent=Intent.war_room))
     worker.handle_room(json.dumps(drain("war-rooms")[0]["body"]))
     retry, = drain("war-rooms")
     assert retry["body"]["attempt"] == 1 and delays == [0, 7] and paged.rooms == []
@@ -191,15 +190,15 @@ def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retrie
 
 def test_a_click_on_a_refused_room_says_why(paged):
     _settings(rooms=False)
-    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
-                                                           war_room=True))
+    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1",
+                                                           intent=Intent.war_room))
     assert not outcome.ok and "rooms are off" in outcome.message and paged.rooms == []
 
 
 def test_a_click_with_too_few_responders_is_refused_at_once(paged, monkeypatch):
     monkeypatch.setattr(paged, "room_min_members", 3)  # WeCom needs 2; inc-1 has Alice and Bob
-    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1", action=None,
-                                                           war_room=True))
+    outcome = actions.from_click("int_fake", "fake", Click(user_id="u-alice", incident_id="inc-1",
+                                                           intent=Intent.war_room))
     assert not outcome.ok and "不足 3 人" in outcome.message and drain("war-rooms") == []
 
 
@@ -293,8 +292,8 @@ def test_a_throttled_auto_room_is_retried_from_the_queue(fake_platform, monkeypa
 
 def test_a_room_click_keeps_what_it_brought_for_the_cards_next_update(paged):
     alices = next(d for d in deliveries.of("inc-1") if d["target"] == "u-alice")
-    click = Click(user_id="u-alice", incident_id="inc-1", action=None, war_room=True, context=alices["ref"],
-                  ref_update={"response_code": "fresh-code"})
+    click = Click(user_id="u-alice", incident_id="inc-1", intent=Intent.war_room,
+                  card=FakeCard(alices["ref"]["card"]), ref_update={"response_code": "fresh-code"})
     assert actions.from_click("int_fake", "fake", click).ok
     kept = next(d for d in deliveries.of("inc-1") if d["target"] == "u-alice")
     assert kept["ref"]["response_code"] == "fresh-code" and kept["card_digest"] == alices["card_digest"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.common import queues
-from chalicelib.core.callback import Click, InboundRequest
-from chalicelib.core.models import Action, DeliveryJob
+from chalicelib.core.callback import Click, InboundRequest, Intent
+from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import pipeline
 from chalicelib.flows import callbacks as inbound_flow
 from chalicelib.flows import consumers as worker
@@ -18,6 +18,7 @@ from chalicelib.store import integrations as integration_store
 from tests.calls import counted, reads
 from tests.conftest import drain
 from tests.factories import member, notification
+from tests.fakes import FakeCard
 
 PACKAGE = Path(__file__).resolve().parents[2] / "chalicelib"
 SENDS = {"send_message", "send_message_batch"}
@@ -79,9 +80,9 @@ def carded(alice, monkeypatch):
     monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: held.extend(jobs) if delay else real(jobs))
     monkeypatch.setattr(alice, "click_reply_seconds", 3.0)
     (record,) = deliveries.of("inc-1")
-    click = Click(user_id="u-alice", incident_id="inc-1", action=Action.ack, context=record["ref"],
+    click = Click(user_id="u-alice", incident_id="inc-1", intent=Intent.ack, card=FakeCard(record["ref"]["card"]),
                   dedupe_key="click-1")
-    monkeypatch.setattr(alice, "parse_click", lambda self, request: click)
+    monkeypatch.setattr(alice, "parse_callback", lambda self, request, endpoint: click)
     return held
 
 

@@ -27,18 +27,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.core.callback import (
+    CARD_BUTTONS,
+    Callback,
+    CardId,
     ChatEvent,
+    ChatEvents,
     Click,
+    ClickAnswer,
     ClickOutcome,
-    EventBatch,
+    Endpoint,
     InboundRequest,
+    Intent,
     PlatformUser,
     Reply,
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import WAR_ROOM, Card
-from chalicelib.core.models import Action
+from chalicelib.core.cards import Card
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.dingtalk import api, clicks
 from chalicelib.platforms.dingtalk.cards import card_params
@@ -99,6 +104,12 @@ def _payload(model: type[Payload], data: object, what: str) -> Payload:
         return model.model_validate(data)
     except ValidationError as exc:
         raise CallbackRejected(f"{what} is malformed: {exc.error_count()} field(s) of the wrong type") from exc
+
+
+class OutTrackId(CardId):
+    """A card is known by the ``outTrackId`` it was created with (its card key); clicks name it."""
+
+    ref_key = "out_track_id"
 
 
 def _minutes(value: object) -> int | None:
@@ -202,11 +213,11 @@ class DingTalk(Adapter):
         except Permanent as exc:
             if exc.platform_code != "param.cardAlreadyExist":
                 raise
-            return self.update_card({"out_track_id": card_key}, card)  # sent before a crash: refresh it
+            return self.update_card(OutTrackId(card_key).entry(), card)  # sent before a crash: refresh it
         failed = [r for r in result.get("deliverResults", []) if not r.get("success")]
         if failed:
             raise TargetGone(self.name, "deliver.failed", str(failed[0].get("errorMsg", "delivery refused")))
-        return {"out_track_id": card_key}
+        return OutTrackId(card_key).entry()
 
     def _robot(self, target: str) -> str:
         return self.settings.scene_group_robot_code if target.startswith(SCENE) else self.credentials.client_id
@@ -238,7 +249,12 @@ class DingTalk(Adapter):
     def _crypt(self) -> MsgCrypt:
         return MsgCrypt(self.credentials.token, self.credentials.aes_key, self.credentials.client_id)
 
-    def parse_event(self, request: InboundRequest) -> EventBatch:
+    def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
+        """Event pushes come to the events URL (its check_url too, answered like any event), card clicks to
+        the card callback URL."""
+        return self._click(request) if endpoint is Endpoint.card else self._events(request)
+
+    def _events(self, request: InboundRequest) -> ChatEvents:
         """Signature first: nothing is decrypted before it holds, and every failure after it is the same
         CallbackRejected (one answer for bad base64, padding, length, owner or UTF-8)."""
         query = request.query
@@ -253,8 +269,8 @@ class DingTalk(Adapter):
         crypt.verify(signature, timestamp, nonce, encrypt)
         event = json_body(crypt.decrypt(encrypt).encode("utf-8"))
         pushed = _payload(PushedEvent, event, "event")
-        return EventBatch(reply=self._success(crypt), dedupe_key=pushed.eventId or None,
-                          chat_events=self._chat_events(pushed.EventType, event))
+        return ChatEvents(reply=self._success(crypt), dedupe_key=pushed.eventId or None,
+                          events=self._chat_events(pushed.EventType, event))
 
     def _chat_events(self, event_type: str, event: dict) -> list[ChatEvent]:
         kind = CHAT_EVENTS.get(event_type)
@@ -285,7 +301,7 @@ class DingTalk(Adapter):
         return Reply(body={"msg_signature": crypt.sign(timestamp, nonce, encrypt), "timeStamp": timestamp,
                            "nonce": nonce, "encrypt": encrypt})
 
-    def parse_click(self, request: InboundRequest) -> Click:
+    def _click(self, request: InboundRequest) -> Click:
         timestamp, signature = self._verify_click_source(request.headers)
         body = json_body(request.body)
         callback = _payload(ActionCallback, body, "actionCallback")
@@ -294,16 +310,16 @@ class DingTalk(Adapter):
         content = json_body(callback.content.encode("utf-8"))
         private = _payload(CardPrivateData, content.get("cardPrivateData"), "cardPrivateData")
         out_track_id, user_id, action_id = callback.outTrackId, callback.userId, private.actionIds[0]
-        if "." not in out_track_id or action_id not in (*Action.__members__, WAR_ROOM):
+        intent = Intent.named(action_id, CARD_BUTTONS)
+        if "." not in out_track_id or intent is None:
             raise CallbackRejected("unknown card or action")
         minutes = _minutes(private.params.get("minutes"))
         incident_id = out_track_id.rsplit(".", 1)[0]
         clicks.check_recipient(self.integration_id, incident_id, out_track_id, user_id)
         clicks.spend_signature(self.integration_id, signature, clicks.body_digest(body),
                                         2 * CLICK_SKEW + 1)
-        return Click(user_id=user_id, incident_id=incident_id,
-                     action=None if action_id == WAR_ROOM else Action(action_id), war_room=action_id == WAR_ROOM,
-                     minutes=minutes, context={"out_track_id": out_track_id}, ref_update={"noticed": user_id},
+        return Click(user_id=user_id, incident_id=incident_id, intent=intent, card=OutTrackId(out_track_id),
+                     minutes=minutes, ref_update={"noticed": user_id},
                      dedupe_key=f"{out_track_id}#{user_id}#{action_id}#{minutes}#{timestamp}")
 
     def _verify_click_source(self, headers: dict[str, str]) -> tuple[int, str]:
@@ -319,13 +335,13 @@ class DingTalk(Adapter):
             raise CallbackRejected("card callback signature mismatch")
         return timestamp, signature
 
-    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
         notice = outcome.message + (f" {outcome.link}" if outcome.link else "")
         body: dict = {"userPrivateData": {"cardParamMap": {"notice": notice}},
                       "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
         if outcome.card is not None:
             body["cardData"] = {"cardParamMap": card_params(self.offered(outcome.card))}
-        return Reply(body=body)
+        return ClickAnswer(Reply(body=body))
 
     # -- war room ---------------------------------------------------------------------------
     def war_room_problem(self) -> str | None:

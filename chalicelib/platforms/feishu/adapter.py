@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from functools import partial
 from urllib.parse import urlencode, urlsplit
@@ -30,9 +29,13 @@ from chalicelib.common import clock
 from chalicelib.common.config import settings
 from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, RateLimited
 from chalicelib.core.callback import (
+    Callback,
+    ChatEvents,
     Click,
+    ClickAnswer,
     ClickOutcome,
-    EventBatch,
+    Endpoint,
+    Handshake,
     InboundRequest,
     PlatformUser,
     Reply,
@@ -51,8 +54,6 @@ MEMBERS_PER_CALL = 50
 CHAT_BUSY, BUSY_TRIES, BUSY_WAIT = "232019", 4, 0.5
 NO_VALID_MEMBER = "232027"
 ADD_USABLE_IDS = "1"  # succeed_type: add every usable id, list the others in invalid/not_existed_id_list
-
-log = logging.getLogger("dutybridge.feishu")
 
 
 class Credentials(BaseModel):
@@ -117,7 +118,7 @@ class Feishu(Adapter):
             "content": json.dumps(render(self.offered(card)), ensure_ascii=False),
             "uuid": hashlib.sha1(card_key.encode()).hexdigest()[:32]},
             {"receive_id_type": "chat_id" if kind == "chat" else "open_id"})
-        return {"message_id": data["data"]["message_id"]}
+        return inbound.MessageId(data["data"]["message_id"]).entry()
 
     def update_card(self, ref: dict, card: Card) -> dict:
         """Spend a live delayed-update token from a click first (it spares the message's 5/s PATCH
@@ -136,42 +137,36 @@ class Feishu(Adapter):
         return inbound.open_callback(request, self.credentials.verification_token, self.credentials.encrypt_key,
                                      card_url=card_url)
 
-    def parse_event(self, request: InboundRequest) -> EventBatch:
-        payload = self._open(request, card_url=False)
+    def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
+        """Both URLs answer the console's url_verification; clicks come to the card URL (a click pushed to
+        the events URL is acknowledged, not applied), chat events to the events URL."""
+        payload = self._open(request, card_url=endpoint is Endpoint.card)
         if inbound.is_handshake(payload):
-            return EventBatch(reply=Reply(body=inbound.challenge(payload)))
+            return Handshake(Reply(body=inbound.challenge(payload)))
+        if endpoint is Endpoint.card:
+            return inbound.click_of(payload)
         header, chat_event = inbound.header_of(payload), inbound.chat_event_of(payload)
-        return EventBatch(reply=Reply(body={"msg": "success"}), dedupe_key=header.event_id if header else None,
-                          chat_events=[chat_event] if chat_event else [])
+        return ChatEvents(reply=Reply(body={"msg": "success"}), dedupe_key=header.event_id if header else None,
+                          events=[chat_event] if chat_event else [])
 
-    def parse_click(self, request: InboundRequest) -> Click | Reply:
-        payload = self._open(request, card_url=True)
-        if inbound.is_handshake(payload):
-            return Reply(body=inbound.challenge(payload))
-        return inbound.click_of(payload)
-
-    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
         """A toast and the new card; a link (e.g. to link the account and replay the click) also goes
         to the clicker as a direct message, since a toast's text cannot be clicked."""
         card = render(self.offered(outcome.card)) if outcome.card else None
         text = outcome.message + (f" {outcome.link}" if outcome.link else "")
-        if outcome.link:
-            self._tell(click.user_id, text)
+        direct_message = text if outcome.link else ""
         if click.flavour == "legacy":
-            return Reply(body=card or {})
+            return ClickAnswer(Reply(body=card or {}), direct_message)
         body: dict = {"toast": {"type": "success" if outcome.ok else "error", "content": text,
                                 "i18n": {"zh_cn": text, "en_us": text}}}
         if card is not None:
             body["card"] = {"type": "raw", "data": card}
-        return Reply(body=body)
+        return ClickAnswer(Reply(body=body), direct_message)
 
-    def _tell(self, open_id: str, text: str) -> None:
-        try:
-            self._api("POST", "/open-apis/im/v1/messages", {
-                "receive_id": open_id, "msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)},
-                {"receive_id_type": "open_id"})
-        except PlatformError as exc:
-            log.warning("could not send %s the click's link: %s", open_id, exc.platform_code)
+    def send_text(self, open_id: str, message: str) -> None:
+        self._api("POST", "/open-apis/im/v1/messages", {
+            "receive_id": open_id, "msg_type": "text", "content": json.dumps({"text": message}, ensure_ascii=False)},
+            {"receive_id_type": "open_id"})
 
     # -- war room ---------------------------------------------------------------------------
     def war_room_problem(self) -> str | None:

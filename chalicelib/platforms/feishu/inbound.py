@@ -25,9 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.core.callback import ChatEvent, Click, InboundRequest
-from chalicelib.core.cards import WAR_ROOM
-from chalicelib.core.models import MAX_SILENCE_MINUTES, Action
+from chalicelib.core.callback import CARD_BUTTONS, CardId, ChatEvent, Click, InboundRequest, Intent
+from chalicelib.core.models import MAX_SILENCE_MINUTES
 from chalicelib.platforms.feishu import crypto
 from chalicelib.platforms.inbound import fresh, json_body
 
@@ -39,6 +38,13 @@ CARD_EVENT = "card.action.trigger"
 CHAT_EVENTS = {"im.chat.member.bot.added_v1": "joined", "im.chat.member.bot.deleted_v1": "left",
                "im.chat.disbanded_v1": "left", "im.chat.updated_v1": "renamed"}
 HANDSHAKE = "url_verification"
+
+
+class MessageId(CardId):
+    """A card is the message it was sent as: ``send_card`` records its ``message_id``, a click names it in
+    ``open_message_id``."""
+
+    ref_key = "message_id"
 
 
 def open_callback(request: InboundRequest, verification_token: str, encrypt_key: str, *, card_url: bool) -> dict:
@@ -232,13 +238,13 @@ def click_of(payload: dict) -> Click:
         raise CallbackRejected("malformed card action") from exc
     name, minutes = action.value.action, action.value.minutes
     if action.option is not None and action.option.startswith("silence:"):
-        name, minutes = Action.silence.value, action.option.split(":", 1)[1]
-    if name not in (*Action.__members__, WAR_ROOM):
+        name, minutes = Intent.silence.value, action.option.split(":", 1)[1]
+    intent = Intent.named(name, CARD_BUTTONS)
+    if intent is None:
         raise CallbackRejected("unknown card action")
     minutes = _minutes(minutes)
-    return Click(user_id=open_id, incident_id=action.value.incident_id,
-                 action=None if name == WAR_ROOM else Action(name), war_room=name == WAR_ROOM, minutes=minutes,
-                 context={"message_id": message_id}, flavour="" if header else "legacy",
+    return Click(user_id=open_id, incident_id=action.value.incident_id, intent=intent, minutes=minutes,
+                 card=MessageId(message_id), flavour="" if header else "legacy",
                  ref_update={"update_token": token, "token_at": int(clock.now()), "token_uses": 0} if token else {},
                  dedupe_key=header.event_id if header and header.event_id
                  else f"{message_id}#{open_id}#{name}#{minutes}")

@@ -15,7 +15,6 @@ Docs: developer.work.weixin.qq.com (发送应用消息, 模板卡片事件推送
 from __future__ import annotations
 
 import hashlib
-import logging
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
@@ -24,18 +23,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
 from chalicelib.core.callback import (
+    CARD_BUTTONS,
     FOUND_SENT,
+    Callback,
+    CardId,
+    ChatEvents,
     Click,
+    ClickAnswer,
     ClickOutcome,
-    EventBatch,
+    Endpoint,
+    Handshake,
     InboundRequest,
+    Intent,
     PlatformUser,
     Reply,
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import WAR_ROOM, Card
-from chalicelib.core.models import Action
+from chalicelib.core.cards import Card
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.inbound import stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
@@ -43,7 +48,6 @@ from chalicelib.platforms.wecom import api, suite
 from chalicelib.platforms.wecom.cards import parse_key, render, summary
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
 
-log = logging.getLogger("dutybridge.wecom")
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
 CODE_LIFETIME = 72 * 3600
 EMPTY = Reply(body="", content_type="text/plain")
@@ -51,6 +55,13 @@ CHAT_NAME_MAX = 50
 CHAT_EXISTS = "86215"
 TASK_ID_USED = "42014"  # message/send: "taskid has existed or empty or exceed max len"
 USER_ID_BYTES = 64  # a member's UserID is 1 to 64 bytes
+BUTTONS = CARD_BUTTONS | {Intent.refresh}  # the card's own 状态刷新 earns it a fresh update code
+
+
+class TaskId(CardId):
+    """A 1:1 card is known by the ``task_id`` it was sent with; a click names it in ``TaskId``."""
+
+    ref_key = "task_id"
 
 
 class Credentials(BaseModel):
@@ -153,7 +164,7 @@ class WeCom(Adapter):
                 raise
             return self._found_sent(task_id, target)
         self._check_recipient(data, target)
-        return {"task_id": task_id, "user": target, "response_code": data.get("response_code"),
+        return {**TaskId(task_id).entry(), "user": target, "response_code": data.get("response_code"),
                 "code_at": int(clock.now())}
 
     @staticmethod
@@ -161,7 +172,7 @@ class WeCom(Adapter):
         """42014 for this card's own task_id (derived from the card key, used by no other card): an earlier
         attempt reached WeCom though its answer did not reach us, so the card exists. Its update code was
         in that lost answer; the next click on the card (状态刷新 is there for it) brings a fresh one."""
-        return {"task_id": task_id, "user": target, "response_code": None, "code_at": None, FOUND_SENT: True}
+        return {**TaskId(task_id).entry(), "user": target, "response_code": None, "code_at": None, FOUND_SENT: True}
 
     def _check_recipient(self, data: dict, target: str) -> None:
         if target in str(data.get("unlicenseduser", "")).split("|"):
@@ -195,10 +206,13 @@ class WeCom(Adapter):
             return suite.crypt(self.credentials.corp_id)
         return MsgCrypt(self.credentials.token, self.credentials.encoding_aes_key, self.credentials.corp_id)
 
-    def parse_event(self, request: InboundRequest) -> EventBatch:
+    def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
+        """One callback URL for everything: the GET check, and encrypted events, card clicks among them."""
+        if endpoint is Endpoint.card:
+            raise CallbackRejected("WeCom delivers card clicks to the callback URL")
         if request.method == "GET":
             plain = open_envelope(self._crypt(), request.query, request.query.get("echostr", ""))
-            return EventBatch(reply=Reply(body=plain, content_type="text/plain"))
+            return Handshake(Reply(body=plain, content_type="text/plain"))
         message = xml(open_envelope(self._crypt(), request.query, text(xml(request.body), "Encrypt")))
         if text(message, "ToUserName") != self.credentials.corp_id:
             raise CallbackRejected("message is for another organisation")
@@ -206,37 +220,31 @@ class WeCom(Adapter):
         if not 0 < len(sender.encode()) <= USER_ID_BYTES:
             raise CallbackRejected("message without a sender")
         stamp(created)  # a creation time of ASCII digits, or refused
-        identity = text(message, "MsgId") or f"{sender}#{created}#{key}"
-        click = self._click(message) if text(message, "Event") in CARD_EVENTS else None
-        return EventBatch(reply=EMPTY, dedupe_key=hashlib.sha256(identity.encode()).hexdigest(), click=click)
+        dedupe_key = hashlib.sha256((text(message, "MsgId") or f"{sender}#{created}#{key}").encode()).hexdigest()
+        if text(message, "Event") in CARD_EVENTS:
+            return self._click(message, dedupe_key)
+        return ChatEvents(reply=EMPTY, dedupe_key=dedupe_key)
 
-    def _click(self, message: Element) -> Click:
+    def _click(self, message: Element, dedupe_key: str) -> Click:
         parsed = parse_key(text(message, "EventKey"))
-        if parsed is None or parsed[0] not in (*Action.__members__, "refresh", WAR_ROOM):
+        intent = Intent.named(parsed[0], BUTTONS) if parsed else None
+        if parsed is None or intent is None:
             raise CallbackRejected("not a button this app put on a card")
-        action, minutes, incident_id = parsed
+        _, minutes, incident_id = parsed
         code = text(message, "ResponseCode")
-        return Click(user_id=text(message, "FromUserName"), incident_id=incident_id,
-                     action=Action(action) if action in Action.__members__ else None, war_room=action == WAR_ROOM,
-                     minutes=minutes,
-                     context={"task_id": text(message, "TaskId")}, reply_updates_card=False,
+        return Click(user_id=text(message, "FromUserName"), incident_id=incident_id, intent=intent, minutes=minutes,
+                     card=TaskId(text(message, "TaskId")), dedupe_key=dedupe_key, reply_updates_card=False,
                      ref_update={"response_code": code, "code_at": int(clock.now())} if code else {})
 
-    def parse_click(self, request: InboundRequest) -> Click | Reply:
-        raise CallbackRejected("WeCom delivers card clicks to the callback URL")
-
-    def click_reply(self, click: Click, outcome: ClickOutcome) -> Reply:
+    def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
         """Clicks are answered empty (the card is updated through the API with the click's fresh code);
         a refusal reaches the person as an app message, since the card cannot carry a toast."""
-        if not outcome.ok:
-            text = outcome.message + (f"\n{outcome.link}" if outcome.link else "")
-            try:
-                self._api("POST", "/cgi-bin/message/send", {"touser": click.user_id, "msgtype": "text",
-                                                            "agentid": self.agent_id,
-                                                            "text": {"content": text}})
-            except PlatformError as exc:
-                log.warning("could not tell %s why the click was refused: %s", click.user_id, exc.platform_code)
-        return EMPTY
+        refusal = "" if outcome.ok else outcome.message + (f"\n{outcome.link}" if outcome.link else "")
+        return ClickAnswer(EMPTY, refusal)
+
+    def send_text(self, user_id: str, message: str) -> None:
+        self._api("POST", "/cgi-bin/message/send", {"touser": user_id, "msgtype": "text", "agentid": self.agent_id,
+                                                    "text": {"content": message}})
 
     # -- war room ---------------------------------------------------------------------------
     room_carries_buttons = False
