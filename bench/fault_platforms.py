@@ -19,8 +19,8 @@ from chalicelib.core.cards import STATUS_TEXT, Card
 from chalicelib.platforms.dingtalk import cards as dingtalk_cards
 from chalicelib.platforms.feishu import cards as feishu_cards
 from chalicelib.platforms.wecom import cards as wecom_cards
-from devkit.simulators.feishu_cards import button_values, overflow_options
-from devkit.simulators.wecom_cards import button_keys, menu_keys
+from devkit.simulators.feishu.cards import button_values, overflow_options
+from devkit.simulators.wecom.cards import button_keys, menu_keys
 
 SILENCE_MINUTES = 1440  # the menu's 24 h: no silence ends during a run, so no card goes out of date by itself
 INCIDENT_IN_URL = re.compile(r"/incidents/([A-Za-z0-9_.:@-]+)")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import Callable
 
-from devkit.simulators.dingtalk import DingTalkSimulator
-from devkit.simulators.feishu import FeishuSimulator
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
+from devkit.simulators.feishu.simulator import FeishuSimulator
 from devkit.simulators.http import Route, Router, html_response, serve
-from devkit.simulators.wecom import WeComSimulator
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

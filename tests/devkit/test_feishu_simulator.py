@@ -14,10 +14,10 @@ import requests
 
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.feishu import crypto as lark_crypto
-from devkit.simulators import feishu_push
 from devkit.simulators.combined import start_simulators
-from devkit.simulators.feishu import FeishuSimulator
-from devkit.simulators.feishu_tenant import App, User
+from devkit.simulators.feishu import push as feishu_push
+from devkit.simulators.feishu.simulator import FeishuSimulator
+from devkit.simulators.feishu.tenant import App, User
 from devkit.simulators.http import Request, Response, Router, json_response, serve
 
 VECTOR = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="

@@ -41,7 +41,7 @@
 #   wording; that menu items stay usable after a button update; HTTP 500's body for the http500 fault; that trusted
 #   domains may carry a port (local runs need one).
 #
-# The suite (wecom_suite.py, wecom_suite_control.py) — sources, facts only:
+# The suite (suite.py, suite_control.py) — sources, facts only:
 #   - the errcode table (a Go errcodes package with 排查方法, PHP/Java/JS tables, one C# enum disagreeing on
 #     40084-40086, outvoted): 40078 不合法的auth_code (只能消费一次), 40080 suite_secret, 40082 suite_token,
 #     40083 suite_id, 40084 permanent_code (含企业已取消授权), 40085 suite_ticket (不存在或者已失效),
@@ -80,17 +80,17 @@ from typing import Any, Callable
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.base import PlatformSimulator
-from devkit.simulators.dingtalk_gate import TokenFamily
+from devkit.simulators.dingtalk.gate import TokenFamily
 from devkit.simulators.http import Request, Response, Route, json_response
-from devkit.simulators.wecom_apps import SELF_BUILT, AppView, view_for_token
-from devkit.simulators.wecom_chats import AppChats
-from devkit.simulators.wecom_control import MOUNT_PATH, ControlApi, panel_html
-from devkit.simulators.wecom_corp import Corp, Directory, Org, Suite, User, default_users, demo_org
-from devkit.simulators.wecom_gate import FAULT_KINDS, WRONG_JSON, Limits, WeComError, fault_error
-from devkit.simulators.wecom_messages import Messages
-from devkit.simulators.wecom_oauth import COOKIE, OAuth
-from devkit.simulators.wecom_suite import SuiteService
-from devkit.simulators.wecom_suite_control import SuiteControl
+from devkit.simulators.wecom.apps import SELF_BUILT, AppView, view_for_token
+from devkit.simulators.wecom.chats import AppChats
+from devkit.simulators.wecom.control import MOUNT_PATH, ControlApi, panel_html
+from devkit.simulators.wecom.corp import Corp, Directory, Org, Suite, User, default_users, demo_org
+from devkit.simulators.wecom.gate import FAULT_KINDS, WRONG_JSON, Limits, WeComError, fault_error
+from devkit.simulators.wecom.messages import Messages
+from devkit.simulators.wecom.oauth import COOKIE, OAuth
+from devkit.simulators.wecom.suite import SuiteService
+from devkit.simulators.wecom.suite_control import SuiteControl
 
 TOKEN_TTL = 7200
 MOBILE = re.compile(r"\+?[0-9\-]{5,32}")

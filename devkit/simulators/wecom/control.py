@@ -4,7 +4,7 @@ What a person or a test uses to play the corp's admin and members: save the call
 GET check), set the trusted domain and trusted IPs, tune limits, press card buttons and ``...`` menu items,
 message the app, open the app from 工作台. Clicks and messages reach the app that sent the card or that the
 member has (``corp_id`` picks the suite's app in that corp; the suite's own controls are in
-wecom_suite_control.py). None of it is a WeCom API, so errors here are ``{"ok": false, "error": ...}``.
+suite_control.py). None of it is a WeCom API, so errors here are ``{"ok": false, "error": ...}``.
 """
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ import requests
 from devkit.simulators.control import ControlError, control_post, fault_route, page_routes, panel_fragment
 from devkit.simulators.http import Request, Route, with_query
 from devkit.simulators.outbound import Delivery
-from devkit.simulators.wecom_apps import AppView, card_view, member_view, narrowed
-from devkit.simulators.wecom_cards import button_keys, check_card, menu_keys
-from devkit.simulators.wecom_corp import User
-from devkit.simulators.wecom_gate import WeComError
-from devkit.simulators.wecom_messages import Message
-from devkit.simulators.wecom_push import ReplyRefused, passive_update, push, verify_domain, verify_url, xml_message
+from devkit.simulators.wecom.apps import AppView, card_view, member_view, narrowed
+from devkit.simulators.wecom.cards import button_keys, check_card, menu_keys
+from devkit.simulators.wecom.corp import User
+from devkit.simulators.wecom.gate import WeComError
+from devkit.simulators.wecom.messages import Message
+from devkit.simulators.wecom.push import ReplyRefused, passive_update, push, verify_domain, verify_url, xml_message
 
 if TYPE_CHECKING:
     from devkit.simulators.base import PlatformSimulator
-    from devkit.simulators.wecom import WeComSimulator
+    from devkit.simulators.wecom.simulator import WeComSimulator
 
-PANEL_TEMPLATE = (Path(__file__).resolve().parent / "wecom_page.html").read_text(encoding="utf-8")
+PANEL_TEMPLATE = (Path(__file__).resolve().parent / "page.html").read_text(encoding="utf-8")
 MOUNT_PATH = "/wecom"
 SIDE = """<details open class="console"><summary><b>管理后台 Admin console</b></summary>
 <p>接收消息 URL <input data-role="callback-url"><button data-act="callback-url">保存 Save (GET 校验)</button></p>

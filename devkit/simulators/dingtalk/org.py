@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE_PATH = REPO_ROOT / "docs" / "dingtalk" / "card-template.json"
 CARD_TEMPLATE_ID = "dutybridge_incident.schema"
 # 权限管理: what seed 000 has the admin apply for (§三.5 and §四.5); the simulated admin granted them all.

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from chalicelib.platforms.feishu import crypto as lark_crypto
-from devkit.simulators.feishu_tenant import App
+from devkit.simulators.feishu.tenant import App
 from devkit.simulators.outbound import Delivery, new_nonce, post
 
 VERIFY_DEADLINE_MS = 1000

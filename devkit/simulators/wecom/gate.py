@@ -3,7 +3,7 @@
 Every answer is HTTP 200 with ``errcode``/``errmsg`` (only the injected ``http500`` fault is not). A
 refusal's errmsg carries WeCom's ``hint: [...]``, the caller's IP and the devtool link, and the same code
 and message come back in the ``Error-Code``/``Error-Msg`` response headers, as live answers show.
-Sources are in wecom.py's header.
+Sources are in simulator.py's header.
 """
 from __future__ import annotations
 

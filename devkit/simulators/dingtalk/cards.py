@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.simulators.dingtalk_gate import ApiError
-from devkit.simulators.dingtalk_org import Directory, Org, Template, User
+from devkit.simulators.dingtalk.gate import ApiError
+from devkit.simulators.dingtalk.org import Directory, Org, Template, User
 
 SPACE_PREFIX = "dtv1.card//"
 SPACE_TYPES = ("IM_GROUP", "IM_ROBOT")

@@ -1,6 +1,6 @@
 """What Feishu's gateway does around an API: error bodies, access tokens, rate limits, faults.
 
-Error shapes (sources in feishu.py's header):
+Error shapes (sources in simulator.py's header):
 - OpenAPI: non-2xx HTTP (400 for business and token errors, 429 for throttling) with
   ``{"code", "msg", "error": {"log_id"}}`` and an ``X-Tt-Logid`` header;
 - ``auth/v3/*_access_token/internal``: HTTP 200 with ``{"code", "msg"}``, even on failure;

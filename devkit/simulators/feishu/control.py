@@ -17,19 +17,19 @@ from devkit.simulators.control import (
     panel_fragment,
     permission_route,
 )
-from devkit.simulators.feishu_cards import button_values, check_card, overflow_options, update_multi
-from devkit.simulators.feishu_gate import FeishuError
-from devkit.simulators.feishu_messages import Message
-from devkit.simulators.feishu_oauth import with_query
-from devkit.simulators.feishu_push import envelope, post_legacy_card, push, verify_url
-from devkit.simulators.feishu_tenant import Group, User
+from devkit.simulators.feishu.cards import button_values, check_card, overflow_options, update_multi
+from devkit.simulators.feishu.gate import FeishuError
+from devkit.simulators.feishu.messages import Message
+from devkit.simulators.feishu.oauth import with_query
+from devkit.simulators.feishu.push import envelope, post_legacy_card, push, verify_url
+from devkit.simulators.feishu.tenant import Group, User
 from devkit.simulators.http import Request, Route
 from devkit.simulators.outbound import Delivery
 
 if TYPE_CHECKING:
-    from devkit.simulators.feishu import FeishuSimulator
+    from devkit.simulators.feishu.simulator import FeishuSimulator
 
-PANEL_TEMPLATE = (Path(__file__).resolve().parent / "feishu_page.html").read_text(encoding="utf-8")
+PANEL_TEMPLATE = (Path(__file__).resolve().parent / "page.html").read_text(encoding="utf-8")
 MOUNT_PATH = "/feishu"
 GROUP_EVENTS = {"add-bot": "im.chat.member.bot.added_v1", "remove-bot": "im.chat.member.bot.deleted_v1",
                 "disband": "im.chat.disbanded_v1", "rename": "im.chat.updated_v1"}

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.control import ControlError, control_post
 from devkit.simulators.http import Request, Response, Route, json_response
-from devkit.simulators.wecom_control import console_refusal
-from devkit.simulators.wecom_push import push, verify_url, xml_message
-from devkit.simulators.wecom_suite import Installation
+from devkit.simulators.wecom.control import console_refusal
+from devkit.simulators.wecom.push import push, verify_url, xml_message
+from devkit.simulators.wecom.suite import Installation
 
 if TYPE_CHECKING:
-    from devkit.simulators.wecom import WeComSimulator
+    from devkit.simulators.wecom.simulator import WeComSimulator
 
 CREATE_AUTH_MS = 1000  # create_auth must be answered within 1000 ms
 URL_CHECK_FAILED = "回调URL校验失败 (callback URL check failed)"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from devkit.simulators.dingtalk_gate import ApiError
-from devkit.simulators.dingtalk_org import Directory, Group, Org, chat_id_for, conversation_id_for
+from devkit.simulators.dingtalk.gate import ApiError
+from devkit.simulators.dingtalk.org import Directory, Group, Org, chat_id_for, conversation_id_for
 
 MAX_MEMBERS = 1000
 MAX_TITLE = 30

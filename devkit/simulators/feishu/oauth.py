@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from devkit.simulators.feishu_gate import TOKEN_TTL, UserToken, api_error, oauth_error
-from devkit.simulators.feishu_tenant import App, Directory, User
+from devkit.simulators.feishu.gate import TOKEN_TTL, UserToken, api_error, oauth_error
+from devkit.simulators.feishu.tenant import App, Directory, User
 from devkit.simulators.http import Response, text_response
 
 CODE_TTL = 300

@@ -1,6 +1,6 @@
 """What DingTalk's gateway does before an API runs: errors, tokens, QPS and quota limits, faults.
 
-Error shapes (see the header of dingtalk.py for sources):
+Error shapes (see the header of simulator.py for sources):
 - new API (api.dingtalk.com): non-2xx HTTP with ``{"code", "requestid", "message"}``;
 - old API (oapi.dingtalk.com): HTTP 200 with ``{"errcode", "errmsg", "request_id"}``; token problems on
   ``topapi`` arrive wrapped as ``errcode 88`` with a string ``sub_code``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from devkit.simulators.dingtalk_org import new_oapi_request_id, new_request_id
+from devkit.simulators.dingtalk.org import new_oapi_request_id, new_request_id
 from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota
 
 TOKEN_TTL = 7200

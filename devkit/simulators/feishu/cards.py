@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from devkit.simulators.feishu_gate import FeishuError, api_error, invalid_param
+from devkit.simulators.feishu.gate import FeishuError, api_error, invalid_param
 
 MAX_CARD_BYTES = 30 * 1024
 HEADER_TEMPLATES = ("blue", "wathet", "turquoise", "green", "yellow", "orange", "red", "carmine", "violet",

@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from devkit.simulators.wecom_corp import Directory
-from devkit.simulators.wecom_gate import WeComError
-from devkit.simulators.wecom_messages import Message, Messages, message_payload, new_msgid
+from devkit.simulators.wecom.corp import Directory
+from devkit.simulators.wecom.gate import WeComError
+from devkit.simulators.wecom.messages import Message, Messages, message_payload, new_msgid
 
 CHAT_TYPES = ("text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown")
 CHAT_ID = re.compile(r"[0-9a-zA-Z]+")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from devkit.simulators.wecom_gate import WeComError, invalid_parameter
+from devkit.simulators.wecom.gate import WeComError, invalid_parameter
 
 CARD_TYPES = ("text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction")
 INTERACTIVE = CARD_TYPES[2:]

@@ -19,16 +19,16 @@ from devkit.simulators.control import (
     panel_fragment,
     permission_route,
 )
-from devkit.simulators.dingtalk_org import Group, User
-from devkit.simulators.dingtalk_push import Delivery, post_card_callback, push_event
+from devkit.simulators.dingtalk.org import Group, User
+from devkit.simulators.dingtalk.push import Delivery, post_card_callback, push_event
 from devkit.simulators.http import Request, Route, text_response
 
 if TYPE_CHECKING:
-    from devkit.simulators.dingtalk import DingTalkSimulator
+    from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 
 ASSETS = Path(__file__).resolve().parent
-PANEL_TEMPLATE = (ASSETS / "dingtalk_page.html").read_text(encoding="utf-8")
-JSAPI_SHIM = (ASSETS / "dingtalk_jsapi.js").read_text(encoding="utf-8")
+PANEL_TEMPLATE = (ASSETS / "page.html").read_text(encoding="utf-8")
+JSAPI_SHIM = (ASSETS / "jsapi.js").read_text(encoding="utf-8")
 MAX_TITLE = 30
 MOUNT_PATH = "/dingtalk"
 

@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.simulators.wecom_cards import INTERACTIVE, TASK_ID_REFUSED, ResponseCodes, check_card, is_callback_card
-from devkit.simulators.wecom_corp import Corp, Directory, User
-from devkit.simulators.wecom_gate import Limits, WeComError, invalid_parameter
+from devkit.simulators.wecom.cards import INTERACTIVE, TASK_ID_REFUSED, ResponseCodes, check_card, is_callback_card
+from devkit.simulators.wecom.corp import Corp, Directory, User
+from devkit.simulators.wecom.gate import Limits, WeComError, invalid_parameter
 
 APP_TYPES = ("text", "markdown", "textcard", "template_card", "image", "voice", "video", "file", "news", "mpnews",
              "miniprogram_notice")

@@ -37,9 +37,9 @@ from typing import Any, Callable
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.base import PlatformSimulator
-from devkit.simulators.dingtalk_cards import CardPlatform
-from devkit.simulators.dingtalk_control import MOUNT_PATH, ControlApi, panel_html
-from devkit.simulators.dingtalk_gate import (
+from devkit.simulators.dingtalk.cards import CardPlatform
+from devkit.simulators.dingtalk.control import MOUNT_PATH, ControlApi, panel_html
+from devkit.simulators.dingtalk.gate import (
     FAULT_KINDS,
     NEW_INVALID_TOKEN,
     NEW_MISSING_TOKEN,
@@ -53,7 +53,7 @@ from devkit.simulators.dingtalk_gate import (
     scope_denied,
     token_refused,
 )
-from devkit.simulators.dingtalk_org import (
+from devkit.simulators.dingtalk.org import (
     DEFAULT_TEMPLATE_PATH,
     Directory,
     Group,
@@ -64,7 +64,7 @@ from devkit.simulators.dingtalk_org import (
     load_template,
     new_oapi_request_id,
 )
-from devkit.simulators.dingtalk_scene import SceneGroups
+from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from devkit.simulators.dingtalk_gate import TokenFamily
-from devkit.simulators.wecom_chats import AppChats
-from devkit.simulators.wecom_corp import Corp, Directory, User
-from devkit.simulators.wecom_gate import WeComError
-from devkit.simulators.wecom_messages import Message, Messages
+from devkit.simulators.dingtalk.gate import TokenFamily
+from devkit.simulators.wecom.chats import AppChats
+from devkit.simulators.wecom.corp import Corp, Directory, User
+from devkit.simulators.wecom.gate import WeComError
+from devkit.simulators.wecom.messages import Message, Messages
 
 SELF_BUILT, SUITE = "self_built", "suite"
 

@@ -56,9 +56,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from devkit.simulators.base import PlatformSimulator
-from devkit.simulators.feishu_chats import Chats
-from devkit.simulators.feishu_control import MOUNT_PATH, ControlApi, panel_html
-from devkit.simulators.feishu_gate import (
+from devkit.simulators.feishu.chats import Chats
+from devkit.simulators.feishu.control import MOUNT_PATH, ControlApi, panel_html
+from devkit.simulators.feishu.gate import (
     FAULT_KINDS,
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -70,9 +70,9 @@ from devkit.simulators.feishu_gate import (
     scope_denied,
     token_error,
 )
-from devkit.simulators.feishu_messages import Messages
-from devkit.simulators.feishu_oauth import COOKIE, OAuth
-from devkit.simulators.feishu_tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
+from devkit.simulators.feishu.messages import Messages
+from devkit.simulators.feishu.oauth import COOKIE, OAuth
+from devkit.simulators.feishu.tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
 from devkit.simulators.http import ANY, Request, Response, Route, json_response, text_response
 
 Handler = Callable[[Request, Any], dict[str, Any]]

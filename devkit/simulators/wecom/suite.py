@@ -10,7 +10,7 @@ and the ``cgi-bin/service`` APIs.
   as the suite's app in that corp (its own AgentId, members, cards and response codes; no appchat).
 - ``service/auth/getuserinfo3rd`` takes the code of an authorize link with ``appid`` = the SuiteID.
 - ``cancel_auth`` revokes: the permanent code (40084) and the corp's tokens (40014) stop working.
-Sources and unconfirmed choices are in wecom.py's header. Callers hold the simulator lock.
+Sources and unconfirmed choices are in simulator.py's header. Callers hold the simulator lock.
 """
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from devkit.simulators.dingtalk_gate import TokenFamily
-from devkit.simulators.wecom_apps import SUITE, AppView
-from devkit.simulators.wecom_corp import Corp, Org, Suite, User
-from devkit.simulators.wecom_gate import Limits, WeComError
-from devkit.simulators.wecom_messages import Messages
-from devkit.simulators.wecom_oauth import SuiteOAuth, open_userid
+from devkit.simulators.dingtalk.gate import TokenFamily
+from devkit.simulators.wecom.apps import SUITE, AppView
+from devkit.simulators.wecom.corp import Corp, Org, Suite, User
+from devkit.simulators.wecom.gate import Limits, WeComError
+from devkit.simulators.wecom.messages import Messages
+from devkit.simulators.wecom.oauth import SuiteOAuth, open_userid
 
 TOKEN_TTL, TICKET_TTL, AUTH_CODE_TTL, TICKETS_KEPT = 7200, 1800, 300, 3
 

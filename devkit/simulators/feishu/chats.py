@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from devkit.simulators.feishu_gate import FeishuError, api_error, field_violation
-from devkit.simulators.feishu_tenant import App, Directory, Group, User
+from devkit.simulators.feishu.gate import FeishuError, api_error, field_violation
+from devkit.simulators.feishu.tenant import App, Directory, Group, User
 
 USER_ID_TYPES = ("open_id", "union_id", "user_id")
 MAX_LOOKUPS = 50

@@ -20,8 +20,8 @@ from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
 from devkit.simulators.http import Response, text_response, with_query
-from devkit.simulators.wecom_corp import Corp, Directory, Suite, User
-from devkit.simulators.wecom_gate import WeComError
+from devkit.simulators.wecom.corp import Corp, Directory, Suite, User
+from devkit.simulators.wecom.gate import WeComError
 
 CODE_TTL, TICKET_TTL = 300, 1800
 COOKIE = "wecom_sim_user"

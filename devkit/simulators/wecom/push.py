@@ -23,8 +23,8 @@ from defusedxml.common import DefusedXmlException
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.outbound import Delivery, post, send
-from devkit.simulators.wecom_cards import card_from_xml
-from devkit.simulators.wecom_corp import Corp
+from devkit.simulators.wecom.cards import card_from_xml
+from devkit.simulators.wecom.corp import Corp
 
 ATTEMPTS = 3
 

@@ -11,9 +11,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.simulators.feishu_cards import check_card, parse_card_content, too_long, update_multi
-from devkit.simulators.feishu_gate import FeishuError, Limits, api_error, field_violation, invalid_param
-from devkit.simulators.feishu_tenant import App, Directory
+from devkit.simulators.feishu.cards import check_card, parse_card_content, too_long, update_multi
+from devkit.simulators.feishu.gate import FeishuError, Limits, api_error, field_violation, invalid_param
+from devkit.simulators.feishu.tenant import App, Directory
 
 RECEIVE_ID_TYPES = ("open_id", "user_id", "union_id", "email", "chat_id")
 MAX_BODY_BYTES = 30 * 1024

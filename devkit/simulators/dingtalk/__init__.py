@@ -1,0 +1,1 @@
+"""DingTalk (钉钉): one org's side of DingTalk, its client panel and the seed guide played against it."""
