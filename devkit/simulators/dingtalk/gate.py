@@ -7,13 +7,11 @@ Error shapes (see the header of simulator.py for sources):
 """
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from devkit.simulators.dingtalk.org import new_oapi_request_id, new_request_id
 from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota
 
-TOKEN_TTL = 7200
 FAULT_KINDS = ("http500", "timeout", "qps", "quota", "errcode88")
 
 
@@ -89,28 +87,6 @@ def old_fault_error(kind: str) -> OapiError:
         "quota": OapiError(90020, "企业调用接口的次数已超过本月额度"),
         "errcode88": token_refused("40014", "不合法的access_token"),
     }[kind]
-
-
-class TokenFamily:
-    """One family of app tokens (new API or old API): same token while valid, its life extended."""
-
-    def __init__(self) -> None:
-        self.current: str | None = None
-        self.expires_at: dict[str, float] = {}
-
-    def issue(self, now: float) -> str:
-        if self.current is None or self.expires_at[self.current] <= now:
-            self.current = secrets.token_hex(16)
-        self.expires_at[self.current] = now + TOKEN_TTL
-        return self.current
-
-    def status(self, token: str | None, now: float) -> str:
-        """``missing``, ``unknown``, ``expired`` or ``ok``."""
-        if not token:
-            return "missing"
-        if token not in self.expires_at:
-            return "unknown"
-        return "ok" if self.expires_at[token] > now else "expired"
 
 
 class Limits:

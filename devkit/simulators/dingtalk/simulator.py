@@ -43,11 +43,9 @@ from devkit.simulators.dingtalk.gate import (
     FAULT_KINDS,
     NEW_INVALID_TOKEN,
     NEW_MISSING_TOKEN,
-    TOKEN_TTL,
     ApiError,
     Limits,
     OapiError,
-    TokenFamily,
     new_fault_error,
     old_fault_error,
     scope_denied,
@@ -66,6 +64,7 @@ from devkit.simulators.dingtalk.org import (
 )
 from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
+from devkit.simulators.tokens import TOKEN_TTL, TokenFamily
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 AUTH_CODE_TTL = 300

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from devkit.simulators.dingtalk.gate import TokenFamily
+from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.chats import AppChats
 from devkit.simulators.wecom.corp import Corp, Directory, User
 from devkit.simulators.wecom.gate import WeComError

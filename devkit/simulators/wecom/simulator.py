@@ -80,8 +80,8 @@ from typing import Any, Callable
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.base import PlatformSimulator
-from devkit.simulators.dingtalk.gate import TokenFamily
 from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.apps import SELF_BUILT, AppView, view_for_token
 from devkit.simulators.wecom.chats import AppChats
 from devkit.simulators.wecom.control import MOUNT_PATH, ControlApi, panel_html

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from devkit.simulators.dingtalk.gate import TokenFamily
+from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.apps import SUITE, AppView
 from devkit.simulators.wecom.corp import Corp, Org, Suite, User
 from devkit.simulators.wecom.gate import Limits, WeComError
