@@ -536,7 +536,7 @@ def test_appchat_war_room(sim: WeComSimulator) -> None:
 
 def test_page_and_combined_server() -> None:
     with start_simulators() as simulators:
-        wecom, base = simulators.wecom, f"http://127.0.0.1:{simulators.port}"
+        wecom, base = simulators.platforms["wecom"], f"http://127.0.0.1:{simulators.port}"
         assert (wecom.api_base, wecom.oauth_base) == (f"{base}/wecom", f"{base}/wecom/oauth")
         page, combined = requests.get(f"{base}/wecom/").text, requests.get(f"{base}/").text
         assert "#07c160" in page and 'post("click"' in page and 'id="wc-sim"' in combined
