@@ -88,7 +88,7 @@ from typing import Any
 
 from bench.fault_audit import audit, table
 from bench.fault_clock import Warp
-from bench.fault_platforms import VIEWS
+from bench.fault_platforms import SILENCE_MINUTES
 from bench.fault_runtime import BenchRuntime, dead_letters, settle
 from bench.fault_stories import Driver, Target, plan_incidents
 from chalicelib.common import aws, config, sealing
@@ -159,7 +159,8 @@ def run(options: Options) -> dict[str, Any]:
         try:
             warp.hook_sqs(aws.client("sqs"))
             console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
-            views = {p: VIEWS[p](runtime.simulators.platforms[p], runtime.simulator_url) for p in options.platforms}
+            views = {p: SIMULATORS[p].client(runtime.simulators.platforms[p], runtime.simulator_url, SILENCE_MINUTES)
+                     for p in options.platforms}
             plans = plan_incidents(set_up(console, views), options.cards, options.seed)
             phases.done("setup")
             mixes = _mixes(runtime, list(options.platforms), options.fault_rate, options.seed)

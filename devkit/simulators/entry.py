@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from devkit.simulators.base import PlatformSimulator
+from devkit.simulators.client import ClientView
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class SimulatorEntry:
     title: str  # how the combined page's bar names the platform
     setups: dict[str, Callable[..., dict]]  # the walkthrough's seed guides by name; the one under ``name`` sets up
     # the platform's own app and takes ``link=False`` to leave the people to link themselves
+    client: type[ClientView]  # its client as a program reads and clicks it (the fault run)
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ import requests
 import devkit.simulators
 from devkit.simulators import SIMULATORS
 from devkit.simulators.base import PlatformSimulator
+from devkit.simulators.client import ClientView
 from devkit.simulators.combined import start_simulators
 from devkit.walkthrough import SETUPS
 
@@ -19,15 +20,15 @@ def _packages() -> list[str]:
     return [m.name for m in pkgutil.iter_modules(devkit.simulators.__path__) if m.ispkg]
 
 
-def _simulator_classes() -> set[type[PlatformSimulator]]:
-    """Every PlatformSimulator subclass found in the simulator packages' modules."""
+def _subclasses(base: type) -> set[type]:
+    """Every subclass of ``base`` defined in the simulator packages' modules."""
     found = set()
     for package in _packages():
         path = importlib.import_module(f"devkit.simulators.{package}").__path__
         for module in pkgutil.iter_modules(path):
             loaded = importlib.import_module(f"devkit.simulators.{package}.{module.name}")
-            found |= {value for value in vars(loaded).values() if isinstance(value, type)
-                      and issubclass(value, PlatformSimulator) and value is not PlatformSimulator}
+            found |= {value for value in vars(loaded).values()
+                      if isinstance(value, type) and issubclass(value, base) and value is not base}
     return found
 
 
@@ -39,8 +40,11 @@ def test_every_simulator_package_is_registered_under_its_own_name() -> None:
         assert entry.simulator.__module__.startswith(f"devkit.simulators.{name}.")
 
 
-def test_every_simulator_class_is_a_registered_one() -> None:
-    assert _simulator_classes() == {entry.simulator for entry in SIMULATORS.values()}
+def test_every_simulator_and_client_class_is_a_registered_one() -> None:
+    assert _subclasses(PlatformSimulator) == {entry.simulator for entry in SIMULATORS.values()}
+    assert _subclasses(ClientView) == {entry.client for entry in SIMULATORS.values()}
+    for name, entry in SIMULATORS.items():
+        assert entry.client.name == name and entry.client.__module__ == f"devkit.simulators.{name}.client"
 
 
 def test_each_entry_sets_up_its_own_app_from_its_own_package() -> None:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from devkit.simulators.entry import SimulatorEntry
+from devkit.simulators.feishu.client import FeishuClient
 from devkit.simulators.feishu.simulator import FeishuSimulator
 from devkit.simulators.feishu.walkthrough import setup_feishu
 
-ENTRY = SimulatorEntry(FeishuSimulator, "飞书 Feishu", {"feishu": setup_feishu})
+ENTRY = SimulatorEntry(simulator=FeishuSimulator, title="飞书 Feishu", client=FeishuClient,
+                       setups={"feishu": setup_feishu})
