@@ -236,7 +236,7 @@ def _event(method: str, path: str, headers: dict[str, str], body: str) -> dict:
 
 
 def _dingtalk(incident_id: str) -> tuple[str, str, dict[str, str], str]:
-    from devkit.simulators.dingtalk_push import card_signature
+    from devkit.simulators.dingtalk.push import card_signature
 
     card = _card("dingtalk", incident_id, lambda key: {"out_track_id": key})
     content = json.dumps({"cardPrivateData": {"actionIds": ["ack"], "params": {}}})

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bench.fault_platforms import expected, status_shown
 from chalicelib.common import aws
 from chalicelib.core import cards, incidents
 from chalicelib.platforms import adapter_for
@@ -75,7 +76,7 @@ def _error_head(record: dict[str, Any]) -> str:
 def _evidence(card: Any, record: dict[str, Any], incident: dict[str, Any], cause: str) -> dict[str, Any]:
     """What a stale card shows and what the app knows of it, for whoever looks into the cause."""
     return {"platform": card.platform, "incident_id": card.incident_id, "kind": card.kind, "target": card.target,
-            "cause": cause, "shows": card.status_shown(), "status": incident["status"],
+            "cause": cause, "shows": status_shown(card), "status": incident["status"],
             "record": {k: record.get(k) for k in ("state", "error", "ref", "card_digest", "sent_at", "updated_at")},
             "timeline": [(e["at"], e["action"], e.get("by"), e.get("source")) for e in incident.get("timeline", [])]}
 
@@ -119,7 +120,7 @@ def audit(incident_ids: set[str], views: dict[str, Any], unapplied: set[tuple[st
         incident = stored[record["incident_id"]]
         current = cards.build(incident, record["integration_id"])
         for card in found:
-            if card.content == views[adapter.name].expected(adapter, current, card):
+            if card.content == expected(adapter, current, card):
                 continue
             tally.stale += 1
             if record.get("error"):

@@ -88,16 +88,16 @@ from typing import Any
 
 from bench.fault_audit import audit, table
 from bench.fault_clock import Warp
-from bench.fault_platforms import VIEWS
+from bench.fault_platforms import SILENCE_MINUTES
 from bench.fault_runtime import BenchRuntime, dead_letters, settle
 from bench.fault_stories import Driver, Target, plan_incidents
 from chalicelib.common import aws, config, sealing
 from chalicelib.platforms import names
 from chalicelib.store import people
+from devkit.console import Console
 from devkit.runtime import Runtime
-from devkit.simulators import outbound
+from devkit.simulators import SIMULATORS, outbound
 from devkit.simulators.faults import FaultMix
-from devkit.walkthrough import SETUPS, Console
 
 PLATFORMS = names()
 
@@ -106,7 +106,7 @@ def set_up(console: Console, views: dict[str, Any]) -> list[Target]:
     """Each platform as the walkthrough sets it up, the app in every group; where a card can go."""
     targets = []
     for platform, view in views.items():
-        done = SETUPS[platform](console)
+        done = SIMULATORS[platform].setup(console)
         integration = done["integration"]["id"]
         for member in done["people"]:
             binding = people.binding(member, integration)
@@ -122,7 +122,7 @@ def _mixes(runtime: Runtime, platforms: list[str], rate: float, seed: int) -> di
     """A mix per simulator and one for the way back from the app, each with its own seeded draws."""
     mixes = {name: FaultMix(rate, f"{seed}:{name}") for name in [*platforms, "callbacks"]}
     for name in platforms:
-        getattr(runtime.simulators, name).mix_faults(mixes[name])
+        runtime.simulators.platforms[name].mix_faults(mixes[name])
     outbound.NETWORK.mix = mixes["callbacks"]
     return mixes
 
@@ -160,7 +160,8 @@ def run(options: Options) -> dict[str, Any]:
         try:
             warp.hook_sqs(aws.client("sqs"))
             console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
-            views = {p: VIEWS[p](getattr(runtime.simulators, p), runtime.simulator_url) for p in options.platforms}
+            views = {p: SIMULATORS[p].client(runtime.simulators.platforms[p], runtime.simulator_url, SILENCE_MINUTES)
+                     for p in options.platforms}
             plans = plan_incidents(set_up(console, views), options.cards, options.seed)
             phases.done("setup")
             mixes = _mixes(runtime, list(options.platforms), options.fault_rate, options.seed)
@@ -173,7 +174,7 @@ def run(options: Options) -> dict[str, Any]:
             settled = settle(options.settle_timeout)
             phases.done("settle")
             for name in options.platforms:  # no more faults: the audit only reads
-                getattr(runtime.simulators, name).mix_faults(None)
+                runtime.simulators.platforms[name].mix_faults(None)
             result = audit({plan.incident_id for plan in plans}, views, driver.unapplied)
             phases.done("audit")
             return {**vars(options), "platforms": list(options.platforms), "audit": result.summary(),

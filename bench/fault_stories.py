@@ -78,7 +78,7 @@ def plan_incidents(targets: list[Target], cards: int, seed: int) -> list[Plan]:
 
 @dataclass
 class Driver:
-    """Plays plans against the running system; ``views`` are the platforms' (fault_platforms)."""
+    """Plays plans against the running system; ``views`` are the simulators' clients (devkit.simulators.client)."""
 
     views: dict[str, Any]
     produce: Callable[[str], None]  # sends one notification body to the producers' queue

@@ -42,10 +42,12 @@ from chalicelib.flows import consumers as worker  # noqa: E402
 from chalicelib.flows import integrations
 from chalicelib.flows.integrations import IntegrationIn  # noqa: E402
 from chalicelib.store import people  # noqa: E402
-from devkit.simulators import dingtalk_org, feishu_tenant, wecom_corp  # noqa: E402
-from devkit.simulators.dingtalk import DingTalkSimulator  # noqa: E402
-from devkit.simulators.feishu import FeishuSimulator  # noqa: E402
-from devkit.simulators.wecom import WeComSimulator  # noqa: E402
+from devkit.simulators.dingtalk import org as dingtalk_org  # noqa: E402
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator  # noqa: E402
+from devkit.simulators.feishu import tenant as feishu_tenant  # noqa: E402
+from devkit.simulators.feishu.simulator import FeishuSimulator  # noqa: E402
+from devkit.simulators.wecom import corp as wecom_corp  # noqa: E402
+from devkit.simulators.wecom.simulator import WeComSimulator  # noqa: E402
 from infra.bootstrap import bootstrap  # noqa: E402
 
 START = 1_800_000_000.0  # aligned to the minute, like the platforms' windows

@@ -13,8 +13,8 @@ from typing import Iterator
 import pytest
 
 from chalicelib.common import aws, config, sealing
+from devkit.console import Console
 from devkit.runtime import Runtime
-from devkit.walkthrough import Console
 
 ADMIN_TOKEN = "live-admin-token"
 

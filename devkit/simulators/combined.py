@@ -1,7 +1,7 @@
-"""One server for every simulator: each platform under its own prefix, a page at ``/``.
+"""One server for every simulator in the registry: each platform under its own prefix, a page at ``/``.
 
-The page shows each platform's panel (its chats, cards and buttons, its console and tenant data):
-DingTalk under ``/dingtalk``, Feishu under ``/feishu``, WeCom under ``/wecom``.
+The page shows each platform's panel (its chats, cards and buttons, its console and tenant data), in the
+registry's order, each under its mount path (``/dingtalk``, ``/feishu``, ``/wecom``).
 """
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import Callable
 
-from devkit.simulators.dingtalk import DingTalkSimulator
-from devkit.simulators.feishu import FeishuSimulator
+from devkit.simulators import SIMULATORS
+from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.http import Route, Router, html_response, serve
-from devkit.simulators.wecom import WeComSimulator
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -25,15 +24,12 @@ header a{{color:#fff;margin-right:14px;text-decoration:none;border-bottom:2px so
 header a:hover{{border-color:#fff}}</style></head>
 <body><header><b>dutybridge 平台模拟器</b><nav>{nav}</nav><small>platform simulators · app {app_url}</small></header>
 {panels}</body></html>"""
-TITLES = {"/dingtalk": "钉钉 DingTalk", "/feishu": "飞书 Feishu", "/wecom": "企业微信 WeCom"}
 
 
 @dataclass
 class Simulators:
     server: ThreadingHTTPServer
-    dingtalk: DingTalkSimulator
-    feishu: FeishuSimulator
-    wecom: WeComSimulator
+    platforms: dict[str, PlatformSimulator]  # by the registry's names
     app_url: str = ""
 
     @property
@@ -52,22 +48,21 @@ class Simulators:
 
 
 def start_simulators(host: str = "127.0.0.1", port: int = 0, now: Callable[[], float] = time.time) -> Simulators:
-    """Serve all three; ``now`` is their clock (the fault bench runs them on its faster one)."""
-    platforms = dingtalk, feishu, wecom = DingTalkSimulator(now=now), FeishuSimulator(now=now), WeComSimulator(now=now)
+    """Serve every registered simulator; ``now`` is their clock (the fault bench runs them on its faster one)."""
+    platforms = {name: entry.simulator(now=now) for name, entry in SIMULATORS.items()}
     router = Router()
-    for platform in platforms:
+    for platform in platforms.values():
         router.mount(platform.mount_path, platform.routes())
     server, _ = serve(router, host, port)
-    for platform in platforms:
+    for platform in platforms.values():
         platform.base_url = f"http://{host}:{server.server_port}"
-    simulators = Simulators(server, dingtalk, feishu, wecom)
+    simulators = Simulators(server, platforms)
     router.mount("", [Route("GET", r"/", lambda request: html_response(_page(simulators.app_url, platforms)))])
     return simulators
 
 
-def _page(app_url: str, platforms) -> str:
+def _page(app_url: str, platforms: dict[str, PlatformSimulator]) -> str:
     """Every platform's panel in its own section, with a bar to jump between them."""
-    anchors = [p.mount_path.strip("/") for p in platforms]
-    nav = "".join(f'<a href="#{a}">{TITLES.get(p.mount_path, a)}</a>' for a, p in zip(anchors, platforms, strict=True))
-    panels = "".join(f'<section id="{a}">{p.panel_html()}</section>' for a, p in zip(anchors, platforms, strict=True))
+    nav = "".join(f'<a href="#{name}">{SIMULATORS[name].title}</a>' for name in platforms)
+    panels = "".join(f'<section id="{name}">{p.panel_html()}</section>' for name, p in platforms.items())
     return PAGE.format(app_url=app_url, nav=nav, panels=panels)

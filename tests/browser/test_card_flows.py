@@ -4,7 +4,6 @@ open a war room, and have a click made before linking applied once linked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -13,7 +12,9 @@ import tests.browser.needs  # noqa: F401 - first: skips this module when chromiu
 # isort: split
 from playwright.sync_api import Page, expect
 
-from devkit.walkthrough import Console, send_incident, setup_dingtalk, setup_feishu, setup_wecom
+from devkit.console import Console
+from devkit.simulators import SIMULATORS
+from devkit.walkthrough import send_incident
 from tests.browser.clients import SLOW, Client, Person, screenshot
 from tests.live_runtime import queue_url
 
@@ -24,7 +25,6 @@ class Platform:
 
     name: str
     panel: str
-    setup: Callable[..., dict]
     me: Person  # the person most tests act as (the first one the seed guide pages)
     partner: Person  # a second responder, for war rooms (WeCom groups need two people)
     account: str  # how the linking page names my platform account
@@ -36,16 +36,18 @@ class Platform:
     link_in_direct: bool = False  # the link an unlinked click gets comes as a direct message
 
 
-DINGTALK = Platform("dingtalk", "#dt-sim", setup_dingtalk, Person("张伟", "zhangwei"), Person("李娜", "lina"),
+DINGTALK = Platform("dingtalk", "#dt-sim", Person("张伟", "zhangwei"), Person("李娜", "lina"),
                     "钉钉账号：张伟", "单聊 1:1 robot chat ({})", "查看详情", "更多屏蔽", "场景群 Scene group",
                     stranger=Person("王芳", "wangfang"))
-FEISHU = Platform("feishu", "#fs-sim", setup_feishu, Person("陈静", "chenjing"), Person("刘洋", "liuyang"),
+FEISHU = Platform("feishu", "#fs-sim", Person("陈静", "chenjing"), Person("刘洋", "liuyang"),
                   "飞书账号：陈静", "单聊 1:1 with the bot ({})", "查看详情", "···", "应用创建 Created by the app",
                   stranger=Person("赵磊", "zhaolei"), link_in_direct=True)
-WECOM = Platform("wecom", "#wc-sim", setup_wecom, Person("张伟", "ZhangWei", "13700000001"),
+WECOM = Platform("wecom", "#wc-sim", Person("张伟", "ZhangWei", "13700000001"),
                  Person("李娜", "LiNa", "13700000002"), "企业微信账号：ZhangWei", "{}", None, "···",
                  "应用群聊 App group chat")
-ALL = pytest.mark.parametrize("spec", [DINGTALK, FEISHU, WECOM], ids=lambda p: p.name)
+# one per simulator in the registry: a registered platform without its client here fails at collection
+CLIENTS = {spec.name: spec for spec in (DINGTALK, FEISHU, WECOM)}
+ALL = pytest.mark.parametrize("spec", [CLIENTS[name] for name in SIMULATORS], ids=lambda p: p.name)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def worlds(console: Console) -> dict:
 @pytest.fixture
 def world(spec: Platform, worlds: dict, console: Console) -> dict:
     if spec.name not in worlds:
-        worlds[spec.name] = spec.setup(console, link=False)
+        worlds[spec.name] = SIMULATORS[spec.name].setup(console, link=False)
     return worlds[spec.name]
 
 

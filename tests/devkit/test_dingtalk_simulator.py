@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from devkit.simulators.dingtalk import DingTalkSimulator
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 from devkit.simulators.http import Request, Response, Router, json_response, serve, text_response
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"

@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from devkit.simulators import outbound
-from devkit.simulators.dingtalk_gate import FAULT_KINDS as DINGTALK_KINDS
+from devkit.simulators.dingtalk.gate import FAULT_KINDS as DINGTALK_KINDS
 from devkit.simulators.faults import ANSWER_KINDS, FaultMix
 from devkit.simulators.http import Router, json_response, serve
 from devkit.simulators.outbound import Delivery, post
-from devkit.simulators.wecom import WeComSimulator
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import requests
 
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.feishu import crypto as lark_crypto
-from devkit.simulators import feishu_push
 from devkit.simulators.combined import start_simulators
-from devkit.simulators.feishu import FeishuSimulator
-from devkit.simulators.feishu_tenant import App, User
+from devkit.simulators.feishu import push as feishu_push
+from devkit.simulators.feishu.simulator import FeishuSimulator
+from devkit.simulators.feishu.tenant import App, User
 from devkit.simulators.http import Request, Response, Router, json_response, serve
 
 VECTOR = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="
@@ -772,9 +772,9 @@ def test_page_and_combined_server() -> None:
         base = f"http://127.0.0.1:{simulators.port}"
         page = requests.get(f"{base}/feishu/")
         assert page.status_code == 200 and "#3370ff" in page.text and 'post("click"' in page.text
-        assert 'data-base="/feishu"' in simulators.feishu.panel_html()
+        assert 'data-base="/feishu"' in simulators.platforms["feishu"].panel_html()
         assert 'id="fs-sim"' in requests.get(f"{base}/").text and 'id="dt-sim"' in requests.get(f"{base}/").text
-        assert simulators.feishu.api_base == f"{base}/feishu"
+        assert simulators.platforms["feishu"].api_base == f"{base}/feishu"
         assert requests.get(f"{base}/feishu/_sim/state").json()["app"]["appId"].startswith("cli_")
         assert requests.get(f"{base}/dingtalk/_sim/state").status_code == 200
     finally:

@@ -12,9 +12,9 @@ import requests
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.combined import start_simulators
 from devkit.simulators.http import Request, Response, Router, serve, text_response
-from devkit.simulators.wecom import WeComSimulator
-from devkit.simulators.wecom_corp import Corp
-from devkit.simulators.wecom_push import xml_message
+from devkit.simulators.wecom.corp import Corp
+from devkit.simulators.wecom.push import xml_message
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 VECTOR_1 = ("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")
 VECTOR_2 = ("hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "ww1436e0e65a779aee")
@@ -536,7 +536,7 @@ def test_appchat_war_room(sim: WeComSimulator) -> None:
 
 def test_page_and_combined_server() -> None:
     with start_simulators() as simulators:
-        wecom, base = simulators.wecom, f"http://127.0.0.1:{simulators.port}"
+        wecom, base = simulators.platforms["wecom"], f"http://127.0.0.1:{simulators.port}"
         assert (wecom.api_base, wecom.oauth_base) == (f"{base}/wecom", f"{base}/wecom/oauth")
         page, combined = requests.get(f"{base}/wecom/").text, requests.get(f"{base}/").text
         assert "#07c160" in page and 'post("click"' in page and 'id="wc-sim"' in combined

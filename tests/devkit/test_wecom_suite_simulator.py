@@ -13,8 +13,8 @@ from test_wecom_simulator import Clock, clock  # noqa: F401 - the settable clock
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.http import Request, Response, Router, serve, text_response
-from devkit.simulators.wecom import WeComSimulator
-from devkit.simulators.wecom_corp import Suite
+from devkit.simulators.wecom.corp import Suite
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 DEMO, DEMO_AGENT, HOME_AGENT = "wwd6b1c3a5e7f90824", 1000003, 1000017
 

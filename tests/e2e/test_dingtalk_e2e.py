@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.walkthrough import Console, send_incident, setup_dingtalk
+from devkit.console import Console
+from devkit.simulators.dingtalk.walkthrough import setup_dingtalk
+from devkit.walkthrough import send_incident
 from tests.live_runtime import queue_url
 
 

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from devkit.walkthrough import Console, send_incident, setup_feishu
+from devkit.console import Console
+from devkit.simulators.feishu.walkthrough import setup_feishu
+from devkit.walkthrough import send_incident
 from tests.live_runtime import queue_url
 
 

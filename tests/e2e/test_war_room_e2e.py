@@ -7,13 +7,15 @@ import json
 import pytest
 
 from chalicelib.core.models import DeliveryJob
-from devkit.walkthrough import Console, open_war_room, send_incident, setup_dingtalk, setup_feishu, setup_wecom
+from devkit.console import Console
+from devkit.simulators import SIMULATORS
+from devkit.walkthrough import open_war_room, send_incident
 from tests.live_runtime import queue_url
 
 
 @pytest.fixture(scope="module")
 def worlds(console):
-    done = {"dingtalk": setup_dingtalk(console), "feishu": setup_feishu(console), "wecom": setup_wecom(console)}
+    done = {name: entry.setup(console) for name, entry in SIMULATORS.items()}
     yield done
     for setup in done.values():  # later modules set their platforms up again; leave nobody bound twice
         console.api("DELETE", f"/integrations/{setup['integration']['id']}")

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from devkit.walkthrough import Console, send_incident, setup_wecom
+from devkit.console import Console
+from devkit.simulators.wecom.walkthrough import setup_wecom
+from devkit.walkthrough import send_incident
 from tests.live_runtime import queue_url
 
 

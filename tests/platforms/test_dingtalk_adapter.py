@@ -29,7 +29,7 @@ from chalicelib.core.cards import Card
 from chalicelib.platforms.dingtalk import api as dingtalk_api
 from chalicelib.platforms.dingtalk.adapter import Credentials, DingTalk, Settings
 from chalicelib.platforms.dingtalk.cards import MAX_VALUE_BYTES, card_params
-from devkit.simulators.dingtalk import DingTalkSimulator
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 
 TOKEN_API = "/v1.0/oauth2/accessToken"
 CREATE_API = "/v1.0/card/instances/createAndDeliver"

@@ -8,7 +8,7 @@ import requests
 
 from chalicelib.common.config import settings
 from chalicelib.platforms.feishu import adapter as feishu
-from devkit.simulators.feishu import FeishuSimulator
+from devkit.simulators.feishu.simulator import FeishuSimulator
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from chalicelib.platforms.dingtalk.cards import card_params
 from chalicelib.platforms.feishu import adapter as feishu
 from chalicelib.platforms.wecom import adapter as wecom
 from chalicelib.platforms.wecom.cards import render as wecom_render
-from devkit.simulators.dingtalk import DingTalkSimulator
-from devkit.simulators.feishu import FeishuSimulator
-from devkit.simulators.feishu_gate import api_error
-from devkit.simulators.wecom import WeComSimulator
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
+from devkit.simulators.feishu.gate import api_error
+from devkit.simulators.feishu.simulator import FeishuSimulator
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 INCIDENT = {"id": "inc-1", "title": "CPU > 95% on db-1", "severity": "critical", "status": "triggered",
             "labels": {"service": "db"}}

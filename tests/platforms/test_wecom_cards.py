@@ -10,7 +10,7 @@ from chalicelib.core import cards
 from chalicelib.core.callback import RoomPlan
 from chalicelib.platforms.wecom.adapter import Credentials, Settings, WeCom
 from chalicelib.platforms.wecom.cards import summary
-from devkit.simulators.wecom import WeComSimulator
+from devkit.simulators.wecom.simulator import WeComSimulator
 
 HOSTILE = ('db down [点这里 click](https://evil.example/x) <font color="warning">紧急</font> <@all> <@ZhangWei> '
            '**bold** `code`\n> quoted\n# heading')

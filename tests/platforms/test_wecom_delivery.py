@@ -12,7 +12,7 @@ from chalicelib.flows import consumers as worker
 from chalicelib.platforms import http
 from chalicelib.store import deliveries, people
 from chalicelib.store import integrations as integration_store
-from devkit.simulators.wecom import WeComSimulator
+from devkit.simulators.wecom.simulator import WeComSimulator
 from tests.conftest import drain
 from tests.factories import member, notification, stored_integration
 

@@ -13,7 +13,7 @@ from chalicelib.common import clock, config, sealing
 from chalicelib.flows import integrations
 from chalicelib.store import ephemeral
 from chalicelib.store import integrations as integration_store
-from devkit.simulators.dingtalk import DingTalkSimulator
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 from tests.fuzz import dynamo_limits
 
 ADMIN_PREFIXES = ("/integrations", "/members", "/incidents")

@@ -19,8 +19,8 @@ from chalicelib.core.models import DeliveryJob
 from chalicelib.platforms.msgcrypt import MsgCrypt, aes_key
 from chalicelib.store import chats, deliveries, ephemeral, people
 from chalicelib.store import integrations as integration_store
-from devkit.simulators.dingtalk import DingTalkSimulator
-from devkit.simulators.dingtalk_org import Org
+from devkit.simulators.dingtalk.org import Org
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 from tests.factories import member, stored_integration
 
 CREDS = {"corp_id": "dingcorp0001", "agent_id": "1001", "client_id": "dingappkey0001", "client_secret": "s" * 32,

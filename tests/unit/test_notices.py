@@ -112,7 +112,7 @@ def test_the_quota_view_counts_digested_cards(low_budget):
 
 def test_on_wecom_a_digest_is_a_notice_card_without_buttons(low_budget):
     from chalicelib.platforms.wecom.cards import render
-    from devkit.simulators.wecom_cards import check_card
+    from devkit.simulators.wecom.cards import check_card
     _notify("inc-1")
     _run_deliveries()
     digest, = drain("deliveries")

@@ -1,0 +1,10 @@
+"""DingTalk (钉钉): one org's side of DingTalk, its client panel and the seed guide played against it."""
+from __future__ import annotations
+
+from devkit.simulators.dingtalk.client import DingTalkClient
+from devkit.simulators.dingtalk.simulator import DingTalkSimulator
+from devkit.simulators.dingtalk.walkthrough import setup_dingtalk
+from devkit.simulators.entry import SimulatorEntry
+
+ENTRY = SimulatorEntry(simulator=DingTalkSimulator, title="钉钉 DingTalk", client=DingTalkClient,
+                       setups={"dingtalk": setup_dingtalk})

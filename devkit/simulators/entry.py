@@ -1,0 +1,29 @@
+"""What a simulator package declares about itself, so that the combined page and server, the walkthrough,
+the bench and the live tests find every platform in ``devkit.simulators.SIMULATORS`` instead of a list of
+their own."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from devkit.simulators.base import PlatformSimulator
+from devkit.simulators.client import ClientView
+
+
+@dataclass(frozen=True)
+class SimulatorEntry:
+    simulator: type[PlatformSimulator]  # serves under its ``mount_path``; the combined server builds it with ``now``
+    title: str  # how the combined page's bar names the platform
+    setups: dict[str, Callable[..., dict]]  # the walkthrough's seed guides by name; the one under ``name`` sets up
+    # the platform's own app and takes ``link=False`` to leave the people to link themselves
+    client: type[ClientView]  # its client as a program reads and clicks it (the fault run)
+
+    @property
+    def name(self) -> str:
+        """The platform's name, as the app's registry spells it: the simulator's mount path without its slash."""
+        return self.simulator.mount_path.strip("/")
+
+    @property
+    def setup(self) -> Callable[..., dict]:
+        """The seed guide that sets up the platform's own app (``setup(console, link=True)``)."""
+        return self.setups[self.name]

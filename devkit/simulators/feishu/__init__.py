@@ -1,0 +1,10 @@
+"""Feishu / Lark (飞书): one tenant's side of Feishu, its client panel and the seed guide played against it."""
+from __future__ import annotations
+
+from devkit.simulators.entry import SimulatorEntry
+from devkit.simulators.feishu.client import FeishuClient
+from devkit.simulators.feishu.simulator import FeishuSimulator
+from devkit.simulators.feishu.walkthrough import setup_feishu
+
+ENTRY = SimulatorEntry(simulator=FeishuSimulator, title="飞书 Feishu", client=FeishuClient,
+                       setups={"feishu": setup_feishu})

@@ -1,0 +1,10 @@
+"""WeCom (企业微信): one corp's self-built app and a provider's suite, the client panel and the seed guide."""
+from __future__ import annotations
+
+from devkit.simulators.entry import SimulatorEntry
+from devkit.simulators.wecom.client import WeComClient
+from devkit.simulators.wecom.simulator import WeComSimulator
+from devkit.simulators.wecom.walkthrough import setup_wecom, setup_wecom_suite
+
+ENTRY = SimulatorEntry(simulator=WeComSimulator, title="企业微信 WeCom", client=WeComClient,
+                       setups={"wecom": setup_wecom, "wecom-suite": setup_wecom_suite})
