@@ -7,10 +7,13 @@ import threading
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.common.config import settings
 
 _CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+
+UNREACHABLE = (BotoCoreError, ClientError)  # what a call raises when AWS cannot be reached or refuses
 
 
 def _region() -> str:

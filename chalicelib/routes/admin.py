@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.common import lazy
 from chalicelib.common.errors import NotFound
-from chalicelib.core import incidents
-from chalicelib.core.models import ActionRequest, IntegrationPatch, MemberIn, Notification, WarRoomRequest
-from chalicelib.delivery import quota
-from chalicelib.flows import actions, admin_views, consumers, integrations, linking, providers
-from chalicelib.flows.integrations import IntegrationIn
 from chalicelib.routes.common import admin, parse
-from chalicelib.store import chats, people
 
+incidents = lazy.module("chalicelib.core.incidents")
+models = lazy.module("chalicelib.core.models")
+quota = lazy.module("chalicelib.delivery.quota")
+actions = lazy.module("chalicelib.flows.actions")
+admin_views = lazy.module("chalicelib.flows.admin_views")
+consumers = lazy.module("chalicelib.flows.consumers")
+integrations = lazy.module("chalicelib.flows.integrations")
+linking = lazy.module("chalicelib.flows.linking")
+providers = lazy.module("chalicelib.flows.providers")
+chats = lazy.module("chalicelib.store.chats")
+people = lazy.module("chalicelib.store.people")
 bp = Blueprint(__name__)
 
 
 @admin(bp, "/integrations", ("POST",))
 def create_integration():
-    return Response(integrations.create(parse(bp, IntegrationIn)), status_code=201)
+    return Response(integrations.create(parse(bp, integrations.IntegrationIn)), status_code=201)
 
 
 @admin(bp, "/integrations")
@@ -34,7 +40,7 @@ def get_integration(integration_id: str):
 
 @admin(bp, "/integrations/{integration_id}", ("PATCH",))
 def patch_integration(integration_id: str):
-    return integrations.update(integration_id, parse(bp, IntegrationPatch))
+    return integrations.update(integration_id, parse(bp, models.IntegrationPatch))
 
 
 @admin(bp, "/integrations/{integration_id}", ("DELETE",))
@@ -72,7 +78,7 @@ def get_provider(name: str):
 
 @admin(bp, "/members", ("POST",))
 def create_member():
-    return Response(admin_views.member(admin_views.create_member(parse(bp, MemberIn))), status_code=201)
+    return Response(admin_views.member(admin_views.create_member(parse(bp, models.MemberIn))), status_code=201)
 
 
 @admin(bp, "/members/{member_id}")
@@ -85,7 +91,7 @@ def get_member(member_id: str):
 
 @admin(bp, "/incidents", ("POST",))
 def post_incident():
-    incident = consumers.accept(parse(bp, Notification))
+    incident = consumers.accept(parse(bp, models.Notification))
     return Response({"id": incident["id"], "status": incident["status"]}, status_code=202)
 
 
@@ -96,12 +102,12 @@ def get_incident(incident_id: str):
 
 @admin(bp, "/incidents/{incident_id}/actions", ("POST",))
 def post_action(incident_id: str):
-    request = parse(bp, ActionRequest)
+    request = parse(bp, models.ActionRequest)
     return admin_views.incident(actions.take_as(incident_id, request.action, request.by, "api", request.minutes))
 
 
 @admin(bp, "/incidents/{incident_id}/war-room", ("POST",))
 def post_war_room(incident_id: str):
-    request = parse(bp, WarRoomRequest)
+    request = parse(bp, models.WarRoomRequest)
     room, created = actions.open_war_room(incident_id, request.integration_id, request.by)
     return Response(room, status_code=201 if created else 200)

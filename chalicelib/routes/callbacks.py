@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.flows import callbacks, providers
+from chalicelib.common import lazy
 from chalicelib.platforms import callback_content_types
 from chalicelib.routes.common import inbound, reply, sealed
 
+callbacks = lazy.module("chalicelib.flows.callbacks")
+providers = lazy.module("chalicelib.flows.providers")
 bp = Blueprint(__name__)
 CONTENT_TYPES = callback_content_types()
 

@@ -10,6 +10,7 @@ from typing import Callable, TypeVar
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.common import lazy
 from chalicelib.common.config import settings
 from chalicelib.common.errors import (
     AppError,
@@ -20,8 +21,8 @@ from chalicelib.common.errors import (
     readable,
 )
 from chalicelib.common.json_input import MAX_DEPTH, too_deep
-from chalicelib.core.callback import InboundRequest, Reply
 
+callback = lazy.module("chalicelib.core.callback")
 log = logging.getLogger("dutybridge")
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -97,13 +98,13 @@ def parse(bp: Blueprint, model: type[Model]) -> Model:
         raise InvalidInput(readable(exc)) from exc
 
 
-def inbound(bp: Blueprint) -> InboundRequest:
+def inbound(bp: Blueprint) -> callback.InboundRequest:
     request = bp.current_request
-    return InboundRequest(method=request.method, query=dict(request.query_params or {}),
+    return callback.InboundRequest(method=request.method, query=dict(request.query_params or {}),
                           headers={k.lower(): v for k, v in request.headers.items()},
                           body=raw_body(bp, settings().max_callback_bytes))
 
 
-def reply(answer: Reply) -> Response:
+def reply(answer: callback.Reply) -> Response:
     body = json.dumps(answer.body, ensure_ascii=False) if answer.content_type == "application/json" else answer.body
     return Response(body=body, status_code=answer.status, headers={"Content-Type": answer.content_type})

@@ -1,11 +1,11 @@
 """Liveness: answers once the app can reach its tables."""
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Blueprint, Response
 
-from chalicelib.common import aws
+from chalicelib.common import lazy
 
+aws = lazy.module("chalicelib.common.aws")
 bp = Blueprint(__name__)
 
 
@@ -13,6 +13,6 @@ bp = Blueprint(__name__)
 def healthz():
     try:
         aws.table("integrations").load()
-    except (BotoCoreError, ClientError) as exc:
+    except aws.UNREACHABLE as exc:
         return Response({"ok": False, "error": type(exc).__name__}, status_code=503)
     return {"ok": True}

@@ -11,45 +11,25 @@ import re
 from typing import Callable
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from chalicelib.common import lazy
 from chalicelib.common.errors import AppError, InvalidInput, Unauthorized, readable
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.core.models import Action
-from chalicelib.flows import admin_views, integrations, linking, pending
 from chalicelib.routes.common import guarded, parse, raw_body
-from chalicelib.web import guard, i18n, incident_pages, sessions, signin
 
+admin_views = lazy.module("chalicelib.flows.admin_views")
+integrations = lazy.module("chalicelib.flows.integrations")
+linking = lazy.module("chalicelib.flows.linking")
+forms = lazy.module("chalicelib.web.forms")
+guard = lazy.module("chalicelib.web.guard")
+i18n = lazy.module("chalicelib.web.i18n")
+incident_pages = lazy.module("chalicelib.web.incident_pages")
+sessions = lazy.module("chalicelib.web.sessions")
+signin = lazy.module("chalicelib.web.signin")
 bp = Blueprint(__name__)
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"}
 MAX_POST_BYTES = 4096  # a sign-in code, a mobile or an action: never more
-
-
-class HomeQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # the clients add their own (corpId, client=pc, ...)
-    next: str | None = Field(default=None, max_length=512)
-    pending: str | None = Field(default=None, pattern=pending.ID_PATTERN)
-
-
-class OAuthQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    code: str | None = Field(default=None, max_length=512)
-    state: str | None = Field(default=None, max_length=128)
-    error: str | None = Field(default=None, max_length=256)
-
-
-class CodeIn(BaseModel):
-    code: str = Field(min_length=1, max_length=512)
-    next: str | None = Field(default=None, max_length=512)
-
-
-class MobileIn(BaseModel):
-    mobile: str = Field(pattern=r"^\+?[0-9][0-9 -]{4,30}$")
-
-
-class PageAction(BaseModel):
-    action: Action
-    minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
 
 def _viewer(integration_id: str):
@@ -124,14 +104,14 @@ def posted(path: str) -> Callable:
 @bp.route("/app/{integration_id}")
 @page
 def home(words: i18n.Words, integration_id: str):
-    query = _query(HomeQuery)
+    query = _query(forms.HomeQuery)
     return incident_pages.home(integration_id, _viewer(integration_id), words, query.next, query.pending)
 
 
 @bp.route("/oauth/{integration_id}/callback")
 @page
 def oauth_callback(words: i18n.Words, integration_id: str):
-    query = _query(OAuthQuery)
+    query = _query(forms.OAuthQuery)
     done = signin.finish_redirect(integration_id, query.code, query.state, query.error,
                                     bp.current_request.headers.get("cookie"))
     return incident_pages.Screen(redirect=done.next_path, cookie=done.cookie)
@@ -151,7 +131,7 @@ def incident_page(words: i18n.Words, integration_id: str, incident_id: str):
 
 @posted("/app/{integration_id}/login")
 def login(integration_id: str):
-    request = parse(bp, CodeIn)
+    request = parse(bp, forms.CodeIn)
     done = signin.finish(integration_id, request.code, request.next)
     return Response({**_who(done.user, done.member), "next": done.next_path}, headers={"Set-Cookie": done.cookie})
 
@@ -161,12 +141,12 @@ def link(integration_id: str):
     user = _viewer(integration_id)
     if user is None:
         raise Unauthorized("请先在应用内登录 (sign in from the app first)")
-    return _who(user, linking.link_by_mobile(integration_id, user, parse(bp, MobileIn).mobile))
+    return _who(user, linking.link_by_mobile(integration_id, user, parse(bp, forms.MobileIn).mobile))
 
 
 @posted("/app/{integration_id}/incidents/{incident_id}/actions")
 def incident_action(integration_id: str, incident_id: str):
-    request = parse(bp, PageAction)
+    request = parse(bp, forms.PageAction)
     return admin_views.incident(incident_pages.act(integration_id, incident_id, _viewer(integration_id), request.action,
                                      request.minutes))
 

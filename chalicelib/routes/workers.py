@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.common import lazy
 from chalicelib.common.config import settings
-from chalicelib.flows import consumers
+
+consumers = lazy.module("chalicelib.flows.consumers")
 
 bp = Blueprint(__name__)
 

@@ -17,6 +17,12 @@ class SimulatorEntry:
     setups: dict[str, Callable[..., dict]]  # the walkthrough's seed guides by name; the one under ``name`` sets up
     # the platform's own app and takes ``link=False`` to leave the people to link themselves
     client: type[ClientView]  # its client as a program reads and clicks it (the fault run)
+    # the integration the seed guide has the admin enter for the platform's own app, from the simulated
+    # console's values (the simulator's ``/_sim/state``) and the address the simulator is served at
+    integration: Callable[[dict, str], dict]
+    # the guide's console steps that save the integration's callback URLs (each checked by the platform's
+    # handshake against the app first): ``save_urls(console, urls)`` answers what the console said
+    save_urls: Callable[..., dict]
 
     @property
     def name(self) -> str:

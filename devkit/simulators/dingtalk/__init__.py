@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from devkit.simulators.dingtalk.client import DingTalkClient
 from devkit.simulators.dingtalk.simulator import DingTalkSimulator
-from devkit.simulators.dingtalk.walkthrough import setup_dingtalk
+from devkit.simulators.dingtalk.walkthrough import integration_body, save_urls, setup_dingtalk
 from devkit.simulators.entry import SimulatorEntry
 
-ENTRY = SimulatorEntry(simulator=DingTalkSimulator, title="钉钉 DingTalk", client=DingTalkClient,
+ENTRY = SimulatorEntry(simulator=DingTalkSimulator, title="钉钉 DingTalk",
+                       integration=integration_body, save_urls=save_urls, client=DingTalkClient,
                        setups={"dingtalk": setup_dingtalk})

@@ -4,7 +4,8 @@ from __future__ import annotations
 from devkit.simulators.entry import SimulatorEntry
 from devkit.simulators.feishu.client import FeishuClient
 from devkit.simulators.feishu.simulator import FeishuSimulator
-from devkit.simulators.feishu.walkthrough import setup_feishu
+from devkit.simulators.feishu.walkthrough import integration_body, save_urls, setup_feishu
 
-ENTRY = SimulatorEntry(simulator=FeishuSimulator, title="飞书 Feishu", client=FeishuClient,
+ENTRY = SimulatorEntry(simulator=FeishuSimulator, title="飞书 Feishu",
+                       integration=integration_body, save_urls=save_urls, client=FeishuClient,
                        setups={"feishu": setup_feishu})

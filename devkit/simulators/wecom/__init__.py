@@ -4,7 +4,8 @@ from __future__ import annotations
 from devkit.simulators.entry import SimulatorEntry
 from devkit.simulators.wecom.client import WeComClient
 from devkit.simulators.wecom.simulator import WeComSimulator
-from devkit.simulators.wecom.walkthrough import setup_wecom, setup_wecom_suite
+from devkit.simulators.wecom.walkthrough import integration_body, save_urls, setup_wecom, setup_wecom_suite
 
-ENTRY = SimulatorEntry(simulator=WeComSimulator, title="企业微信 WeCom", client=WeComClient,
+ENTRY = SimulatorEntry(simulator=WeComSimulator, title="企业微信 WeCom",
+                       integration=integration_body, save_urls=save_urls, client=WeComClient,
                        setups={"wecom": setup_wecom, "wecom-suite": setup_wecom_suite})
