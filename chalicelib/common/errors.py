@@ -70,6 +70,13 @@ class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
 
 
+class Unavailable(AppError):
+    """Our own storage or queues could not be reached: nothing was decided, the caller may try again
+    (the platforms redeliver a callback answered with a 5xx)."""
+
+    status, code = 503, "unavailable"
+
+
 class CallbackRejected(AppError):
     """A platform callback that is forged, stale, replayed or malformed."""
 

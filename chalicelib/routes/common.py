@@ -18,13 +18,16 @@ from chalicelib.common.errors import (
     InvalidInput,
     PayloadTooLarge,
     Unauthorized,
+    Unavailable,
     readable,
 )
 from chalicelib.common.json_input import MAX_DEPTH, too_deep
 
+aws = lazy.module("chalicelib.common.aws")
 callback = lazy.module("chalicelib.core.callback")
 log = logging.getLogger("dutybridge")
 Model = TypeVar("Model", bound=BaseModel)
+UNAVAILABLE = Unavailable("暂时无法处理，请稍后重试 (temporarily unavailable, try again)")
 
 
 def error_response(exc: AppError) -> Response:
@@ -34,7 +37,8 @@ def error_response(exc: AppError) -> Response:
 
 
 def guarded(view: Callable) -> Callable:
-    """Turn project errors into clear 4xx answers; nothing a caller sends produces a 500."""
+    """Turn project errors into clear 4xx answers; nothing a caller sends produces a 500. AWS out of reach
+    is a 503 that says only that (the exception's name is logged, never answered)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
@@ -43,6 +47,9 @@ def guarded(view: Callable) -> Callable:
             if exc.status >= 500 or exc.code == "callback_rejected":
                 log.warning("refused %s: %s", view.__name__, exc.message)
             return error_response(exc)
+        except aws.UNREACHABLE as exc:
+            log.error("%s: AWS unavailable (%s)", view.__name__, type(exc).__name__)
+            return error_response(UNAVAILABLE)
     return wrapper
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.common import lazy
 from chalicelib.common.errors import AppError, InvalidInput, Unauthorized, readable
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.routes.common import guarded, parse, raw_body
+from chalicelib.routes.common import UNAVAILABLE, aws, guarded, log, parse, raw_body
 
 admin_views = lazy.module("chalicelib.flows.admin_views")
 integrations = lazy.module("chalicelib.flows.integrations")
@@ -73,6 +73,9 @@ def page(view: Callable) -> Callable:
             return _answer(view(words, **ids))
         except AppError as exc:
             return _answer(incident_pages.error(exc, words, ids.get("integration_id")))
+        except aws.UNREACHABLE as exc:
+            log.error("%s: AWS unavailable (%s)", view.__name__, type(exc).__name__)
+            return _answer(incident_pages.error(UNAVAILABLE, words))  # the integration cannot be read either
     return wrapper
 
 
