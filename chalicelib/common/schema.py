@@ -60,6 +60,10 @@ TABLES: tuple[Table, ...] = (
     Table("bindings", "member_id", "integration_id", indexes=(Index("by_user", "user_key"),)),
     Table("chats", "integration_id", "chat_id"),
     Table("incidents", "id"),
+    # Where Alertmanager, Grafana and webhooks push (README, "Sources"); keys stored as hashes.
+    Table("sources", "id"),
+    # A source's alert group (its groupKey, hashed) and the incident that follows it now.
+    Table("alert_groups", "source_id", "group_id"),
     # The sparse index holds only deliveries waiting for a queued job, by when they count as lost.
     Table("deliveries", "incident_id", "target_key", indexes=(Index("by_stale", "stale_shard", "stale_after"),)),
     # Which incidents concern a member (notified or acted), for their "my incidents" page.

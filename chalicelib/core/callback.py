@@ -72,6 +72,7 @@ class Intent(str, enum.Enum):
     ack = "ack"
     resolve = "resolve"
     silence = "silence"
+    unsilence = "unsilence"
     refresh = "refresh"  # 状态刷新: nothing changes, the card catches up with the incident
     war_room = WAR_ROOM  # 作战室: open (or find) the incident's group
 
@@ -82,7 +83,7 @@ class Intent(str, enum.Enum):
 
 
 # The buttons every platform's card offers (a card with its own 状态刷新 button adds Intent.refresh).
-CARD_BUTTONS = frozenset({Intent.ack, Intent.resolve, Intent.silence, Intent.war_room})
+CARD_BUTTONS = frozenset({Intent.ack, Intent.resolve, Intent.silence, Intent.unsilence, Intent.war_room})
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zoneinfo
 
 from pydantic import BaseModel
 
@@ -16,7 +17,10 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 SEVERITY_TEXT = {"critical": ("严重", "Critical"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}
 STATUS_TEXT = {"triggered": ("待处理", "Triggered"), "acknowledged": ("处理中", "Acknowledged"),
                "resolved": ("已关闭", "Resolved")}
-ACTION_TEXT = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced")}
+ACTION_TEXT = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced"),
+               "unsilence": ("取消屏蔽", "unsilenced")}
+ALERT_STATUS_TEXT = {"firing": ("触发", "firing"), "resolved": ("恢复", "resolved")}
+MAX_ALERT_LINES = 20  # a card lists at most these alerts of its group; the page lists the rest
 SILENCE_CHOICES = (120, 360, 1440)  # 2 h on the card itself, longer ones behind a menu
 # The 作战室 button opens the incident's group; it is no incident action, so it has its own id.
 WAR_ROOM = "war_room"
@@ -28,6 +32,16 @@ class Button(BaseModel):
     zh: str
     en: str
     minutes: int | None = None
+
+
+class AlertLine(BaseModel):
+    """One alert of the incident's group, as a card lists it."""
+
+    status: str  # firing | resolved
+    status_zh: str
+    status_en: str
+    text: str  # the alert's summary, else its distinguishing labels
+    at: str  # when it started (or resolved), local time
 
 
 class Card(BaseModel):
@@ -47,6 +61,9 @@ class Card(BaseModel):
     acted_by: str
     acted_by_en: str = ""  # the same in English, for platforms that show an English card beside the Chinese
     silenced_until: str
+    silence_id: str = ""  # the silence made in the incident's Alertmanager or Grafana
+    alert_count: str = ""  # e.g. "告警 3 条：触发 2 · 恢复 1 (3 alerts: 2 firing, 1 resolved)"; empty without a group
+    alerts: list[AlertLine] = []  # the first MAX_ALERT_LINES alerts, firing first
     url: str
     buttons: list[Button]
     silence_menu: list[Button]
@@ -58,24 +75,35 @@ class Card(BaseModel):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32]
 
 
-def local_time(iso: str | None) -> str:
+def zone(name: str | None) -> dt.tzinfo:
+    """A source's ``timezone`` setting; China time when unset (or no longer known)."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else CHINA
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return CHINA
+
+
+def local_time(iso: str | float | None, tz: dt.tzinfo = CHINA) -> str:
     if not iso:
         return ""
-    moment = dt.datetime.fromtimestamp(clock.parse_iso(iso), CHINA)
-    return moment.strftime("%m-%d %H:%M") + " (UTC+8)"
+    moment = dt.datetime.fromtimestamp(iso if isinstance(iso, (int, float)) else clock.parse_iso(iso), tz)
+    offset = moment.utcoffset() or dt.timedelta()
+    hours, rest = divmod(int(offset.total_seconds()) // 60, 60)
+    shown = f"UTC{'+' if offset >= dt.timedelta() else '-'}{abs(hours)}" + (f":{rest:02d}" if rest else "")
+    return moment.strftime("%m-%d %H:%M") + f" ({shown})"
 
 
 def incident_page(integration_id: str, incident_id: str) -> str:
     return f"{settings().public_base_url}/app/{integration_id}/incidents/{incident_id}"
 
 
-def _acted_by(incident: dict) -> tuple[str, str]:
+def _acted_by(incident: dict, tz: dt.tzinfo) -> tuple[str, str]:
     """Who acted last: (the Chinese line with its English gloss, the English line)."""
     last = incident.get("last_action")
     if not last:
         return "", ""
     zh, en = ACTION_TEXT[last["action"]]
-    at = local_time(last["at"])
+    at = local_time(last["at"], tz)
     return f"{last['name']} {zh}于 {at} ({en})", f"{last['name']} {en} at {at}"
 
 
@@ -86,22 +114,51 @@ def _buttons(incident: dict) -> tuple[list[Button], list[Button]]:
     if incident["status"] == Status.triggered.value:
         buttons.append(Button(action=Action.ack, zh="认领", en="Acknowledge"))
     buttons.append(Button(action=Action.resolve, zh="关闭", en="Close"))
+    if incidents.is_silenced(incident):  # silenced: the way back instead of longer silences
+        return buttons + [Button(action=Action.unsilence, zh="取消屏蔽", en="Unsilence")], []
     silence = [Button(action=Action.silence, zh=f"屏蔽 {m // 60} 小时", en=f"Silence {m // 60}h", minutes=m)
                for m in SILENCE_CHOICES]
     return buttons + silence[:1], silence[1:]
 
 
+def _alert_count(incident: dict) -> str:
+    group = incident.get("alert_group")
+    if not group:
+        return ""
+    firing, resolved, more = group.get("firing", 0), group.get("resolved", 0), group.get("truncated", 0)
+    total = firing + resolved + more
+    zh = f"告警 {total} 条：触发 {firing} · 恢复 {resolved}" + (f" · 未发送 {more}" if more else "")
+    en = f"{total} alerts: {firing} firing, {resolved} resolved" + (f", {more} not sent" if more else "")
+    return f"{zh} ({en})"
+
+
+def _alert_lines(incident: dict, tz: dt.tzinfo) -> list[AlertLine]:
+    lines = []
+    for alert in incident.get("alerts", [])[:MAX_ALERT_LINES]:
+        labels = alert.get("labels", {})
+        text = alert.get("summary") or " ".join(
+            f"{k}={v}" for k, v in labels.items() if k in ("alertname", "instance", "job", "pod", "service"))
+        zh, en = ALERT_STATUS_TEXT[alert["status"]]
+        when = alert.get("ends_at") if alert["status"] == "resolved" and alert.get("ends_at") else alert["starts_at"]
+        lines.append(AlertLine(status=alert["status"], status_zh=zh, status_en=en, text=text or alert["fingerprint"],
+                               at=local_time(when, tz)))
+    return lines
+
+
 def build(incident: dict, integration_id: str) -> Card:
     """The card for ``incident`` as seen through ``integration_id``."""
+    tz = zone(incident.get("timezone"))
     buttons, menu = _buttons(incident)
-    acted_by, acted_by_en = _acted_by(incident)
-    silenced = local_time(incident.get("silenced_until")) if incidents.is_silenced(incident) else ""
+    acted_by, acted_by_en = _acted_by(incident, tz)
+    silenced = local_time(incident.get("silenced_until"), tz) if incidents.is_silenced(incident) else ""
     return Card(
         incident_id=incident["id"], title=incident["title"], severity=incident["severity"],
         severity_zh=SEVERITY_TEXT[incident["severity"]][0], severity_en=SEVERITY_TEXT[incident["severity"]][1],
         status=incident["status"], status_zh=STATUS_TEXT[incident["status"]][0],
         status_en=STATUS_TEXT[incident["status"]][1], description=incident.get("description", ""),
-        labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at")),
+        labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at"), tz),
         acted_by=acted_by, acted_by_en=acted_by_en, silenced_until=silenced,
+        silence_id=incident.get("silence", {}).get("id", "") if silenced else "",
+        alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz),
         url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
         war_room=incident["status"] != Status.resolved.value)

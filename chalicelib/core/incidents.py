@@ -20,6 +20,7 @@ SYSTEM = "system"
 DEFAULT_SILENCE_MINUTES = 120
 MAX_TIMELINE = 300
 _CAS_ATTEMPTS = 8
+NOT_SILENCED = "故障未被屏蔽 (incident is not silenced)"
 
 
 def get(incident_id: str) -> dict:
@@ -29,18 +30,18 @@ def get(incident_id: str) -> dict:
     return incident
 
 
-def _entry(action: str, by: str, source: str, name: str = "", note: str = "", minutes: int | None = None) -> dict:
+def entry(action: str, by: str, source: str, name: str = "", note: str = "", minutes: int | None = None) -> dict:
     """A timeline entry; ``minutes`` (of a silence) stays a number so each page says it in its language."""
     entry = {"at": clock.iso(), "action": action, "by": by, "source": source}
     return {**entry, **({"name": name} if name else {}), **({"note": note} if note else {}),
             **({"minutes": minutes} if minutes else {})}
 
 
-def _append(incident: dict, entry: dict) -> None:
+def append(incident: dict, entry: dict) -> None:
     incident["timeline"] = (incident.get("timeline", []) + [entry])[-MAX_TIMELINE:]
 
 
-def _mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None = None) -> tuple[dict, bool]:
+def mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None = None) -> tuple[dict, bool]:
     """Apply ``change`` to a fresh copy until the conditional save wins; returns (incident, changed).
     ``read``: the incident as the caller just read it, tried first instead of reading it again."""
     for _ in range(_CAS_ATTEMPTS):
@@ -66,13 +67,13 @@ def ingest(fields: IncidentFields) -> tuple[dict, bool]:
     if current is None:
         incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
                     "started_at": data["started_at"] or clock.iso(), "timeline": []}
-        _append(incident, _entry(data["status"], PRODUCER, "api"))
+        append(incident, entry(data["status"], PRODUCER, "api"))
         try:
             store.create(incident)
             return incident, True
         except StorageConflict:
             pass  # created concurrently: fall through to the update path
-    return _mutate(fields.id, lambda incident: _merge(incident, data), current)
+    return mutate(fields.id, lambda incident: _merge(incident, data), current)
 
 
 def _merge(incident: dict, data: dict) -> bool:
@@ -82,34 +83,42 @@ def _merge(incident: dict, data: dict) -> bool:
             incident[name], changed = data[name], True
     if RANK[data["status"]] > RANK[incident["status"]]:
         incident["status"], changed = data["status"], True
-        _append(incident, _entry(data["status"], PRODUCER, "api"))
+        append(incident, entry(data["status"], PRODUCER, "api"))
     elif changed:
-        _append(incident, _entry("updated", PRODUCER, "api"))
+        append(incident, entry("updated", PRODUCER, "api"))
     return changed
 
 
 def act(incident_id: str, action: Action, member: dict, source: str,
-        minutes: int | None = None) -> dict:
+        minutes: int | None = None, silence: dict | None = None) -> dict:
     """Apply a person's action; raises Conflict when the current state refuses it, InvalidInput for a
-    silence longer than any caller may ask for."""
+    silence longer than any caller may ask for. ``silence``: the silence the incident's source made for
+    this action ({"id", "backend"}), kept so that 取消屏蔽 can expire it there."""
     if not silence_minutes_ok(minutes):
         raise InvalidInput(SILENCE_RANGE)
 
     def change(incident: dict) -> bool:
         _check_allowed(incident, action)
         at = clock.iso()
+        span = None
         if action is Action.silence:
             span = minutes or DEFAULT_SILENCE_MINUTES
             incident["silenced_until"] = clock.iso(clock.now() + span * 60)
+            incident.pop("silence", None)
+            if silence:
+                incident["silence"] = {**silence, "by": member["name"], "until": incident["silenced_until"]}
+        elif action is Action.unsilence:
+            incident.pop("silenced_until", None)
+            incident.pop("silence", None)
         else:
-            span = None
             incident["status"] = Status.acknowledged.value if action is Action.ack else Status.resolved.value
             incident[f"{incident['status']}_by"] = {"id": member["id"], "name": member["name"], "at": at}
         incident["last_action"] = {"action": action.value, "id": member["id"], "name": member["name"], "at": at}
-        _append(incident, _entry(action.value, member["id"], source, member["name"], minutes=span))
+        append(incident, entry(action.value, member["id"], source, member["name"],
+                               note=(silence or {}).get("id", ""), minutes=span))
         return True
 
-    return _mutate(incident_id, change)[0]
+    return mutate(incident_id, change)[0]
 
 
 def _check_allowed(incident: dict, action: Action) -> None:
@@ -118,6 +127,8 @@ def _check_allowed(incident: dict, action: Action) -> None:
         raise Conflict(_refusal(incident, "resolved", "关闭"))
     if action is Action.ack and status == Status.acknowledged.value:
         raise Conflict(_refusal(incident, "acknowledged", "认领"))
+    if action is Action.unsilence and not is_silenced(incident):
+        raise Conflict(NOT_SILENCED)
 
 
 def _refusal(incident: dict, state: str, verb: str) -> str:
@@ -134,7 +145,7 @@ def is_silenced(incident: dict) -> bool:
 
 def note(incident_id: str, action: str, text: str) -> None:
     """Add a system entry to the timeline (e.g. a notification suppressed while silenced)."""
-    _mutate(incident_id, lambda incident: _append(incident, _entry(action, SYSTEM, "api", note=text)) or True)
+    mutate(incident_id, lambda incident: append(incident, entry(action, SYSTEM, "api", note=text)) or True)
 
 
 def add_war_room(read: dict, integration_id: str, room: dict, by: str, source: str,
@@ -145,10 +156,10 @@ def add_war_room(read: dict, integration_id: str, room: dict, by: str, source: s
         if integration_id in incident.get("war_rooms", {}):
             return False
         incident["war_rooms"] = {**incident.get("war_rooms", {}), integration_id: room}
-        _append(incident, _entry("war_room", by, source, name, room["title"]))
+        append(incident, entry("war_room", by, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(read["id"], change, read)
+    incident, changed = mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed
 
 
@@ -162,8 +173,8 @@ def join_war_room(read: dict, integration_id: str, member_id: str, source: str,
             return False
         room["invited"] = room.get("invited", []) + [member_id]
         room["not_invited"] = [m for m in room.get("not_invited", []) if m != member_id]
-        _append(incident, _entry("war_room_joined", member_id, source, name, room["title"]))
+        append(incident, entry("war_room_joined", member_id, source, name, room["title"]))
         return True
 
-    incident, changed = _mutate(read["id"], change, read)
+    incident, changed = mutate(read["id"], change, read)
     return incident, incident["war_rooms"][integration_id], changed

@@ -52,6 +52,7 @@ class Action(str, enum.Enum):
     ack = "ack"
     resolve = "resolve"
     silence = "silence"
+    unsilence = "unsilence"  # ends a silence early (and expires it in the source's Alertmanager)
 
 
 class IncidentFields(Strict):
