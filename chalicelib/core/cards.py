@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import json
 import zoneinfo
+from typing import Callable
 
 from pydantic import BaseModel
 
@@ -64,15 +65,28 @@ class Card(BaseModel):
     silence_id: str = ""  # the silence made in the incident's Alertmanager or Grafana
     alert_count: str = ""  # e.g. "告警 3 条：触发 2 · 恢复 1 (3 alerts: 2 firing, 1 resolved)"; empty without a group
     alerts: list[AlertLine] = []  # the first MAX_ALERT_LINES alerts, firing first
+    alert_total: int = 0  # every alert of the group (firing, resolved, not sent): what a card says it left out
     url: str
     buttons: list[Button]
     silence_menu: list[Button]
     war_room: bool  # offer the 作战室 button (the adapter drops it where no room can be opened)
     notice: bool = False  # a digest or warning: no incident behind it, nothing to click
 
+    def left_out(self, shown: int) -> str:
+        """What a card showing ``shown`` alert lines says of the rest (its link is the incident page); "" when
+        it shows them all."""
+        more = self.alert_total - shown
+        return f"还有 {more} 项 · +{more} more" if more > 0 else ""
+
     def digest(self) -> str:
         """Fingerprint of what the card shows; an unchanged card is never updated again."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def most_that_fit(count: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` ≤ ``count`` for which ``fits(n)`` holds (0 when none does): how many alert lines a
+    platform's card shows within its limits."""
+    return next((n for n in range(count, 0, -1) if fits(n)), 0)
 
 
 def zone(name: str | None) -> dt.tzinfo:
@@ -121,12 +135,17 @@ def _buttons(incident: dict) -> tuple[list[Button], list[Button]]:
     return buttons + silence[:1], silence[1:]
 
 
+def _alert_total(incident: dict) -> int:
+    group = incident.get("alert_group") or {}
+    return group.get("firing", 0) + group.get("resolved", 0) + group.get("truncated", 0)
+
+
 def _alert_count(incident: dict) -> str:
     group = incident.get("alert_group")
     if not group:
         return ""
     firing, resolved, more = group.get("firing", 0), group.get("resolved", 0), group.get("truncated", 0)
-    total = firing + resolved + more
+    total = _alert_total(incident)
     zh = f"告警 {total} 条：触发 {firing} · 恢复 {resolved}" + (f" · 未发送 {more}" if more else "")
     en = f"{total} alerts: {firing} firing, {resolved} resolved" + (f", {more} not sent" if more else "")
     return f"{zh} ({en})"
@@ -159,6 +178,6 @@ def build(incident: dict, integration_id: str) -> Card:
         labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at"), tz),
         acted_by=acted_by, acted_by_en=acted_by_en, silenced_until=silenced,
         silence_id=incident.get("silence", {}).get("id", "") if silenced else "",
-        alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz),
+        alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz), alert_total=_alert_total(incident),
         url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
         war_room=incident["status"] != Status.resolved.value)

@@ -57,6 +57,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "started": ("开始时间", "Started"),
     "labels": ("标签", "Labels"),
     "source": ("告警来源页面", "Source page"),
+    "alerts": ("告警", "Alerts"),
+    "alert_ended": ("结束", "ended"),
+    "links": ("链接", "Links"),
+    "silence_id": ("屏蔽 ID（{backend}）：{id}", "Silence ID ({backend}): {id}"),
+    "previous_incident": ("上一次故障", "Previous incident"),
     "actions": ("操作", "Actions"),
     "more_silence": ("更长时间屏蔽", "Silence for longer"),
     "closed_no_actions": ("故障已关闭，无需操作。", "The incident is closed; nothing left to do."),
@@ -86,7 +91,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "back_home": ("返回应用首页", "Back to the app's home"),
 }
 
-SOURCES = {"api": ("接口", "API")}  # timeline entries' sources besides the platforms (whose adapters name them)
+# Timeline entries' sources besides the platforms (whose adapters name them).
+SOURCES = {"api": ("接口", "API"), "alertmanager": ("Alertmanager", "Alertmanager"),
+           "grafana": ("Grafana", "Grafana"), "webhook": ("Webhook", "Webhook")}
 DELIVERY_STATES = {"pending": ("待发送", "pending"), "sent": ("已送达", "sent"), "deferred": ("延后发送", "deferred"),
                    "failed": ("失败", "failed"), "unbound": ("未关联应用", "not linked"),
                    "parked": ("暂停（本月调用量用完）", "parked (monthly budget spent)"),
@@ -97,7 +104,13 @@ TIMELINE = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), 
             "suppressed": ("屏蔽中，未通知", "not notified while silenced"),
             "undeliverable": ("无法投递", "undeliverable"), "war_room": ("开启作战室", "opened a war room"),
             "war_room_joined": ("加入作战室", "joined the war room"),
-            "war_room_failed": ("作战室未能开启", "war room could not be opened")}
+            "war_room_failed": ("作战室未能开启", "war room could not be opened"),
+            "unsilence": ("取消屏蔽", "unsilenced"), "alerts": ("告警变化", "alerts changed"),
+            "refired": ("再次触发，新故障", "fired again as a new incident")}
+# What an alert group's links lead to (core.alerts.links, and each alert's own).
+LINKS = {"generator": ("告警规则", "Alert rule"), "external": ("告警管理器", "Alert manager"),
+         "dashboard": ("仪表盘", "Dashboard"), "panel": ("面板", "Panel"), "silence": ("静默页面", "Silence page"),
+         "image": ("面板截图", "Panel image")}
 ROLES = {"targeted": ("通知了您", "notified you"), "acted": ("您处理过", "you acted")}
 ACTORS = {"producer": ("告警源", "alert source"), "system": ("系统", "system")}
 

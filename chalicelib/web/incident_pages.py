@@ -32,6 +32,9 @@ MAX_CHECKED = 200  # ... among that many of their latest involvements (each cost
 # dispatch records a member it could not reach on an integration (not linked there, or unknown) under
 # this placeholder target: such a record is no card sent through the integration.
 _NOBODY = "member:"
+# Where an alert links to, by the name the page shows it under (i18n.LINKS) and the field the incident keeps.
+ALERT_LINKS = {"generator": "url", "dashboard": "dashboard_url", "panel": "panel_url", "silence": "silence_url",
+               "image": "image_url"}
 
 
 @dataclass
@@ -115,6 +118,9 @@ def incident(integration_id: str, incident_id: str, user: PlatformUser | None, w
     return _page("incident.html", words, integration_id, card=card,
                  member=linking.member_of(integration_id, user.user_id), platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,
+                 alerts=_alerts(item), links=_links(item.get("links", {})), silence=item.get("silence") or {},
+                 previous=_incident_path(integration_id, item["previous_incident_id"])
+                 if item.get("previous_incident_id") else "",
                  timeline=list(reversed(item.get("timeline", []))), deliveries=_deliveries(records, platform),
                  link_url=_sign_in_first(integration_id, path),
                  config={"home": signin.home_path(integration_id), "actions": f"{path}/actions",
@@ -158,6 +164,21 @@ def _incident_path(integration_id: str, incident_id: str) -> str:
 
 def _sign_in_first(integration_id: str, path: str) -> str:
     return f"{signin.home_path(integration_id)}?next={quote(path, safe='')}"
+
+
+def _alerts(incident: dict) -> list[dict]:
+    """Every alert the incident keeps of its group, with its times in the incident's timezone and its links."""
+    tz = cards.zone(incident.get("timezone"))
+    return [{"status": cards.ALERT_STATUS_TEXT[a["status"]], "summary": a.get("summary", ""),
+             "labels": sorted(a.get("labels", {}).items()), "measured": a.get("values", {}),
+             "starts_at": cards.local_time(a.get("starts_at"), tz), "ends_at": cards.local_time(a.get("ends_at"), tz),
+             "links": _links({name: a.get(field, "") for name, field in ALERT_LINKS.items()})}
+            for a in incident.get("alerts", [])]
+
+
+def _links(links: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, url) of the http(s) links among ``links``, in a steady order."""
+    return [(name, pages.web_url(url)) for name, url in sorted(links.items()) if pages.web_url(url)]
 
 
 def _war_room(room: dict) -> dict:

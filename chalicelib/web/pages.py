@@ -36,6 +36,7 @@ _ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=True
                    trim_blocks=True, lstrip_blocks=True)
 _ENV.filters.update(local_time=cards.local_time)
 _ENV.globals.update(DELIVERY_STATES=i18n.DELIVERY_STATES, TIMELINE=i18n.TIMELINE, ACTORS=i18n.ACTORS, ROLES=i18n.ROLES,
+                    LINKS=i18n.LINKS,
                     script=Markup((_HERE / "assets" / "app.js").read_text(encoding="utf-8")))
 
 

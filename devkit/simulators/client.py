@@ -43,7 +43,8 @@ class ClientView:
         raise NotImplementedError
 
     def actions(self, card: SimCard) -> dict[str, dict[str, Any]]:
-        """What pressing ack, resolve or the silence of ``silence_minutes`` on ``card`` sends, for those it offers."""
+        """What pressing ack, resolve, unsilence or the silence of ``silence_minutes`` on ``card`` sends, for those
+        it offers."""
         raise NotImplementedError
 
     def reachable(self, user: str) -> bool:

@@ -83,3 +83,22 @@ def test_click_after_resolve_is_refused_and_says_who(runtime, world):
     assert answer["body"]["cardData"]["cardParamMap"]["status"] == "resolved"
     console.wait_for(lambda: next(c for c in _cards(console)[robot] if c["outTrackId"] == card["outTrackId"])
                      ["cardParamMap"]["status"] == "resolved", "the card to show resolved")
+
+
+def test_a_silenced_card_offers_unsilence_and_its_click_ends_the_silence(runtime, world):
+    console, done = world
+    _send(runtime, console, done, "inc-e2e-4")
+    robot = "IM_ROBOT.zhangwei"
+
+    def mine():
+        return next((c for c in _cards(console).get(robot, []) if c["outTrackId"].startswith("inc-e2e-4.")), None)
+    console.wait_for(mine, "the card")
+    console.api("POST", "/incidents/inc-e2e-4/actions", {"action": "silence", "by": "lina"})
+    card = console.wait_for(lambda: (c := mine()) and c["cardParamMap"].get("can_unsilence") == "true" and c,
+                            "the card to offer 取消屏蔽")
+    assert card["cardParamMap"]["can_silence"] == "false"
+    clicked = console.sim("POST", "/_sim/click", {"outTrackId": card["outTrackId"], "userId": "zhangwei",
+                                                    "actionId": "unsilence", "params": {}})
+    assert clicked["status"] == 200 and mine()["cardParamMap"]["can_unsilence"] == "false"
+    _, incident = console.api("GET", "/incidents/inc-e2e-4")
+    assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"

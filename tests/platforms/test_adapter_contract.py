@@ -29,6 +29,7 @@ from chalicelib.platforms.base import Adapter
 from devkit.console import Console
 from devkit.simulators import SIMULATORS
 from devkit.simulators.faults import SERVER_ERRORS, THROTTLES
+from tests.factories import alert_group, with_alerts
 
 # The largest incident a producer may send (core.models.IncidentFields bounds), in CJK and ASCII.
 LARGEST = {"id": "inc-contract", "severity": "critical", "status": "triggered",
@@ -122,6 +123,16 @@ def test_the_largest_card_fits_the_platform_sent_and_updated(platform):
     assert ref, f"{adapter.name}: a sent card must leave a reference to update it by"
     resolved = cards.build({**LARGEST, "status": "resolved", "resolved_by": "张伟"}, adapter.integration_id)
     adapter.update_card(ref, resolved)  # the simulator refuses what the platform would (size, fields, codes)
+
+
+def test_the_largest_incident_of_a_thousand_alerts_fits_the_platform_sent_silenced_and_updated(platform):
+    adapter, sim = platform
+    user = _recipient(adapter, sim)
+    incident = with_alerts(LARGEST, alert_group(1000, ("磁盘已满 [disk](https://x) *full* " * 20)[:512], resolved=10))
+    card = cards.build(incident, adapter.integration_id)
+    ref = adapter.send_card("user", user, card, f"contract-{uuid.uuid4().hex[:8]}")
+    silenced = {**incident, "silenced_until": "2099-01-01T00:00:00Z", "silence": {"id": "a" * 36}}
+    adapter.update_card(ref, cards.build(silenced, adapter.integration_id))  # 取消屏蔽 and the silence id too
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))

@@ -495,3 +495,19 @@ def test_war_room_click_without_a_scene_template_says_what_to_configure(ding, ad
     assert "场景群" in body["userPrivateData"]["cardParamMap"]["notice"] and "cardData" not in body
     incident = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert "war_room" not in [e["action"] for e in incident["timeline"]]
+
+
+def test_an_unsilence_click_reaches_the_incident_as_unsilence(ding, admin_headers):
+    """The 取消屏蔽 button's actionId ``unsilence`` (docs/dingtalk/card-template.json) in an actionCallback."""
+    _incident(ding, admin_headers)
+    member()
+    people.bind("alice", "int_ding", "user-alice", "Alice", clock.iso())
+    refused = json.loads(_click(ding, "user-alice", action="unsilence").body)
+    assert "故障未被屏蔽" in refused["userPrivateData"]["cardParamMap"]["notice"]  # applied as unsilence, refused
+    ding.http.post("/incidents/inc-1/actions", headers=admin_headers,
+                   body=json.dumps({"action": "silence", "by": "alice"}))
+    body = json.loads(_click(ding, "user-alice", action="unsilence").body)
+    assert body["cardData"]["cardParamMap"]["can_unsilence"] == "false"
+    assert body["cardData"]["cardParamMap"]["can_silence"] == "true"
+    incident = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"

@@ -393,3 +393,16 @@ def test_the_longest_silence_the_admin_api_allows_is_taken_from_a_card(feishu, a
     assert _post(feishu, CARD, _value(minutes=str(MAX_SILENCE_MINUTES))).status_code == 200
     incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert clock.parse_iso(incident["silenced_until"]) == pytest.approx(clock.now() + MAX_SILENCE_MINUTES * 60, abs=5)
+
+
+@pytest.mark.parametrize("shape", [_click_v2, _click_v1], ids=["card.action.trigger", "card.action.trigger_v1"])
+def test_an_unsilence_click_reaches_the_incident_as_unsilence(feishu, admin_headers, shape):
+    """The 取消屏蔽 button's value {"action": "unsilence", "incident_id"} in either documented click payload."""
+    _linked_alice(feishu, admin_headers)
+    _delivered()
+    value, legacy = {"action": "unsilence", "incident_id": "inc-1"}, shape is _click_v1
+    feishu.http.post("/incidents/inc-1/actions", headers=admin_headers,
+                     body=json.dumps({"action": "silence", "by": "alice"}))
+    assert _post(feishu, CARD, shape(value), legacy=legacy).status_code == 200
+    incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"

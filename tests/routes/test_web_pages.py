@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.store import chats
 from chalicelib.store import incidents as incident_store
-from tests.factories import member, notification
+from tests.factories import alert_group, member, notification, with_alerts
 from tests.routes.conftest import JSON, html, sign_in, to_group
 
 HOSTILE = "<script>alert(1)</script>"
@@ -203,3 +203,46 @@ def test_bad_parameters_are_400_pages(web, linked, path):
 def test_odd_requests_never_crash_a_page(web, linked, path):
     response = web.http.get(path, headers=linked)
     assert response.status_code < 500 and "Traceback" not in response.body.decode()
+
+
+def _follow_group(incident_id: str, group, **fields) -> None:
+    """The stored incident as core.alert_incidents keeps one that follows ``group`` (its links, source, silence)."""
+    item = incident_store.get(incident_id)
+    followed = with_alerts(item, group) | fields
+    incident_store.save({**followed, "version": item["version"] + 1}, expected_version=item["version"])
+
+
+def test_incident_page_shows_every_kept_alert_its_links_the_silence_and_the_previous_incident(
+        web, admin_headers, linked):
+    _incident(web, admin_headers)
+    group = alert_group(150, "磁盘已满 <b>disk</b>", resolved=60, starts_at=1764583200.0)  # 12-01 10:00 UTC
+    _follow_group("inc-1", group, timezone="Europe/Berlin", previous_incident_id="src.g.1",
+                  links={"generator": "http://prometheus.example.com/graph", "external": "javascript:alert(1)"},
+                  silence={"id": "4c2f1b9e-8a3d", "backend": "alertmanager", "by": "Alice",
+                           "until": "2099-01-01T00:00:00Z"}, silenced_until="2099-01-01T00:00:00Z")
+    page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    assert "告警 150 条：触发 90 · 恢复 60" in page
+    alerts = page.split('<ul id="alerts">')[1].split("</ul>")[0]
+    assert alerts.count("<li>") == 100  # every alert the incident keeps (core.alerts.MAX_KEPT_ALERTS)
+    assert "磁盘已满 &lt;b&gt;disk&lt;/b&gt;" in alerts and "<b>instance</b>=db-0:9100" in alerts
+    assert "<b>恢复</b>" in alerts and "结束 <time>12-01 12:00 (UTC+1)</time>" in alerts  # Berlin time
+    assert "<time>12-01 11:00 (UTC+1)</time>" in alerts and "db-139:9100" not in alerts  # kept: firing, then newest
+    assert 'href="http://prometheus.example.com/graph?g0.expr=disk149"' in alerts
+    assert '>告警规则</a>' in page and "javascript:" not in page
+    assert "屏蔽 ID（alertmanager）：4c2f1b9e-8a3d" in page
+    assert 'href="/app/int_js/incidents/src.g.1">上一次故障' in page
+    assert re.findall(r'data-action="(\w+)"', page) == ["ack", "resolve", "unsilence"]  # 取消屏蔽, no silences
+    assert "取消屏蔽" in page and "更长时间屏蔽" not in page
+
+
+def test_unsilence_from_the_page_ends_the_silence(web, admin_headers, linked):
+    _incident(web, admin_headers)
+    web.http.post("/app/int_js/incidents/inc-1/actions", body=json.dumps({"action": "silence", "minutes": 120}),
+                  headers={**JSON, **linked})
+    acted = web.http.post("/app/int_js/incidents/inc-1/actions", body=json.dumps({"action": "unsilence"}),
+                          headers={**JSON, **linked})
+    assert acted.status_code == 200 and not json.loads(acted.body).get("silenced_until")
+    page = html(web.http.get("/app/int_js/incidents/inc-1", headers=linked))
+    assert "Alice · 取消屏蔽" in page and 'data-action="unsilence"' not in page and 'data-minutes="120"' in page
+    english = html(web.http.get("/app/int_js/incidents/inc-1", headers={**linked, "Accept-Language": "en"}))
+    assert "Alice · unsilenced" in english

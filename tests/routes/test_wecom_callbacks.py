@@ -296,3 +296,13 @@ def test_malformed_callbacks_are_refused_never_a_500(wecom, admin_headers, case)
 
 def test_a_long_message_id_is_kept_short_for_the_dedupe_record(wecom):
     assert _post(wecom, _event(MsgType="text", Event=None, MsgId="9" * 3000, Content="hi")).status_code == 200
+
+
+def test_an_unsilence_click_reaches_the_incident_as_unsilence(wecom, admin_headers):
+    """The 取消屏蔽 button's key ``unsilence/0/<incident>`` in a documented template_card_event."""
+    _incident_with_card(wecom, admin_headers)
+    wecom.http.post("/incidents/inc-1/actions", headers=admin_headers,
+                    body=json.dumps({"action": "silence", "by": "alice"}))
+    assert _post(wecom, _card_event("unsilence/0/inc-1")).status_code == 200
+    incident = json.loads(wecom.http.get("/incidents/inc-1", headers=admin_headers).body)
+    assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import Card, most_that_fit
 
 MAX_VALUE_BYTES = 1024
+MAX_ALERT_CHARS = 100  # of one alert's text on the card; the incident page shows it whole
 CUT = "…"
 # Characters that open Markdown (and the HTML tags DingTalk's Markdown takes) anywhere in a line.
 INLINE_SYNTAX = re.compile(r"([\\`*_\[\]()<>!#~|&@$])")
@@ -44,6 +45,31 @@ def clip_markdown(markdown: str) -> str:
     return kept + CUT
 
 
+def alerts_markdown(card: Card) -> str:
+    """The count, then as many whole alert lines as fit in one value with the "+N more" link to the page: a
+    line is never cut, so a cut never splits an escape."""
+    if not card.alert_count:
+        return ""
+    head = f"**{literal(card.alert_count)}**"
+    lines = [f"- {literal(f'{a.status_zh} {a.status_en} · {a.at} · ' + _short(a.text))}" for a in card.alerts]
+
+    def markdown(shown: int) -> str:
+        more = card.left_out(shown)
+        return "\n".join([head, *lines[:shown], *([f"[{more}]({card.url})"] if more else [])])
+
+    return clip_markdown(markdown(most_that_fit(len(lines), lambda n: len(markdown(n).encode()) <= MAX_VALUE_BYTES)))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ALERT_CHARS else text[:MAX_ALERT_CHARS - 1] + CUT
+
+
+def _silenced(card: Card) -> str:
+    if not card.silenced_until:
+        return ""
+    return f"屏蔽至 {card.silenced_until}" + (f" · ID {card.silence_id}" if card.silence_id else "")
+
+
 def card_params(card: Card) -> dict[str, str]:
     actions = {b.action.value for b in card.buttons}
     labels = "\n".join(f"- **{literal(k)}**: {literal(v)}" for k, v in card.labels)
@@ -52,11 +78,12 @@ def card_params(card: Card) -> dict[str, str]:
         "severity_text": f"{card.severity_zh} {card.severity_en}", "status": card.status,
         "status_text": f"{card.status_zh} {card.status_en}",
         "started_at": card.started_at, "acted_by": card.acted_by,
-        "silenced_until": f"屏蔽至 {card.silenced_until}" if card.silenced_until else "",
+        "silenced_until": _silenced(card),
         "incident_url": card.url, "can_ack": str("ack" in actions).lower(),
         "can_resolve": str("resolve" in actions).lower(), "can_silence": str("silence" in actions).lower(),
+        "can_unsilence": str("unsilence" in actions).lower(),
         "can_war_room": str(card.war_room).lower(),
     }
     markdown = {"description": literal(card.description), "labels": labels}
     return {**{key: clip(value) for key, value in params.items()},
-            **{key: clip_markdown(value) for key, value in markdown.items()}}
+            **{key: clip_markdown(value) for key, value in markdown.items()}, "alerts": alerts_markdown(card)}

@@ -10,10 +10,17 @@ as an HTML entity, which Feishu's card markdown shows as the character itself.
 """
 from __future__ import annotations
 
-from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+import json
+
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card, most_that_fit
 
 TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
 MAX_TEXT = 2000
+# Send-message doc: a card message's request body is at most 30 KB. The card travels as a JSON string inside
+# that body (quotes and backslashes escaped once more); BODY_ROOM is the rest of the body (receive_id, uuid).
+MAX_BODY_BYTES = 30 * 1024
+BODY_ROOM = 512
+MAX_ALERT_CHARS = 200  # of one alert's text on the card; the incident page shows it whole
 MARKUP = {ord(c): f"&#{ord(c)};" for c in "&<>*_~`[]()#:!\\|$+-"}
 LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
 
@@ -42,7 +49,34 @@ def _labels(card: Card) -> dict:
     return {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}}
 
 
-def _elements(card: Card, lang: str) -> list[dict]:
+def _alerts(card: Card, zh: bool, room: int) -> dict:
+    """The count, then as many whole alert lines as fit in MAX_TEXT and ``room`` bytes of the request body, then
+    the "+N more" link to the incident page."""
+    lines = [literal(f"{a.status_zh if zh else a.status_en} · {a.at} · " + _short(a.text)) for a in card.alerts]
+
+    def block(shown: int) -> dict:
+        more = card.left_out(shown)
+        content = "\n".join([f"**{literal(card.alert_count)}**", *lines[:shown],
+                             *([f"[{more}]({card.url})"] if more else [])])
+        return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
+
+    def fits(shown: int) -> bool:
+        shown_block = block(shown)
+        return len(shown_block["text"]["content"]) <= MAX_TEXT and body_bytes(shown_block) <= room
+
+    return block(most_that_fit(len(lines), fits))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ALERT_CHARS else text[:MAX_ALERT_CHARS - 1] + "…"
+
+
+def body_bytes(part: dict) -> int:
+    """What ``part`` of a card adds to the request body that carries the card as a JSON string."""
+    return len(json.dumps(json.dumps(part, ensure_ascii=False), ensure_ascii=False).encode("utf-8"))
+
+
+def _elements(card: Card, lang: str, alerts: dict | None = None) -> list[dict]:
     zh = lang == "zh_cn"
     fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
               _field("开始" if zh else "Started", card.started_at)]
@@ -50,17 +84,20 @@ def _elements(card: Card, lang: str) -> list[dict]:
         acted_by = card.acted_by if zh else card.acted_by_en or card.acted_by
         fields.append(_field("处理人" if zh else "By", literal(acted_by)))
     if card.silenced_until:
-        fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until))
+        silence = f" · ID {literal(card.silence_id)}" if card.silence_id else ""
+        fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until + silence))
     elements = [{"tag": "div", "fields": fields}]
     if card.description:
         elements.append(_plain(card.description))
     if card.labels:
         elements.append(_labels(card))
+    if alerts:
+        elements.append(alerts)
     return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
 
 
 def _actions(card: Card, zh: bool) -> list[dict]:
-    style = {"ack": "primary", "resolve": "danger", "silence": "default"}
+    style = {"ack": "primary", "resolve": "danger", "silence": "default", "unsilence": "default"}
     actions: list[dict] = [
         {"tag": "button", "type": style[b.action.value],
          "text": {"tag": "plain_text", "content": b.zh if zh else b.en},
@@ -81,11 +118,20 @@ def _actions(card: Card, zh: bool) -> list[dict]:
 
 
 def render(card: Card) -> dict:
+    """The card; its alert list (one per language) gets what the rest leaves of the request body's limit."""
+    rendered = _card(card, {})
+    if card.alert_count:
+        room = (MAX_BODY_BYTES - BODY_ROOM - body_bytes(rendered)) // 2
+        rendered = _card(card, {lang: _alerts(card, lang == "zh_cn", room) for lang in ("zh_cn", "en_us")})
+    return rendered
+
+
+def _card(card: Card, alerts: dict[str, dict]) -> dict:
     template = "green" if card.status == "resolved" else TEMPLATE[card.severity]
     return {
         "config": {"wide_screen_mode": True, "update_multi": True},
         "header": {"template": template, "title": {
             "tag": "plain_text", "content": f"[{card.severity_zh}] {card.title}",
             "i18n": {"zh_cn": f"[{card.severity_zh}] {card.title}", "en_us": f"[{card.severity_en}] {card.title}"}}},
-        "i18n_elements": {"zh_cn": _elements(card, "zh_cn"), "en_us": _elements(card, "en_us")},
+        "i18n_elements": {lang: _elements(card, lang, alerts.get(lang)) for lang in ("zh_cn", "en_us")},
     }

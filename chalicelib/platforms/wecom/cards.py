@@ -3,7 +3,8 @@
 Template card fields are plain text (WeCom renders no markup in them); the group summary is markdown,
 so producer text in it is made literal.
 
-WeCom allows at most 6 buttons and shows at most 8 lines of custom content; the longer silences
+WeCom allows at most 6 buttons and shows at most 8 lines of custom content (6 of them in
+``horizontal_content_list``, whose type 1 line links to a url: 模板卡片类型 doc); the longer silences
 live in the card's top-right ``action_menu`` (the seed's ``...``), and a 状态刷新 button is always
 there so a person can earn the card another update when its 72-hour update budget is spent.
 """
@@ -12,13 +13,16 @@ from __future__ import annotations
 import re
 
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card, most_that_fit
 
 SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
-BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, WAR_ROOM: 4}
+BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, "unsilence": 3, WAR_ROOM: 4}
 MAX_LINES = 8
 MAX_BUTTONS = 6
+MAX_VALUE = 120  # characters of a content line's value
 SUMMARY_TITLE = 120  # characters of the title a group summary shows
+SUMMARY_BYTES = 2048  # appchat/send: markdown content is at most 2048 bytes
+SUMMARY_ALERTS = 5  # alert lines a group summary shows at most
 LITERAL = str.maketrans({"[": "［", "]": "］", "<": "＜", "*": "＊", "`": "｀",
                          **dict.fromkeys("\r\n\u2028\u2029", " ")})
 # What button_key writes: ASCII only, so int() never meets '²' or '１' and never parses 5,000 digits.
@@ -41,11 +45,26 @@ def _lines(card: Card) -> list[dict]:
     lines = [{"keyname": "状态 Status", "value": f"{card.status_zh} {card.status_en}"},
              {"keyname": "开始 Started", "value": card.started_at}]
     if card.acted_by:
-        lines.append({"keyname": "处理人 By", "value": card.acted_by[:120]})
+        lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
     if card.silenced_until:
-        lines.append({"keyname": "屏蔽至 Silenced", "value": card.silenced_until})
-    lines += [{"keyname": k[:30], "value": v[:120]} for k, v in card.labels]
-    return lines[:MAX_LINES - 2]  # the title and sub-title take the other two lines
+        silence = f" · ID {card.silence_id}" if card.silence_id else ""
+        lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
+    room = MAX_LINES - 2  # the title and sub-title take the other two lines
+    if card.alert_count:
+        lines += _alert_lines(card, room - len(lines))
+    lines += [{"keyname": k[:30], "value": v[:MAX_VALUE]} for k, v in card.labels]
+    return lines[:room]
+
+
+def _alert_lines(card: Card, room: int) -> list[dict]:
+    """The count, as many alerts as the remaining lines hold, and a last line linking to the incident page
+    when some are left out."""
+    alerts = [{"keyname": f"{a.status_zh} {a.status_en}", "value": f"{a.at} {a.text}"[:MAX_VALUE]}
+              for a in card.alerts]
+    shown = len(alerts) if len(alerts) < room and not card.left_out(len(alerts)) else max(room - 2, 0)
+    more = card.left_out(shown)
+    return ([{"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]}] + alerts[:shown]
+            + ([{"keyname": "更多 More", "value": more, "type": 1, "url": card.url}] if more else []))
 
 
 def render(card: Card, task_id: str) -> dict:
@@ -83,10 +102,21 @@ def literal(text: str) -> str:
 
 def summary(card: Card) -> str:
     """The markdown a group chat gets (WeCom app groups cannot carry button cards): WeCom allows 2048
-    bytes, so the title is cut (the details link shows everything)."""
+    bytes, so the title is cut and the alerts are the first few that fit (the details link shows everything)."""
     title = card.title if len(card.title) <= SUMMARY_TITLE else card.title[:SUMMARY_TITLE - 1] + "…"
     lines = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
              f"> 开始 Started: {card.started_at}"]
     if card.acted_by:
         lines.append(f"> 处理人 By: {literal(card.acted_by)}")
-    return "\n".join(lines + [f"[查看详情 Details]({card.url})"])
+    details = f"[查看详情 Details]({card.url})"
+    if not card.alert_count:
+        return "\n".join(lines + [details])
+    lines.append(f"> {literal(card.alert_count)}")
+    alerts = [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}"
+              for a in card.alerts[:SUMMARY_ALERTS]]
+
+    def text(shown: int) -> str:
+        more = card.left_out(shown)
+        return "\n".join(lines + alerts[:shown] + ([f"[{more}]({card.url})"] if more else []) + [details])
+
+    return text(most_that_fit(len(alerts), lambda n: len(text(n).encode("utf-8")) <= SUMMARY_BYTES))

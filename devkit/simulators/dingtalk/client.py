@@ -22,7 +22,7 @@ class DingTalkClient(ClientView):
             return found
 
     def actions(self, card: SimCard) -> dict[str, dict[str, Any]]:
-        params = {"ack": {}, "resolve": {}, "silence": {"minutes": str(self.silence_minutes)}}
+        params = {"ack": {}, "resolve": {}, "silence": {"minutes": str(self.silence_minutes)}, "unsilence": {}}
         return {action: {"actionId": action, "params": p} for action, p in params.items()
                 if card.content.get(f"can_{action}") == "true"}
 

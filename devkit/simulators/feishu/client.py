@@ -32,7 +32,7 @@ class FeishuClient(ClientView):
 
     def actions(self, card: SimCard) -> dict[str, dict[str, Any]]:
         offered = {value["action"]: {"value": value} for value in button_values(card.content)
-                   if value.get("action") in ("ack", "resolve")}
+                   if value.get("action") in ("ack", "resolve", "unsilence")}
         for value, option in overflow_options(card.content):
             if option == f"silence:{self.silence_minutes}":
                 offered["silence"] = {"value": value, "option": option}

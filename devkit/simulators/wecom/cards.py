@@ -72,6 +72,8 @@ def _check_lines(lines: Any) -> None:
         raise invalid_parameter(f"template_card.horizontal_content_list exceeds {MAX_LINES} items")
     if any(not isinstance(line, dict) or not line.get("keyname") for line in lines):
         raise invalid_parameter("template_card.horizontal_content_list.keyname is required")
+    if any(line.get("type") == 1 and not line.get("url") for line in lines):  # 模板卡片类型: url 在 type 为 1 时必填
+        raise invalid_parameter("template_card.horizontal_content_list.url is required when type is 1")
 
 
 def _check_keyed(items: Any, where: str, most: int) -> None:

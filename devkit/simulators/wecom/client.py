@@ -32,7 +32,8 @@ class WeComClient(ClientView):
         if card.content.get("replace_name"):
             return {}
         keys = button_keys(card.content) + menu_keys(card.content)
-        wanted = {"ack": "ack/0/", "resolve": "resolve/0/", "silence": f"silence/{self.silence_minutes}/"}
+        wanted = {"ack": "ack/0/", "resolve": "resolve/0/", "silence": f"silence/{self.silence_minutes}/",
+                  "unsilence": "unsilence/0/"}
         return {action: {"key": key} for action, prefix in wanted.items() for key in keys if key.startswith(prefix)}
 
     def _who(self, card: SimCard, user: str) -> dict[str, str]:
