@@ -247,3 +247,13 @@ def test_a_webhook_source_takes_dutybridge_notifications_and_fills_the_targets(c
     assert [j["target"] for j in work()] == ["u-alice"]
     bad = push(client, hook, json.dumps({"version": 1, "incident": {"id": "x"}}).encode())
     assert bad.status_code == 400 and "incident.title" in json.loads(bad.body)["message"]
+
+
+def test_a_deleted_source_refuses_pushes_and_its_queued_push_is_parked(client, admin_headers, source):
+    assert push(client, source, fixture("alertmanager/seq1_firing.json")).status_code == 202
+    assert [s["id"] for s in json.loads(client.http.get("/sources", headers=admin_headers).body)] == [source["id"]]
+    assert client.http.delete(f"/sources/{source['id']}", headers=admin_headers).status_code == 204
+    assert push(client, source, fixture("alertmanager/seq1_firing.json")).status_code == 404
+    assert work() == []
+    [parked] = drain("notifications-dlq")
+    assert "was deleted" in parked["attributes"]["error"]["StringValue"]
