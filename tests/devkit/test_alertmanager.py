@@ -9,6 +9,7 @@ import requests
 
 import tests.needs_alertmanager  # noqa: F401 - skips this module without Alertmanager
 from devkit.alertmanager import Alertmanager, Timing, config_text, receiver_snippet
+from devkit.walkthrough import alertmanager_steps
 
 PUSH_URL = "http://127.0.0.1:8000/push/src_demo?key=k_de'mo"
 
@@ -36,3 +37,19 @@ def test_rewire_reloads_the_running_alertmanager_onto_the_push_url():
         alertmanager.stop()
     assert alertmanager.process.returncode is not None and not alertmanager.workdir.exists()
 
+
+
+def test_the_printed_amtool_lines_fire_and_resolve_the_alert(tmp_path):
+    alertmanager = Alertmanager().start()
+    try:
+        steps = alertmanager_steps("http://127.0.0.1:8000/push/src_demo?key=k", alertmanager.url, "am.yml")
+        fire, resolve = [line.strip() for line in steps.splitlines() if line.strip().startswith("amtool ")
+                         and "alert add" in line]
+        subprocess.run(["bash", "-c", fire], check=True, timeout=30)
+        alerts = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()
+        assert [(a["labels"]["alertname"], a["annotations"]["summary"]) for a in alerts] == [
+            ("DiskFull", "磁盘将满 Disk almost full on db-1")]
+        subprocess.run(["bash", "-c", resolve], check=True, timeout=30)
+        assert requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json() == []
+    finally:
+        alertmanager.stop()
