@@ -15,6 +15,8 @@ class Settings(BaseModel, frozen=True):
     admin_token: str = ""
     max_callback_bytes: int = 64 * 1024
     max_admin_bytes: int = 256 * 1024
+    # A push of 1,000 Alertmanager alerts is about 600 KB; API Gateway takes up to 10 MB, Lambda 6 MB.
+    max_push_bytes: int = 5 * 1024 * 1024
     http_timeout: float = 5.0
 
     def name(self, logical: str) -> str:

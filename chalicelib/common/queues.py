@@ -27,6 +27,11 @@ def deliver(jobs: Sequence[BaseModel], delay: int = 0) -> None:
             raise RuntimeError(f"SQS refused {len(answer['Failed'])} delivery jobs: {json.dumps(answer['Failed'])}")
 
 
+def notify(body: str) -> None:
+    """Queue a notification (a producer's, or a source's validated push) for the notifications worker."""
+    aws.client("sqs").send_message(QueueUrl=aws.queue_url("notifications"), MessageBody=body)
+
+
 def open_room(job: BaseModel, delay: int = 0) -> None:
     """Queue the opening of a war room (off any reply deadline: creating a group can take seconds)."""
     aws.client("sqs").send_message(QueueUrl=aws.queue_url("war-rooms"), MessageBody=job.model_dump_json(),

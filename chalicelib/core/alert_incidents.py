@@ -59,7 +59,7 @@ def _opened(source: dict, group: AlertGroup, received_at: float, incident_id: st
 
 
 def _merge(incident: dict, group: AlertGroup, received_at: float) -> bool:
-    before = {name: incident.get(name) for name in SHOWN} | {"group": _summary(incident.get("alert_group"))}
+    before = _shown(incident)
     incident["alerts"] = alerts.merge(incident.get("alerts", []), group)
     incident["alert_seen"] = alerts.remember(incident.get("alert_seen", []), group)
     if received_at >= incident.get("alert_group", {}).get("received_at", 0):
@@ -68,7 +68,7 @@ def _merge(incident: dict, group: AlertGroup, received_at: float) -> bool:
                                    "matchers": group.matchers(), "external_url": group.external_url,
                                    "received_at": received_at}
         incident.update(_fields(group))
-    after = {name: incident.get(name) for name in SHOWN} | {"group": _summary(incident.get("alert_group"))}
+    after = _shown(incident)
     if after == before:
         return False
     if _all_resolved(incident) and RANK[incident["status"]] < RANK[Status.resolved.value]:
@@ -78,6 +78,14 @@ def _merge(incident: dict, group: AlertGroup, received_at: float) -> bool:
     elif before["group"] != after["group"] and incident.get("timeline"):
         append(incident, entry("alerts", PRODUCER, incident["source"]["kind"], note=_count_note(incident)))
     return True
+
+
+def _shown(incident: dict) -> dict:
+    """What a person sees of the group. Query values are kept but left out: Grafana sends each repeat with
+    the values of its latest evaluation, and a repeat must not update the cards."""
+    shown = {name: incident.get(name) for name in SHOWN} | {"group": _summary(incident.get("alert_group"))}
+    shown["alerts"] = [{k: v for k, v in a.items() if k != "values"} for a in shown["alerts"] or []]
+    return shown
 
 
 def _all_resolved(incident: dict) -> bool:

@@ -15,10 +15,10 @@ from typing import Callable, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.common import queues
-from chalicelib.common.errors import Paced, Permanent, Retryable, readable
+from chalicelib.common.errors import NotFound, Paced, Permanent, Retryable, readable
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.delivery import pipeline
-from chalicelib.flows import actions, fanout
+from chalicelib.flows import actions, fanout, sources
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
@@ -38,13 +38,29 @@ def _parse(model: type[Message], queue: str, body: str) -> Message | None:
 
 
 def handle_notification(body: str) -> None:
-    if notification := _parse(Notification, "notifications", body):
+    """A producer's notification, or a source's push queued by the push route (``source_push``)."""
+    if body.startswith('{"source_push":'):
+        if (push := _parse(sources.QueuedPush, "notifications", body)) and (accepted := _applied(push)):
+            queue_jobs(accepted)
+    elif notification := _parse(Notification, "notifications", body):
         accept(notification)
+
+
+def _applied(push: sources.QueuedPush) -> fanout.Accepted | None:
+    try:
+        return sources.apply_push(push)
+    except NotFound as exc:  # its source was deleted meanwhile: kept with the reason, never retried
+        queues.park("notifications", push.model_dump_json(), exc.message)
+        return None
 
 
 def accept(notification: Notification) -> dict:
     """Apply a notification (from its queue or ``POST /incidents``) and queue its cards; returns the incident."""
-    accepted = fanout.accept(notification)
+    return queue_jobs(fanout.accept(notification))
+
+
+def queue_jobs(accepted: fanout.Accepted) -> dict:
+    """Queue what an applied notification or push became; returns the incident."""
     for room in accepted.rooms:  # first: a delivery whose job is lost is swept up again, a room would not be
         queues.open_room(room)
     queues.deliver(accepted.deliveries)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.common import clock
 from chalicelib.core import incidents
-from chalicelib.core.models import DeliveryJob, Notification, RoomJob
+from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
 from chalicelib.flows import warroom
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
@@ -32,10 +32,16 @@ class Accepted:
 def accept(notification: Notification) -> Accepted:
     """Apply a producer's notification; returns the incident and its jobs, to be queued."""
     incident, changed = incidents.ingest(notification.incident)
+    return applied(incident, changed, notification.targets)
+
+
+def applied(incident: dict, changed: bool, targets: Targets) -> Accepted:
+    """The jobs of an incident a producer just created or changed: cards for ``targets`` (once each), updates
+    of the cards already delivered, and the war rooms it opens by itself."""
     silenced = incidents.is_silenced(incident)
     known = {} if silenced else {i["id"]: i for i in integration_store.all()}  # once, for targets and rooms
-    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], notification, known))
-    if silenced and (notification.targets.members or notification.targets.chats):
+    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], targets, known))
+    if silenced and (targets.members or targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
         accepted.deliveries += refresh_jobs(deliveries.of(incident["id"]))
@@ -43,13 +49,13 @@ def accept(notification: Notification) -> Accepted:
     return accepted
 
 
-def _target_jobs(incident_id: str, notification: Notification, known: dict[str, dict]) -> list[DeliveryJob]:
+def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict]) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
-    if notification.targets.members and not known:
+    if targets.members and not known:
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
-    for member_id in dict.fromkeys(notification.targets.members):
+    for member_id in dict.fromkeys(targets.members):
         jobs += _member_jobs(incident_id, member_id, known)
-    for target in notification.targets.chats:
+    for target in targets.chats:
         job = DeliveryJob(incident_id=incident_id, integration_id=target.integration_id,
                           kind="chat", target=target.chat_id)
         problem = _chat_problem(target.integration_id, target.chat_id, known)

@@ -16,7 +16,7 @@ from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 from tests.fuzz import dynamo_limits
 
-ADMIN_PREFIXES = ("/integrations", "/members", "/incidents")
+ADMIN_PREFIXES = ("/integrations", "/members", "/incidents", "/sources")
 ADMIN_ROUTES = sorted((method, path) for path, methods in app.routes.items() if path.startswith(ADMIN_PREFIXES)
                       for method in methods)
 URL_NAMES = {"events", "web_home", "pc_home", "cool_app_home", "card_callback"}

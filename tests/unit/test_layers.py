@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-LAYERS = ("common", "store", "core", "platforms", "delivery", "flows", "web", "routes")
+LAYERS = ("common", "store", "core", "platforms", "delivery", "sources", "flows", "web", "routes")
 PACKAGE = Path(__file__).resolve().parents[2] / "chalicelib"
 
 
