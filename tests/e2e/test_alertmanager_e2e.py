@@ -17,6 +17,7 @@ import requests
 
 import tests.needs_alertmanager  # noqa: F401 - skips this module without Alertmanager
 from chalicelib.common import aws
+from chalicelib.store import incidents
 from devkit.alertmanager import Alertmanager, Timing, now_iso
 from devkit.console import Console
 from devkit.simulators.feishu.walkthrough import setup_feishu
@@ -39,18 +40,20 @@ class World:
 def world(console):
     alertmanager = Alertmanager(timing=TIMING).start()
     done = setup_feishu(console)
-    person = next(u for u in _feishu(console)["users"] if u["key"] == done["people"][0])
-    status, source = console.api("POST", "/sources", {
-        "kind": "alertmanager", "name": "Alertmanager e2e",
-        "targets": {"members": [person["key"]],
-                    "chats": [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}]},
-        "settings": {"alertmanager_url": alertmanager.url}})
-    assert status == 201, source
-    alertmanager.rewire(source["push_url"])
-    yield World(console, alertmanager, source, done["group"], person)
-    alertmanager.stop()
-    console.api("DELETE", f"/sources/{source['id']}")
-    console.api("DELETE", f"/integrations/{done['integration']['id']}")  # later modules set Feishu up again
+    try:
+        person = next(u for u in _feishu(console)["users"] if u["key"] == done["people"][0])
+        status, source = console.api("POST", "/sources", {
+            "kind": "alertmanager", "name": "Alertmanager e2e",
+            "targets": {"members": [person["key"]],
+                        "chats": [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}]},
+            "settings": {"alertmanager_url": alertmanager.url}})
+        assert status == 201, source
+        alertmanager.rewire(source["push_url"])
+        yield World(console, alertmanager, source, done["group"], person)
+        console.api("DELETE", f"/sources/{source['id']}")
+    finally:
+        alertmanager.stop()
+        console.api("DELETE", f"/integrations/{done['integration']['id']}")  # later modules set Feishu up again
 
 
 def _feishu(console: Console) -> dict:
@@ -94,9 +97,15 @@ def _incident(world: World, incident_id: str) -> dict:
     return world.console.api("GET", f"/incidents/{incident_id}")[1]
 
 
-def _fire(world: World, alerts: list[dict], known: set[str] = frozenset()) -> tuple[str, list[dict]]:
-    """Post ``alerts`` to Alertmanager and wait for the incident they open (one not in ``known``) to be
-    delivered to both targets; returns its id and cards."""
+def _stored(incident_id: str) -> dict:
+    """What the admin view does not show (yet): the group's alerts, the silence, the previous incident."""
+    return incidents.get(incident_id)
+
+
+def _fire(world: World, alerts: list[dict]) -> tuple[str, list[dict]]:
+    """Post ``alerts`` to Alertmanager and wait for the incident they open to be delivered to both targets;
+    returns its id and cards."""
+    known = set(_cards(world))
     world.alertmanager.post_alerts(alerts)
 
     def delivered():
@@ -113,7 +122,7 @@ def _click(world: World, card: dict, value: dict) -> dict:
     answer = world.console.sim("POST", "/_sim/click", {"message_id": card["messageId"],
                                                        "open_id": world.person["open_id"], "value": value},
                                platform="feishu")
-    assert answer["status"] == 200 and answer["applied"], answer
+    assert answer.get("status") == 200 and answer["applied"], answer
     return answer
 
 
@@ -138,11 +147,11 @@ def test_alerts_become_one_card_that_follows_the_group_until_resolved(world):
     assert {c["chatId"] == world.group for c in cards} == {True, False}  # one card in the group, one 1:1
     incident = _incident(world, incident_id)
     assert incident["status"] == "triggered" and incident["title"] == "E2eDiskFull on prod-sh"
-    assert len(incident["alerts"]) == 2 and incident["severity"] == "critical"
+    assert len(_stored(incident_id)["alerts"]) == 2 and incident["severity"] == "critical"
 
     joined = _alert("E2eDiskFull", "db-3")
     world.alertmanager.post_alerts([joined])
-    world.console.wait_for(lambda: len(_incident(world, incident_id)["alerts"]) == 3, "the third alert to join")
+    world.console.wait_for(lambda: len(_stored(incident_id)["alerts"]) == 3, "the third alert to join")
     _settled(world)
     assert {i: len(c) for i, c in _cards(world).items() if i == incident_id} == {incident_id: 2}  # updated in place
 
@@ -170,8 +179,8 @@ def test_silence_on_the_card_is_a_real_silence_and_unsilence_expires_it(world):
     suppressed = requests.get(f"{world.alertmanager.url}/api/v2/alerts", timeout=10,
                               params={"filter": 'alertname="E2eSilenceMe"', "silenced": "true"}).json()
     assert [a["status"]["silencedBy"] for a in suppressed] == [[silence["id"]]]
-    incident = _incident(world, incident_id)
-    assert incident["silence"]["id"] == silence["id"] and incident["silence"]["backend"] == "alertmanager"
+    stored = _stored(incident_id)
+    assert stored["silence"]["id"] == silence["id"] and stored["silence"]["backend"] == "alertmanager"
     world.console.wait_for(lambda: "取消屏蔽" in _buttons(_personal(world, _cards(world)[incident_id])),
                            "the card to offer 取消屏蔽")
 
@@ -180,14 +189,14 @@ def test_silence_on_the_card_is_a_real_silence_and_unsilence_expires_it(world):
         lambda: next((s for s in world.alertmanager.silences() if s["status"]["state"] == "expired"), None),
         "the silence to expire")
     assert expired["id"] == silence["id"] and len(world.alertmanager.silences()) == 1
-    assert not _incident(world, incident_id).get("silence")
+    assert not _stored(incident_id).get("silence")
     world.alertmanager.post_alerts(_resolved(alerts))
 
 
 def test_a_repeat_changes_nothing(world, console):
     """Alertmanager's repeat_interval sends the group again, byte for byte: no delivery, no card update, no
-    timeline entry. A second Alertmanager with a 2 s repeat_interval, so only this group repeats."""
-    repeating = Alertmanager(timing=Timing(group_wait="1s", group_interval="1s", repeat_interval="2s")).start()
+    timeline entry. A second Alertmanager with a 1 s repeat_interval, so only this group repeats."""
+    repeating = Alertmanager(timing=Timing(group_wait="1s", group_interval="1s", repeat_interval="1s")).start()
     try:
         repeating.rewire(world.source["push_url"])
         alerts = [_alert("E2eRepeat", "cache-1")]
@@ -212,11 +221,11 @@ def test_the_group_firing_again_after_a_close_opens_a_new_incident(world):
     world.alertmanager.post_alerts(_resolved(alerts))  # the producer's own resolution changes nothing more
     _settled(world)
     closed = _incident(world, first_id)
-    assert [i for i in _cards(world) if "E2eRefire" in json.dumps(_incident(world, i))] == [first_id]
+    assert [i for i in _cards(world) if "E2eRefire" in _incident(world, i)["title"]] == [first_id]
 
-    second_id, second_cards = _fire(world, [_alert("E2eRefire", "mq-1")], known={first_id})
+    second_id, second_cards = _fire(world, [_alert("E2eRefire", "mq-1")])
     assert second_id.rsplit(".", 1) == [first_id.rsplit(".", 1)[0], "2"]  # the same group, its next generation
-    assert _incident(world, second_id)["previous_incident_id"] == first_id
+    assert _stored(second_id)["previous_incident_id"] == first_id
     assert {c["messageId"] for c in second_cards}.isdisjoint(c["messageId"] for c in cards)
     assert _incident(world, first_id)["status"] == closed["status"] == "resolved"
     world.alertmanager.post_alerts(_resolved(alerts))
