@@ -68,6 +68,8 @@ def _merge(incident: dict, group: AlertGroup, received_at: float) -> bool:
                                    "matchers": group.matchers(), "external_url": group.external_url,
                                    "received_at": received_at}
         incident.update(_fields(group))
+        if group.status == "resolved":  # the whole group: an alert it no longer carries has resolved too
+            incident["alerts"] = [{**a, "status": "resolved"} for a in incident["alerts"]]
     after = _shown(incident)
     if after == before:
         return False
@@ -89,8 +91,7 @@ def _shown(incident: dict) -> dict:
 
 
 def _all_resolved(incident: dict) -> bool:
-    group = incident.get("alert_group", {})
-    return group.get("status") == "resolved" and all(a["status"] == "resolved" for a in incident["alerts"])
+    return incident.get("alert_group", {}).get("status") == "resolved"
 
 
 def _summary(group: dict | None) -> dict:
@@ -112,3 +113,20 @@ def _count_note(incident: dict) -> str:
     group = incident.get("alert_group", {})
     note = f"{group.get('firing', 0)} firing, {group.get('resolved', 0)} resolved"
     return note + (f", {group['truncated']} more not sent" if group.get("truncated") else "")
+
+
+def resolved_at_source(incident_id: str, note: str) -> tuple[dict, bool]:
+    """The producer no longer lists any alert of the group (it resolved while silenced, and Alertmanager
+    never pushes such a resolution): the incident and its alerts resolve, said on the timeline."""
+    def change(incident: dict) -> bool:
+        if incident["status"] == Status.resolved.value:
+            return False
+        incident["status"] = Status.resolved.value
+        incident["alerts"] = [{**a, "status": "resolved"} for a in incident.get("alerts", [])]
+        group = incident.get("alert_group", {})
+        total = group.get("firing", 0) + group.get("resolved", 0)
+        incident["alert_group"] = {**group, "status": "resolved", "firing": 0, "resolved": total}
+        append(incident, entry(Status.resolved.value, PRODUCER, incident["source"]["kind"], note=note))
+        return True
+
+    return mutate(incident_id, change)

@@ -56,12 +56,16 @@ class AlertGroup(BaseModel):
 
     @property
     def group_id(self) -> str:
-        """A short stable name of the group, fit for a key."""
-        return hashlib.sha256(self.key.encode("utf-8")).hexdigest()[:16]
+        return group_id(self.key)
 
     def matchers(self) -> dict[str, str]:
         """The labels a silence of this group matches: the group labels, else the common ones."""
         return dict(self.group_labels or self.common_labels)
+
+
+def group_id(key: str) -> str:
+    """A short stable name of a producer's group key, fit for a storage key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def epoch(text: str) -> float | None:

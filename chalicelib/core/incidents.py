@@ -98,7 +98,7 @@ def act(incident_id: str, action: Action, member: dict, source: str,
         raise InvalidInput(SILENCE_RANGE)
 
     def change(incident: dict) -> bool:
-        _check_allowed(incident, action)
+        check_allowed(incident, action)
         at = clock.iso()
         span = None
         if action is Action.silence:
@@ -121,7 +121,7 @@ def act(incident_id: str, action: Action, member: dict, source: str,
     return mutate(incident_id, change)[0]
 
 
-def _check_allowed(incident: dict, action: Action) -> None:
+def check_allowed(incident: dict, action: Action) -> None:
     status = incident["status"]
     if status == Status.resolved.value:
         raise Conflict(_refusal(incident, "resolved", "关闭"))

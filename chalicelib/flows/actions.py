@@ -16,10 +16,12 @@ from chalicelib.core import cards, incidents
 from chalicelib.core.callback import Click, ClickOutcome, Intent
 from chalicelib.core.models import SILENCE_RANGE, Action, RoomJob, silence_minutes_ok
 from chalicelib.delivery import notices, pipeline
-from chalicelib.flows import fanout, pending, warroom
+from chalicelib.flows import fanout, pending, silences, warroom
+from chalicelib.sources.silences import SilenceFailed
 from chalicelib.store import deliveries, involvements, people
 
-DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced"}
+DONE = {"ack": "已认领 Acknowledged", "resolve": "已关闭 Closed", "silence": "已屏蔽 Silenced",
+        "unsilence": "已取消屏蔽 Unsilenced"}
 OPENING = "作战室准备中，稍后出现在你的群聊列表 (opening the war room: it appears in your chats shortly)"
 UNLINKED = "未关联应用：请在工作台打开应用完成一次登录关联 (open the app once to link your account)"
 UNLINKED_CLICK = ("未关联应用：请打开链接登录关联，关联后自动执行本次操作 "
@@ -30,17 +32,27 @@ ALREADY = "已处理 (already handled)"
 MAX_USER_ID_BYTES = 256  # platform user ids are at most 64 characters; they become DynamoDB keys
 
 
-def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
-    """Change the incident and publish the change; raises Conflict/NotFound."""
-    incident = incidents.act(incident_id, action, member, source, minutes)
+def apply(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None,
+          integration_id: str | None = None) -> dict:
+    """Change the incident and publish the change; raises Conflict/NotFound, and SilenceFailed when the
+    incident's Alertmanager or Grafana would not make (or expire) its silence."""
+    silence = silences.in_source(incident_id, action, member, minutes, integration_id) \
+        if action in (Action.silence, Action.unsilence) else None
+    incident = incidents.act(incident_id, action, member, source, minutes, silence)
     involvements.note(member["id"], incident_id, "acted")
     queues.publish(incident, incident["timeline"][-1])
+    if action in (Action.silence, Action.unsilence):
+        followed = silences.after(incident, action)
+        if followed is not incident:  # its alerts had resolved while silenced
+            queues.publish(followed, followed["timeline"][-1])
+        incident = followed
     return incident
 
 
-def take(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None) -> dict:
+def take(incident_id: str, action: Action, member: dict, source: str, minutes: int | None = None,
+         integration_id: str | None = None) -> dict:
     """A person's action from the admin API or the web app: apply it and bring every card up to date."""
-    incident = apply(incident_id, action, member, source, minutes)
+    incident = apply(incident_id, action, member, source, minutes, integration_id)
     spread(incident)
     return incident
 
@@ -111,10 +123,11 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
     if click.intent is Intent.war_room:
         return _war_room_click(integration_id, platform, click, member)
     try:
-        incident = apply(click.incident_id, Action(click.intent.value), member, platform, click.minutes)
+        incident = apply(click.incident_id, Action(click.intent.value), member, platform, click.minutes,
+                         integration_id)
     except NotFound:
         return ClickOutcome(ok=False, message=NOT_FOUND)
-    except Conflict as exc:
+    except (Conflict, SilenceFailed) as exc:
         _keep(click)
         current = incidents.get(click.incident_id)
         return ClickOutcome(ok=False, message=exc.message, card=cards.build(current, integration_id))

@@ -24,12 +24,17 @@ def chat(item: dict) -> dict:
     return {"chat_id": item["chat_id"], "title": item.get("title", ""), "installed_at": item.get("installed_at")}
 
 
+# What an incident from a source adds: where it came from, its alerts, its silence there, its predecessor.
+SOURCE_FIELDS = ("source", "alert_group", "alerts", "links", "image_url", "silence", "previous_incident_id")
+
+
 def incident(item: dict) -> dict:
     return {
         "id": item["id"], "status": item["status"], "severity": item["severity"], "title": item["title"],
         "description": item.get("description", ""), "labels": item.get("labels", {}), "url": item.get("url", ""),
         "started_at": item.get("started_at"), "silenced_until": item.get("silenced_until"),
         "timeline": item.get("timeline", []), "war_rooms": item.get("war_rooms", {}),
+        **{name: item[name] for name in SOURCE_FIELDS if item.get(name)},
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
                         "state": d["state"], "error": d.get("error"), **labels}
                        for d, labels in deliveries_of(item["id"])],

@@ -18,7 +18,7 @@ from chalicelib.common import queues
 from chalicelib.common.errors import NotFound, Paced, Permanent, Retryable, readable
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.delivery import pipeline
-from chalicelib.flows import actions, fanout, sources
+from chalicelib.flows import actions, fanout, silences, sources
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
@@ -126,3 +126,10 @@ def release_parked() -> None:
 def requeue_lost() -> None:
     if requeued := pipeline.requeue_lost():
         log.warning("re-queued %d deliveries whose job never reached the queue", requeued)
+
+
+def settle_silenced() -> None:
+    """Groups silenced at their source resolve there without a push: ask, and bring their cards up to date."""
+    for incident in silences.settle_watched():
+        queues.publish(incident, incident["timeline"][-1])
+        actions.spread(incident)

@@ -39,3 +39,9 @@ def month_turned(event):
 def sweep_lost_deliveries(event):
     """Deliveries recorded whose job never reached the queue (a crash in between) are queued again."""
     consumers.requeue_lost()
+
+
+@bp.schedule("rate(2 minutes)")
+def settle_silenced_groups(event):
+    """Alertmanager never pushes the resolution of alerts that resolved while silenced: ask it."""
+    consumers.settle_silenced()

@@ -5,7 +5,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.common import aws
 from chalicelib.common.errors import StorageConflict
-from chalicelib.store.base import conditional, plain, query_all
+from chalicelib.store.base import conditional, plain, query_all, scan_all
 
 
 def _table():
@@ -36,3 +36,19 @@ def remove_source(source_id: str) -> None:
     with table.batch_writer() as batch:
         for item in keys:
             batch.delete_item(Key={"source_id": item["source_id"], "group_id": item["group_id"]})
+
+
+def watch(source_id: str, group_id: str, until: str) -> None:
+    """Mark the group as silenced at its source until ``until``: its resolution will not be pushed."""
+    _table().update_item(Key={"source_id": source_id, "group_id": group_id},
+                         UpdateExpression="SET silenced_until = :until", ExpressionAttributeValues={":until": until},
+                         ConditionExpression=Attr("source_id").exists())
+
+
+def unwatch(source_id: str, group_id: str) -> None:
+    _table().update_item(Key={"source_id": source_id, "group_id": group_id}, UpdateExpression="REMOVE silenced_until")
+
+
+def watched() -> list[dict]:
+    """The groups silenced at their source, whose end must be asked for rather than waited for."""
+    return scan_all(_table(), FilterExpression=Attr("silenced_until").exists())

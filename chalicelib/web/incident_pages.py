@@ -21,6 +21,7 @@ from chalicelib.core.callback import PlatformUser
 from chalicelib.core.models import Action, Status
 from chalicelib.flows import actions, integrations, linking, pending
 from chalicelib.platforms import adapter_for
+from chalicelib.sources.silences import SilenceFailed
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import incidents as incident_store
 from chalicelib.store import integrations as integration_store
@@ -94,7 +95,7 @@ def _resume(integration_id: str, platform: str, user: PlatformUser, member: dict
     try:
         _require_delivered(integration_id, click.incident_id)
         incident = actions.take_as(click.incident_id, click.action, member["id"], platform, click.minutes)
-    except (Conflict, NotFound) as exc:
+    except (Conflict, NotFound, SilenceFailed) as exc:
         return Notice("warn", words.pending_refused.format(reason=exc.message))
     return Notice("ok", words.pending_done.format(action=what, title=incident["title"]),
                   link=_incident_path(integration_id, incident["id"]))
@@ -126,7 +127,8 @@ def act(integration_id: str, incident_id: str, user: PlatformUser | None, action
     """An incident page's button, pressed by a linked member; the incident as it is now."""
     member = signin.linked_member(integration_id, user)
     _require_delivered(integration_id, incident_id)
-    return actions.take(incident_id, action, member, integrations.get(integration_id)["platform"], minutes)
+    return actions.take(incident_id, action, member, integrations.get(integration_id)["platform"], minutes,
+                        integration_id)
 
 
 def open_war_room(integration_id: str, incident_id: str, user: PlatformUser | None) -> dict:

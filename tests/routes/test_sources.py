@@ -154,3 +154,96 @@ def test_a_thousand_alerts_travel_compressed_and_make_one_incident(client, sourc
     work()
     incident = only_incident(source)
     assert incident["alert_group"]["firing"] == 1000 and len(incident["alerts"]) == 100
+
+
+def test_rules_route_on_the_common_labels_else_the_source_targets(client, admin_headers, fake_platform):
+    from chalicelib.store import chats
+    for chat_id in ("oc-infra", "oc-db"):
+        chats.upsert("int_fake", chat_id, title=chat_id, active=True)
+    answer = client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "alertmanager", "name": "routed",
+         "targets": {"chats": [{"integration_id": "int_fake", "chat_id": "oc-db"}]},
+         "rules": [{"match": {"cluster": "~prod-.*", "alertname": "NodeHighCPU"},
+                    "targets": {"chats": [{"integration_id": "int_fake", "chat_id": "oc-infra"}]}},
+                   {"match": {"cluster": "staging"}, "targets": {"members": ["nobody"]}}]}))
+    source = json.loads(answer.body)
+    push(client, source, fixture("alertmanager/seq1_firing.json"))  # cluster=prod-sh, alertname=NodeHighCPU
+    push(client, source, fixture("alertmanager/offset_utf8.json"))  # no rule holds
+    assert sorted(j["target"] for j in work()) == ["oc-db", "oc-infra"]
+
+
+def test_a_bad_rule_regex_is_400_naming_it(client, admin_headers, fake_platform):
+    answer = client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "alertmanager", "name": "x", "rules": [{"match": {"job": "~(unclosed"}, "targets": {}}]}))
+    assert answer.status_code == 400 and "match.job" in json.loads(answer.body)["message"]
+
+
+def test_secrets_are_masked_and_never_follow_a_moved_url(client, admin_headers, fake_platform):
+    answer = client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "alertmanager", "name": "am", "settings": {
+            "alertmanager_url": "http://am.internal:9093", "alertmanager_auth": {"bearer": "am-secret-token-1"}}}))
+    created = json.loads(answer.body)
+    assert created["settings"]["alertmanager_auth"] == "****" and "am-secret" not in answer.body.decode()
+    moved = client.http.patch(f"/sources/{created['id']}", headers=admin_headers, body=json.dumps(
+        {"settings": {"alertmanager_url": "http://elsewhere.example:9093"}}))
+    assert moved.status_code == 400 and "alertmanager_auth" in json.loads(moved.body)["message"]
+    again = client.http.patch(f"/sources/{created['id']}", headers=admin_headers, body=json.dumps(
+        {"settings": {"alertmanager_url": "http://elsewhere.example:9093",
+                      "alertmanager_auth": {"basic": ["am", "am-password-2"]}}}))
+    assert again.status_code == 200 and json.loads(again.body)["settings"]["alertmanager_auth"] == "****"
+    renamed = client.http.patch(f"/sources/{created['id']}", headers=admin_headers, body=json.dumps({"name": "am2"}))
+    assert renamed.status_code == 200  # the secret stays with its unchanged URL
+    from chalicelib.flows import silences
+    from chalicelib.store import sources as source_store
+    stored = source_store.get(created["id"])
+    assert "am-password-2" not in json.dumps(stored)
+    api = silences.api_of({"source": {"id": created["id"]}})
+    assert api.base_url == "http://elsewhere.example:9093/" and api.headers["Authorization"].startswith("Basic ")
+
+
+def test_rotating_the_key_shows_the_new_push_url_once_and_retires_the_old_key(client, admin_headers, source):
+    rotated = json.loads(client.http.patch(f"/sources/{source['id']}", headers=admin_headers,
+                                           body=json.dumps({"rotate_key": True})).body)
+    assert rotated["push_url"] != source["push_url"] and "*" not in rotated["push_url"]
+    assert push(client, source, fixture("alertmanager/seq1_firing.json")).status_code == 401
+    assert push(client, rotated, fixture("alertmanager/seq1_firing.json")).status_code == 202
+
+
+def test_grafana_pushes_keep_values_links_and_the_picture(client, admin_headers, source, fake_platform):
+    answer = client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "grafana", "name": "grafana", "targets": {"members": ["alice"]}}))
+    grafana = json.loads(answer.body)
+    assert push(client, grafana, fixture("grafana/firing.json")).status_code == 202
+    work()
+    [incident] = [i for i in incidents.store.many([f"{grafana['id']}.{g}.1" for g in _grafana_groups()])]
+    assert incident["image_url"].endswith(".png") and incident["links"]["dashboard"].startswith("https://grafana")
+    assert "to=" not in incident["links"]["dashboard"]  # Grafana moves it on every push: kept out
+    assert incident["alerts"][0]["values"] == {"A": 7.31, "C": 1} or incident["alerts"][1]["values"]
+    assert incident["severity"] == "critical" and incident["links"]["silence"].startswith("https://grafana")
+    assert push(client, grafana, fixture("grafana/firing.json")).status_code == 202
+    assert work() == []  # a repeat
+    push(client, grafana, fixture("grafana/resolved.json"))
+    work()
+    assert incidents.get(incident["id"])["status"] == "resolved"
+
+
+def test_an_alertmanager_body_sent_to_a_grafana_source_is_400_naming_version(client, admin_headers, fake_platform):
+    grafana = json.loads(client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "grafana", "name": "g"})).body)
+    answer = push(client, grafana, fixture("alertmanager/seq1_firing.json"))
+    assert answer.status_code == 400 and "version" in json.loads(answer.body)["message"]
+
+
+def _grafana_groups() -> set[str]:
+    from chalicelib.sources import kind
+    return {kind("grafana").parse(fixture(f"grafana/{n}.json")).group_id for n in ("firing", "resolved")}
+
+
+def test_a_webhook_source_takes_dutybridge_notifications_and_fills_the_targets(client, admin_headers, source):
+    hook = json.loads(client.http.post("/sources", headers=admin_headers, body=json.dumps(
+        {"kind": "webhook", "name": "ci", "targets": {"members": ["alice"]}})).body)
+    body = {"version": 1, "incident": {"id": "deploy-42", "title": "发布失败 deploy failed", "severity": "warning"}}
+    assert push(client, hook, json.dumps(body).encode()).status_code == 202
+    assert [j["target"] for j in work()] == ["u-alice"]
+    bad = push(client, hook, json.dumps({"version": 1, "incident": {"id": "x"}}).encode())
+    assert bad.status_code == 400 and "incident.title" in json.loads(bad.body)["message"]
