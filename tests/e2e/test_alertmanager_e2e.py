@@ -17,7 +17,6 @@ import requests
 
 import tests.needs_alertmanager  # noqa: F401 - skips this module without Alertmanager
 from chalicelib.common import aws
-from chalicelib.store import incidents
 from devkit.alertmanager import Alertmanager, Timing, now_iso
 from devkit.console import Console
 from devkit.simulators.feishu.walkthrough import setup_feishu
@@ -97,11 +96,6 @@ def _incident(world: World, incident_id: str) -> dict:
     return world.console.api("GET", f"/incidents/{incident_id}")[1]
 
 
-def _stored(incident_id: str) -> dict:
-    """What the admin view does not show (yet): the group's alerts, the silence, the previous incident."""
-    return incidents.get(incident_id)
-
-
 def _fire(world: World, alerts: list[dict]) -> tuple[str, list[dict]]:
     """Post ``alerts`` to Alertmanager and wait for the incident they open to be delivered to both targets;
     returns its id and cards."""
@@ -147,11 +141,11 @@ def test_alerts_become_one_card_that_follows_the_group_until_resolved(world):
     assert {c["chatId"] == world.group for c in cards} == {True, False}  # one card in the group, one 1:1
     incident = _incident(world, incident_id)
     assert incident["status"] == "triggered" and incident["title"] == "E2eDiskFull on prod-sh"
-    assert len(_stored(incident_id)["alerts"]) == 2 and incident["severity"] == "critical"
+    assert len(_incident(world, incident_id)["alerts"]) == 2 and incident["severity"] == "critical"
 
     joined = _alert("E2eDiskFull", "db-3")
     world.alertmanager.post_alerts([joined])
-    world.console.wait_for(lambda: len(_stored(incident_id)["alerts"]) == 3, "the third alert to join")
+    world.console.wait_for(lambda: len(_incident(world, incident_id)["alerts"]) == 3, "the third alert to join")
     _settled(world)
     assert {i: len(c) for i, c in _cards(world).items() if i == incident_id} == {incident_id: 2}  # updated in place
 
@@ -179,8 +173,8 @@ def test_silence_on_the_card_is_a_real_silence_and_unsilence_expires_it(world):
     suppressed = requests.get(f"{world.alertmanager.url}/api/v2/alerts", timeout=10,
                               params={"filter": 'alertname="E2eSilenceMe"', "silenced": "true"}).json()
     assert [a["status"]["silencedBy"] for a in suppressed] == [[silence["id"]]]
-    stored = _stored(incident_id)
-    assert stored["silence"]["id"] == silence["id"] and stored["silence"]["backend"] == "alertmanager"
+    incident = _incident(world, incident_id)
+    assert incident["silence"]["id"] == silence["id"] and incident["silence"]["backend"] == "Alertmanager"
     world.console.wait_for(lambda: "取消屏蔽" in _buttons(_personal(world, _cards(world)[incident_id])),
                            "the card to offer 取消屏蔽")
 
@@ -189,7 +183,7 @@ def test_silence_on_the_card_is_a_real_silence_and_unsilence_expires_it(world):
         lambda: next((s for s in world.alertmanager.silences() if s["status"]["state"] == "expired"), None),
         "the silence to expire")
     assert expired["id"] == silence["id"] and len(world.alertmanager.silences()) == 1
-    assert not _stored(incident_id).get("silence")
+    assert not _incident(world, incident_id).get("silence")
     world.alertmanager.post_alerts(_resolved(alerts))
 
 
@@ -225,7 +219,7 @@ def test_the_group_firing_again_after_a_close_opens_a_new_incident(world):
 
     second_id, second_cards = _fire(world, [_alert("E2eRefire", "mq-1")])
     assert second_id.rsplit(".", 1) == [first_id.rsplit(".", 1)[0], "2"]  # the same group, its next generation
-    assert _stored(second_id)["previous_incident_id"] == first_id
+    assert _incident(world, second_id)["previous_incident_id"] == first_id
     assert {c["messageId"] for c in second_cards}.isdisjoint(c["messageId"] for c in cards)
     assert _incident(world, first_id)["status"] == closed["status"] == "resolved"
     world.alertmanager.post_alerts(_resolved(alerts))
