@@ -8,6 +8,11 @@ into a group, then send a first incident through the notifications queue and ope
 (作战室: DingTalk's scene group of seed 000 §四, WeCom's 开启作战室 of seed 003 §三). Each simulator package
 holds its seed guide (``<platform>/walkthrough.py``, listed in its registry entry); the end-to-end tests
 run the same steps.
+
+Last, an Alertmanager source for those people and groups: its push_url and the alertmanager.yml receiver
+are printed, and with ``--alertmanager URL --alertmanager-config PATH`` (the Alertmanager ``make run``
+started) that Alertmanager is pointed at it, so ``amtool alert add …`` brings a card and 屏蔽 on the card
+leaves a silence in that Alertmanager.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import time
 
 import boto3
 
+from devkit import alertmanager
 from devkit.console import Console
 from devkit.simulators import SIMULATORS
 
@@ -41,15 +47,51 @@ def open_war_room(console: Console, integration_id: str, incident_id: str, paged
     return console.api("POST", f"/incidents/{incident_id}/war-room", {"integration_id": integration_id})
 
 
+def create_alertmanager_source(console: Console, members: list[str], chats: list[dict],
+                               alertmanager_url: str | None) -> dict:
+    """The source an admin creates for their Alertmanager; its 屏蔽 reaches that Alertmanager when one is named."""
+    body = {"kind": "alertmanager", "name": "Alertmanager (demo)", "targets": {"members": members, "chats": chats},
+            "settings": {"alertmanager_url": alertmanager_url} if alertmanager_url else {}}
+    status, view = console.api("POST", "/sources", body)
+    if status != 201:
+        raise RuntimeError(f"creating the Alertmanager source failed: {status} {view}")
+    return view
+
+
+def alertmanager_steps(push_url: str, alertmanager_url: str | None, config_path: str | None) -> str:
+    """What to do next with the source, for the Alertmanager at hand (wired here, someone's own, or none)."""
+    snippet = "".join(f"    {line}\n" for line in alertmanager.receiver_snippet(push_url).splitlines())
+    lines = [f"Alertmanager source: push_url {push_url}",
+             f"  alertmanager.yml receiver (the url verbatim; route to it, e.g. route: receiver: "
+             f"{alertmanager.RECEIVER}):", snippet]
+    if alertmanager_url and config_path:
+        lines.append(f"  The Alertmanager at {alertmanager_url} now sends every alert group there ({config_path}).")
+    elif alertmanager_url:
+        lines.append(f"  Add that receiver to the alertmanager.yml of {alertmanager_url} and reload it.")
+    else:
+        lines.append(f"  No Alertmanager here: {alertmanager.INSTALL_HINT}; make run then starts one wired to it.")
+    url = alertmanager_url or f"http://127.0.0.1:{alertmanager.DEFAULT_PORT}"
+    fire = alertmanager.amtool_add_line(url)
+    lines += ["  Fire an alert and watch its card arrive:", f"    {fire}",
+              f"  屏蔽 on the card, then see the silence: amtool --alertmanager.url={url} silence query",
+              f"  Resolve it (the card turns resolved):\n    {fire} --end=$(date -u +%Y-%m-%dT%H:%M:%SZ)"]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="http://127.0.0.1:8000")
     parser.add_argument("--token", required=True)
     parser.add_argument("--sim", default="http://127.0.0.1:8900")
     parser.add_argument("--platform", choices=sorted(SETUPS), action="append")
+    parser.add_argument("--alertmanager", help="the Alertmanager URL the demo source's 屏蔽 creates silences in")
+    parser.add_argument("--alertmanager-config", help="that Alertmanager's config file: rewritten to send to the "
+                                                      "demo source, then reloaded")
     args = parser.parse_args()
     console = Console(args.app, args.token, args.sim)
     queue_url = boto3.client("sqs").get_queue_url(QueueName="dutybridge-local-notifications")["QueueUrl"]
+    members: list[str] = []
+    all_chats: list[dict] = []
     for platform in args.platform or sorted(SETUPS):
         done = SETUPS[platform](console)
         print(json.dumps(done, ensure_ascii=False, indent=2))
@@ -58,7 +100,13 @@ def main() -> None:
         send_incident(queue_url, incident_id, done["people"], chats)
         status, room = open_war_room(console, done["integration"]["id"], incident_id, len(done["people"]))
         print(f"war room of {incident_id}: {status} {json.dumps(room, ensure_ascii=False)}")
-    print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them")
+        members += [person for person in done["people"] if person not in members]
+        all_chats += chats
+    source = create_alertmanager_source(console, members, all_chats, args.alertmanager)
+    if args.alertmanager and args.alertmanager_config:
+        alertmanager.rewire(args.alertmanager, args.alertmanager_config, source["push_url"])
+    print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them\n")
+    print(alertmanager_steps(source["push_url"], args.alertmanager, args.alertmanager_config))
 
 
 if __name__ == "__main__":
