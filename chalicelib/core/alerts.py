@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from typing import Literal
 
@@ -18,6 +19,7 @@ from chalicelib.core.models import Severity
 # What an incident keeps of its alerts: the first ones in full (firing first), and a short mark of
 # every alert instance it has seen, so that a repeat is told from a new firing however large the group.
 MAX_KEPT_ALERTS = 100
+KEPT_BYTES = 150_000  # and no more than this of them: a DynamoDB item holds 400 KB in all
 MAX_SEEN = 5000
 MAX_LABELS = 50
 MAX_TEXT = 512
@@ -153,7 +155,13 @@ def merge(stored: list[dict], group: AlertGroup) -> list[dict]:
         if not late:
             merged[alert.fingerprint] = kept(alert)
     ordered = sorted(merged.values(), key=lambda a: (a["status"] != "firing", -a["starts_at"], a["fingerprint"]))
-    return ordered[:MAX_KEPT_ALERTS]
+    kept_alerts, size = [], 0
+    for alert in ordered[:MAX_KEPT_ALERTS]:
+        size += len(json.dumps(alert, ensure_ascii=False).encode("utf-8"))
+        if size > KEPT_BYTES:
+            break
+        kept_alerts.append(alert)
+    return kept_alerts
 
 
 def remember(seen: list[str], group: AlertGroup) -> list[str]:

@@ -257,3 +257,20 @@ def test_a_deleted_source_refuses_pushes_and_its_queued_push_is_parked(client, a
     assert work() == []
     [parked] = drain("notifications-dlq")
     assert "was deleted" in parked["attributes"]["error"]["StringValue"]
+
+
+def test_the_same_push_applied_twice_at_once_opens_one_incident_with_one_card(client, source, atomic_conditions):
+    import threading
+
+    from chalicelib.flows import sources as source_flow
+    from chalicelib.sources import kind
+    group = kind("alertmanager").parse(fixture("alertmanager/seq1_firing.json"))
+    message = source_flow.QueuedPush(source_id=source["id"], received_at=clock.now(), group=group)
+    results: list = []
+    workers = [threading.Thread(target=lambda: results.append(source_flow.apply_push(message))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    jobs = [job for accepted in results if accepted for job in accepted.deliveries]
+    assert len(jobs) == 1 and only_incident(source)["version"] == 1

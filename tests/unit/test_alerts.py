@@ -1,6 +1,7 @@
 """The neutral alert group: times as producers write them, titles, severities, and merging by fingerprint."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,14 @@ def test_the_same_alert_firing_again_is_a_new_instance():
     seen = alerts.remember([], first)
     assert alerts.fires_anew(again, seen) and not alerts.fires_anew(group("seq1_firing.json"), alerts.remember(
         [], group("seq1_firing.json")))
+
+
+def test_what_an_incident_keeps_of_huge_alerts_fits_a_dynamodb_item():
+    base = group("seq1_firing.json")
+    huge = {f"label_{n:02d}": "x" * 600 for n in range(60)}
+    body = base.model_copy(update={"alerts": [
+        base.alerts[0].model_copy(update={"labels": huge, "fingerprint": f"{n:016x}", "generator_url": "u" * 4000,
+                                          "annotations": {"summary": "s" * 5000}}) for n in range(300)]})
+    kept = alerts.merge([], body)
+    assert 0 < len(kept) <= alerts.MAX_KEPT_ALERTS
+    assert len(json.dumps(kept).encode()) <= alerts.KEPT_BYTES
