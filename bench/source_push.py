@@ -1,0 +1,412 @@
+"""Source pushes (issue 13): how fast the push route answers, and how soon a pushed group's card is in the chat.
+
+    .venv/bin/python -m bench.source_push [--pushes 200] [--clients 1 4] [--groups 20] [--alerts 1000]
+
+Two bodies, both Alertmanager 0.25.0's own (tests/fixtures/sources/alertmanager/): ``small`` is
+seq1_firing.json as captured (2 alerts, 1.4 KB); ``large`` is large_50.json with its first alert made
+``--alerts`` times over, each with its own ``instance`` label and fingerprint (1,000 alerts: 605 KB).
+Times are milliseconds; p50/p95/p99 are percentiles of one push's answer.
+
+1. The push answer, ``--pushes`` times per body (the same group again: what the route does does not
+   depend on whether the group is new; the worker's half is measured in 2).
+   - in-process (moto in this process, no HTTP anywhere): ``route`` is POST /push/{id} through Chalice's
+     test client, ``accept_push`` the flow called directly, and the split of one push into its steps:
+     ``nesting check`` (common/json_input.too_deep on the raw body), ``parse + validate`` (the kind's
+     pydantic models), ``source read`` (DynamoDB get_item), ``queue body`` (the message, gzipped when
+     large) and ``SQS send``;
+   - live (devkit Runtime on free ports: moto's server, Chalice's local server, simulators, all in one
+     process): ``HTTP`` is the push over HTTP from ``--clients`` client threads at once, with pushes/s
+     over the whole run (client and server share one interpreter, so more clients barely add any);
+     ``TCP_NODELAY``: the same from 1 client once the local server sends without Nagle's delay (see
+     ``PushRuntime.answer_without_nagle``); ``accept_push`` and the split again, this time against moto's
+     server over HTTP as the app sees it locally. HTTP minus accept_push is Chalice's local server and the client. The
+     workers are not running while this part runs (in AWS they are other Lambdas): the queue is emptied
+     between pushes, untimed (moto's SQS slows down as a queue fills).
+   Target (issue 13): a push is answered "in well under 100 ms locally (validate, queue, answer)".
+2. Push to card: a source targeting one Feishu group chat (the simulator set up as tests/e2e do, seed 002),
+   ``--groups`` new groups pushed one after another, each timed from the push to the card's creation in the
+   simulator (its own clock, the same wall clock); then each group's update (one of its 2 alerts resolved)
+   timed from the push to the card's change. Through the real pollers (1 s long polls, woken by a message),
+   notifications worker, deliveries worker, pacing and Feishu API; p50/p95 printed.
+3. One card for the large group: a new group of ``--alerts`` alerts is pushed; its card must arrive (the
+   simulator refuses a card over Feishu's 30 KB), say "1000 alerts" and list at most MAX_ALERT_LINES of them.
+   Printed: the time to the card, its size against the limit, the simulator's rejections (target 0).
+
+Measured on the 2-core development machine shared with other runs (load average about 2), on main at
+5219f7b (cards show the group's alerts), with the defaults (200 pushes per body, 20 groups), ms::
+
+    in-process                        small p50 / p95 / p99      large p50 / p95 / p99
+      route (Chalice test client)       4.7 /   6.8 /  10.1        52.8 / 170.3 / 270.4
+      accept_push                       4.2 /   6.3 /   8.0        26.4 / 149.8 / 174.2
+        nesting check                   0.1 /   0.1 /   0.1        28.9 /  38.0 /  67.4
+        parse + validate                0.1 /   0.1 /   0.1        20.1 / 149.1 / 166.7
+        source read                     2.5 /   3.0 /   3.5         2.8 /   4.2 /   8.5
+        queue body                      0.0 /   0.1 /   0.1         5.5 /   9.9 /  18.9
+        SQS send                        2.0 /   2.8 /   4.4         1.5 /   2.2 /   2.4
+    live
+      HTTP, 1 client                   59.9 /  71.7 /  93.4 (16 pushes/s)    128.0 / 241.2 / 336.0 (7.3/s)
+      HTTP, 4 clients                  76.0 / 125.8 / 164.7 (55 pushes/s)    403.8 / 619.0 / 719.5 (9.5/s)
+      HTTP, 1 client, TCP_NODELAY      17.0 /  24.3 /  57.4 (54 pushes/s)     82.4 / 188.4 / 283.0 (10.9/s)
+      accept_push                       8.7 /  13.6 /  22.4                   50.4 / 166.8 / 227.3
+        nesting check                   0.1 /   0.1 /   0.2                   32.3 /  53.7 /  75.9
+        parse + validate                0.1 /   0.2 /   0.5                   22.3 / 141.8 / 200.3
+        source read                     6.4 /   9.6 /  14.7                    7.6 /  13.6 /  30.9
+        queue body                      0.0 /   0.1 /   0.1                   10.3 /  14.5 /  34.1
+        SQS send                        5.0 /   7.4 /   8.9                    6.3 /  11.6 /  32.8
+    push to card (Feishu group)     p50 222.7  p95 323.1  p99 564.1
+    one resolved → card updated     p50 236.6  p95 360.7  p99 373.7
+    one card for 1000 alerts: 1111 ms to the card, 1 card, 7202 bytes (limit 30720), says "1000 alerts", 0 rejections
+
+Read: a small push is answered in 4–9 ms of the app's own work (one DynamoDB read and one SQS send, in
+moto); over HTTP the local server adds about 45 ms on a kept-alive connection, which is Nagle's algorithm
+against the client's delayed ACK (17 ms once the server sets TCP_NODELAY; API Gateway has no such delay).
+A 1,000-alert push is over the 100 ms target over HTTP at the median locally (128 ms; 82 ms without the
+Nagle delay): its largest single cost is the nesting check (common/json_input.py ``too_deep``, a Python loop
+over every quote, backslash and bracket: some 66,000 matches in 605 KB), then pydantic's parse; the p95 of
+parse + validate is several times its median (collections of the objects 1,000 alerts make, and a shared
+CPU).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import requests
+
+from bench.fault_clock import Warp
+from bench.fault_runtime import BenchRuntime
+from chalicelib.common import aws, config, queues, sealing
+from chalicelib.common.json_input import too_deep
+from chalicelib.flows import sources as flows
+from chalicelib.sources import kind
+from chalicelib.store import sources as source_store
+from devkit.console import Console
+from devkit.simulators.feishu.cards import MAX_CARD_BYTES
+from devkit.simulators.feishu.walkthrough import setup_feishu
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sources" / "alertmanager"
+IN_PROCESS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                  "AWS_REGION": "us-east-1", "DUTYBRIDGE_PREFIX": "dutybridge-bench", "ADMIN_TOKEN": "bench-admin",
+                  "PUBLIC_BASE_URL": "http://127.0.0.1:9"}
+CARD_TIMEOUT = 30.0
+POLL = 0.05
+
+
+@dataclass
+class Options:
+    pushes: int = 200
+    clients: tuple[int, ...] = (1, 4)
+    groups: int = 20
+    alerts: int = 1000
+
+
+# -- bodies --------------------------------------------------------------------------------------------
+
+def large_body(alerts: int) -> bytes:
+    """large_50.json's first alert ``alerts`` times over, each its own instance and fingerprint."""
+    body = json.loads((FIXTURES / "large_50.json").read_bytes())
+    template = body["alerts"][0]
+    body["alerts"] = [{**template, "labels": {**template["labels"], "instance": f"node-{n}:9100"},
+                       "fingerprint": f"{n:016x}"} for n in range(alerts)]
+    return json.dumps(body).encode()
+
+
+def bodies(alerts: int) -> dict[str, bytes]:
+    return {"small": (FIXTURES / "seq1_firing.json").read_bytes(), "large": large_body(alerts)}
+
+
+def as_new_group(raw: bytes, name: str) -> bytes:
+    """The same push for another group: its own group key, group label and common label."""
+    body = json.loads(raw)
+    body["groupKey"] += f':{{bench="{name}"}}'
+    for labels in (body["groupLabels"], body["commonLabels"], *(a["labels"] for a in body["alerts"])):
+        labels["bench"] = name
+    return json.dumps(body).encode()
+
+
+# -- figures -------------------------------------------------------------------------------------------
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50/p95/p99 in milliseconds (with one sample, all three are it)."""
+    cuts = statistics.quantiles(seconds, n=100, method="inclusive") if len(seconds) > 1 else seconds * 99
+    return {"p50": statistics.median(seconds) * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def timed(call: Callable[[], Any], times: int) -> list[float]:
+    """``call``'s durations; what it queued is taken off the queue between calls, untimed."""
+    call()  # warm: the first call imports and builds clients
+    spent = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        spent.append(time.perf_counter() - started)
+        drain()
+    return spent
+
+
+def drain() -> None:
+    """Empty the notifications queue: moto's SQS costs more per call the more a queue holds, and
+    SQS allows one purge a minute."""
+    sqs, url = aws.client("sqs"), aws.queue_url("notifications")
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+
+
+def split(source_id: str, key: str, raw: bytes, times: int) -> dict[str, dict[str, float]]:
+    """One push's steps, each timed on its own as accept_push makes them."""
+    source_kind = kind("alertmanager")
+    group = source_kind.parse(raw)
+    message = flows._queued(source_id, group)
+    steps = {"accept_push": lambda: flows.accept_push(source_id, key, raw),
+             "  nesting check": lambda: too_deep(raw), "  parse + validate": lambda: source_kind.parse(raw),
+             "  source read": lambda: source_store.get(source_id),
+             "  queue body": lambda: flows._queued(source_id, group), "  SQS send": lambda: queues.notify(message)}
+    return {name: percentiles(timed(step, times)) for name, step in steps.items()}
+
+
+# -- 1. in-process -------------------------------------------------------------------------------------
+
+@contextmanager
+def restored_environment() -> Iterator[None]:
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        forget_settings()
+
+
+def forget_settings() -> None:
+    """The settings, AWS clients and data key are cached per process: read again from the environment."""
+    for module in (config, aws, sealing):
+        module.reset()
+
+
+def in_process(options: Options, pushed: dict[str, bytes]) -> dict[str, Any]:
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from app import app
+    from infra.bootstrap import bootstrap
+
+    with restored_environment(), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.update(IN_PROCESS_ENV)
+        forget_settings()
+        bootstrap(IN_PROCESS_ENV["DUTYBRIDGE_PREFIX"])
+        config.settings()  # Chalice's test client swaps in the dev stage's environment: read ours first
+        with Client(app) as client:
+            answer = client.http.post("/sources", headers={"Authorization": "Bearer bench-admin",
+                                                           "Content-Type": "application/json"},
+                                      body=json.dumps({"kind": "alertmanager", "name": "bench"}))
+            source = json.loads(answer.body)
+            key = source["push_url"].split("?key=")[1]
+            path = f"/push/{source['id']}?key={key}"
+            figures = {}
+            for name, raw in pushed.items():
+                def post(raw: bytes = raw) -> None:
+                    status = client.http.post(path, body=raw, headers={"Content-Type": "application/json"}).status_code
+                    if status != 202:
+                        raise RuntimeError(f"push answered {status}")
+                figures[name] = {"route": percentiles(timed(post, options.pushes)),
+                                 **split(source["id"], key, raw, options.pushes)}
+            return figures
+
+
+# -- 1, 2, 3 live --------------------------------------------------------------------------------------
+
+class PushRuntime(BenchRuntime):
+    """The local runtime with its pollers held back until ``start_workers``: the push route measured alone."""
+
+    def _start_pollers(self) -> None:
+        self.pollers = []
+
+    def start_workers(self) -> None:
+        super()._start_pollers()
+
+    def answer_without_nagle(self, on: bool) -> None:
+        """Chalice's local server writes an answer's headers and its body apart: on a kept-alive connection
+        Nagle's algorithm holds the body until the client's delayed ACK (about 40 ms on Linux)."""
+        self.server.server.RequestHandlerClass.func.disable_nagle_algorithm = on
+
+
+def http_pushes(url: str, raw: bytes, pushes: int, clients: int) -> dict[str, float]:
+    """``pushes`` pushes from ``clients`` threads at once: answer percentiles and pushes per second."""
+    def one(session: requests.Session) -> float:
+        started = time.perf_counter()
+        answer = session.post(url, data=raw, headers={"Content-Type": "application/json"}, timeout=30)
+        if answer.status_code != 202:
+            raise RuntimeError(f"push answered {answer.status_code}: {answer.text[:200]}")
+        return time.perf_counter() - started
+
+    sessions = [requests.Session() for _ in range(clients)]
+    for session in sessions:
+        one(session)  # warm each connection
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        spent = list(pool.map(lambda n: one(sessions[n % clients]), range(pushes)))
+    per_second = pushes / (time.perf_counter() - started)
+    drain()
+    return {**percentiles(spent), "per_second": per_second}
+
+
+def live_answers(runtime: PushRuntime, options: Options, pushed: dict[str, bytes]) -> dict[str, Any]:
+    console = Console(runtime.app_url, runtime.admin_token, runtime.simulator_url)
+    status, source = console.api("POST", "/sources", {"kind": "alertmanager", "name": "bench-answers"})
+    if status != 201:
+        raise RuntimeError(f"creating the source failed: {status} {source}")
+    url, key = source["push_url"], source["push_url"].split("?key=")[1]
+    figures = {}
+    for name, raw in pushed.items():
+        figures[name] = {f"HTTP, {clients} client{'s' * (clients > 1)}": http_pushes(url, raw, options.pushes, clients)
+                         for clients in options.clients}
+        runtime.answer_without_nagle(True)
+        figures[name]["HTTP, 1 client, TCP_NODELAY"] = http_pushes(url, raw, options.pushes, 1)
+        runtime.answer_without_nagle(False)
+        figures[name].update(split(source["id"], key, raw, options.pushes))
+    return figures
+
+
+@dataclass
+class Chat:
+    """The Feishu group a source's cards go to, read through the simulator's state API."""
+
+    console: Console
+    chat_id: str
+    source: dict = field(default_factory=dict)
+
+    def cards(self) -> list[dict]:
+        state = self.console.sim("GET", "/_sim/state", platform="feishu")
+        return [m for m in state["messages"].get(f"chat:{self.chat_id}", [])]
+
+    def card_of(self, group: str) -> dict | None:
+        marker = f"{self.source['id']}.{group}."
+        return next((m for m in self.cards() if marker in json.dumps(m["content"])), None)
+
+    def push(self, raw: bytes) -> tuple[float, str]:
+        sent = time.time()
+        answer = requests.post(self.source["push_url"], data=raw, headers={"Content-Type": "application/json"},
+                               timeout=30)
+        if answer.status_code != 202:
+            raise RuntimeError(f"push answered {answer.status_code}: {answer.text[:200]}")
+        return sent, answer.json()["group"]
+
+    def wait_card(self, group: str, what: str, shown: Callable[[dict], bool] = lambda card: True) -> dict:
+        """The group's card once it shows what ``shown`` looks for."""
+        deadline = time.monotonic() + CARD_TIMEOUT
+        while not ((card := self.card_of(group)) and shown(card)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {what} within {CARD_TIMEOUT:.0f} s")
+            time.sleep(POLL)
+        return card
+
+
+def chat_source(console: Console) -> Chat:
+    done = setup_feishu(console)
+    chat = Chat(console, done["group"])
+    status, chat.source = console.api("POST", "/sources", {
+        "kind": "alertmanager", "name": "bench-cards",
+        "targets": {"chats": [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}]}})
+    if status != 201:
+        raise RuntimeError(f"creating the source failed: {status} {chat.source}")
+    return chat
+
+
+def resolved_text(card: dict) -> bool:
+    return "1 resolved" in json.dumps(card["content"], ensure_ascii=False)
+
+
+def push_to_card(chat: Chat, groups: int) -> dict[str, dict[str, float]]:
+    """Each new group's card, then its update once one of its alerts resolved: seconds from each push."""
+    firing, resolved = (FIXTURES / "seq1_firing.json").read_bytes(), (FIXTURES / "seq2_one_resolved.json").read_bytes()
+    to_card, to_update = [], []
+    run = f"{time.time():.0f}"
+    for n in range(groups):
+        sent, group = chat.push(as_new_group(firing, f"{run}-{n}"))
+        card = chat.wait_card(group, f"card for group {n}")
+        to_card.append(card["createdAt"] - sent)
+        sent, _ = chat.push(as_new_group(resolved, f"{run}-{n}"))
+        card = chat.wait_card(group, f"update of group {n}", resolved_text)
+        to_update.append(card["history"][-1]["at"] - sent)
+    return {"new group → card": percentiles(to_card), "one resolved → card updated": percentiles(to_update)}
+
+
+def one_card(chat: Chat, runtime: PushRuntime, alerts: int) -> dict[str, Any]:
+    """A new group of ``alerts`` alerts: its card, what it says, its size."""
+    rejected_before = len(runtime.simulators.platforms["feishu"].journal.rejections)
+    sent, group = chat.push(as_new_group(large_body(alerts), f"large-{time.time():.0f}"))
+    card = chat.wait_card(group, f"card of {alerts} alerts")
+    text = json.dumps(card["content"], ensure_ascii=False)
+    marker = f"{chat.source['id']}.{group}."
+    return {"seconds": card["createdAt"] - sent, "bytes": len(text.encode("utf-8")), "limit": MAX_CARD_BYTES,
+            "says_count": f"{alerts} alerts" in text,
+            "cards": sum(marker in json.dumps(m["content"]) for m in chat.cards()),
+            "rejections": len(runtime.simulators.platforms["feishu"].journal.rejections) - rejected_before}
+
+
+def live(options: Options, pushed: dict[str, bytes]) -> dict[str, Any]:
+    with restored_environment():
+        runtime = PushRuntime(port=0, aws_port=0, simulator_port=0, warp=Warp(1), delivery_workers=1).start()
+        try:
+            answers = live_answers(runtime, options, pushed)
+            runtime.start_workers()
+            chat = chat_source(Console(runtime.app_url, runtime.admin_token, runtime.simulator_url))
+            return {"answers": answers, "cards": push_to_card(chat, options.groups),
+                    "one_card": one_card(chat, runtime, options.alerts),
+                    "handler_failures": sum(poller.failed for poller in runtime.pollers)}
+        finally:
+            runtime.stop()
+
+
+def run(options: Options) -> dict[str, Any]:
+    pushed = bodies(options.alerts)
+    return {"sizes": {name: len(raw) for name, raw in pushed.items()}, "alerts": options.alerts,
+            "in_process": in_process(options, pushed), "live": live(options, pushed)}
+
+
+# -- report --------------------------------------------------------------------------------------------
+
+def _row(label: str, figures: dict[str, float]) -> str:
+    line = f"  {label:28s} p50 {figures['p50']:7.1f}  p95 {figures['p95']:7.1f}  p99 {figures['p99']:7.1f}"
+    return line + (f"   {figures['per_second']:6.1f} pushes/s" if "per_second" in figures else "")
+
+
+def report(figures: dict[str, Any]) -> str:
+    names = {"small": "small (2 alerts, {} KB)", "large": f"large ({figures['alerts']} alerts, {{}} KB)"}
+    lines = []
+    for where, answers in (("in-process", figures["in_process"]), ("live", figures["live"]["answers"])):
+        for name, rows in answers.items():
+            lines.append(f"{where}, {names[name].format(round(figures['sizes'][name] / 1024))}, ms:")
+            lines += [_row(label, row) for label, row in rows.items()]
+    lines.append("push to card (Feishu group), ms:")
+    lines += [_row(label, row) for label, row in figures["live"]["cards"].items()]
+    card = figures["live"]["one_card"]
+    lines.append(f"one card for {figures['alerts']} alerts: {card['seconds'] * 1000:.0f} ms to the card, "
+                 f"{card['cards']} card(s), {card['bytes']} bytes (limit {card['limit']}), "
+                 f"says the count: {card['says_count']}, simulator rejections {card['rejections']}")
+    lines.append(f"worker failures: {figures['live']['handler_failures']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pushes", type=int, default=Options.pushes)
+    parser.add_argument("--clients", type=int, nargs="+", default=list(Options.clients))
+    parser.add_argument("--groups", type=int, default=Options.groups)
+    parser.add_argument("--alerts", type=int, default=Options.alerts)
+    args = parser.parse_args()
+    print(report(run(Options(args.pushes, tuple(args.clients), args.groups, args.alerts))))
+
+
+if __name__ == "__main__":
+    main()
