@@ -11,14 +11,12 @@ Times are milliseconds; p50/p95/p99 are percentiles of one push's answer.
    depend on whether the group is new; the worker's half is measured in 2).
    - in-process (moto in this process, no HTTP anywhere): ``route`` is POST /push/{id} through Chalice's
      test client, ``accept_push`` the flow called directly, and the split of one push into its steps:
-     ``nesting check`` (common/json_input.too_deep on the raw body), ``parse + validate`` (the kind's
-     pydantic models), ``source read`` (DynamoDB get_item), ``queue body`` (the message, gzipped when
+     ``parse + validate`` (the kind's pydantic models, which also bound the nesting), ``source read`` (DynamoDB get_item), ``queue body`` (the message, gzipped when
      large) and ``SQS send``;
    - live (devkit Runtime on free ports: moto's server, Chalice's local server, simulators, all in one
      process): ``HTTP`` is the push over HTTP from ``--clients`` client threads at once, with pushes/s
      over the whole run (client and server share one interpreter, so more clients barely add any);
-     ``TCP_NODELAY``: the same from 1 client once the local server sends without Nagle's delay (see
-     ``PushRuntime.answer_without_nagle``); ``accept_push`` and the split again, this time against moto's
+     ``accept_push`` and the split again, this time against moto's
      server over HTTP as the app sees it locally. HTTP minus accept_push is Chalice's local server and the client. The
      workers are not running while this part runs (in AWS they are other Lambdas): the queue is emptied
      between pushes, untimed (moto's SQS slows down as a queue fills).
@@ -32,39 +30,7 @@ Times are milliseconds; p50/p95/p99 are percentiles of one push's answer.
    simulator refuses a card over Feishu's 30 KB), say "1000 alerts" and list at most MAX_ALERT_LINES of them.
    Printed: the time to the card, its size against the limit, the simulator's rejections (target 0).
 
-Measured on the 2-core development machine shared with other runs (load average about 2), on main at
-5219f7b (cards show the group's alerts), with the defaults (200 pushes per body, 20 groups), ms::
-
-    in-process                        small p50 / p95 / p99      large p50 / p95 / p99
-      route (Chalice test client)       4.7 /   6.8 /  10.1        52.8 / 170.3 / 270.4
-      accept_push                       4.2 /   6.3 /   8.0        26.4 / 149.8 / 174.2
-        nesting check                   0.1 /   0.1 /   0.1        28.9 /  38.0 /  67.4
-        parse + validate                0.1 /   0.1 /   0.1        20.1 / 149.1 / 166.7
-        source read                     2.5 /   3.0 /   3.5         2.8 /   4.2 /   8.5
-        queue body                      0.0 /   0.1 /   0.1         5.5 /   9.9 /  18.9
-        SQS send                        2.0 /   2.8 /   4.4         1.5 /   2.2 /   2.4
-    live
-      HTTP, 1 client                   59.9 /  71.7 /  93.4 (16 pushes/s)    128.0 / 241.2 / 336.0 (7.3/s)
-      HTTP, 4 clients                  76.0 / 125.8 / 164.7 (55 pushes/s)    403.8 / 619.0 / 719.5 (9.5/s)
-      HTTP, 1 client, TCP_NODELAY      17.0 /  24.3 /  57.4 (54 pushes/s)     82.4 / 188.4 / 283.0 (10.9/s)
-      accept_push                       8.7 /  13.6 /  22.4                   50.4 / 166.8 / 227.3
-        nesting check                   0.1 /   0.1 /   0.2                   32.3 /  53.7 /  75.9
-        parse + validate                0.1 /   0.2 /   0.5                   22.3 / 141.8 / 200.3
-        source read                     6.4 /   9.6 /  14.7                    7.6 /  13.6 /  30.9
-        queue body                      0.0 /   0.1 /   0.1                   10.3 /  14.5 /  34.1
-        SQS send                        5.0 /   7.4 /   8.9                    6.3 /  11.6 /  32.8
-    push to card (Feishu group)     p50 222.7  p95 323.1  p99 564.1
-    one resolved → card updated     p50 236.6  p95 360.7  p99 373.7
-    one card for 1000 alerts: 1111 ms to the card, 1 card, 7202 bytes (limit 30720), says "1000 alerts", 0 rejections
-
-Read: a small push is answered in 4–9 ms of the app's own work (one DynamoDB read and one SQS send, in
-moto); over HTTP the local server adds about 45 ms on a kept-alive connection, which is Nagle's algorithm
-against the client's delayed ACK (17 ms once the server sets TCP_NODELAY; API Gateway has no such delay).
-A 1,000-alert push is over the 100 ms target over HTTP at the median locally (128 ms; 82 ms without the
-Nagle delay): its largest single cost is the nesting check (common/json_input.py ``too_deep``, a Python loop
-over every quote, backslash and bracket: some 66,000 matches in 605 KB), then pydantic's parse; the p95 of
-parse + validate is several times its median (collections of the objects 1,000 alerts make, and a shared
-CPU).
+MEASURED
 """
 from __future__ import annotations
 
@@ -84,7 +50,6 @@ import requests
 from bench.fault_clock import Warp
 from bench.fault_runtime import BenchRuntime
 from chalicelib.common import aws, config, queues, sealing
-from chalicelib.common.json_input import too_deep
 from chalicelib.flows import sources as flows
 from chalicelib.sources import kind
 from chalicelib.store import sources as source_store
@@ -167,7 +132,7 @@ def split(source_id: str, key: str, raw: bytes, times: int) -> dict[str, dict[st
     group = source_kind.parse(raw)
     message = flows._queued(source_id, group)
     steps = {"accept_push": lambda: flows.accept_push(source_id, key, raw),
-             "  nesting check": lambda: too_deep(raw), "  parse + validate": lambda: source_kind.parse(raw),
+             "  parse + validate": lambda: source_kind.parse(raw),
              "  source read": lambda: source_store.get(source_id),
              "  queue body": lambda: flows._queued(source_id, group), "  SQS send": lambda: queues.notify(message)}
     return {name: percentiles(timed(step, times)) for name, step in steps.items()}
@@ -234,11 +199,6 @@ class PushRuntime(BenchRuntime):
     def start_workers(self) -> None:
         super()._start_pollers()
 
-    def answer_without_nagle(self, on: bool) -> None:
-        """Chalice's local server writes an answer's headers and its body apart: on a kept-alive connection
-        Nagle's algorithm holds the body until the client's delayed ACK (about 40 ms on Linux)."""
-        self.server.server.RequestHandlerClass.func.disable_nagle_algorithm = on
-
 
 def http_pushes(url: str, raw: bytes, pushes: int, clients: int) -> dict[str, float]:
     """``pushes`` pushes from ``clients`` threads at once: answer percentiles and pushes per second."""
@@ -270,9 +230,6 @@ def live_answers(runtime: PushRuntime, options: Options, pushed: dict[str, bytes
     for name, raw in pushed.items():
         figures[name] = {f"HTTP, {clients} client{'s' * (clients > 1)}": http_pushes(url, raw, options.pushes, clients)
                          for clients in options.clients}
-        runtime.answer_without_nagle(True)
-        figures[name]["HTTP, 1 client, TCP_NODELAY"] = http_pushes(url, raw, options.pushes, 1)
-        runtime.answer_without_nagle(False)
         figures[name].update(split(source["id"], key, raw, options.pushes))
     return figures
 

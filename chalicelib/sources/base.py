@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.common.errors import InvalidInput, readable
+from chalicelib.common.json_input import MAX_DEPTH, too_deep
 from chalicelib.core.alerts import AlertGroup
 from chalicelib.core.models import Notification
 
@@ -48,10 +49,15 @@ class SourceKind:
 
 
 def validated(model: type[BaseModel], body: bytes) -> BaseModel:
-    """``body`` read as ``model``; a 400 that names the field (never the value) otherwise."""
+    """``body`` read as ``model``; a 400 that names the field (never the value) otherwise.
+
+    pydantic's parser never recurses in Python and stops at its own depth limit, so the nesting bound
+    (common/json_input) is measured only to say why a body was refused: on a 600 KB push it would cost
+    more than the parse."""
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise InvalidInput("body is not valid JSON") from exc
+            problem = f"body nests deeper than {MAX_DEPTH} levels" if too_deep(body) else "body is not valid JSON"
+            raise InvalidInput(problem) from exc
         raise InvalidInput(readable(exc)) from exc
