@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -15,6 +17,16 @@ import requests
 from moto.server import ThreadedMotoServer
 
 PREFIX = "dutybridge-local"
+
+
+PUSH_KEY = re.compile(r"([?&]key=)[^&\s\"]+")
+
+
+def _log_without_keys(handler, format: str, *args) -> None:
+    """The local server's access log, with the push key a source's push_url carries masked: a secret is
+    never logged."""
+    sys.stderr.write("%s - - [%s] %s\n" % (handler.address_string(), handler.log_date_time_string(),
+                                           PUSH_KEY.sub(r"\1****", format % args)))
 
 
 @dataclass
@@ -67,7 +79,9 @@ class Runtime:
         # Chalice's local server writes an answer's headers and body apart: on a kept-alive connection (as
         # Alertmanager keeps its own) Nagle's algorithm would hold the body for the client's delayed ACK,
         # some 40 ms a request that API Gateway never adds (bench/source_push.py measured it).
-        self.server.server.RequestHandlerClass.func.disable_nagle_algorithm = True
+        handler = self.server.server.RequestHandlerClass.func
+        handler.disable_nagle_algorithm = True
+        handler.log_message = _log_without_keys
         self.simulators.app_url = self.app_url  # the simulator page names the app (known once its port is)
         os.environ["PUBLIC_BASE_URL"] = self.app_url
         config.reset()
