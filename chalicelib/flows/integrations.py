@@ -14,7 +14,7 @@ from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
 from chalicelib.platforms import PlatformName, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
-from chalicelib.store import ephemeral, people
+from chalicelib.store import chats, ephemeral, people
 from chalicelib.store import integrations as store
 
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
@@ -77,6 +77,8 @@ def create(body: IntegrationIn) -> dict:
         store.replace(item)
     else:
         store.create(item)
+    for chat_id, (title_zh, title_en) in type(adapter_).fixed_chats.items():
+        chats.upsert(integration_id, chat_id, title=f"{title_zh} {title_en}", active=True)
     return view(item)
 
 

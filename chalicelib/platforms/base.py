@@ -73,6 +73,12 @@ class Adapter(abc.ABC):
     # The credential the app proves itself with (sent on every token fetch): changing where the app
     # sends it (a setting named *_base or *_url) needs it again. None: such settings cannot change.
     secret_field: ClassVar[str | None] = None
+    # Chats the integration has from the start, (Chinese, English) titles by chat id: a robot's one group.
+    fixed_chats: ClassVar[dict[str, tuple[str, str]]] = {}
+    # Whether its group messages @ the incident's targeted members (the card's ``mentions`` are filled in).
+    rings_mentions: ClassVar[bool] = False
+    # Whether it reaches people one by one (a member is paged on it where bound); a robot reaches one group.
+    reaches_people: ClassVar[bool] = True
     # How long the platform waits for a click's answer, in seconds. A reply carrying the card counts
     # as shown only when ready well inside it; None: replies never count (the card is updated by API).
     click_reply_seconds: ClassVar[float | None] = None
