@@ -22,7 +22,7 @@ from chalicelib.common.errors import (
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT, CardId
 from chalicelib.core.models import DeliveryJob
-from chalicelib.delivery import admission, mentions, notices, quota
+from chalicelib.delivery import admission, fallback, mentions, notices, quota
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries
@@ -120,7 +120,9 @@ class _CardLedger:
     card: cards.Card
 
     def parked(self, exc: QuotaExhausted) -> None:
-        deliveries.record(self.job.incident_id, self.job.target_key, state="parked", error=exc.message)
+        via = fallback.divert(self.job, self.adapter.settings, self.card)
+        deliveries.record(self.job.incident_id, self.job.target_key, state="parked",
+                          error=f"{exc.message}; {via}" if via else exc.message)
 
     def low(self, budget: quota.Budget) -> bool:
         """Running low: the admins hear it once, and new warnings and infos wait for the receiver's digest."""
@@ -138,8 +140,10 @@ class _CardLedger:
     def refused(self, exc: PlatformError) -> None:
         job, had_ref = self.job, bool(self.record.get("ref"))
         state = "deferred" if exc.retryable else ("sent" if had_ref else "failed")
+        via = fallback.divert(job, self.adapter.settings, self.card) if isinstance(exc, QuotaExhausted) else None
         state = "parked" if isinstance(exc, QuotaExhausted) else state
-        deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
+        deliveries.record(job.incident_id, job.target_key, state=state,
+                          error=f"{exc.brief()}; {via}" if via else exc.brief(),
                           expected_wait=queues.MAX_DELAY,  # the worker's retry delay is at most this
                           **({"answer_lost": True} if not had_ref and isinstance(exc, PlatformUnavailable) else {}))
         if isinstance(exc, TargetGone) and job.kind == "chat":

@@ -12,7 +12,7 @@ from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
-from chalicelib.platforms import PlatformName, adapter_for, build
+from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
 from chalicelib.store import chats, ephemeral, people
 from chalicelib.store import integrations as store
@@ -57,6 +57,11 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
     code on failure), then register callbacks."""
     if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):
         raise InvalidInput(problem)
+    if robot_id := getattr(adapter_.settings, "fallback_robot", None):
+        robot = store.get(robot_id)
+        if robot is None or adapter_class(robot["platform"]).reaches_people:
+            raise InvalidInput(f"settings.fallback_robot: {robot_id} is not a robot integration "
+                               f"(dingtalk-robot, feishu-robot or wecom-robot)")
     adapter_.check_credentials()
     return adapter_.after_save(adapter_.urls(settings().public_base_url))
 

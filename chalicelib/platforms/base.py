@@ -55,6 +55,8 @@ class CommonSettings(BaseModel):
     # member ids warned once a month when the budget runs low
     quota_admins: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default=[], max_length=50)
     war_room_auto_critical: bool = False  # open a room by itself for every critical incident
+    # a robot integration that takes critical incidents when this one's budget or quota is spent
+    fallback_robot: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class Adapter(abc.ABC):

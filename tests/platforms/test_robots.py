@@ -149,3 +149,40 @@ def test_dingtalk_refusals_say_what_to_fix_or_when_to_retry(client, admin_header
     assert fragment in refused.value.message
     if error is RateLimited:
         assert refused.value.retry_after == 600
+
+
+def test_a_critical_card_the_app_cannot_send_goes_by_its_fallback_robot(client, admin_headers, webhook, fake_platform):
+    from chalicelib.common.errors import QuotaExhausted
+    from chalicelib.store import integrations as integration_store
+    robot = create_robot(client, admin_headers, "dingtalk-robot", webhook)
+    app = integration_store.get("int_fake")
+    integration_store.replace({**app, "settings": {"fallback_robot": robot["id"]}})
+    member("alice", "Alice", "13800000001")
+    people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
+    fake_platform.fail_with = [QuotaExhausted("fake", "90020", "monthly quota spent")]
+    consumers.handle_notification(json.dumps(notification("inc-f", members=["alice"])))
+    run_all()
+    records = {r["integration_id"]: r for r in deliveries.of("inc-f")}
+    assert records["int_fake"]["state"] == "parked" and "fallback robot" in records["int_fake"]["error"]
+    assert records[robot["id"]]["state"] == "sent" and records[robot["id"]]["via"] == "fallback"
+    [(_, message)] = Webhook.received
+    assert message["at"]["atMobiles"] == ["13800000001"] and "95% on db-1" in message["markdown"]["text"]
+
+
+def test_a_warning_waits_for_the_month_as_before(client, admin_headers, webhook, fake_platform):
+    from chalicelib.common.errors import QuotaExhausted
+    from chalicelib.store import integrations as integration_store
+    robot = create_robot(client, admin_headers, "dingtalk-robot", webhook)
+    integration_store.replace({**integration_store.get("int_fake"), "settings": {"fallback_robot": robot["id"]}})
+    member("alice", "Alice", "13800000001")
+    people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
+    fake_platform.fail_with = [QuotaExhausted("fake", "90020", "monthly quota spent")]
+    consumers.handle_notification(json.dumps(notification("inc-w", members=["alice"], severity="warning")))
+    run_all()
+    assert Webhook.received == [] and [r["state"] for r in deliveries.of("inc-w")] == ["parked"]
+
+
+def test_fallback_robot_must_name_a_robot(client, admin_headers, fake_platform):
+    answer = client.http.patch("/integrations/int_fake", headers=admin_headers,
+                               body=json.dumps({"settings": {"fallback_robot": "int_fake"}}))
+    assert answer.status_code == 400 and "fallback_robot" in json.loads(answer.body)["message"]
