@@ -32,6 +32,7 @@ LEASE_SECONDS = 60
 UNKNOWN_REPLY_SECONDS = 5  # how long a platform that does not say may still apply a click's reply
 SETTLE_MARGIN = 1  # seconds past the reply deadline before the clicked card is checked
 SWEEP_LIMIT = 500  # lost deliveries re-queued per sweep run (the next run takes the rest)
+BURST_WAIT = 5  # seconds a robot's new message may wait for its limit before it is folded into the burst
 
 
 class Ledger(Protocol):
@@ -43,6 +44,8 @@ class Ledger(Protocol):
     def low(self, budget: quota.Budget) -> bool: ...  # True: folded into a digest instead of sent
 
     def paced(self, exc: Paced) -> None: ...
+
+    def burst(self, exc: Paced) -> bool: ...  # True: folded into the burst's one message instead of sent late
 
     def refused(self, exc: PlatformError) -> None: ...
 
@@ -100,6 +103,8 @@ def _send(job: DeliveryJob, adapter: Adapter, ref: dict | None, critical: bool, 
     try:
         admission.pace(job, adapter, ref, critical)
     except Paced as exc:
+        if ledger.burst(exc):
+            return "digested"
         ledger.paced(exc)
         raise
     try:
@@ -130,6 +135,14 @@ class _CardLedger:
         if self.card.severity == "critical" or self.record.get("ref"):
             return False
         notices.fold(self.job, self.adapter.settings)
+        return True
+
+    def burst(self, exc: Paced) -> bool:
+        """A robot's new message that would go out late (its per-minute limit is full) joins the minute's one
+        message instead: a group hears of a storm at once, never card by card minutes later."""
+        if not self.adapter.folds_bursts or self.record.get("ref") or exc.retry_after <= BURST_WAIT:
+            return False
+        notices.fold(self.job, self.adapter.settings, "burst")
         return True
 
     def paced(self, exc: Paced) -> None:

@@ -81,6 +81,8 @@ class Adapter(abc.ABC):
     rings_mentions: ClassVar[bool] = False
     # Whether it reaches people one by one (a member is paged on it where bound); a robot reaches one group.
     reaches_people: ClassVar[bool] = True
+    # Whether new cards that would wait for its rate limit are folded into one message (a robot's burst).
+    folds_bursts: ClassVar[bool] = False
     # How long the platform waits for a click's answer, in seconds. A reply carrying the card counts
     # as shown only when ready well inside it; None: replies never count (the card is updated by API).
     click_reply_seconds: ClassVar[float | None] = None

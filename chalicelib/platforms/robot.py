@@ -45,6 +45,7 @@ class RobotAdapter(Adapter):
     fixed_chats = {CHAT: ("群机器人", "Group robot")}
     rings_mentions = True
     reaches_people = False
+    folds_bursts = True
     per_minute: ClassVar[int]
     per_second: ClassVar[int | None] = None
     webhook_help: ClassVar[str]  # what the platform's robot webhook looks like, for the admin

@@ -186,3 +186,31 @@ def test_fallback_robot_must_name_a_robot(client, admin_headers, fake_platform):
     answer = client.http.patch("/integrations/int_fake", headers=admin_headers,
                                body=json.dumps({"settings": {"fallback_robot": "int_fake"}}))
     assert answer.status_code == 400 and "fallback_robot" in json.loads(answer.body)["message"]
+
+
+def test_a_burst_beyond_the_robot_limit_is_one_message_never_cards_minutes_late(client, admin_headers, webhook,
+                                                                                monkeypatch):
+    from chalicelib.common import queues
+    from chalicelib.core.models import DeliveryJob
+    from chalicelib.delivery import pipeline
+    robot = create_robot(client, admin_headers, "dingtalk-robot", webhook)
+    chat = [{"integration_id": robot["id"], "chat_id": "robot"}]
+    undelayed = queues.deliver
+    monkeypatch.setattr(queues, "deliver", lambda jobs, delay=0: undelayed(jobs))  # moto would hold them
+    for n in range(25):
+        consumers.handle_notification(json.dumps(notification(f"inc-b{n}", members=[], chats=chat)))
+    drain("notifications")
+    jobs = [DeliveryJob.model_validate(j["body"]) for j in drain("deliveries")]
+    outcomes = []
+    for job in jobs:  # all at once, as a storm arrives
+        try:
+            outcomes.append(pipeline.deliver(job))
+        except Exception as exc:  # noqa: BLE001 - a paced job would be retried later: the storm must not have any
+            outcomes.append(type(exc).__name__)
+    assert outcomes.count("sent") == 20 and outcomes.count("digested") == 5
+    [digest] = drain("deliveries")
+    clock.advance(61)
+    assert pipeline.deliver(DeliveryJob.model_validate(digest["body"])) == "sent"
+    text = Webhook.received[-1][1]["markdown"]["text"]
+    assert "5" in Webhook.received[-1][1]["markdown"]["title"] + text and "告警" in text
+    assert len(Webhook.received) == 21
