@@ -163,13 +163,14 @@ def security_from(body: dict[str, Any], secret: Callable[[], str]) -> Security:
     return Security([k.strip() for k in keywords], secret() if body.get("sign") else "", [ip.strip() for ip in ips])
 
 
-def integration_body(platform: str, title: str, state: dict[str, Any]) -> dict[str, Any]:
+def integration_body(platform: str, title: str, state: dict[str, Any], **bases: str) -> dict[str, Any]:
     """The POST /integrations body for the first robot of a simulator's ``/_sim/state``: its webhook, its 加签
-    secret when it has one, its keyword when it requires one (the first of them)."""
+    secret when it has one, its keyword when it requires one (the first of them), and the platform's API
+    base setting (``bases``) that the simulator stands in for."""
     robot = state["robots"][0]
     security = robot["security"]
     credentials = {"webhook": robot["webhook"], **({"secret": security["secret"]} if security["secret"] else {})}
-    settings = {"keyword": security["keywords"][0]} if security["keywords"] else {}
+    settings = {**bases, **({"keyword": security["keywords"][0]} if security["keywords"] else {})}
     return {"platform": platform, "name": f"{title} · {robot['chatTitle']} (simulator)", "credentials": credentials,
             "settings": settings}
 

@@ -4,7 +4,8 @@ Webhook: ``https://oapi.dingtalk.com/robot/send?access_token=…``; 加签 appen
 ``sign`` = URL-encoded Base64 HmacSHA256(key = secret, message = "timestamp\\nsecret"). 自定义关键词: every
 message must carry the keyword. @: ``at.atMobiles`` / ``at.atUserIds``, and the text names each one as
 ``@<mobile or userId>`` so DingTalk shows (and rings) it. Limits: 20 messages a minute per robot, over
-which it answers 130101 and stays blocked for 10 minutes; a message of at most 20,000 bytes (460101).
+which it answers 130101 (410100 in the newer table) and stays blocked for 10 minutes; a message of at
+most 20,000 bytes (460101).
 310000 is a security refusal (keyword, sign or IP allow-list): a setup error, said with what to fix.
 Docs: open.dingtalk.com/document/orgapp/custom-robot-access, …/customize-robot-security-settings.
 """
@@ -25,12 +26,15 @@ from chalicelib.platforms.robot import RobotAdapter, RobotSettings
 
 MAX_BYTES = 20_000
 BLOCK_SECONDS = 600  # 130101: the robot stays blocked for 10 minutes
-ERRORS = ErrorTable("dingtalk-robot", throttle=frozenset({"130101"}), retry=frozenset({"-1"}),
+ERRORS = ErrorTable("dingtalk-robot", throttle=frozenset({"130101", "410100"}), retry=frozenset({"-1"}),
                     throttle_delay=BLOCK_SECONDS)
+GONE = ("webhook 的 access_token 无效，或机器人已停用、已移除 (the webhook's access_token is unknown, or the robot "
+        "was disabled or removed: add it again and save the new webhook)")
+# Codes from tests/fixtures/robots/README.md: 310000 security refusals, 300005 and the 4001xx family for
+# a token that is gone, 460101 a message over 20,000 bytes.
 SETUP = {"310000": "检查机器人安全设置：自定义关键词、加签 secret、IP 地址段 (check the robot's security settings: "
                    "the keyword setting, the 加签 secret, the IP allow-list)",
-         "300001": "webhook 的 access_token 无效，机器人可能已被移除 (the webhook's access_token is unknown: was the "
-                   "robot removed?)",
+         "300005": GONE, "400101": GONE, "400102": GONE, "400106": GONE,
          "460101": "消息超过 20000 字节 (message over 20,000 bytes)"}
 
 

@@ -24,10 +24,14 @@ from chalicelib.platforms.robot import RobotAdapter, RobotSettings
 
 MAX_BYTES = 20 * 1024
 ERRORS = ErrorTable("feishu-robot", throttle=frozenset({"11232"}), throttle_delay=1.0)
+# Codes from tests/fixtures/robots/README.md. 9499 "Bad Request" is also how an oversized body is refused;
+# the same code with "too many request" has been seen for throttling and is read as such.
 SETUP = {"19021": "签名校验失败：检查 secret 与服务器时间 (sign refused: check the secret and the server's clock)",
          "19022": "IP 不在机器人白名单内 (this server's IP is not on the bot's allow-list)",
          "19024": "消息缺少自定义关键词：检查 keyword 设置 (the message lacks the bot's keyword: check the keyword "
-                  "setting)"}
+                  "setting)",
+         "19001": "webhook 无效，机器人可能已被移除 (the webhook is unknown: was the bot removed?)"}
+THROTTLED = "11232"
 
 
 class Settings(RobotSettings):
@@ -54,6 +58,7 @@ class FeishuRobot(RobotAdapter):
         code = str(answer.data.get("code", answer.data.get("StatusCode", f"http{answer.status}")))
         if code != "0":
             text = str(answer.data.get("msg", answer.data.get("StatusMessage", "")))
+            code = THROTTLED if code == "9499" and "too many" in text.lower() else code
             raise ERRORS.classify(code, f"{text} — {SETUP[code]}" if code in SETUP else text, answer.status)
 
     def first_message(self, card: Card) -> dict:

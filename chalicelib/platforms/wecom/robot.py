@@ -17,7 +17,10 @@ from chalicelib.platforms.wecom.cards import literal
 MARKDOWN_BYTES = 4096
 TEXT_BYTES = 2048
 ERRORS = ErrorTable("wecom-robot", throttle=frozenset({"45009"}), retry=frozenset({"-1"}), throttle_delay=60.0)
-SETUP = {"93000": "webhook 的 key 无效，机器人可能已被移除 (the webhook's key is unknown: was the robot removed?)"}
+# Codes from tests/fixtures/robots/README.md.
+SETUP = {"93000": "webhook 的 key 无效，机器人可能已被移出群 (the webhook's key is unknown: was the robot removed?)",
+         "93004": "机器人已被停用 (the robot is disabled)",
+         "40058": "消息超过长度限制 (message over the length limit)"}
 
 
 class Settings(RobotSettings):

@@ -12,4 +12,5 @@ ENTRY = SimulatorEntry(simulator=DingTalkSimulator, title="钉钉 DingTalk",
                        setups={"dingtalk": setup_dingtalk})
 
 ROBOT = RobotEntry(name="dingtalk-robot", simulator=DingTalkSimulator,
-                   integration=lambda state, _sim_url: robot_integration("dingtalk-robot", "钉钉群机器人", state))
+                   integration=lambda state, _sim_url: robot_integration("dingtalk-robot", "钉钉群机器人", state,
+                                                                        oapi_base=state["oapiBase"]))

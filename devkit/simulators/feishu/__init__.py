@@ -12,4 +12,5 @@ ENTRY = SimulatorEntry(simulator=FeishuSimulator, title="飞书 Feishu",
                        setups={"feishu": setup_feishu})
 
 ROBOT = RobotEntry(name="feishu-robot", simulator=FeishuSimulator,
-                   integration=lambda state, _sim_url: robot_integration("feishu-robot", "飞书群机器人", state))
+                   integration=lambda state, _sim_url: robot_integration("feishu-robot", "飞书群机器人", state,
+                                                                        api_base=state["apiBase"]))

@@ -12,4 +12,5 @@ ENTRY = SimulatorEntry(simulator=WeComSimulator, title="企业微信 WeCom",
                        setups={"wecom": setup_wecom, "wecom-suite": setup_wecom_suite})
 
 ROBOT = RobotEntry(name="wecom-robot", simulator=WeComSimulator,
-                   integration=lambda state, _sim_url: robot_integration("wecom-robot", "企业微信群机器人", state))
+                   integration=lambda state, _sim_url: robot_integration("wecom-robot", "企业微信群机器人", state,
+                                                                        api_base=state["apiBase"]))
