@@ -51,6 +51,7 @@ class Mention(BaseModel):
     name: str
     mobile: str = ""
     user_ids: dict[str, str] = {}  # platform name → the member's user id there (their bindings)
+    bound: dict[str, str] = {}  # integration id → the member's user id on that integration
 
 
 class Card(BaseModel):

@@ -19,9 +19,10 @@ def of(member_ids: list[str]) -> list[Mention]:
         member = people.get_member(member_id)
         if member is None:
             continue
-        user_ids = {platforms[b["integration_id"]]: b["user_id"] for b in people.bindings_of(member_id)
-                    if b["integration_id"] in platforms}
-        found.append(Mention(name=member["name"], mobile=mobile(member.get("mobile") or ""), user_ids=user_ids))
+        bindings = [b for b in people.bindings_of(member_id) if b["integration_id"] in platforms]
+        found.append(Mention(name=member["name"], mobile=mobile(member.get("mobile") or ""),
+                             user_ids={platforms[b["integration_id"]]: b["user_id"] for b in bindings},
+                             bound={b["integration_id"]: b["user_id"] for b in bindings}))
     return found
 
 

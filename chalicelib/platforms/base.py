@@ -213,10 +213,15 @@ class Adapter(abc.ABC):
         raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
 
     def offered(self, card: Card) -> Card:
-        """The card as this integration shows it: the 作战室 button only where a room can be opened."""
+        """The card as this integration shows it: the 作战室 button only where a room can be opened, and @s
+        only of members linked on this integration (their user id here, under this platform's name)."""
+        changes: dict = {}
         if card.war_room and self.war_room_problem():
-            return card.model_copy(update={"war_room": False})
-        return card
+            changes["war_room"] = False
+        if card.mentions:
+            changes["mentions"] = [m.model_copy(update={"user_ids": {self.name: m.bound[self.integration_id]}})
+                                   for m in card.mentions if self.integration_id in m.bound]
+        return card.model_copy(update=changes) if changes else card
 
 
 @dataclass(frozen=True)

@@ -214,3 +214,20 @@ def test_a_burst_beyond_the_robot_limit_is_one_message_never_cards_minutes_late(
     text = Webhook.received[-1][1]["markdown"]["text"]
     assert "5" in Webhook.received[-1][1]["markdown"]["title"] + text and "告警" in text
     assert len(Webhook.received) == 21
+
+
+def test_app_group_cards_at_the_targeted_members_linked_on_that_app():
+    from chalicelib.core import cards
+    from chalicelib.core.cards import Mention
+    from chalicelib.platforms import build
+    from chalicelib.platforms.feishu.cards import render
+    incident = {"id": "inc-m", "title": "t", "severity": "critical", "status": "triggered"}
+    mentions = [Mention(name="Alice", mobile="13800000001", bound={"int_fs": "ou_alice", "int_dt": "alice01"}),
+                Mention(name="Bob", bound={"int_other": "ou_bob"})]
+    card = cards.build(incident, "int_fs").model_copy(update={"mentions": mentions})
+    feishu = build("feishu", "int_fs", {"app_id": "cli_x", "app_secret": "s", "verification_token": "v"}, {})
+    rendered = json.dumps(render(feishu.offered(card)))
+    assert "<at id=ou_alice></at>" in rendered and "ou_bob" not in rendered
+    dingtalk = build("dingtalk", "int_dt", {"corp_id": "c", "agent_id": "1", "client_id": "k", "client_secret": "s",
+                                            "aes_key": "a" * 43, "token": "t"}, {"card_template_id": "tpl"})
+    assert dingtalk._at(card) == {"atUserIds": {"alice01": "Alice"}}

@@ -19,7 +19,7 @@ from chalicelib.common import clock
 from chalicelib.core.cards import Card, most_that_fit
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
-from chalicelib.platforms.feishu.cards import TEMPLATE, literal
+from chalicelib.platforms.feishu.cards import TEMPLATE, at_tags, literal
 from chalicelib.platforms.robot import RobotAdapter, RobotSettings
 
 MAX_BYTES = 20 * 1024
@@ -62,7 +62,7 @@ class FeishuRobot(RobotAdapter):
             raise ERRORS.classify(code, f"{text} — {SETUP[code]}" if code in SETUP else text, answer.status)
 
     def first_message(self, card: Card) -> dict:
-        calls = " ".join(f"<at id={m.user_ids['feishu']}></at>" for m in card.mentions if "feishu" in m.user_ids)
+        calls = at_tags(card)
 
         def message(count: int) -> dict:
             facts = "\n".join(f"**{literal(label)}**: {literal(value)}" for label, value in robot.lines(card))

@@ -8,6 +8,8 @@ per robot (45009 when exceeded); 93000 is an unknown key. Docs: developer.work.w
 """
 from __future__ import annotations
 
+import re
+
 from chalicelib.core.cards import Card, most_that_fit
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
@@ -15,6 +17,7 @@ from chalicelib.platforms.robot import RobotAdapter, RobotSettings
 from chalicelib.platforms.wecom.cards import literal
 
 MARKDOWN_BYTES = 4096
+USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # a WeCom userid: nothing that could close the <@…> tag
 TEXT_BYTES = 2048
 ERRORS = ErrorTable("wecom-robot", throttle=frozenset({"45009"}), retry=frozenset({"-1"}), throttle_delay=60.0)
 # Codes from tests/fixtures/robots/README.md.
@@ -55,7 +58,8 @@ class WeComRobot(RobotAdapter):
         return ref
 
     def first_message(self, card: Card) -> dict:
-        calls = " ".join(f"<@{m.user_ids['wecom']}>" for m in card.mentions if "wecom" in m.user_ids)
+        calls = " ".join(f"<@{m.user_ids['wecom']}>" for m in card.mentions
+                         if USER_ID.fullmatch(m.user_ids.get("wecom", "")))
 
         def content(count: int) -> str:
             parts = [f"**[{card.severity_zh} {card.severity_en}] {literal(card.title)}**",
