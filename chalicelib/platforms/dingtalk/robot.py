@@ -26,8 +26,9 @@ from chalicelib.platforms.robot import RobotAdapter, RobotSettings
 
 MAX_BYTES = 20_000
 BLOCK_SECONDS = 600  # 130101: the robot stays blocked for 10 minutes
-ERRORS = ErrorTable("dingtalk-robot", throttle=frozenset({"130101", "410100"}), retry=frozenset({"-1"}),
-                    throttle_delay=BLOCK_SECONDS)
+# Seed 004 also lists 90018 (机器人发送消息过于频繁) and 88004 (a DingTalk server error, retried).
+ERRORS = ErrorTable("dingtalk-robot", throttle=frozenset({"130101", "410100", "90018"}),
+                    retry=frozenset({"-1", "88004"}), throttle_delay=BLOCK_SECONDS)
 GONE = ("webhook 的 access_token 无效，或机器人已停用、已移除 (the webhook's access_token is unknown, or the robot "
         "was disabled or removed: add it again and save the new webhook)")
 # Codes from tests/fixtures/robots/README.md: 310000 security refusals, 300005 and the 4001xx family for
