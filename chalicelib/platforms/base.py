@@ -212,6 +212,10 @@ class Adapter(abc.ABC):
         """Invite latecomers into a room this app opened; returns the ids the platform refused."""
         raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
 
+    def reader_allowed(self, incident_id: str, token: str) -> bool:
+        """Whether ``token`` lets someone read the incident's page without signing in (apps: never)."""
+        return False
+
     def offered(self, card: Card) -> Card:
         """The card as this integration shows it: the 作战室 button only where a room can be opened, and @s
         only of members linked on this integration (their user id here, under this platform's name)."""

@@ -11,6 +11,9 @@ error codes; the neutral text of the messages is composed here, once.
 from __future__ import annotations
 
 import abc
+import hashlib
+import hmac
+import secrets
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +32,7 @@ class RobotCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     webhook: str = Field(min_length=1, max_length=2048)  # the robot's full webhook URL, as the platform shows it
     secret: str = Field(default="", max_length=256)  # 加签 / 签名校验 secret, when the robot has one
+    view_key: str = Field(default="", max_length=64)  # made when saved: signs the read-only links its messages carry
 
 
 class RobotSettings(CommonSettings):
@@ -78,6 +82,19 @@ class RobotAdapter(Adapter):
         if not self.credentials.webhook.startswith(self.webhook_prefix()):
             raise InvalidInput(f"credentials.webhook is not a {self.label[1]} robot webhook: {self.webhook_help}")
 
+    def after_save(self, urls: dict[str, str]) -> dict[str, str]:
+        """The key that signs the incident links of this robot's messages, made once."""
+        return {} if self.credentials.view_key else {"view_key": secrets.token_urlsafe(24)}
+
+    def reader_allowed(self, incident_id: str, token: str) -> bool:
+        """A robot's group has no app to sign in to: its messages' links carry a signature that shows that
+        incident's page read-only to whoever holds the link (the group)."""
+        return bool(token) and hmac.compare_digest(token.encode(), self._view_token(incident_id).encode())
+
+    def _view_token(self, incident_id: str) -> str:
+        key = self.credentials.view_key.encode()
+        return hmac.new(key, incident_id.encode(), hashlib.sha256).hexdigest()[:32] if key else ""
+
     def fetch_token(self, family: str) -> tuple[str, int]:
         raise NotConfigured("a robot has no token")
 
@@ -92,12 +109,12 @@ class RobotAdapter(Adapter):
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         if kind != "chat" or target != CHAT:
             raise InvalidInput(NOT_A_ROBOT_TARGET)
-        self.post(self.first_message(card))
+        self.post(self.first_message(self.offered(card)))
         return {"robot": True, "shown": shown(card)}
 
     def update_card(self, ref: dict, card: Card) -> dict:
         if change := what_changed(ref.get("shown") or {}, card):
-            self.post(self.follow_up_message(card, change))
+            self.post(self.follow_up_message(self.offered(card), change))
         return {**ref, "shown": shown(card)}
 
     def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
@@ -116,7 +133,10 @@ class RobotAdapter(Adapter):
         return "群机器人不能建群 (a group robot cannot open war rooms)"
 
     def offered(self, card: Card) -> Card:
-        return card.model_copy(update={"war_room": False, "buttons": [], "silence_menu": []})
+        """Nothing to click; the link opens the incident's page read-only (see ``reader_allowed``)."""
+        view = self._view_token(card.incident_id)
+        return card.model_copy(update={"war_room": False, "buttons": [], "silence_menu": [],
+                                       "url": f"{card.url}?view={view}" if view else card.url})
 
 
 def shown(card: Card) -> dict:

@@ -231,3 +231,19 @@ def test_app_group_cards_at_the_targeted_members_linked_on_that_app():
     dingtalk = build("dingtalk", "int_dt", {"corp_id": "c", "agent_id": "1", "client_id": "k", "client_secret": "s",
                                             "aes_key": "a" * 43, "token": "t"}, {"card_template_id": "tpl"})
     assert dingtalk._at(card) == {"atUserIds": {"alice01": "Alice"}}
+
+
+def test_a_robot_message_links_to_the_incident_page_read_only_for_that_incident_alone(client, admin_headers, webhook):
+    robot = create_robot(client, admin_headers, "wecom-robot", webhook)
+    chat = [{"integration_id": robot["id"], "chat_id": "robot"}]
+    for incident_id in ("inc-v1", "inc-v2"):
+        consumers.handle_notification(json.dumps(notification(incident_id, members=[], chats=chat)))
+    run_all()
+    content = Webhook.received[0][1]["markdown"]["content"]
+    link = content.split("[查看详情 Details](")[1].split(")")[0]
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    page = client.http.get(path)
+    assert page.status_code == 200 and "CPU" in page.body.decode() and "群机器人的链接只能查看" in page.body.decode()
+    other = path.replace("inc-v1", "inc-v2")  # the same signature for another incident
+    assert client.http.get(other).status_code == 302  # sign-in first, never the page
+    assert client.http.get(path.split("?")[0]).status_code == 302

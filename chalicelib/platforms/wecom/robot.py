@@ -53,7 +53,7 @@ class WeComRobot(RobotAdapter):
         mobiles = [m.mobile for m in card.mentions if m.mobile]
         if mobiles:
             self.post({"msgtype": "text", "text": {
-                "content": self.with_keyword(f"请处理 Please respond: {card.title}"[:300] + f"\n{card.url}"),
+                "content": self.with_keyword(f"请处理 Please respond: {card.title}"[:300] + f"\n{self.offered(card).url}"),
                 "mentioned_mobile_list": mobiles}})
         return ref
 
