@@ -52,8 +52,9 @@ class WeComRobot(RobotAdapter):
         ref = super().send_card(kind, target, card, card_key)
         mobiles = [m.mobile for m in card.mentions if m.mobile]
         if mobiles:
+            link = self.offered(card).url
             self.post({"msgtype": "text", "text": {
-                "content": self.with_keyword(f"请处理 Please respond: {card.title}"[:300] + f"\n{self.offered(card).url}"),
+                "content": self.with_keyword(f"请处理 Please respond: {card.title}"[:300] + f"\n{link}"),
                 "mentioned_mobile_list": mobiles}})
         return ref
 
