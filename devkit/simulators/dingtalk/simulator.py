@@ -80,6 +80,7 @@ class DingTalkSimulator(PlatformSimulator):
 
     def __init__(self, org: Org | None = None, users: list[User] | None = None, groups: list[Group] | None = None,
                  *, now: Callable[[], float] = time.time, qps_limit: int = 20, monthly_quota: int | None = None,
+                 window_style: str | None = None,
                  template_path: Path = DEFAULT_TEMPLATE_PATH, outbound_timeout: float = 10.0,
                  legacy_event_query: bool = False) -> None:
         super().__init__(FAULT_KINDS)
@@ -91,7 +92,7 @@ class DingTalkSimulator(PlatformSimulator):
         self.cards = CardPlatform(self.org, self.directory, {template.template_id: template})
         self.scene = SceneGroups(self.org, self.directory)
         self.new_tokens, self.old_tokens = TokenFamily(), TokenFamily()
-        self.limits = Limits(qps_limit, monthly_quota)
+        self.limits = Limits(qps_limit, monthly_quota, window_style)
         self.auth_codes: dict[str, tuple[str, float]] = {}  # code -> (userid, expires at)
         self.event_url: str | None = None
         self.crypt = MsgCrypt(self.org.token, self.org.aes_key, self.org.client_id)  # owner key = AppKey
