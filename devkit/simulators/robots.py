@@ -16,13 +16,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from devkit.simulators import ratelimit
 from devkit.simulators.control import ControlError, control_post
 from devkit.simulators.http import Request, Route
-from devkit.simulators.ratelimit import FixedWindow
-
-# How the robot limits count. Platforms do not say whether their windows are fixed or sliding; the
-# sliding mode of ratelimit.py goes in here once it lands, and every robot limit follows.
-WINDOW = FixedWindow
 
 
 def hmac_sha256_b64(key: bytes, message: bytes) -> str:
@@ -119,7 +115,8 @@ class Robots:
 
     def __init__(self, windows: list[tuple[int, int]], webhook_of: Callable[[str], str]) -> None:
         self.by_token: dict[str, Robot] = {}
-        self.windows = [WINDOW(limit, seconds) for limit, seconds in windows]
+        # Platforms do not say whether robot limits count fixed or sliding windows: RATE_WINDOWS picks
+        self.windows = [ratelimit.window(limit, seconds) for limit, seconds in windows]
         self.webhook_of = webhook_of  # token -> the full webhook URL (the simulator's address is known once served)
 
     def add(self, robot: Robot) -> dict[str, Any]:
