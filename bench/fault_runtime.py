@@ -1,5 +1,6 @@
-"""The local system as the fault run needs it: the simulators and the app on the warp's clock, several
-deliveries pollers (as concurrent Lambda invocations), quiet logs, and a way to know when all is done."""
+"""The local system as the fault run needs it: the simulators and the app on the warp's clock, a chosen
+number of deliveries handlers at once (as concurrent Lambda invocations), quiet logs, and a way to know
+when all is done."""
 from __future__ import annotations
 
 import functools
@@ -18,7 +19,7 @@ QUIET_CHECKS = 3
 
 @dataclass
 class BenchRuntime(Runtime):
-    """The local runtime on the warp's clock, with more than one deliveries poller."""
+    """The local runtime on the warp's clock, with ``delivery_workers`` deliveries handlers at once."""
 
     warp: Warp | None = None
     delivery_workers: int = 4
@@ -50,14 +51,8 @@ class BenchRuntime(Runtime):
         super().stop()
         app.log.setLevel(self._app_log_level)
 
-    def _start_pollers(self) -> None:
-        from chalicelib.routes import workers
-        from devkit.pollers import Poller
-        super()._start_pollers()
-        extra = [Poller("deliveries", workers.deliveries, self.stop_event) for _ in range(self.delivery_workers - 1)]
-        for poller in extra:
-            poller.start()
-        self.pollers += extra
+    def concurrency(self, logical: str) -> int:
+        return self.delivery_workers if logical == "deliveries" else super().concurrency(logical)
 
 
 def _waiting(sqs: Any) -> int:

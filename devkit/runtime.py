@@ -90,11 +90,16 @@ class Runtime:
     def _start_pollers(self) -> None:
         from chalicelib.routes import workers
         from devkit.pollers import Poller
-        self.pollers = [Poller("notifications", workers.notifications, self.stop_event),
-                        Poller("deliveries", workers.deliveries, self.stop_event),
-                        Poller("war-rooms", workers.war_rooms, self.stop_event)]
+        self.pollers = [Poller(logical, handler, self.stop_event, self.concurrency(logical)) for logical, handler in (
+            ("notifications", workers.notifications), ("deliveries", workers.deliveries),
+            ("war-rooms", workers.war_rooms))]
         for poller in self.pollers:
             poller.start()
+
+    def concurrency(self, logical: str) -> int:
+        """Invocations of a queue's handler at once (as Lambda runs several): ``HANDLERS_PER_QUEUE``, else 4."""
+        from devkit.pollers import handlers_per_queue
+        return handlers_per_queue()
 
     @property
     def app_url(self) -> str:

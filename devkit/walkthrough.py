@@ -9,10 +9,11 @@ into a group, then send a first incident through the notifications queue and ope
 holds its seed guide (``<platform>/walkthrough.py``, listed in its registry entry); the end-to-end tests
 run the same steps.
 
-Last, an Alertmanager source for those people and groups: its push_url and the alertmanager.yml receiver
-are printed, and with ``--alertmanager URL --alertmanager-config PATH`` (the Alertmanager ``make run``
-started) that Alertmanager is pointed at it, so ``amtool alert add …`` brings a card and 屏蔽 on the card
-leaves a silence in that Alertmanager.
+Then each simulated group's custom robot (seed 004) is saved as a robot integration and gets an incident
+that @s the people. Last, an Alertmanager source for those people and groups: its push_url and the
+alertmanager.yml receiver are printed, and with ``--alertmanager URL --alertmanager-config PATH`` (the
+Alertmanager ``make run`` started) that Alertmanager is pointed at it, so ``amtool alert add …`` brings a
+card and 屏蔽 on the card leaves a silence in that Alertmanager.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ import time
 import boto3
 
 from devkit import alertmanager
-from devkit.console import Console
-from devkit.simulators import SIMULATORS
+from devkit.console import Console, create_integration
+from devkit.simulators import ROBOTS, SIMULATORS
 
 SETUPS = {name: setup for entry in SIMULATORS.values() for name, setup in entry.setups.items()}
 
@@ -78,6 +79,18 @@ def alertmanager_steps(push_url: str, alertmanager_url: str | None, config_path:
     return "\n".join(lines)
 
 
+def setup_robots(console: Console) -> list[dict]:
+    """Seed 004: each simulated group's custom robot saved as an integration (its webhook, 加签 secret and
+    keyword, as the group settings show them); returns the robots' chat targets."""
+    targets = []
+    for entry in ROBOTS.values():
+        state = console.sim("GET", "/_sim/state", platform=entry.simulator.mount_path.strip("/"))
+        view = create_integration(console, entry.integration(state, console.sim_url))
+        print(f"robot {entry.name}: integration {view['id']} ({view['name']})")
+        targets.append({"integration_id": view["id"], "chat_id": "robot"})
+    return targets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="http://127.0.0.1:8000")
@@ -102,7 +115,9 @@ def main() -> None:
         print(f"war room of {incident_id}: {status} {json.dumps(room, ensure_ascii=False)}")
         members += [person for person in done["people"] if person not in members]
         all_chats += chats
-    source = create_alertmanager_source(console, members, all_chats, args.alertmanager)
+    robots = setup_robots(console)
+    send_incident(queue_url, f"inc-robots-{int(time.time())}", members, robots)
+    source = create_alertmanager_source(console, members, all_chats + robots, args.alertmanager)
     if args.alertmanager and args.alertmanager_config:
         alertmanager.rewire(args.alertmanager, args.alertmanager_config, source["push_url"])
     print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them\n")

@@ -45,6 +45,15 @@ class AlertLine(BaseModel):
     at: str  # when it started (or resolved), local time
 
 
+class Mention(BaseModel):
+    """A targeted member a group message @s so that their phone rings: each platform picks what it can use."""
+
+    name: str
+    mobile: str = ""
+    user_ids: dict[str, str] = {}  # platform name → the member's user id there (their bindings)
+    bound: dict[str, str] = {}  # integration id → the member's user id on that integration
+
+
 class Card(BaseModel):
     """What every platform shows for one incident; texts are Chinese with English alongside."""
 
@@ -71,6 +80,7 @@ class Card(BaseModel):
     silence_menu: list[Button]
     war_room: bool  # offer the 作战室 button (the adapter drops it where no room can be opened)
     notice: bool = False  # a digest or warning: no incident behind it, nothing to click
+    mentions: list[Mention] = []  # in a group: the targeted members to @
 
     def left_out(self, shown: int) -> str:
         """What a card showing ``shown`` alert lines says of the rest (its link is the incident page); "" when
@@ -80,7 +90,8 @@ class Card(BaseModel):
 
     def digest(self) -> str:
         """Fingerprint of what the card shows; an unchanged card is never updated again."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32]
+        shown = self.model_dump(mode="json", exclude={"mentions"})  # who is @'d is said once, not shown
+        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def most_that_fit(count: int, fits: Callable[[int], bool]) -> int:

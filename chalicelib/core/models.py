@@ -142,16 +142,16 @@ class RoomJob(BaseModel):
 class DeliveryJob(BaseModel):
     """One card to one target; the deliveries queue carries these.
 
-    A notice (a receiver's digest, a low-quota warning, a war room that could not be opened) is a card
-    of its own, a click's ``direct_message`` a text: ``incident_id`` then names the notice, e.g.
-    ``digest-1800000000``.
+    A notice (a receiver's digest, a robot's burst folded into one message, a low-quota warning, a war room
+    that could not be opened) is a card of its own, a click's ``direct_message`` a text: ``incident_id`` then
+    names the notice, e.g. ``digest-1800000000``.
     """
 
     incident_id: str
     integration_id: str
     kind: Literal["user", "chat"]
     target: str
-    notice: Literal["digest", "quota_low", "war_room_failed", "direct_message"] | None = None
+    notice: Literal["digest", "burst", "quota_low", "war_room_failed", "direct_message"] | None = None
     attempt: int = 0
     slot_at: float | None = None  # a pacing slot reserved for this card (epoch seconds)
     shown: str | None = None  # the digest of the card a click's reply put there: update unless it is current

@@ -29,19 +29,24 @@ DIGEST_LINES = 8  # WeCom shows at most 8 lines; the others show the same for on
 KEEP_SECONDS = 3 * 86400  # a digest's contents outlive its interval while it is paced or retried
 
 
-def fold(job: DeliveryJob, settings: CommonSettings) -> None:
-    """Put the incident of ``job`` into its receiver's digest for the current interval.
+FOLDED = {"digest": "本月调用量将尽，已合并到 {at} 的摘要 (monthly budget running low: folded into the digest)",
+          "burst": "超出群机器人每分钟条数，已合并到 {at} 的摘要 (over the robot's per-minute limit: folded into "
+                   "one message)"}
+
+
+def fold(job: DeliveryJob, settings: CommonSettings, notice: str = "digest") -> None:
+    """Put the incident of ``job`` into its receiver's digest for the current interval: the budget's (every
+    ``digest_minutes``) or a robot's burst (the minute its limit counts).
 
     The first incident of an interval enqueues the digest to go out when the interval ends.
     """
-    interval = settings.digest_minutes * 60
+    interval = settings.digest_minutes * 60 if notice == "digest" else 60
     start = int(clock.now() // interval) * interval
-    digest = DeliveryJob(incident_id=f"digest-{start}", integration_id=job.integration_id, kind=job.kind,
-                         target=job.target, notice="digest")
+    digest = DeliveryJob(incident_id=f"{notice}-{start}", integration_id=job.integration_id, kind=job.kind,
+                         target=job.target, notice=notice)
     first = ephemeral.add_to_set(_contents_key(digest), KEEP_SECONDS, job.incident_id)
     deliveries.record(job.incident_id, job.target_key, state="digested", digest=digest.incident_id,
-                      error=f"本月调用量将尽，已合并到 {cards.local_time(clock.iso(start + interval))} 的摘要 "
-                            f"(monthly budget running low: folded into the digest)")
+                      error=FOLDED[notice].format(at=cards.local_time(clock.iso(start + interval))))
     if first:
         queues.deliver([digest], delay=math.ceil(start + interval - clock.now()))
 
@@ -107,6 +112,9 @@ class Notice:
     def paced(self, exc: Paced) -> None:
         """Nothing to record: the retried job asks again."""
 
+    def burst(self, exc: Paced) -> bool:
+        return False  # a notice is never folded: it waits for its slot
+
     def refused(self, exc: PlatformError) -> None:
         if isinstance(exc, QuotaExhausted):
             self._mark_folded("parked", exc)
@@ -133,7 +141,7 @@ def prepare(job: DeliveryJob, adapter: Adapter) -> Notice | None:
     """The notice ``job`` names, or None when it went out already or has nothing left to say."""
     if ephemeral.get(_sent_key(job)):
         return None
-    folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice == "digest" else []
+    folded = sorted((ephemeral.get(_contents_key(job)) or {}).get("values", [])) if job.notice in FOLDED else []
     content = _message(job) if job.notice == "direct_message" else _card(job, folded, adapter)
     return Notice(job, adapter, content, folded) if content else None
 
@@ -153,7 +161,7 @@ def _message(job: DeliveryJob) -> str | None:
 
 
 def _card(job: DeliveryJob, folded: list[str], adapter) -> cards.Card | None:
-    if job.notice == "digest":
+    if job.notice in FOLDED:
         return _digest_card(job, folded, adapter.settings)
     if job.notice == "quota_low":
         return _warning_card(job, adapter)
@@ -175,12 +183,15 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
     if len(found) > DIGEST_LINES:
         lines[-1] = ("…", f"另有 {len(found) - DIGEST_LINES + 1} 条 (and {len(found) - DIGEST_LINES + 1} more)")
     worst = "warning" if any(i["severity"] == "warning" for i in found) else "info"
-    started = int(job.incident_id.removeprefix("digest-"))
-    return _notice_card(
-        job, title=f"告警摘要 {len(found)} 条 (Digest of {len(found)} alerts)", severity=worst,
-        description=(f"本月平台调用量将尽，{settings.digest_minutes} 分钟内的非严重告警合并为一张摘要。"
-                     f"(The monthly API budget is running low: warnings and infos are grouped.)"),
-        lines=lines, at=clock.iso(started))
+    started = int(job.incident_id.removeprefix(f"{job.notice}-"))
+    why = (f"本月平台调用量将尽，{settings.digest_minutes} 分钟内的非严重告警合并为一张摘要。"
+           f"(The monthly API budget is running low: warnings and infos are grouped.)") if job.notice == "digest" else (
+           "一分钟内的告警超出群机器人的条数限制，合并为一条。(More alerts than the robot may post in a minute: "
+           "grouped into one message.)")
+    if job.notice == "burst":
+        worst = "critical" if any(i["severity"] == "critical" for i in found) else worst
+    return _notice_card(job, title=f"告警摘要 {len(found)} 条 (Digest of {len(found)} alerts)", severity=worst,
+                        description=why, lines=lines, at=clock.iso(started))
 
 
 def _warning_card(job: DeliveryJob, adapter) -> cards.Card:

@@ -1,14 +1,24 @@
-"""Send as fast as a platform allows and no faster, across every function running at once.
+"""Send as fast as a platform allows and no faster, however it counts, across every function running at once.
 
-Each limit is a fixed window counted in DynamoDB: one conditional ``ADD`` takes a slot in a window
-only while its count is under the limit, so concurrent workers can never overshoot. A card that
-finds the current window full reserves a slot in the first later window with room and is enqueued
-once with the delay to it: nothing sleeps inside a Lambda, and a storm costs one handler run per
-card plus one per deferral, not one per card per window boundary.
+A platform may count a limit in windows aligned to the epoch or over any span of the limit's length
+(a sliding window), and none says which. So each limit books its calls in slots of 1/``SLOTS`` of
+its length, and no run of ``SLOTS + 2`` consecutive slots ever holds more than the limit: a call sent
+anywhere in its slot (one extra slot) and up to one slot later on its way (the other) still leaves
+every span of the limit's length at or under the limit, whatever the counting, while a long burst
+keeps ``SLOTS / (SLOTS + 2)`` (95 %) of the rate.
+
+A limit's slots live in one item of the ephemeral table, replaced only under the version it was
+read at, so concurrent workers never overbook. A card that finds no room books the first slot with
+room in every window. SQS delays are whole seconds and a slot of a per-second limit lasts 25 ms, so
+the card comes back ``COME_BACK_EARLY`` before its slot and waits for it in the handler (at most that
+long); a slot within that time is waited for at once. A storm costs one handler run per card plus
+one per deferral.
 """
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass, field
 
 from boto3.dynamodb.conditions import Attr
 
@@ -17,113 +27,150 @@ from chalicelib.common.errors import StorageConflict
 from chalicelib.platforms.base import Window
 from chalicelib.store.base import conditional
 
+SLOTS = 40  # slots per window length: a one-second limit books 25 ms slots
+RUN = SLOTS + 2  # slots any span of a window's length can reach: see the module's docstring
 CRITICAL_RESERVE = 0.2  # the share of every window only critical incidents may use
-MAX_PROBES = 64  # windows looked at beyond the first known to have room, per reservation
+HORIZON = 64  # window lengths booked ahead at most, per limit (and never less than a quarter of an hour)
+COME_BACK_EARLY = 1.5  # seconds: covers SQS's whole-second delays and the poller's pick-up
+sleep = time.sleep  # the wait for a slot a moment away (the bench's virtual clock replaces it)
 
 
 class TooFar(Exception):
-    """No room within ``MAX_PROBES`` windows: try again at ``retry_at`` without a reservation."""
+    """No room within ``HORIZON`` windows: try again at ``retry_at`` without a reservation."""
 
     def __init__(self, retry_at: float) -> None:
         super().__init__(f"no room before {retry_at}")
         self.retry_at = retry_at
 
 
-def reserve(windows: list[Window], critical: bool = True) -> float | None:
-    """Take a slot in every window at the earliest moment all of them have room.
+@dataclass
+class _Book:
+    """One limit's booked slots (slot index -> calls), as read at ``version`` (0: none yet)."""
 
-    Returns None when that moment is now, else the reserved moment (the start of a later window):
-    the caller sends then, without reserving again, see ``holds``. Non-critical cards see each
-    window as ``1 - CRITICAL_RESERVE`` of its size, so a storm of warnings never takes the room a
-    critical incident needs. Raises TooFar when the windows are booked further ahead than
-    ``MAX_PROBES`` windows.
+    window: Window
+    slots: dict[int, int] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def slot_ms(self) -> int:
+        return self.window.seconds * 1000 // SLOTS
+
+    def room_from(self, at_ms: int, limit: int) -> int:
+        """The first moment from ``at_ms`` on whose slot has room: no run of ``RUN`` slots through it is full."""
+        slot = at_ms // self.slot_ms
+        while True:
+            counts = [self.slots.get(s, 0) for s in range(slot - RUN + 1, slot + RUN)]
+            sums = [sum(counts[:RUN])]
+            for first in range(1, RUN):
+                sums.append(sums[-1] - counts[first - 1] + counts[first + RUN - 1])
+            full = [first for first, total in enumerate(sums) if total >= limit]
+            if not full:
+                return at_ms if slot == at_ms // self.slot_ms else slot * self.slot_ms
+            slot += full[-1] + 1  # past the last full run through this slot
+
+    def end_of_slot(self, at_ms: int) -> int:
+        return (at_ms // self.slot_ms + 1) * self.slot_ms
+
+
+def reserve(windows: list[Window], critical: bool = True) -> float | None:
+    """Book a slot in every window at the earliest moment all of them have room.
+
+    Returns None when the call may go now (having waited up to ``COME_BACK_EARLY`` for its slot),
+    else the moment to come back at; ``holds`` then waits for the slot and says whether it is still
+    ours. Non-critical cards see each window as ``1 - CRITICAL_RESERVE`` of its size, so a storm of
+    warnings never takes the room a critical incident needs. Raises TooFar when the windows are
+    booked further ahead than ``HORIZON`` window lengths (or 15 minutes, SQS's longest delay).
     """
-    now = clock.now()
-    moment, held = now, {}
-    index = 0
-    while index < len(windows):
-        window = windows[index]
-        if held.get(index) == window.start(moment):
-            index += 1
-            continue
-        if index in held:  # a later window moved the moment past this slot: hand it back
-            _give_back(window, held.pop(index))
-        held[index] = _first_room(window, window.start(moment), _limit(window, critical), critical)
-        if held[index] > moment:
-            moment, index = float(held[index]), 0  # every window must have room at the new moment
-        else:
-            index += 1
-    return None if moment == now else moment
+    now_ms = math.floor(clock.now() * 1000)
+    horizon = now_ms + 1000 * max([900, *(HORIZON * w.seconds for w in windows)])
+    while True:
+        books = [_read(w) for w in windows]
+        at = _earliest(books, now_ms, horizon, critical)
+        if at >= horizon:
+            raise TooFar(horizon / 1000)
+        if _book_all(books, at):
+            break
+    if at <= now_ms:
+        return None
+    if at - now_ms <= COME_BACK_EARLY * 1000:
+        sleep((at - now_ms) / 1000)
+        return None
+    return at / 1000 - COME_BACK_EARLY
 
 
 def holds(windows: list[Window], slot_at: float) -> bool:
-    """True while now lies in the windows a reservation for ``slot_at`` took its slots in."""
+    """True when the call booked by ``reserve`` (which answered ``slot_at``) may go now.
+
+    Waits for the slot when the card came back before it; a card still far too early is not let
+    through (it goes back to the queue), and one that came back after its slot hands the slot back.
+    """
+    start_ms = round((slot_at + COME_BACK_EARLY) * 1000)
     now = clock.now()
-    return now >= slot_at and all(w.start(now) == w.start(slot_at) for w in windows)
+    if now < slot_at:
+        return False
+    if now * 1000 < start_ms:
+        sleep(start_ms / 1000 - now)
+        now = clock.now()
+    if all(now * 1000 < _Book(w).end_of_slot(start_ms) for w in windows):
+        return True
+    for window in windows:
+        _give_back(window, start_ms)
+    return False
 
 
 def _limit(window: Window, critical: bool) -> int:
     return window.limit if critical else max(1, math.floor(window.limit * (1 - CRITICAL_RESERVE)))
 
 
-def _key(window: Window, start: int | str) -> dict:
-    return {"key": f"rate#{window.key}#{window.seconds}#{start}"}
+def _key(window: Window) -> dict:
+    return {"key": f"rate#{window.key}#{window.seconds}"}
 
 
-def _first_room(window: Window, start: int, limit: int, critical: bool) -> int:
-    """The first window from ``start`` on where a slot could be taken (and it is taken).
-
-    Windows found full are remembered per priority tier, so the next card starts looking where
-    the last one found room instead of probing the whole backlog again.
-    """
-    if _take(window, start, limit):
-        return start
-    tier = "critical" if critical else "normal"
-    start = max(start + window.seconds, _booked_until(window, tier))
-    for _ in range(MAX_PROBES):
-        if _take(window, start, limit):
-            return start
-        start += window.seconds
-        _mark_booked(window, tier, start)
-    raise TooFar(start)
+def _earliest(books: list[_Book], at_ms: int, horizon: int, critical: bool) -> int:
+    """The first moment from ``at_ms`` on where every book has room (or ``horizon`` or later)."""
+    while at_ms < horizon:
+        later = max((b.room_from(at_ms, _limit(b.window, critical)) for b in books), default=at_ms)
+        if later == at_ms:
+            return at_ms
+        at_ms = later
+    return at_ms
 
 
-def _take(window: Window, start: int, limit: int) -> bool:
-    #   count missing (first call of this window)  -> create it at 1
-    #   count < limit                              -> add 1
-    #   count >= limit                             -> refuse, nothing written
+def _book_all(books: list[_Book], at_ms: int) -> bool:
+    """Book ``at_ms`` in every window; False (nothing kept) when one changed since it was read."""
+    for done, book in enumerate(books):
+        if not _write(book, at_ms, +1):
+            for taken in books[:done]:
+                _give_back(taken.window, at_ms)
+            return False
+    return True
+
+
+def _read(window: Window) -> _Book:
+    item = aws.table("ephemeral").get_item(Key=_key(window), ConsistentRead=True).get("Item") or {}
+    return _Book(window, {int(s): int(n) for s, n in item.get("slots", {}).items()}, int(item.get("version", 0)))
+
+
+def _write(book: _Book, at_ms: int, change: int) -> bool:
+    """Replace the book with ``change`` calls more in the slot of ``at_ms``, if nobody wrote since it was read."""
+    slot = at_ms // book.slot_ms
+    oldest = math.floor(clock.now() * 1000) // book.slot_ms - RUN  # older slots can no longer matter
+    slots = {s: n for s, n in book.slots.items() if s >= oldest}
+    slots[slot] = max(0, slots.get(slot, 0) + change)
+    slots = {s: n for s, n in slots.items() if n}
+    last = max(slots, default=slot) + RUN
     try:
-        conditional(aws.table("ephemeral").update_item, f"window {window.key}",
-                    Key=_key(window, start),
-                    UpdateExpression="ADD n :one SET expires_at = :ttl",
-                    ConditionExpression=Attr("n").not_exists() | Attr("n").lt(limit),
-                    ExpressionAttributeValues={":one": 1, ":ttl": start + window.seconds + 60})
+        conditional(aws.table("ephemeral").put_item, f"window {book.window.key}",
+                    Item={**_key(book.window), "slots": {str(s): n for s, n in slots.items()},
+                          "version": book.version + 1, "expires_at": last * book.slot_ms // 1000 + 60},
+                    ConditionExpression=Attr("version").eq(book.version) if book.version
+                    else Attr("version").not_exists())
     except StorageConflict:
         return False
     return True
 
 
-def _give_back(window: Window, start: int) -> None:
-    try:
-        conditional(aws.table("ephemeral").update_item, f"window {window.key}", Key=_key(window, start),
-                    UpdateExpression="ADD n :minus_one", ConditionExpression=Attr("n").gt(0),
-                    ExpressionAttributeValues={":minus_one": -1})
-    except StorageConflict:
-        pass  # the window expired meanwhile: nothing to give back
-
-
-def _booked_until(window: Window, tier: str) -> int:
-    item = aws.table("ephemeral").get_item(Key=_key(window, f"booked#{tier}")).get("Item") or {}
-    return int(item.get("until", 0))
-
-
-def _mark_booked(window: Window, tier: str, until: int) -> None:
-    """Remember that every window before ``until`` is full for ``tier`` (only ever moves forward)."""
-    try:
-        conditional(aws.table("ephemeral").update_item, f"window {window.key}", Key=_key(window, f"booked#{tier}"),
-                    UpdateExpression="SET #until = :until, expires_at = :ttl",
-                    ConditionExpression=Attr("until").not_exists() | Attr("until").lt(until),
-                    ExpressionAttributeNames={"#until": "until"},
-                    ExpressionAttributeValues={":until": until, ":ttl": until + window.seconds + 60})
-    except StorageConflict:
-        pass  # another worker already marked it further ahead
+def _give_back(window: Window, at_ms: int) -> None:
+    """Hand back one call booked in the slot of ``at_ms`` (a late card's, or a partial booking's)."""
+    while not _write(_read(window), at_ms, -1):
+        pass  # another worker wrote meanwhile: read again

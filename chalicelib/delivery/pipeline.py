@@ -22,7 +22,7 @@ from chalicelib.common.errors import (
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT, CardId
 from chalicelib.core.models import DeliveryJob
-from chalicelib.delivery import admission, notices, quota
+from chalicelib.delivery import admission, fallback, mentions, notices, quota
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries
@@ -32,6 +32,7 @@ LEASE_SECONDS = 60
 UNKNOWN_REPLY_SECONDS = 5  # how long a platform that does not say may still apply a click's reply
 SETTLE_MARGIN = 1  # seconds past the reply deadline before the clicked card is checked
 SWEEP_LIMIT = 500  # lost deliveries re-queued per sweep run (the next run takes the rest)
+BURST_WAIT = 5  # seconds a robot's new message may wait for its limit before it is folded into the burst
 
 
 class Ledger(Protocol):
@@ -43,6 +44,8 @@ class Ledger(Protocol):
     def low(self, budget: quota.Budget) -> bool: ...  # True: folded into a digest instead of sent
 
     def paced(self, exc: Paced) -> None: ...
+
+    def burst(self, exc: Paced) -> bool: ...  # True: folded into the burst's one message instead of sent late
 
     def refused(self, exc: PlatformError) -> None: ...
 
@@ -68,6 +71,8 @@ def deliver(job: DeliveryJob) -> str:
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = adapter_for(item)
+    if record.get("mentions") and adapter.rings_mentions:
+        card = card.model_copy(update={"mentions": mentions.of(record["mentions"])})
     ledger = _CardLedger(job, record, adapter, card)
     return _send(job, adapter, record.get("ref"), card.severity == "critical", ledger)
 
@@ -98,6 +103,8 @@ def _send(job: DeliveryJob, adapter: Adapter, ref: dict | None, critical: bool, 
     try:
         admission.pace(job, adapter, ref, critical)
     except Paced as exc:
+        if ledger.burst(exc):
+            return "digested"
         ledger.paced(exc)
         raise
     try:
@@ -118,7 +125,9 @@ class _CardLedger:
     card: cards.Card
 
     def parked(self, exc: QuotaExhausted) -> None:
-        deliveries.record(self.job.incident_id, self.job.target_key, state="parked", error=exc.message)
+        via = fallback.divert(self.job, self.adapter.settings, self.card)
+        deliveries.record(self.job.incident_id, self.job.target_key, state="parked",
+                          error=f"{exc.message}; {via}" if via else exc.message)
 
     def low(self, budget: quota.Budget) -> bool:
         """Running low: the admins hear it once, and new warnings and infos wait for the receiver's digest."""
@@ -126,6 +135,14 @@ class _CardLedger:
         if self.card.severity == "critical" or self.record.get("ref"):
             return False
         notices.fold(self.job, self.adapter.settings)
+        return True
+
+    def burst(self, exc: Paced) -> bool:
+        """A robot's new message that would go out late (its per-minute limit is full) joins the minute's one
+        message instead: a group hears of a storm at once, never card by card minutes later."""
+        if not self.adapter.folds_bursts or self.record.get("ref") or exc.retry_after <= BURST_WAIT:
+            return False
+        notices.fold(self.job, self.adapter.settings, "burst")
         return True
 
     def paced(self, exc: Paced) -> None:
@@ -136,8 +153,10 @@ class _CardLedger:
     def refused(self, exc: PlatformError) -> None:
         job, had_ref = self.job, bool(self.record.get("ref"))
         state = "deferred" if exc.retryable else ("sent" if had_ref else "failed")
+        via = fallback.divert(job, self.adapter.settings, self.card) if isinstance(exc, QuotaExhausted) else None
         state = "parked" if isinstance(exc, QuotaExhausted) else state
-        deliveries.record(job.incident_id, job.target_key, state=state, error=exc.brief(),
+        deliveries.record(job.incident_id, job.target_key, state=state,
+                          error=f"{exc.brief()}; {via}" if via else exc.brief(),
                           expected_wait=queues.MAX_DELAY,  # the worker's retry delay is at most this
                           **({"answer_lost": True} if not had_ref and isinstance(exc, PlatformUnavailable) else {}))
         if isinstance(exc, TargetGone) and job.kind == "chat":

@@ -36,7 +36,8 @@ def incident(item: dict) -> dict:
         "timeline": item.get("timeline", []), "war_rooms": item.get("war_rooms", {}),
         **{name: item[name] for name in SOURCE_FIELDS if item.get(name)},
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
-                        "state": d["state"], "error": d.get("error"), **labels}
+                        "state": d["state"], "error": d.get("error"), **labels,
+                        **({"via": d["via"]} if d.get("via") else {})}
                        for d, labels in deliveries_of(item["id"])],
     }
 

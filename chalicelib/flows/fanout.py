@@ -13,6 +13,7 @@ from chalicelib.common import clock
 from chalicelib.core import incidents
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
 from chalicelib.flows import warroom
+from chalicelib.platforms import adapter_class
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
 
@@ -55,11 +56,12 @@ def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict]) -> 
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
     for member_id in dict.fromkeys(targets.members):
         jobs += _member_jobs(incident_id, member_id, known)
+    mentions = {"mentions": list(dict.fromkeys(targets.members))} if targets.members else {}
     for target in targets.chats:
         job = DeliveryJob(incident_id=incident_id, integration_id=target.integration_id,
                           kind="chat", target=target.chat_id)
         problem = _chat_problem(target.integration_id, target.chat_id, known)
-        if _record(job, "failed" if problem else "pending", problem, known) and not problem:
+        if _record(job, "failed" if problem else "pending", problem, known, **mentions) and not problem:
             jobs.append(job)
     return jobs
 
@@ -70,7 +72,7 @@ def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> li
     if member is not None:
         involvements.note(member_id, incident_id, "targeted")
     jobs = []
-    for integration_id in sorted(known):
+    for integration_id in sorted(i for i, item in known.items() if adapter_class(item["platform"]).reaches_people):
         binding = bound.get(integration_id)
         target = binding["user_id"] if binding else f"member:{member_id}"
         job = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user", target=target)
@@ -93,9 +95,10 @@ def _chat_problem(integration_id: str, chat_id: str, known: dict[str, dict]) -> 
     return None
 
 
-def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], **extra: str) -> bool:
+def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], **extra: object) -> bool:
     """Create the delivery record once, with its integration's platform and name (the incident's view
-    still says where the card went once the integration is deleted); True only when new and pending."""
+    still says where the card went once the integration is deleted); True only when new and pending. A
+    group's record keeps the targeted members its message @s (``mentions``)."""
     integration = known.get(job.integration_id)
     labels = {"platform": integration["platform"], "integration_name": integration["name"]} if integration else {}
     created = deliveries.ensure({"incident_id": job.incident_id, "target_key": job.target_key,

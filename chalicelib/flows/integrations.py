@@ -12,9 +12,9 @@ from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
-from chalicelib.platforms import PlatformName, adapter_for, build
+from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
-from chalicelib.store import ephemeral, people
+from chalicelib.store import chats, ephemeral, people
 from chalicelib.store import integrations as store
 
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
@@ -57,6 +57,11 @@ def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
     code on failure), then register callbacks."""
     if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):
         raise InvalidInput(problem)
+    if robot_id := getattr(adapter_.settings, "fallback_robot", None):
+        robot = store.get(robot_id)
+        if robot is None or adapter_class(robot["platform"]).reaches_people:
+            raise InvalidInput(f"settings.fallback_robot: {robot_id} is not a robot integration "
+                               f"(dingtalk-robot, feishu-robot or wecom-robot)")
     adapter_.check_credentials()
     return adapter_.after_save(adapter_.urls(settings().public_base_url))
 
@@ -77,6 +82,8 @@ def create(body: IntegrationIn) -> dict:
         store.replace(item)
     else:
         store.create(item)
+    for chat_id, (title_zh, title_en) in type(adapter_).fixed_chats.items():
+        chats.upsert(integration_id, chat_id, title=f"{title_zh} {title_en}", active=True)
     return view(item)
 
 

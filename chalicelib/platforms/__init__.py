@@ -22,6 +22,9 @@ REGISTRY: dict[str, str] = {
     "dingtalk": "chalicelib.platforms.dingtalk.adapter:DingTalk",
     "feishu": "chalicelib.platforms.feishu.adapter:Feishu",
     "wecom": "chalicelib.platforms.wecom.adapter:WeCom",
+    "dingtalk-robot": "chalicelib.platforms.dingtalk.robot:DingTalkRobot",
+    "feishu-robot": "chalicelib.platforms.feishu.robot:FeishuRobot",
+    "wecom-robot": "chalicelib.platforms.wecom.robot:WeComRobot",
 }
 
 

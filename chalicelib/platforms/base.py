@@ -55,6 +55,8 @@ class CommonSettings(BaseModel):
     # member ids warned once a month when the budget runs low
     quota_admins: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default=[], max_length=50)
     war_room_auto_critical: bool = False  # open a room by itself for every critical incident
+    # a robot integration that takes critical incidents when this one's budget or quota is spent
+    fallback_robot: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class Adapter(abc.ABC):
@@ -73,6 +75,14 @@ class Adapter(abc.ABC):
     # The credential the app proves itself with (sent on every token fetch): changing where the app
     # sends it (a setting named *_base or *_url) needs it again. None: such settings cannot change.
     secret_field: ClassVar[str | None] = None
+    # Chats the integration has from the start, (Chinese, English) titles by chat id: a robot's one group.
+    fixed_chats: ClassVar[dict[str, tuple[str, str]]] = {}
+    # Whether its group messages @ the incident's targeted members (the card's ``mentions`` are filled in).
+    rings_mentions: ClassVar[bool] = False
+    # Whether it reaches people one by one (a member is paged on it where bound); a robot reaches one group.
+    reaches_people: ClassVar[bool] = True
+    # Whether new cards that would wait for its rate limit are folded into one message (a robot's burst).
+    folds_bursts: ClassVar[bool] = False
     # How long the platform waits for a click's answer, in seconds. A reply carrying the card counts
     # as shown only when ready well inside it; None: replies never count (the card is updated by API).
     click_reply_seconds: ClassVar[float | None] = None
@@ -202,11 +212,20 @@ class Adapter(abc.ABC):
         """Invite latecomers into a room this app opened; returns the ids the platform refused."""
         raise NotConfigured(self.war_room_problem() or "war rooms are not implemented for this platform")
 
+    def reader_allowed(self, incident_id: str, token: str) -> bool:
+        """Whether ``token`` lets someone read the incident's page without signing in (apps: never)."""
+        return False
+
     def offered(self, card: Card) -> Card:
-        """The card as this integration shows it: the 作战室 button only where a room can be opened."""
+        """The card as this integration shows it: the 作战室 button only where a room can be opened, and @s
+        only of members linked on this integration (their user id here, under this platform's name)."""
+        changes: dict = {}
         if card.war_room and self.war_room_problem():
-            return card.model_copy(update={"war_room": False})
-        return card
+            changes["war_room"] = False
+        if card.mentions:
+            changes["mentions"] = [m.model_copy(update={"user_ids": {self.name: m.bound[self.integration_id]}})
+                                   for m in card.mentions if self.integration_id in m.bound]
+        return card.model_copy(update=changes) if changes else card
 
 
 @dataclass(frozen=True)

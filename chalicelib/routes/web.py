@@ -129,7 +129,8 @@ def my_incidents(words: i18n.Words, integration_id: str):
 @bp.route("/app/{integration_id}/incidents/{incident_id}")
 @page
 def incident_page(words: i18n.Words, integration_id: str, incident_id: str):
-    return incident_pages.incident(integration_id, incident_id, _viewer(integration_id), words)
+    view = _query(forms.IncidentQuery).view
+    return incident_pages.incident(integration_id, incident_id, _viewer(integration_id), words, view)
 
 
 @posted("/app/{integration_id}/login")

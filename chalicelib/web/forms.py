@@ -13,6 +13,11 @@ class HomeQuery(BaseModel):
     pending: str | None = Field(default=None, pattern=pending.ID_PATTERN)
 
 
+class IncidentQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    view: str | None = Field(default=None, max_length=64)  # a robot message's read-only link
+
+
 class OAuthQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     code: str | None = Field(default=None, max_length=512)

@@ -65,6 +65,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "actions": ("操作", "Actions"),
     "more_silence": ("更长时间屏蔽", "Silence for longer"),
     "closed_no_actions": ("故障已关闭，无需操作。", "The incident is closed; nothing left to do."),
+    "read_only": ("群机器人的链接只能查看；认领、关闭、屏蔽请在应用中操作。",
+                  "A group robot's link shows the incident read-only: acknowledge, close or silence it from the app."),
     "link_to_act": ("关联账号后即可在这里操作", "Link your account to act here"),
     "war_room": ("作战室", "War room"),
     "open_war_room": ("打开作战室", "Open war room"),

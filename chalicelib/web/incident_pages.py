@@ -104,19 +104,24 @@ def _resume(integration_id: str, platform: str, user: PlatformUser, member: dict
                   link=_incident_path(integration_id, incident["id"]))
 
 
-def incident(integration_id: str, incident_id: str, user: PlatformUser | None, words: i18n.Words) -> Screen:
-    """The page every card links to: state, the card's actions, war room, timeline, deliveries."""
+def incident(integration_id: str, incident_id: str, user: PlatformUser | None, words: i18n.Words,
+             view: str | None = None) -> Screen:
+    """The page every card links to: state, the card's actions, war room, timeline, deliveries. A robot
+    message's link (``view``, signed for that incident) shows it read-only without signing in."""
     integration = integrations.get(integration_id)
     platform = integration["platform"]
     path = _incident_path(integration_id, incident_id)
-    if user is None:
+    adapter = adapter_for(integration)
+    reader = user is None and view is not None and adapter.reader_allowed(incident_id, view)
+    if user is None and not reader:
         return Screen(redirect=_sign_in_first(integration_id, path))
     records = _require_delivered(integration_id, incident_id)
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
-    card = adapter_for(integration).offered(cards.build(item, integration_id))
-    return _page("incident.html", words, integration_id, card=card,
-                 member=linking.member_of(integration_id, user.user_id), platform=words.platform(platform),
+    card = adapter.offered(cards.build(item, integration_id))
+    return _page("incident.html", words, integration_id, card=card, reader=reader,
+                 member=linking.member_of(integration_id, user.user_id) if user else None,
+                 platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,
                  alerts=_alerts(item), links=_links(item.get("links", {})), silence=item.get("silence") or {},
                  previous=_incident_path(integration_id, item["previous_incident_id"])

@@ -33,3 +33,18 @@ class SimulatorEntry:
     def setup(self) -> Callable[..., dict]:
         """The seed guide that sets up the platform's own app (``setup(console, link=True)``)."""
         return self.setups[self.name]
+
+
+@dataclass(frozen=True)
+class RobotEntry:
+    """A platform's custom group robot (``dingtalk-robot``, ...), served by its platform's simulator: what the
+    adapter contract and the walkthrough need to find it, shaped like ``SimulatorEntry`` where they overlap."""
+
+    name: str  # the platform's name in the app's registry
+    simulator: type[PlatformSimulator]  # the simulator whose routes serve the robot's webhook
+    # the POST /integrations body the admin enters for the first robot in the simulator's ``/_sim/state``
+    integration: Callable[[dict, str], dict]
+
+    def save_urls(self, _console: object, _urls: dict[str, str]) -> dict:
+        """A robot has no callback URLs to save: nothing is checked."""
+        return {}

@@ -84,3 +84,41 @@
     poll();
     setInterval(poll, 1000);
   }
+  // Custom group robots (robots.py): each robot's group in the chat list when the panel does not list it
+  // already, and its messages as the group sees them, @mentions highlighted and listed.
+  function robotChats(state, list) {
+    var keys = list.map(function (c) { return c.key; });
+    (state.robots || []).forEach(function (r) {
+      if (keys.indexOf(r.chatKey) < 0) {
+        keys.push(r.chatKey);
+        list.push({key: r.chatKey, title: r.chatTitle, sub: "内部群 · 群机器人 Group with robots"});
+      }
+    });
+    return list;
+  }
+  function robotMessages(state, key) {
+    var html = "";
+    (state.robots || []).filter(function (r) { return r.chatKey === key; }).forEach(function (r) {
+      var s = r.security, blocked = r.blockedUntil > state.now;
+      html += '<div class="sub">🤖 ' + esc(r.name) + " · 关键词 keywords: " + esc(s.keywords.join("、") || "—") +
+        " · 加签 signed: " + (s.secret ? "✓" : "—") + " · IP: " + esc(s.ips.join(", ") || "—") +
+        (blocked ? ' · <span class="bad">限流中 blocked</span>' : "") + "<br>" + esc(r.webhook) + "</div>";
+      r.messages.forEach(function (m) {
+        var text = markdown(m.text);
+        m.mentions.forEach(function (p) {
+          [p.id, p.name].forEach(function (word) {
+            text = text.split("@" + esc(word)).join('<b style="color:#3370FF">@' + esc(word) + "</b>");
+          });
+        });
+        html += '<div class="card"><div class="card-body"><div class="sub">🤖 ' + esc(r.name) + " · " + esc(m.msgtype) + "</div>" +
+          (m.title ? "<b>" + esc(m.title) + "</b>" : "") + "<div>" + text + "</div>" +
+          (m.buttons.length ? '<div class="btns">' + m.buttons.map(function (b) {
+            return '<a href="' + esc(b.url) + '" target="_blank">' + esc(b.title) + "</a>";
+          }).join(" · ") + "</div>" : "") +
+          (m.mentions.length || m.atAll ? '<div class="sub">@ 提醒 Mentioned: ' + (m.atAll ? "所有人 everyone " : "") +
+            m.mentions.map(function (p) { return esc(p.name + " (" + p.by + " " + p.id + ")"); }).join("、") + "</div>" : "") +
+          "</div></div>";
+      });
+    });
+    return html;
+  }

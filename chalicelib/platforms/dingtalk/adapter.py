@@ -56,6 +56,7 @@ CLICK_SKEW = 300
 MAX_ID = 256  # outTrackId, userId, openConversationId, eventId: far beyond DingTalk's, far below a storage key
 MAX_MINUTES_DIGITS = 6
 ROBOT_PER_MINUTE = 20  # robot messages into one group
+MAX_AT = 30  # atUserIds of one card delivery (platform-protocols.md §1.4: ≤ 30)
 SCENE = "scene:"  # a chat target in a scene group: its cards go out through the group's own robot
 SCENE_TITLE_MAX = 30
 log = logging.getLogger("dutybridge.dingtalk")
@@ -152,6 +153,7 @@ class DingTalk(Adapter):
     Settings = Settings
     secret_field = "client_secret"
     click_reply_seconds = 2.0  # 回调 must be answered within 2 s (事件回调, HTTP mode)
+    rings_mentions = True  # a group card @s the targeted members linked on this app
     credentials: Credentials
     settings: Settings
 
@@ -219,6 +221,11 @@ class DingTalk(Adapter):
             raise TargetGone(self.name, "deliver.failed", str(failed[0].get("errorMsg", "delivery refused")))
         return OutTrackId(card_key).entry()
 
+    def _at(self, card: Card) -> dict:
+        """``atUserIds`` of a group card: the targeted members linked here, by userId (at most 30)."""
+        named = {m.user_ids[self.name]: m.name for m in self.offered(card).mentions[:MAX_AT]}
+        return {"atUserIds": named} if named else {}
+
     def _robot(self, target: str) -> str:
         return self.settings.scene_group_robot_code if target.startswith(SCENE) else self.credentials.client_id
 
@@ -229,7 +236,7 @@ class DingTalk(Adapter):
             return {"openSpaceId": f"dtv1.card//IM_GROUP.{chat}",
                     "imGroupOpenSpaceModel": {"supportForward": True, "lastMessageI18n": {
                         "ZH_CN": f"[{card.severity_zh}] {card.title}", "EN_US": f"[{card.severity_en}] {card.title}"}},
-                    "imGroupOpenDeliverModel": {"robotCode": robot}}
+                    "imGroupOpenDeliverModel": {"robotCode": robot, **self._at(card)}}
         return {"openSpaceId": f"dtv1.card//IM_ROBOT.{target}",
                 "imRobotOpenSpaceModel": {"supportForward": True},
                 "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": robot}}

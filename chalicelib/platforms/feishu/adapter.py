@@ -78,6 +78,7 @@ class Feishu(Adapter):
     Settings = Settings
     secret_field = "app_secret"
     click_reply_seconds = 3.0  # 卡片回传交互: answered within 3 s, else 延时更新
+    rings_mentions = True  # a group card @s the targeted members linked on this app
     token_margin = 31 * 60  # under 30 minutes left, Feishu hands out a new token
     credentials: Credentials
     settings: Settings

@@ -11,10 +11,12 @@ as an HTML entity, which Feishu's card markdown shows as the character itself.
 from __future__ import annotations
 
 import json
+import re
 
 from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card, most_that_fit
 
 TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
+OPEN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 MAX_TEXT = 2000
 # Send-message doc: a card message's request body is at most 30 KB. The card travels as a JSON string inside
 # that body (quotes and backslashes escaped once more); BODY_ROOM is the rest of the body (receive_id, uuid).
@@ -28,6 +30,12 @@ LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
 def literal(text: str) -> str:
     """``text`` for a ``lark_md`` element, to be shown as it is, on one line."""
     return text.translate(LINE_BREAKS).translate(MARKUP)
+
+
+def at_tags(card: Card) -> str:
+    """The card's @s as lark_md ``<at id=open_id></at>`` tags; an id that is not an open_id's shape is left out."""
+    ids = [m.user_ids.get("feishu", "") for m in card.mentions]
+    return " ".join(f"<at id={i}></at>" for i in ids if OPEN_ID.fullmatch(i))
 
 
 def _plain(text: str) -> dict:
@@ -87,6 +95,8 @@ def _elements(card: Card, lang: str, alerts: dict | None = None) -> list[dict]:
         silence = f" · ID {literal(card.silence_id)}" if card.silence_id else ""
         fields.append(_field("屏蔽至" if zh else "Silenced until", card.silenced_until + silence))
     elements = [{"tag": "div", "fields": fields}]
+    if calls := at_tags(card):
+        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": calls}})
     if card.description:
         elements.append(_plain(card.description))
     if card.labels:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from devkit.simulators.dingtalk.org import new_oapi_request_id, new_request_id
-from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota
+from devkit.simulators.ratelimit import MonthlyQuota, window
 
 FAULT_KINDS = ("http500", "timeout", "qps", "quota", "errcode88")
 
@@ -92,8 +92,8 @@ def old_fault_error(kind: str) -> OapiError:
 class Limits:
     """Per-app per-API QPS and the org's monthly call budget."""
 
-    def __init__(self, qps_limit: int, monthly_quota: int | None) -> None:
-        self.qps = FixedWindow(qps_limit)
+    def __init__(self, qps_limit: int, monthly_quota: int | None, window_style: str | None = None) -> None:
+        self.qps = window(qps_limit, 1, window_style)
         self.quota = MonthlyQuota(monthly_quota)
 
     @property
@@ -119,4 +119,4 @@ class Limits:
         return self.quota.spend(now)
 
     def public(self) -> dict[str, Any]:
-        return {"qpsLimit": self.qps_limit, "quota": self.quota.public()}
+        return {"qpsLimit": self.qps_limit, "windowStyle": self.qps.style, "quota": self.quota.public()}

@@ -8,6 +8,7 @@
 #   groups (sceneGroup/create, member/add, sceneGroups/query: 查询群简要信息, also for cool-app groups), the
 #   权限管理 permissions those and getbymobile need (granted as seed 000 asks, revocable at
 #   /_sim/console/permissions), QPS and monthly-quota limits, injected faults,
+#   custom group robots (robot.py: POST /robot/send, the console's 添加机器人 → 自定义),
 #   and the outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
 #
 # Sources (facts only, no code copied):
@@ -62,6 +63,7 @@ from devkit.simulators.dingtalk.org import (
     load_template,
     new_oapi_request_id,
 )
+from devkit.simulators.dingtalk.robot import DingTalkRobots
 from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
 from devkit.simulators.tokens import TOKEN_TTL, TokenFamily
@@ -78,6 +80,7 @@ class DingTalkSimulator(PlatformSimulator):
 
     def __init__(self, org: Org | None = None, users: list[User] | None = None, groups: list[Group] | None = None,
                  *, now: Callable[[], float] = time.time, qps_limit: int = 20, monthly_quota: int | None = None,
+                 window_style: str | None = None,
                  template_path: Path = DEFAULT_TEMPLATE_PATH, outbound_timeout: float = 10.0,
                  legacy_event_query: bool = False) -> None:
         super().__init__(FAULT_KINDS)
@@ -89,12 +92,13 @@ class DingTalkSimulator(PlatformSimulator):
         self.cards = CardPlatform(self.org, self.directory, {template.template_id: template})
         self.scene = SceneGroups(self.org, self.directory)
         self.new_tokens, self.old_tokens = TokenFamily(), TokenFamily()
-        self.limits = Limits(qps_limit, monthly_quota)
+        self.limits = Limits(qps_limit, monthly_quota, window_style)
         self.auth_codes: dict[str, tuple[str, float]] = {}  # code -> (userid, expires at)
         self.event_url: str | None = None
         self.crypt = MsgCrypt(self.org.token, self.org.aes_key, self.org.client_id)  # owner key = AppKey
         self.outbound_timeout = outbound_timeout
         self.legacy_event_query = legacy_event_query
+        self.robots = DingTalkRobots(self)
 
     @property
     def api_base(self) -> str:
@@ -133,6 +137,7 @@ class DingTalkSimulator(PlatformSimulator):
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
             self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False,
                           scope="qyapi_get_member_by_mobile"),
+            *self.robots.routes(),
             Route(ANY, r"/oapi/topapi/(?P<method>.+)", self._unknown_topapi),
             Route(ANY, r"/api/.*", self._unknown_api),
             *ControlApi(self).routes(),

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota
+from devkit.simulators.ratelimit import FixedWindow, MonthlyQuota, SlidingWindow, chosen_style, window
 
 TOKEN_TTL = 7200
 REFRESH_WINDOW = 1800  # asking with less than 30 minutes left yields a new token; both stay valid
@@ -119,13 +119,14 @@ class Limits:
     per_message_per_second: int = 5
     monthly_quota: int | None = None  # base edition: 10,000 calls a month
     delayed_update_uses: int = 2
-    _windows: dict[str, FixedWindow] = field(default_factory=dict)
+    window_style: str | None = None  # "fixed" or "sliding" (default: RATE_WINDOWS, else fixed)
+    _windows: dict[str, FixedWindow | SlidingWindow] = field(default_factory=dict)
     _quota: MonthlyQuota = field(default_factory=lambda: MonthlyQuota(None))
 
-    def _window(self, name: str, limit: int, seconds: int) -> FixedWindow:
-        window = self._windows.setdefault(name, FixedWindow(limit, seconds))
-        window.limit = limit
-        return window
+    def _window(self, name: str, limit: int, seconds: int) -> FixedWindow | SlidingWindow:
+        counter = self._windows.get(name) or self._windows.setdefault(name, window(limit, seconds, self.window_style))
+        counter.limit = limit
+        return counter
 
     def check_app(self, api: str, now: float) -> None:
         for limit, seconds in ((self.app_per_second, 1), (self.app_per_minute, 60)):
@@ -152,4 +153,4 @@ class Limits:
         return {"appPerSecond": self.app_per_second, "appPerMinute": self.app_per_minute,
                 "perReceiverPerSecond": self.per_receiver_per_second,
                 "perMessagePerSecond": self.per_message_per_second, "delayedUpdateUses": self.delayed_update_uses,
-                "quota": self._quota.public()}
+                "windowStyle": chosen_style(self.window_style), "quota": self._quota.public()}

@@ -72,6 +72,7 @@ from devkit.simulators.feishu.gate import (
 )
 from devkit.simulators.feishu.messages import Messages
 from devkit.simulators.feishu.oauth import COOKIE, OAuth
+from devkit.simulators.feishu.robot import FeishuRobots
 from devkit.simulators.feishu.tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
 from devkit.simulators.http import ANY, Request, Response, Route, json_response, text_response
 
@@ -98,6 +99,7 @@ class FeishuSimulator(PlatformSimulator):
         self.oauth = OAuth(self.app, self.directory)
         self.tenant_tokens, self.app_tokens = TokenPool("t-"), TokenPool("t-")
         self.toasts: list[dict[str, Any]] = []
+        self.robots = FeishuRobots(self)
         self.event_url: str | None = None
         self.card_url: str | None = None
         self.outbound_timeout, self.member_add_seconds = outbound_timeout, member_add_seconds
@@ -119,6 +121,7 @@ class FeishuSimulator(PlatformSimulator):
                     "groups": [g.public() for g in self.directory.groups.values()],
                     "p2pChats": {u.open_id: self.directory.p2p_chat_id(u) for u in self.directory.users.values()},
                     "messages": self.messages.by_space(), "toasts": list(self.toasts),
+                    "robots": self.robots.robots.public(),
                     "consentUser": self.oauth.consent_user, "faults": self.faults.public(),
                     "limits": self.limits.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -126,6 +129,7 @@ class FeishuSimulator(PlatformSimulator):
     def routes(self) -> list[Route]:
         tenant, user, app = "tenant", "user", "app"
         return [
+            *self.robots.routes(),
             self._api("POST", "/auth/v3/tenant_access_token/internal", lambda r, _: self._token(
                 r, self.tenant_tokens, "tenant_access_token"), limited=False),
             self._api("POST", "/auth/v3/app_access_token/internal", lambda r, _: self._token(

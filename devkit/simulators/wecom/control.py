@@ -110,7 +110,7 @@ class ControlApi:
             try:
                 self.sim.limits.configure(body)
             except (TypeError, ValueError) as exc:
-                raise ControlError(400, f"limits are numbers: {exc}") from exc
+                raise ControlError(400, f"limits are numbers and windowStyle is fixed or sliding: {exc}") from exc
             return {"ok": True, **self.sim.limits.public()}
 
     def click(self, _request: Request, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from devkit.simulators.http import Response, json_response, text_response
-from devkit.simulators.ratelimit import FixedWindow
+from devkit.simulators.ratelimit import window
 
 FAULT_KINDS = ("busy", "45009", "45033", "token_invalid", "timeout", "http500")
 MORE_INFO = "https://open.work.weixin.qq.com/devtool/query?e="
@@ -57,10 +57,10 @@ class Limits:
     (30 a minute and 1000 an hour from one app; excess is dropped without an error)."""
 
     def __init__(self, api_per_minute: int = 10000, member_per_minute: int = 30, member_per_hour: int = 1000,
-                 mobile_miss_ratio: float | None = None) -> None:
-        self.api_minute = FixedWindow(api_per_minute, MINUTE)
-        self.member_minute = FixedWindow(member_per_minute, MINUTE)
-        self.member_hour = FixedWindow(member_per_hour, 3600)
+                 mobile_miss_ratio: float | None = None, window_style: str | None = None) -> None:
+        self.api_minute = window(api_per_minute, MINUTE, window_style)
+        self.member_minute = window(member_per_minute, MINUTE, window_style)
+        self.member_hour = window(member_per_hour, 3600, window_style)
         self.mobile_miss_ratio = mobile_miss_ratio  # 0.2 turns on getuserid's anti-abuse block
         self.mobile_misses = 0
         self.blocked_until: dict[str, float] = {}
@@ -86,15 +86,20 @@ class Limits:
             self.blocked_until["POST /cgi-bin/user/getuserid"] = now + DAY
 
     def configure(self, body: dict[str, Any]) -> None:
-        for name, window in (("apiPerMinute", self.api_minute), ("memberPerMinute", self.member_minute),
+        if "windowStyle" in body:  # "fixed" or "sliding": the counts start afresh
+            self.api_minute, self.member_minute, self.member_hour = (
+                window(counter.limit, counter.seconds, body["windowStyle"])
+                for counter in (self.api_minute, self.member_minute, self.member_hour))
+        for name, counter in (("apiPerMinute", self.api_minute), ("memberPerMinute", self.member_minute),
                              ("memberPerHour", self.member_hour)):
             if name in body:
-                window.limit = int(body[name])
+                counter.limit = int(body[name])
         if "mobileMissRatio" in body:
             ratio = body["mobileMissRatio"]
             self.mobile_miss_ratio = None if ratio is None else float(ratio)
 
     def public(self) -> dict[str, Any]:
-        return {"apiPerMinute": self.api_minute.limit, "memberPerMinute": self.member_minute.limit,
+        return {"windowStyle": self.api_minute.style,
+                "apiPerMinute": self.api_minute.limit, "memberPerMinute": self.member_minute.limit,
                 "memberPerHour": self.member_hour.limit, "mobileMissRatio": self.mobile_miss_ratio,
                 "mobileMisses": self.mobile_misses, "blockedUntil": dict(self.blocked_until)}

@@ -89,6 +89,7 @@ from devkit.simulators.wecom.corp import Corp, Directory, Org, Suite, User, defa
 from devkit.simulators.wecom.gate import FAULT_KINDS, WRONG_JSON, Limits, WeComError, fault_error
 from devkit.simulators.wecom.messages import Messages
 from devkit.simulators.wecom.oauth import COOKIE, OAuth
+from devkit.simulators.wecom.robot import WeComRobots
 from devkit.simulators.wecom.suite import SuiteService
 from devkit.simulators.wecom.suite_control import SuiteControl
 
@@ -123,6 +124,7 @@ class WeComSimulator(PlatformSimulator):
         self.home = AppView(SELF_BUILT, self.corp, self.directory, self.messages, self.crypt, self.tokens, self.chats)
         home_org = Org(self.corp.corp_id, self.corp.corp_name, self.directory, HOME_SUITE_AGENT_ID)
         self.suite = SuiteService(suite or Suite(), [home_org, *(orgs if orgs is not None else [demo_org()])])
+        self.robots = WeComRobots(self)
         self.ticket_interval = ticket_interval  # seconds between suite_ticket pushes once the URL is saved
 
     def views(self) -> list[AppView]:
@@ -144,6 +146,7 @@ class WeComSimulator(PlatformSimulator):
             return {"corp": self.corp.public(), "apiBase": self.api_base, "oauthBase": self.oauth_base, "now": now,
                     "users": [u.public() for u in self.directory.users.values()],
                     "chats": [c.public() for c in self.chats.chats.values()], **self.messages.public(now),
+                    "robots": self.robots.robots.public(),
                     "consentUser": self.oauth.consent_user, "limits": self.limits.public(),
                     "suite": self.suite.public(now), "faults": self.faults.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -151,6 +154,7 @@ class WeComSimulator(PlatformSimulator):
     def routes(self) -> list[Route]:
         suite, now = self.suite, self.now
         return [
+            *self.robots.routes(),
             self._api("GET", "/gettoken", lambda _, r, __: self._gettoken(r.query), auth=None),
             self._api("POST", "/message/send", lambda app, _, body: app.messages.send(body, now())),
             self._api("POST", "/message/update_template_card",
