@@ -63,13 +63,13 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from chalicelib.platforms import names
+from chalicelib.platforms import apps
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = ("boto3", "chalice", "requests", "pydantic")
 # requirements.txt's other runtime packages, which every route pulls in today: shown for reference
 OTHER_DEPENDENCIES = ("jinja2", "Crypto.Cipher.AES", "defusedxml.ElementTree")
-PLATFORMS = names()
+PLATFORMS = apps()
 PREFIX = "dutybridge-bench"
 ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_REGION": "us-east-1", "DUTYBRIDGE_PREFIX": PREFIX, "ADMIN_TOKEN": "bench-admin-token",

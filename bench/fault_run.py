@@ -92,14 +92,14 @@ from bench.fault_platforms import SILENCE_MINUTES
 from bench.fault_runtime import BenchRuntime, dead_letters, settle
 from bench.fault_stories import Driver, Target, plan_incidents
 from chalicelib.common import aws, config, sealing
-from chalicelib.platforms import names
+from chalicelib.platforms import apps
 from chalicelib.store import people
 from devkit.console import Console
 from devkit.runtime import Runtime
 from devkit.simulators import SIMULATORS, outbound
 from devkit.simulators.faults import FaultMix
 
-PLATFORMS = names()
+PLATFORMS = apps()
 
 
 def set_up(console: Console, views: dict[str, Any]) -> list[Target]:

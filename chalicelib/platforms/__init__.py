@@ -33,6 +33,11 @@ def names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+def apps() -> tuple[str, ...]:
+    """The platforms whose integrations are apps reaching people one by one (the group robots left out)."""
+    return tuple(name for name in REGISTRY if adapter_class(name).reaches_people)
+
+
 def adapter_class(name: str) -> type[Adapter]:
     """The adapter class of platform ``name``, imported on first use; InvalidInput when unknown."""
     if name not in REGISTRY:

@@ -24,7 +24,7 @@ import requests
 from chalicelib.common.errors import CallbackRejected, PlatformError, RateLimited, Retryable
 from chalicelib.core import cards
 from chalicelib.core.callback import Endpoint, InboundRequest
-from chalicelib.platforms import adapter_class, build, names
+from chalicelib.platforms import apps, build, names
 from chalicelib.platforms.base import Adapter
 from devkit.console import Console
 from devkit.simulators import SIMULATORS, entry_for
@@ -74,11 +74,7 @@ def _serving_callbacks(adapter_of: dict) -> Iterator[str]:
         server.server_close()
 
 
-# The apps: platforms that reach people one by one (robots have their own contract: test_robot_contract.py).
-APPS = [name for name in names() if adapter_class(name).reaches_people]
-
-
-@pytest.fixture(params=APPS)
+@pytest.fixture(params=apps())  # the group robots have their own contract: test_robot_contract.py
 def platform(request, aws_env) -> Iterator[tuple[Adapter, object]]:
     """A registered platform's adapter wired to its simulator, its URLs saved in the simulated console."""
     entry, served = SIMULATORS[request.param], {}
