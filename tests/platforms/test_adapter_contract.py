@@ -10,7 +10,7 @@ within the platform's sizes, callbacks that cannot be verified, and error mappin
 from __future__ import annotations
 
 import json
-import os
+import random
 import threading
 import uuid
 from contextlib import contextmanager
@@ -136,7 +136,7 @@ def test_the_largest_incident_of_a_thousand_alerts_fits_the_platform_sent_silenc
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
-@pytest.mark.parametrize("body", [b"", b"{}", b"<xml><Encrypt>AAAA</Encrypt></xml>", os.urandom(64),
+@pytest.mark.parametrize("body", [b"", b"{}", b"<xml><Encrypt>AAAA</Encrypt></xml>", random.Random(64).randbytes(64),
                                   b'{"encrypt": "' + b"A" * 43 + b'"}', b"[" * 100 + b"]" * 100])
 def test_what_cannot_be_verified_is_refused_and_nothing_else_escapes(platform, endpoint, body):
     adapter, _ = platform
