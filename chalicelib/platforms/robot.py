@@ -18,10 +18,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.common.errors import CallbackRejected, InvalidInput, NotConfigured
+from chalicelib.common.errors import CallbackRejected, InvalidInput, NotConfigured, PlatformError
 from chalicelib.core.callback import Callback, Click, ClickAnswer, ClickOutcome, Endpoint, InboundRequest, PlatformUser
 from chalicelib.core.cards import Card
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
+from chalicelib.platforms.errortable import ErrorTable
 
 CHAT = "robot"  # a robot integration's one chat: target it as {"integration_id": …, "chat_id": "robot"}
 NOT_A_ROBOT_TARGET = "机器人只能发到它所在的群 (a robot posts only into its own group: target chat_id \"robot\")"
@@ -53,6 +54,8 @@ class RobotAdapter(Adapter):
     per_minute: ClassVar[int]
     per_second: ClassVar[int | None] = None
     webhook_help: ClassVar[str]  # what the platform's robot webhook looks like, for the admin
+    errors: ClassVar[ErrorTable]  # what its answer codes mean
+    advice: ClassVar[dict[str, str]] = {}  # what to fix, by the code of a refusal that is a setup error
 
     # -- what each platform provides ------------------------------------------------------------
     @abc.abstractmethod
@@ -70,6 +73,14 @@ class RobotAdapter(Adapter):
     @abc.abstractmethod
     def follow_up_message(self, card: Card, change: str) -> dict:
         """The short message that says what changed (``change``, already worded)."""
+
+    def refusal(self, code: str, text: str, status: int = 200) -> PlatformError:
+        """The error for a refused message, saying what to fix where the code is a setup error."""
+        return self.errors.classify(code, f"{text} — {self.advice[code]}" if code in self.advice else text, status)
+
+    def errcode(self, data: dict, status: int) -> str:
+        """DingTalk's and WeCom's ``errcode`` (0: sent); an answer without one is its HTTP status."""
+        return str(data.get("errcode", f"http{status}" if status >= 300 else 0))
 
     def with_keyword(self, text: str) -> str:
         """The 自定义关键词 must be in every message: said at the end unless the text carries it already."""

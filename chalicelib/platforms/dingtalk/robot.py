@@ -58,6 +58,7 @@ class DingTalkRobot(RobotAdapter):
     Settings = Settings
     per_minute = 20
     webhook_help = "https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 智能群助手 → 机器人 → Webhook)"
+    errors, advice = ERRORS, SETUP
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.oapi_base.rstrip('/')}/robot/send?access_token="
@@ -69,10 +70,8 @@ class DingTalkRobot(RobotAdapter):
             digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
             url += f"&timestamp={stamp}&sign={quote_plus(base64.b64encode(digest).decode())}"
         answer = http.call(self.name, "POST", url, json=message)
-        code = str(answer.data.get("errcode", f"http{answer.status}" if answer.status >= 300 else 0))
-        if code != "0":
-            errmsg = str(answer.data.get("errmsg", ""))
-            raise ERRORS.classify(code, f"{errmsg} — {SETUP[code]}" if code in SETUP else errmsg, answer.status)
+        if (code := self.errcode(answer.data, answer.status)) != "0":
+            raise self.refusal(code, str(answer.data.get("errmsg", "")), answer.status)
 
     def first_message(self, card: Card) -> dict:
         mobiles = [m.mobile for m in card.mentions if m.mobile]

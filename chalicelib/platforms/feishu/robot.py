@@ -45,6 +45,7 @@ class FeishuRobot(RobotAdapter):
     per_minute = 100
     per_second = 5
     webhook_help = "https://open.feishu.cn/open-apis/bot/v2/hook/… (群设置 → 群机器人 → 添加机器人 → 自定义机器人)"
+    errors, advice = ERRORS, SETUP
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.api_base.rstrip('/')}/open-apis/bot/v2/hook/"
@@ -59,7 +60,7 @@ class FeishuRobot(RobotAdapter):
         if code != "0":
             text = str(answer.data.get("msg", answer.data.get("StatusMessage", "")))
             code = THROTTLED if code == "9499" and "too many" in text.lower() else code
-            raise ERRORS.classify(code, f"{text} — {SETUP[code]}" if code in SETUP else text, answer.status)
+            raise self.refusal(code, text, answer.status)
 
     def first_message(self, card: Card) -> dict:
         calls = at_tags(card)

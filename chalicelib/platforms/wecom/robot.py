@@ -36,16 +36,15 @@ class WeComRobot(RobotAdapter):
     Settings = Settings
     per_minute = 20
     webhook_help = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… (群聊 → 群机器人 → 添加机器人)"
+    errors, advice = ERRORS, SETUP
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.api_base.rstrip('/')}/cgi-bin/webhook/send?key="
 
     def post(self, message: dict) -> None:
         answer = http.call(self.name, "POST", self.credentials.webhook, json=message)
-        code = str(answer.data.get("errcode", f"http{answer.status}" if answer.status >= 300 else 0))
-        if code != "0":
-            errmsg = str(answer.data.get("errmsg", ""))
-            raise ERRORS.classify(code, f"{errmsg} — {SETUP[code]}" if code in SETUP else errmsg, answer.status)
+        if (code := self.errcode(answer.data, answer.status)) != "0":
+            raise self.refusal(code, str(answer.data.get("errmsg", "")), answer.status)
 
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         """The markdown, then (when members are to be rung by mobile) the text that rings them."""
