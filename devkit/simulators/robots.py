@@ -14,11 +14,11 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from devkit.simulators import ratelimit
 from devkit.simulators.control import ControlError, control_post
-from devkit.simulators.http import Request, Route
+from devkit.simulators.http import Request, Response, Route, json_response
 
 
 def hmac_sha256_b64(key: bytes, message: bytes) -> str:
@@ -179,3 +179,32 @@ def robot_console_route(add: Callable[[dict[str, Any]], dict[str, Any]]) -> Rout
         return {"ok": True, **add(body)}
 
     return control_post(r"/_sim/console/robots", run)
+
+
+class RobotWebhook:
+    """A platform's robot webhook: the platform's checks (``_admit``) and message reading (``_shown``), the
+    bookkeeping every platform shares (record what the group sees, log and answer a refusal)."""
+
+    api: ClassVar[str]  # how the rejection log names the call
+    sent: ClassVar[dict[str, Any]]  # the platform's answer to a message it took
+    code_field: ClassVar[str] = "errcode"  # where its answers carry the code
+    sim: Any
+    robots: Robots
+
+    def _admit(self, request: Request, now: float) -> tuple[Robot, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _shown(self, body: dict[str, Any]) -> Shown:
+        raise NotImplementedError
+
+    def send(self, request: Request) -> Response:
+        sim = self.sim
+        with sim.lock:
+            try:
+                robot, body = self._admit(request, sim.now())
+                self.robots.record(robot, self._shown(body), body, sim.now())
+                return json_response(200, self.sent)
+            except RobotRefused as refused:
+                sim.log("rejection", {"at": sim.now(), "api": self.api, "status": 200,
+                                      "code": str(refused.answer[self.code_field]), "reason": refused.reason})
+                return json_response(200, refused.answer)

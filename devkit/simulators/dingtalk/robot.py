@@ -12,12 +12,13 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.control import ControlError
-from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.http import Request, Route
 from devkit.simulators.robots import (
     Mention,
     Robot,
     RobotRefused,
     Robots,
+    RobotWebhook,
     Security,
     Shown,
     hmac_sha256_b64,
@@ -47,8 +48,11 @@ def refusal(errcode: int, errmsg: str, reason: str = "") -> RobotRefused:
     return RobotRefused({"errcode": errcode, "errmsg": errmsg}, reason or errmsg)
 
 
-class DingTalkRobots:
+class DingTalkRobots(RobotWebhook):
     """The org's custom robots; served under ``/dingtalk/oapi/robot/send`` like oapi.dingtalk.com."""
+
+    api = "POST /robot/send"
+    sent = {"errcode": 0, "errmsg": "ok"}
 
     def __init__(self, sim: DingTalkSimulator) -> None:
         self.sim = sim
@@ -75,19 +79,6 @@ class DingTalkRobots:
                 raise ControlError(404, f"no group {cid}")
             return self.robots.add(Robot(new_token(), str(body.get("name") or "告警机器人"), f"IM_GROUP.{cid}",
                                          groups[cid].title, security, sim.now()))
-
-    def send(self, request: Request) -> Response:
-        sim = self.sim
-        with sim.lock:
-            try:
-                robot, body = self._admit(request, sim.now())
-                shown = self._shown(body)
-                self.robots.record(robot, shown, body, sim.now())
-                return json_response(200, {"errcode": 0, "errmsg": "ok"})
-            except RobotRefused as refused:
-                sim.log("rejection", {"at": sim.now(), "api": "POST /robot/send", "status": 200,
-                                      "code": str(refused.answer["errcode"]), "reason": refused.reason})
-                return json_response(200, refused.answer)
 
     def _admit(self, request: Request, now: float) -> tuple[Robot, dict[str, Any]]:
         """The checks, in this order: token, size, JSON, 加签, keyword, IP, message type, rate."""

@@ -16,12 +16,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.control import ControlError
-from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.http import Request, Route
 from devkit.simulators.robots import (
     Mention,
     Robot,
     RobotRefused,
     Robots,
+    RobotWebhook,
     Security,
     Shown,
     hmac_sha256_b64,
@@ -55,8 +56,12 @@ def _secret() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(22))
 
 
-class FeishuRobots:
+class FeishuRobots(RobotWebhook):
     """The tenant's custom robots, served under ``/feishu/open-apis/bot/v2/hook/...``."""
+
+    api = "POST /open-apis/bot/v2/hook"
+    sent = SUCCESS
+    code_field = "code"
 
     def __init__(self, sim: FeishuSimulator) -> None:
         self.sim = sim
@@ -83,18 +88,6 @@ class FeishuRobots:
                 raise ControlError(404, f"no group {chat_id}")
             return self.robots.add(Robot(str(uuid.uuid4()), str(body.get("name") or "告警机器人"),
                                          f"chat:{chat_id}", groups[chat_id].name, security, sim.now()))
-
-    def send(self, request: Request) -> Response:
-        sim = self.sim
-        with sim.lock:
-            try:
-                robot, body = self._admit(request, sim.now())
-                self.robots.record(robot, self._shown(body), body, sim.now())
-                return json_response(200, SUCCESS)
-            except RobotRefused as refused:
-                sim.log("rejection", {"at": sim.now(), "api": "POST /open-apis/bot/v2/hook", "status": 200,
-                                      "code": str(refused.answer["code"]), "reason": refused.reason})
-                return json_response(200, refused.answer)
 
     def _admit(self, request: Request, now: float) -> tuple[Robot, dict[str, Any]]:
         """The checks, in this order: hook, size, JSON, 签名校验, IP, keyword, message type, rate."""

@@ -14,12 +14,13 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.http import Request, Route
 from devkit.simulators.robots import (
     Mention,
     Robot,
     RobotRefused,
     Robots,
+    RobotWebhook,
     Security,
     Shown,
     new_token,
@@ -42,8 +43,11 @@ def refusal(errcode: int, errmsg: str, reason: str = "") -> RobotRefused:
     return RobotRefused({"errcode": errcode, "errmsg": errmsg + hint}, reason or errmsg)
 
 
-class WeComRobots:
+class WeComRobots(RobotWebhook):
     """The corp's group robots, served under ``/wecom/cgi-bin/webhook/send``."""
+
+    api = "POST /cgi-bin/webhook/send"
+    sent = {"errcode": 0, "errmsg": "ok"}
 
     def __init__(self, sim: WeComSimulator) -> None:
         self.sim = sim
@@ -60,18 +64,6 @@ class WeComRobots:
         with self.sim.lock:
             return self.robots.add(Robot(str(uuid.uuid4()), str(body.get("name") or "告警机器人"),
                                          f"robot-group:{title}", title, Security(), self.sim.now()))
-
-    def send(self, request: Request) -> Response:
-        sim = self.sim
-        with sim.lock:
-            try:
-                robot, body = self._admit(request, sim.now())
-                self.robots.record(robot, self._shown(body), body, sim.now())
-                return json_response(200, {"errcode": 0, "errmsg": "ok"})
-            except RobotRefused as refused:
-                sim.log("rejection", {"at": sim.now(), "api": "POST /cgi-bin/webhook/send", "status": 200,
-                                      "code": str(refused.answer["errcode"]), "reason": refused.reason})
-                return json_response(200, refused.answer)
 
     def _admit(self, request: Request, now: float) -> tuple[Robot, dict[str, Any]]:
         """The checks, in this order: key, JSON, msgtype, content size, rate."""
