@@ -7,7 +7,7 @@ with, ``truncatedAlerts`` counts what ``max_alerts`` left out.
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -58,18 +58,21 @@ class WebhookBody(_Lenient):
     external_url: str = Field(default="", alias="externalURL", max_length=4096)
     truncated: int = Field(default=0, alias="truncatedAlerts", ge=0, le=10_000_000)
 
+    # The payload version this producer writes, and the producer as the refusal names it.
+    expected_version: ClassVar[str] = "4"
+    producer: ClassVar[str] = "Alertmanager"
+
+    @model_validator(mode="after")
+    def _producers_version(self) -> "WebhookBody":
+        if self.version != self.expected_version:
+            raise ValueError(f"version must be \"{self.expected_version}\" ({self.producer}'s webhook payload), "
+                             f"not {self.version[:8]!r}")
+        return self
+
     def neutral(self, alerts: list[Alert]) -> AlertGroup:
         return AlertGroup(key=self.group_key, status=self.status, alerts=alerts, group_labels=self.group_labels,
                           common_labels=self.common_labels, common_annotations=self.common_annotations,
                           external_url=self.external_url, truncated=self.truncated)
-
-
-class AlertmanagerBody(WebhookBody):
-    @model_validator(mode="after")
-    def _version_4(self) -> "AlertmanagerBody":
-        if self.version != "4":
-            raise ValueError(f"version must be \"4\" (Alertmanager's webhook payload), not {self.version[:8]!r}")
-        return self
 
 
 class Auth(BaseModel):
@@ -97,7 +100,7 @@ class Alertmanager(SourceKind):
     silence_secret_setting = "alertmanager_auth"
 
     def parse(self, body: bytes) -> AlertGroup:
-        payload = validated(AlertmanagerBody, body)
+        payload = validated(WebhookBody, body)
         return payload.neutral([alert.neutral() for alert in payload.alerts])
 
     def silences(self, settings: dict, secrets: dict) -> SilenceApi | None:

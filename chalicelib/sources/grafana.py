@@ -6,10 +6,10 @@ Grafana's Alertmanager-compatible API with a service-account token.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl
 
 from chalicelib.core.alerts import AlertGroup
 from chalicelib.sources.alertmanager import WebhookAlert, WebhookBody
@@ -31,12 +31,8 @@ class GrafanaBody(WebhookBody):
     alerts: list[GrafanaAlert] = Field(min_length=1, max_length=5000)
     state: Literal["alerting", "ok"] | None = None
     title: str = Field(default="", max_length=4096)
-
-    @model_validator(mode="after")
-    def _version_1(self) -> "GrafanaBody":
-        if self.version != "1":
-            raise ValueError(f"version must be \"1\" (Grafana's webhook payload), not {self.version[:8]!r}")
-        return self
+    expected_version: ClassVar[str] = "1"
+    producer: ClassVar[str] = "Grafana"
 
 
 def _steady(url: str, firing: bool) -> str:
