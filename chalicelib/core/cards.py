@@ -81,6 +81,8 @@ class Card(BaseModel):
     war_room: bool  # offer the 作战室 button (the adapter drops it where no room can be opened)
     notice: bool = False  # a digest or warning: no incident behind it, nothing to click
     mentions: list[Mention] = []  # in a group: the targeted members to @
+    image_url: str = ""  # the incident's picture (e.g. Grafana's panel), as the producer named it
+    image: str = ""  # that picture uploaded to this integration's platform: the reference its cards show
 
     def left_out(self, shown: int) -> str:
         """What a card showing ``shown`` alert lines says of the rest (its link is the incident page); "" when
@@ -191,4 +193,12 @@ def build(incident: dict, integration_id: str) -> Card:
         silence_id=incident.get("silence", {}).get("id", "") if silenced else "",
         alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz), alert_total=_alert_total(incident),
         url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
-        war_room=incident["status"] != Status.resolved.value)
+        war_room=incident["status"] != Status.resolved.value, image_url=incident.get("image_url", ""),
+        image=uploaded_image(incident, integration_id))
+
+
+def uploaded_image(incident: dict, integration_id: str) -> str:
+    """The platform's reference for the incident's picture on ``integration_id``, once uploaded there
+    (``incident["images"][integration_id]`` = {"ref", "url", "at"}); "" when not, or made from another url."""
+    upload = (incident.get("images") or {}).get(integration_id) or {}
+    return upload.get("ref", "") if upload.get("url") == incident.get("image_url") else ""

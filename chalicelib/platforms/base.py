@@ -57,6 +57,11 @@ class CommonSettings(BaseModel):
     war_room_auto_critical: bool = False  # open a room by itself for every critical incident
     # a robot integration that takes critical incidents when this one's budget or quota is spent
     fallback_robot: str | None = Field(default=None, pattern=ID_PATTERN)
+    # the labels a card shows first when not all fit (the rest follow by name); the card says what it left out
+    label_order: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default=["severity", "service", "alertname", "instance", "job"], max_length=50)
+    # hosts an incident's image_url may name although they resolve to a private address (e.g. an inner Grafana)
+    image_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default=[], max_length=20)
 
 
 class Adapter(abc.ABC):
