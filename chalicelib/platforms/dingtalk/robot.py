@@ -18,6 +18,8 @@ import json
 from urllib.parse import quote_plus
 
 from chalicelib.common import clock
+from chalicelib.common.errors import NotConfigured
+from chalicelib.common.fetch import ABSOLUTE_MAX_BYTES, Picture
 from chalicelib.core.cards import Card, most_that_fit
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
@@ -59,6 +61,17 @@ class DingTalkRobot(RobotAdapter):
     per_minute = 20
     webhook_help = "https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 智能群助手 → 机器人 → Webhook)"
     errors, advice = ERRORS, SETUP
+    # A robot cannot upload: its markdown's ![](url) is fetched by DingTalk's servers (custom-robot-access,
+    # markdown 图片), so only a picture on a public address can show; no size of its own is documented.
+    image_max_bytes = ABSOLUTE_MAX_BYTES
+    image_types = frozenset({"image/png", "image/jpeg", "image/gif"})
+
+    def upload_image(self, picture: Picture) -> str:
+        """Nothing to upload: the picture's own address, once it proved a public image."""
+        if not picture.public:
+            raise NotConfigured("钉钉群机器人只能显示公网图片 (a DingTalk robot shows only pictures on a public "
+                                "address: DingTalk's servers fetch them)")
+        return picture.url
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.oapi_base.rstrip('/')}/robot/send?access_token="
@@ -80,7 +93,8 @@ class DingTalkRobot(RobotAdapter):
 
         def text(count: int) -> str:
             parts = [f"#### [{card.severity_zh} {card.severity_en}] {literal(card.title)}",
-                     "\n".join(f"- **{label}**: {literal(value)}" for label, value in robot.lines(card))]
+                     "\n".join(f"- **{label}**: {literal(value)}" for label, value in robot.lines(card)),
+                     picture_markdown(card)]
             if card.alert_count:
                 parts.append(f"**{card.alert_count}**\n" + "\n".join(
                     f"- {literal(line)}" for line in robot.alert_lines(card, count)))
@@ -105,3 +119,12 @@ class DingTalkRobot(RobotAdapter):
     @staticmethod
     def _fits(text: str) -> bool:
         return len(json.dumps({"markdown": {"text": text}}, ensure_ascii=False).encode()) < MAX_BYTES - 1000
+
+
+def picture_markdown(card: Card) -> str:
+    """The card's picture as markdown DingTalk fetches and shows; "" without one. Brackets and spaces in the
+    address are percent-encoded so that they cannot end the link early."""
+    if not card.image:
+        return ""
+    address = card.image.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"![图片 Picture]({address})"

@@ -50,10 +50,17 @@ def _lines(card: Card) -> list[dict]:
         silence = f" · ID {card.silence_id}" if card.silence_id else ""
         lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
     room = MAX_LINES - 2  # the title and sub-title take the other two lines
+    lines += picture_line(card)
     if card.alert_count:
         lines += _alert_lines(card, room - len(lines))
     lines += [{"keyname": k[:30], "value": v[:MAX_VALUE]} for k, v in card.labels]
     return lines[:room]
+
+
+def picture_line(card: Card) -> list[dict]:
+    """The picture's lasting URL (media/uploadimg) as a content line of type 1 that opens it: a
+    button_interaction card has no picture of its own."""
+    return [{"keyname": "图片 Picture", "value": "查看图片 View", "type": 1, "url": card.image}] if card.image else []
 
 
 def _alert_lines(card: Card, room: int) -> list[dict]:
@@ -68,7 +75,9 @@ def _alert_lines(card: Card, room: int) -> list[dict]:
 
 
 def render(card: Card, task_id: str) -> dict:
-    if card.notice:  # nothing to act on: a plain notice card that opens the web app
+    if card.notice:  # nothing to act on: a plain notice card that opens the web app, with its picture if any
+        if card.image:
+            return {"card_type": "news_notice", **_body(card), "card_image": {"url": card.image}}
         return {"card_type": "text_notice", **_body(card)}
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
                 "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
