@@ -66,8 +66,8 @@ class _Hop:
     host_header: str
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:g} MB"
+def readable_size(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB" if size >= 1024 * 1024 else f"{size / 1024:g} KB"
 
 
 def picture(url: str, max_bytes: int, types: frozenset[str], allowed_hosts: list[str] | tuple[str, ...] = ()
@@ -163,10 +163,10 @@ def _request(hop: _Hop, address: str, deadline: float) -> urllib3.BaseHTTPRespon
                             preload_content=False, assert_same_host=False)
     except urllib3.exceptions.SSLError as exc:
         raise FetchRefused("图片地址的证书无效 image host's TLS certificate is not valid") from exc
-    except (urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError) as exc:
-        if isinstance(getattr(exc, "reason", exc), urllib3.exceptions.TimeoutError):
-            raise _timed_out() from exc
+    except urllib3.exceptions.NewConnectionError as exc:  # refused or unreachable (a ConnectTimeoutError too)
         raise FetchRefused("图片下载失败 image download failed (no connection)") from exc
+    except urllib3.exceptions.TimeoutError as exc:
+        raise _timed_out() from exc
     except urllib3.exceptions.HTTPError as exc:
         raise FetchRefused("图片下载失败 image download failed (no connection)") from exc
 
@@ -202,7 +202,7 @@ def _content_type(response: urllib3.BaseHTTPResponse, types: frozenset[str]) -> 
 def _body(response: urllib3.BaseHTTPResponse, limit: int, deadline: float) -> bytes:
     """The body, refused as soon as it passes ``limit`` bytes or the deadline (each read waits only for the
     time left)."""
-    too_large = FetchRefused(f"图片过大 image over {megabytes(limit)}")
+    too_large = FetchRefused(f"图片过大 image over {readable_size(limit)}")
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
         raise too_large

@@ -36,6 +36,7 @@ def attach(job: DeliveryJob, adapter: Adapter, record: dict, card: cards.Card) -
     if _usable(upload, card.image_url, adapter.image_lifetime):
         return card.model_copy(update={"image": upload["ref"]})
     if upload.get("url") == card.image_url and upload.get("error") and _age(upload) < RETRY_SECONDS:
+        _note(job, record, upload["error"])  # another card of the incident just failed with it
         return card.model_copy(update={"image": ""})
     try:
         ref = adapter.upload_image(picture(card.image_url, adapter.image_max_bytes, adapter.image_types,

@@ -153,7 +153,7 @@ class WeComSimulator(PlatformSimulator):
             return {"corp": self.corp.public(), "apiBase": self.api_base, "oauthBase": self.oauth_base, "now": now,
                     "users": [u.public() for u in self.directory.users.values()],
                     "chats": [c.public() for c in self.chats.chats.values()], **self.messages.public(now),
-                    "robots": self.robots.robots.public(),
+                    "robots": self.robots.robots.public(), "media": self.media.view(),
                     "consentUser": self.oauth.consent_user, "limits": self.limits.public(),
                     "suite": self.suite.public(now), "faults": self.faults.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}

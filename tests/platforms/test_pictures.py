@@ -1,0 +1,165 @@
+"""An incident's picture on every platform, against its simulator: fetched and uploaded once per integration,
+shown on the card as the client shows it, reused by the other cards and the updates; refused (the card goes
+without it and its delivery says why) when too large, on a private address, not an image, or redirected
+inside."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Iterator
+
+import pytest
+import requests
+
+from chalicelib.common import fetch
+from chalicelib.core import cards, incidents
+from chalicelib.core.models import DeliveryJob, IncidentFields
+from chalicelib.delivery import pictures
+from chalicelib.platforms import build, names
+from chalicelib.platforms.base import Adapter
+from chalicelib.platforms.robot import CHAT
+from chalicelib.store import deliveries
+from devkit.console import Console
+from devkit.simulators import entry_for
+from devkit.simulators.media import SAMPLE_PNG
+from tests.local_http import answering
+from tests.platforms.test_adapter_contract import _serving_callbacks
+
+TOO_LARGE = fetch.ABSOLUTE_MAX_BYTES + 1  # over every platform's limit and the absolute cap
+
+
+def _pictures():
+    """A producer's picture host on 127.0.0.1 (a private address): the sample, and every bad case."""
+    return answering({
+        "/panel.png": (200, {"Content-Type": "image/png"}, SAMPLE_PNG),
+        "/big.png": (200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n" + b"\0" * TOO_LARGE),
+        "/page.html": (200, {"Content-Type": "text/html"}, b"<html>login</html>"),
+        "/to-private.png": (302, {"Location": "http://10.1.2.3/panel.png"}, b""),
+    })
+
+
+@pytest.fixture(params=names())
+def wired(request, aws_env) -> Iterator[tuple[Adapter, object, str]]:
+    """The platform's adapter wired to its simulator (callback URLs saved where it has any), its picture host
+    allowed through ``image_hosts``."""
+    entry, served = entry_for(request.param), {}
+    sim = entry.simulator()
+    with sim.serving(), _serving_callbacks(served) as base, _pictures() as (host, _):
+        state = requests.get(sim.mounted("/_sim/state"), timeout=10).json()
+        body = entry.integration(state, sim.base_url)
+        adapter = served["adapter"] = build(request.param, f"int_{uuid.uuid4().hex[:8]}", body["credentials"],
+                                            {**body["settings"], "image_hosts": ["127.0.0.1"]})
+        if adapter.reaches_people:
+            urls = adapter.urls(base)
+            adapter.after_save(urls)
+            assert all(answer.get("ok") for answer in entry.save_urls(Console("", "", sim.base_url), urls).values())
+        yield adapter, sim, host
+
+
+def _targets(adapter: Adapter, sim) -> list[tuple[str, str]]:
+    """Two people (apps), or the robot's one group."""
+    if not adapter.reaches_people:
+        return [("chat", CHAT)]
+    return [("user", adapter.user_by_mobile(user.mobile)) for user in list(sim.directory.users.values())[:2]]
+
+
+def _incident(url: str, incident_id: str = "inc-pic") -> dict:
+    return incidents.ingest(IncidentFields(id=incident_id, title="磁盘将满 Disk almost full", severity="critical",
+                                           image_url=url))[0]
+
+
+def _attached(adapter: Adapter, target: tuple[str, str], incident_id: str = "inc-pic",
+              record: dict | None = None) -> tuple[DeliveryJob, cards.Card]:
+    job = DeliveryJob(incident_id=incident_id, integration_id=adapter.integration_id, kind=target[0],
+                      target=target[1])
+    card = cards.build(incidents.get(incident_id), adapter.integration_id)
+    return job, pictures.attach(job, adapter, record if record is not None else {}, card)
+
+
+def _note(job: DeliveryJob) -> str | None:
+    """What the delivery says of its picture (None: nothing, it shows)."""
+    return (deliveries.get(job.incident_id, job.target_key) or {}).get("note")
+
+
+def _state(sim) -> dict:
+    return requests.get(sim.mounted("/_sim/state"), timeout=10).json()
+
+
+def _shown(adapter: Adapter, sim, ref: str) -> bool:
+    """Whether the simulated client shows the picture ``ref`` names, and has its bytes."""
+    state = _state(sim)
+    shown = {
+        "dingtalk": lambda: any(c["cardParamMap"].get("image") == ref for cs in state["cards"].values() for c in cs),
+        "feishu": lambda: any(f'"img_key": "{ref}"' in json.dumps(m["content"], ensure_ascii=False)
+                              for ms in state["messages"].values() for m in ms),
+        "wecom": lambda: any(line.get("type") == 1 and line.get("url") == ref for ms in state["spaces"].values()
+                             for m in ms for line in m["content"].get("horizontal_content_list", [])),
+        "dingtalk-robot": lambda: any(f"![图片 Picture]({ref})" in m["text"] for m in state["robots"][0]["messages"]),
+        "wecom-robot": lambda: any(m["msgtype"] == "image" for m in state["robots"][0]["messages"]),
+    }[adapter.name]()
+    stored = [m["ref"] for m in state.get("media", [])]
+    return shown and (adapter.name == "dingtalk-robot" or bool(stored))
+
+
+def test_a_card_shows_its_picture_uploaded_once_and_reused(wired, monkeypatch):
+    adapter, sim, host = wired
+    is_public = fetch._is_public  # the test host stands for a public one (the DingTalk robot needs that)
+    monkeypatch.setattr(fetch, "_is_public", lambda address: str(address) == "127.0.0.1" or is_public(address))
+    _incident(f"{host}/panel.png")
+    first, second = (_targets(adapter, sim) * 2)[:2]
+    job, card = _attached(adapter, first)
+    if not adapter.image_types:  # the Feishu custom bot: no upload, and the delivery says why
+        assert card.image == "" and "飞书自定义机器人不能上传图片" in _note(job)
+        return
+    assert card.image and _note(job) is None
+    assert incidents.get("inc-pic")["images"][adapter.integration_id]["ref"] == card.image
+    ref = adapter.send_card(job.kind, job.target, card, job.card_key)
+    assert _shown(adapter, sim, card.image)
+    uploads = len(_state(sim).get("media", []))
+    if adapter.image_lifetime is None:  # kept on the platform: the other card and the update reuse it
+        other, again = _attached(adapter, second)
+        assert again.image == card.image
+        if adapter.reaches_people:
+            adapter.send_card(other.kind, other.target, again, other.card_key)
+        _, updated = _attached(adapter, first, record={"ref": ref})
+        assert updated.image == card.image
+        adapter.update_card(ref, updated.model_copy(update={"status": "acknowledged"}))
+        assert len(_state(sim).get("media", [])) == uploads and _shown(adapter, sim, card.image)
+    else:  # nothing stays on the platform: the picture went with the first message, and updates carry none
+        assert not adapter.wants_image(ref)
+
+
+@pytest.mark.parametrize("path, why", [
+    ("/big.png", "图片过大 image over"),
+    ("/page.html", "不是图片 not an image (text/html)"),
+    ("/to-private.png", "图片地址指向内网 image URL points to a private address"),
+])
+def test_a_picture_that_cannot_be_fetched_leaves_the_card_without_it_and_says_why(wired, path, why):
+    adapter, sim, host = wired
+    if not adapter.image_types:
+        pytest.skip("a Feishu custom bot shows no picture at all (see the test above)")
+    _incident(f"{host}{path}")
+    job, card = _attached(adapter, _targets(adapter, sim)[0])
+    assert card.image == "" and why in _note(job)
+    assert why in incidents.get("inc-pic")["images"][adapter.integration_id]["error"]
+    adapter.send_card(job.kind, job.target, card, job.card_key)  # the card itself goes out
+    assert not _state(sim).get("media")
+
+
+def test_a_private_address_is_refused_unless_its_host_is_listed(wired):
+    adapter, sim, host = wired
+    if not adapter.image_types:
+        pytest.skip("a Feishu custom bot shows no picture at all")
+    adapter.settings.image_hosts = []
+    _incident(f"{host}/panel.png")
+    job, card = _attached(adapter, _targets(adapter, sim)[0])
+    assert card.image == "" and "内网 image URL points to a private address" in _note(job)
+    adapter.settings.image_hosts = ["127.0.0.1"]
+    incidents.ingest(IncidentFields(id="inc-pic", title="磁盘将满 Disk almost full", severity="critical",
+                                    image_url=f"{host}/panel.png?again"))  # a new address is tried at once
+    job, card = _attached(adapter, _targets(adapter, sim)[0], record=deliveries.get("inc-pic", job.target_key) or {})
+    note = _note(job)
+    if adapter.name == "dingtalk-robot":  # fetched, but DingTalk's servers could not reach it to show it
+        assert card.image == "" and "钉钉群机器人只能显示公网图片" in note
+    else:
+        assert card.image and note is None
