@@ -4,14 +4,18 @@ without it and its delivery says why) when too large, on a private address, not 
 inside."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import uuid
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
 import requests
 
 from chalicelib.common import fetch
+from chalicelib.common.errors import PlatformError
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, IncidentFields
 from chalicelib.delivery import pictures
@@ -163,3 +167,57 @@ def test_a_private_address_is_refused_unless_its_host_is_listed(wired):
         assert card.image == "" and "钉钉群机器人只能显示公网图片" in note
     else:
         assert card.image and note is None
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@contextmanager
+def _alone(name: str) -> Iterator[tuple[Adapter, object]]:
+    """The platform's adapter and its simulator, nothing else (the upload APIs need no callback URLs)."""
+    entry = entry_for(name)
+    sim = entry.simulator()
+    with sim.serving():
+        body = entry.integration(_state(sim), sim.base_url)
+        yield build(name, "int_upload", body["credentials"], body["settings"]), sim
+# What each platform's upload answers when its own checks refuse a file (the fetch keeps such files from it;
+# its simulator plays the platform): (bytes, the platform's code).
+UPLOAD_REFUSALS = {
+    "dingtalk": [(b"RIFF\0\0\0\0WEBPVP8 ", "40005"), (PNG + b"\0" * (20 << 20), "40006")],
+    "feishu": [(b"%PDF-1.7", "234011"), (PNG + b"\0" * (10 << 20), "234006")],
+    "wecom": [(b"GIF89a" + b"\0" * 16, "40005"), (PNG + b"\0" * (2 << 20), "40009")],
+}
+
+
+@pytest.mark.parametrize("name, data, code", [(name, data, code) for name, cases in UPLOAD_REFUSALS.items()
+                                              for data, code in cases],
+                         ids=lambda value: value if isinstance(value, str) and len(value) < 20 else "")
+def test_an_upload_the_platform_refuses_is_its_error(aws_env, name, data, code):
+    with _alone(name) as (adapter, sim):
+        with pytest.raises(PlatformError) as refused:
+            adapter.upload_image(fetch.Picture("https://example.com/p.png", data, "image/png", True))
+        assert not _state(sim).get("media")
+    assert refused.value.platform_code == code and not refused.value.retryable
+
+
+def test_feishu_needs_the_im_resource_scope_to_upload(aws_env):
+    with _alone("feishu") as (adapter, sim):
+        requests.post(sim.mounted("/_sim/console/permissions"), json={"scope": "im:resource", "granted": False},
+                      timeout=10)
+        with pytest.raises(PlatformError) as refused:
+            adapter.upload_image(fetch.Picture("https://example.com/p.png", SAMPLE_PNG, "image/png", True))
+    assert refused.value.platform_code == "99991672" and "im:resource" in refused.value.platform_message
+
+
+def test_the_wecom_robot_image_message_is_checked_as_wecom_checks_it(aws_env):
+    good = base64.b64encode(SAMPLE_PNG).decode()
+    gif = {"base64": base64.b64encode(b"GIF89a").decode(), "md5": hashlib.md5(b"GIF89a").hexdigest()}
+    with _alone("wecom-robot") as (adapter, sim):
+        for image, code in (({"base64": good, "md5": "0" * 32}, "40058"), (gif, "40005")):
+            with pytest.raises(PlatformError) as refused:
+                adapter.post({"msgtype": "image", "image": image})
+            assert refused.value.platform_code == code
+        adapter.post({"msgtype": "image", "image": {"base64": good, "md5": hashlib.md5(SAMPLE_PNG).hexdigest()}})
+        shown = _state(sim)["robots"][0]["messages"][-1]
+    assert shown["text"].startswith("![图片 Picture](")
+    assert shown["body"]["image"]["base64"] == f"<{len(SAMPLE_PNG)} bytes>"  # the page's state keeps no megabytes

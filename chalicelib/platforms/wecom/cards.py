@@ -117,7 +117,7 @@ def summary(card: Card) -> str:
              f"> 开始 Started: {card.started_at}"]
     if card.acted_by:
         lines.append(f"> 处理人 By: {literal(card.acted_by)}")
-    details = f"[查看详情 Details]({card.url})"
+    details = f"[查看详情 Details]({card.url})" + (f" · [图片 Picture]({card.image})" if card.image else "")
     if not card.alert_count:
         return "\n".join(lines + [details])
     lines.append(f"> {literal(card.alert_count)}")
