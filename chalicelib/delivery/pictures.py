@@ -32,8 +32,12 @@ def attach(job: DeliveryJob, adapter: Adapter, record: dict, card: cards.Card) -
         return card
     if not adapter.wants_image(record.get("ref")):
         return card
+    if card.image and adapter.image_lifetime is None:  # cards.build found this url's lasting upload already
+        _note(job, record, None)
+        return card
     upload = (incidents.get(job.incident_id).get("images") or {}).get(job.integration_id) or {}
-    if _usable(upload, card.image_url, adapter.image_lifetime):
+    if _usable(upload, card.image_url, adapter.image_lifetime):  # made by another card, still alive
+        _note(job, record, None)
         return card.model_copy(update={"image": upload["ref"]})
     if upload.get("url") == card.image_url and upload.get("error") and _age(upload) < RETRY_SECONDS:
         _note(job, record, upload["error"])  # another card of the incident just failed with it
