@@ -9,6 +9,7 @@ import hashlib
 import json
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -103,6 +104,12 @@ def _shown(adapter: Adapter, sim, ref: str) -> bool:
     }[adapter.name]()
     stored = [m["ref"] for m in state.get("media", [])]
     return shown and (adapter.name == "dingtalk-robot" or bool(stored))
+
+
+def test_the_dingtalk_template_binds_its_image_component_to_the_image_variable_hidden_when_empty():
+    template = json.loads((Path(__file__).parents[2] / "docs" / "dingtalk" / "card-template.json").read_text("utf-8"))
+    assert {"type": "image", "media_id": "{{image}}", "hide_when_empty": True} in template["layout"]
+    assert "media/upload" in template["variables"]["image"]
 
 
 def test_a_card_shows_its_picture_uploaded_once_and_reused(wired, monkeypatch):
