@@ -11,6 +11,7 @@ from pydantic import Field
 from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.core import templates
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
 from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
@@ -53,8 +54,10 @@ def egress_ips() -> list[str]:
 
 
 def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
-    """Refuse war-room settings the integration cannot honour, fetch a token (422 with the platform's
-    code on failure), then register callbacks."""
+    """Refuse a card template that fails over the sample incident and war-room settings the integration
+    cannot honour, fetch a token (422 with the platform's code on failure), then register callbacks."""
+    if template := getattr(adapter_.settings, "template", None):
+        templates.check(template.title, template.content)
     if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):
         raise InvalidInput(problem)
     if robot_id := getattr(adapter_.settings, "fallback_robot", None):
