@@ -1,6 +1,9 @@
 """Card templates: what a template sees and makes of an incident, and every bound of the sandbox."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -9,6 +12,7 @@ from chalicelib.core import sandbox, templates
 from chalicelib.core.sandbox import MAX_OUTPUT, MAX_VALUE
 from chalicelib.core.templates import CardTemplate, Rendered, TemplateFailed
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 PAGE = "https://duty.example.com/app/int_x/incidents/am.sample.1"
 
 
@@ -85,6 +89,17 @@ def test_duration_and_label_list() -> None:
     assert shown("{{ duration(started_at) }}", started_at=clock.iso(clock.now() - 3600 - 5)) == "1 小时"
     assert shown("{{ label_list(labels, ['service', 'nope', 'job', 'service']) }}") == "service=checkout, job=node"
     assert shown("{{ label_list({'b': '2', 'a': '1'}, sep=' · ') }}") == "a=1 · b=2"
+
+
+def test_the_readmes_wecom_example_fills_the_8_lines_of_the_custom_area() -> None:
+    section = README.read_text(encoding="utf-8").split("### Card templates", 1)[1]
+    example = re.search(r"```jinja\n(.*?)```", section, re.S)[1]
+    templates.check("", example)
+    lines = content(example)
+    assert len(lines) == 8 and all(key for key, _ in lines)
+    assert lines[3] == ("实例 Instance", "instance=10.0.3.7:9100")
+    assert lines[6] == ("处理 By", "李雷 认领于 " + templates.context(templates.sample(), PAGE)["last_action"]["at"])
+    assert len(content(example, last_action=None)) == 7
 
 
 def test_an_undefined_name_a_syntax_error_or_a_failure_names_the_part_and_line() -> None:
