@@ -12,7 +12,7 @@ a function's globals, a frame, ...) and changes to lists and dicts. On top of it
 - what a template outputs, in all (a ``{% set %}`` block or a macro's body too), is at most
   ``MAX_OUTPUT`` characters, whatever the caller keeps of it;
 - ``range`` gives at most ``MAX_RANGE`` numbers, and one render makes at most ``MAX_ITERATIONS`` loop
-  steps, wherever its loops are (in macros too);
+  steps, wherever its loops are (in macros, recursive loops too);
 - one render has ``SECONDS`` of wall clock, checked at every loop step, call, attribute, item and
   filter, so recursion through macros stops;
 - filters are a whitelist (``FILTERS``): those that pad, indent or format to a given width are not in
@@ -37,9 +37,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import TemplateSyntaxError, nodes, pass_environment, pass_eval_context
 from jinja2.filters import FILTERS as JINJA_FILTERS
-from jinja2.runtime import Undefined
+from jinja2.runtime import LoopContext, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-from jinja2.utils import missing
+from jinja2.utils import Namespace, missing
 from jinja2.visitor import NodeTransformer
 
 MAX_VALUE = 250_000
@@ -227,6 +227,14 @@ class _Undefined(Undefined):
         return 0
 
 
+class _Namespace(Namespace):
+    """``namespace()``, shown without its values (they were measured one by one; a list of namespaces
+    was not measured with them)."""
+
+    def __repr__(self) -> str:
+        return "<namespace>"
+
+
 class _Guards(NodeTransformer):
     """Routes what makes values or loops through the environment's checks: each loop's iterable through
     ``steps``, each ``~`` through ``joined``, each list, tuple and dict literal through ``built`` (the
@@ -269,6 +277,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(autoescape=False, undefined=_Undefined, finalize=self.shown)
         self.globals.pop("lipsum")
         self.globals["range"] = _range
+        self.globals["namespace"] = _Namespace
         self.filters = {name: _guarded(CHECKED_FIRST.get(name, JINJA_FILTERS[name])) for name in FILTERS}
 
     # -- the hooks the sandbox calls -------------------------------------------------------------
@@ -299,6 +308,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         _spend()
+        if isinstance(obj, LoopContext) and args:  # loop(children) of a recursive loop: its steps count too
+            args = (self.steps(args[0]), *args[1:])
         return bounded(super().call(context, obj, *args, **kwargs))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:

@@ -166,6 +166,16 @@ def test_loop_steps_are_bounded_however_the_loops_are_written() -> None:
         "template.content line 1: more than 10000 loop steps")
 
 
+def test_the_steps_of_a_recursive_loop_count_too() -> None:
+    source = "{% for i in [1] recursive %}{% if loop.depth < 3 %}{{ loop(range(1000)) }}{% endif %}{% endfor %}"
+    assert refused(source) == "template.content line 1: more than 10000 loop steps"
+
+
+def test_a_namespace_shows_no_values_it_holds() -> None:
+    assert shown("{% set ns = namespace(a='x' * 100000) %}{{ [ns, ns, ns, ns] }}") == \
+        "[<namespace>, <namespace>, <namespace>, <namespace>]"
+
+
 def test_loop_nesting_is_checked_before_rendering() -> None:
     source = "{% for a in range(2) %}\n{% for b in range(2) %}\n{% for c in range(2) %}\n{% for d in range(2) %}" \
              "\n{% endfor %}{% endfor %}{% endfor %}{% endfor %}"
