@@ -2,10 +2,10 @@
 
 An integration's setting ``template`` = ``{"title": …, "content": …}`` holds two Jinja2 templates,
 rendered in ``core.sandbox`` (bounded in time, size and loops; no Python internals). The title renders to
-one line (newlines become spaces) of at most TITLE_CHARS characters; the content to lines, blank ones
+one line (newlines become spaces) of at most TITLE.limit characters; the content to lines, blank ones
 dropped, each ``key: value`` or ``key：value`` (the first separator, a key of at most KEY_CHARS
 characters) a field the platform shows as such, any other line a line of text. A template is saved only
-when it compiles and renders over SAMPLE (else 422 naming the part and line); at send time a failure
+when it compiles and renders over sample() (else 422 naming the part and line); at send time a failure
 raises TemplateFailed, and the card falls back to the default one.
 
 What a template sees (times are local, in the incident's ``timezone``, China time when unset, e.g.
@@ -40,21 +40,45 @@ from chalicelib.core import cards, incidents
 
 sandbox = lazy.module("chalicelib.core.sandbox")  # jinja2 loads when a template is first used
 
-TITLE_SOURCE_CHARS = 1000
-CONTENT_SOURCE_CHARS = 8000
-TITLE_CHARS = 256
-CONTENT_BYTES = 8192
 KEY_CHARS = 30
 # "key: value" (an ASCII colon needs a space after it, so that a URL is no field) or "key：value"
 FIELD = re.compile(rf"(?P<key>.{{1,{KEY_CHARS}}}?)(?:：|:\s)\s*(?P<value>.*)")
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One of a template's two parts and its bounds: its source in characters, its output in ``unit``."""
+
+    name: str
+    source_chars: int
+    limit: int
+    unit: str  # characters | bytes (UTF-8)
+
+    def size(self, text: str) -> int:
+        return len(text.encode("utf-8")) if self.unit == "bytes" else len(text)
+
+    def render(self, source: str, values: dict) -> str:
+        if not source.strip():
+            return ""
+        try:
+            if len(source) > self.source_chars:
+                raise sandbox.Failed(None, f"longer than {self.source_chars} characters")
+            return sandbox.output(sandbox.compiled(source), values, self.limit, self.size, self.unit)
+        except sandbox.Failed as failed:
+            where = f"template.{self.name}" + (f" line {failed.line}" if failed.line else "")
+            raise TemplateFailed(f"{where}: {failed.reason}") from failed
+
+
+TITLE = _Part("title", source_chars=1000, limit=256, unit="characters")
+CONTENT = _Part("content", source_chars=8000, limit=8192, unit="bytes")
 
 
 class CardTemplate(BaseModel):
     """The ``template`` setting: Jinja2 for the card's title and its custom area (either may be empty)."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(default="", max_length=TITLE_SOURCE_CHARS)
-    content: str = Field(default="", max_length=CONTENT_SOURCE_CHARS)
+    title: str = Field(default="", max_length=TITLE.source_chars)
+    content: str = Field(default="", max_length=CONTENT.source_chars)
 
     @model_validator(mode="after")
     def _not_empty(self) -> CardTemplate:
@@ -94,23 +118,10 @@ def check(title: str, content: str) -> None:
 def render(template: dict, incident: dict, page_url: str) -> Rendered:
     """The card's title and custom lines from ``template`` for ``incident``; TemplateFailed on any failure."""
     values = context(incident, page_url)
-    title = _part("title", template.get("title") or "", TITLE_SOURCE_CHARS, values, TITLE_CHARS, len, "characters")
-    content = _part("content", template.get("content") or "", CONTENT_SOURCE_CHARS, values, CONTENT_BYTES,
-                    lambda text: len(text.encode("utf-8")), "bytes")
+    title, content = (part.render(template.get(part.name) or "", values) for part in (TITLE, CONTENT))
     return Rendered(title=" ".join(line.strip() for line in title.splitlines() if line.strip()),
                     lines=[_field(line.strip()) for line in content.splitlines() if line.strip()])
 
-
-def _part(part: str, source: str, source_chars: int, values: dict, limit: int, size: Any, unit: str) -> str:
-    if not source.strip():
-        return ""
-    try:
-        if len(source) > source_chars:
-            raise sandbox.Failed(None, f"longer than {source_chars} characters")
-        return sandbox.output(sandbox.compiled(source), values, limit, size, unit)
-    except sandbox.Failed as failed:
-        where = f"template.{part}" + (f" line {failed.line}" if failed.line else "")
-        raise TemplateFailed(f"{where}: {failed.reason}") from failed
 
 
 def _field(line: str) -> tuple[str, str]:
