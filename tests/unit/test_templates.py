@@ -64,6 +64,14 @@ def test_a_template_sees_the_incident_its_alerts_counts_and_links() -> None:
         "https://grafana.example.com/d/abc 李雷 认领 am.sample.1"]
 
 
+def test_an_incident_from_the_api_without_alerts_or_links_renders_empty_values() -> None:
+    minimal = {"id": "inc-1", "title": "CPU > 95% on db-1", "severity": "warning", "status": "triggered"}
+    source = ("[{{ labels.service }}][{{ links.dashboard }}][{{ alerts|length }}][{{ counts.total }}]"
+              "[{{ started_at }}][{{ duration(started_at) }}][{{ last_action.name }}][{{ source.name }}]")
+    assert templates.render({"title": "{{ title }}", "content": source}, minimal, PAGE) == Rendered(
+        title="CPU > 95% on db-1", lines=[("", "[][][0][0][][][][]")])
+
+
 def test_times_are_in_the_incidents_timezone_china_when_unset() -> None:
     source = "{{ started_at }}|{{ alerts[0].starts_at }}|{{ alerts[0].ends_at }}"
     at = {"started_at": "2026-12-01T10:00:00Z", "alerts": [{"status": "firing", "starts_at": 1764583200.0}]}
