@@ -370,18 +370,17 @@ def compiled(source: str) -> Any:
     """The template of ``source``, checked and guarded; Failed naming the line."""
     try:
         tree = _environment.parse(source)
-    except TemplateSyntaxError as exc:
-        raise Failed(exc.lineno, exc.message or "syntax error") from exc
-    for node in tree.find_all(NOT_LOADABLE):
-        raise Failed(node.lineno, "include, import and extends are not available (there is nothing to load)")
-    if deep := _too_deep(tree):
-        raise Failed(deep.lineno, f"loops nested deeper than {MAX_LOOP_DEPTH}")
-    tree = _Guards().visit(tree)
-    tree.set_environment(_environment)
-    try:
+        for node in tree.find_all(NOT_LOADABLE):
+            raise Failed(node.lineno, "include, import and extends are not available (there is nothing to load)")
+        if deep := _too_deep(tree):
+            raise Failed(deep.lineno, f"loops nested deeper than {MAX_LOOP_DEPTH}")
+        tree = _Guards().visit(tree)
+        tree.set_environment(_environment)
         return _environment.from_string(tree)
-    except TemplateSyntaxError as exc:  # e.g. a filter not in FILTERS
+    except TemplateSyntaxError as exc:  # also a filter not in FILTERS
         raise Failed(exc.lineno, exc.message or "syntax error") from exc
+    except (RecursionError, SyntaxError) as exc:  # past the nesting Jinja's parser or Python's compiler takes
+        raise Failed(None, "nested too deeply") from exc
 
 
 def output(template: Any, context: dict, limit: int, size: Callable[[str], int] = len,

@@ -144,6 +144,13 @@ def test_include_import_and_extends_are_refused() -> None:
                                    "(there is nothing to load)")
 
 
+@pytest.mark.parametrize("source", ["{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "{{ " + "-" * 3900 + "1 }}",
+                                    "{{ " + "[" * 3000 + "1" + "]" * 3000 + " }}",
+                                    "{% if 1 %}" * 100 + "{% endif %}" * 100])
+def test_a_source_nested_deeper_than_the_parser_goes_is_refused(source: str) -> None:
+    assert refused(source) == "template.content: nested too deeply"
+
+
 def test_the_template_source_is_bounded() -> None:
     assert refused("x" * 8001) == "template.content: longer than 8000 characters"
     with pytest.raises(TemplateFailed, match="template.title: longer than 1000 characters"):
