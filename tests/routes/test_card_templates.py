@@ -59,7 +59,7 @@ def test_a_broken_template_is_422_naming_its_line_and_nothing_is_saved(api, proo
     assert proofs == []  # refused before the platform is asked anything
 
 
-def test_patch_sets_a_template_and_null_removes_it(api) -> None:
+def test_patch_sets_a_template_and_null_removes_it_as_any_setting(api) -> None:
     status, view = api("PATCH", "/integrations/int_fake", {"settings": {"template": {"content": "{{ url }}"}}})
     assert status == 200 and view["settings"]["template"] == {"content": "{{ url }}"}
     status, view = api("PATCH", "/integrations/int_fake", {"settings": {"digest_minutes": 5}})
@@ -67,6 +67,8 @@ def test_patch_sets_a_template_and_null_removes_it(api) -> None:
     status, view = api("PATCH", "/integrations/int_fake", {"settings": {"template": None}})
     assert status == 200 and "template" not in view["settings"] and view["settings"]["digest_minutes"] == 5
     assert "template" not in integration_store.get("int_fake")["settings"]
+    status, view = api("PATCH", "/integrations/int_fake", {"settings": {"digest_minutes": None, "edition": None}})
+    assert status == 200 and view["settings"] == {}  # back to the defaults
 
 
 @pytest.mark.parametrize("wrong", [{}, {"title": " ", "content": "\n"}, {"content": "x", "other": "y"},
