@@ -27,7 +27,8 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import LABEL_ORDER, Card
+from chalicelib.core.templates import CardTemplate
 from chalicelib.platforms import tokens
 from chalicelib.store import ledger
 
@@ -45,7 +46,7 @@ class Window:
 
 
 class CommonSettings(BaseModel):
-    """Settings every platform's integration takes: its edition, limit overrides and the war room."""
+    """Settings every platform's integration takes: its edition, limit overrides, the war room and the card."""
 
     model_config = ConfigDict(extra="forbid")
     edition: str = "standard"
@@ -60,9 +61,11 @@ class CommonSettings(BaseModel):
     fallback_robot: str | None = Field(default=None, pattern=ID_PATTERN)
     # the labels a card shows first when not all fit (the rest follow by name); the card says what it left out
     label_order: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        default=["severity", "service", "alertname", "instance", "job"], max_length=50)
+        default=LABEL_ORDER, max_length=50)
     # hosts an incident's image_url may name although they resolve to a private address (e.g. an inner Grafana)
     image_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default=[], max_length=20)
+    # the card's own title and custom lines (Jinja2, core/templates.py); null removes it
+    template: CardTemplate | None = None
 
 
 class Adapter(abc.ABC):

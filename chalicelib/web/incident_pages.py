@@ -118,8 +118,10 @@ def incident(integration_id: str, incident_id: str, user: PlatformUser | None, w
     records = _require_delivered(integration_id, incident_id)
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
-    card = adapter.offered(cards.build(item, integration_id))
-    return _page("incident.html", words, integration_id, card=card, reader=reader,
+    card = adapter.offered(cards.build(item, integration_id, integration["settings"]))
+    labels, _ = cards.ordered_labels(item.get("labels", {}), adapter.settings.label_order)
+    return _page("incident.html", words, integration_id, card=card, reader=reader, labels=labels,
+                 description=item.get("description", ""),
                  member=linking.member_of(integration_id, user.user_id) if user else None,
                  platform=words.platform(platform),
                  source_url=pages.web_url(item.get("url")), war_room=_war_room(room) if room else None,
