@@ -22,13 +22,16 @@ from chalicelib.core.models import DeliveryJob, IncidentFields
 from chalicelib.delivery import pictures
 from chalicelib.platforms import build, names
 from chalicelib.platforms.base import Adapter
+from chalicelib.platforms.dingtalk import cards as dingtalk_cards
+from chalicelib.platforms.feishu import cards as feishu_cards
 from chalicelib.platforms.robot import CHAT
+from chalicelib.platforms.wecom import cards as wecom_cards
 from chalicelib.store import deliveries
 from devkit.console import Console
 from devkit.simulators import entry_for
 from devkit.simulators.media import SAMPLE_PNG
 from tests.local_http import answering
-from tests.platforms.test_adapter_contract import _serving_callbacks
+from tests.platforms.test_adapter_contract import LARGEST, _serving_callbacks
 
 TOO_LARGE = fetch.ABSOLUTE_MAX_BYTES + 1  # over every platform's limit and the absolute cap
 
@@ -228,3 +231,17 @@ def test_the_wecom_robot_image_message_is_checked_as_wecom_checks_it(aws_env):
         shown = _state(sim)["robots"][0]["messages"][-1]
     assert shown["text"].startswith("![图片 Picture](")
     assert shown["body"]["image"]["base64"] == f"<{len(SAMPLE_PNG)} bytes>"  # the page's state keeps no megabytes
+
+
+def test_the_largest_card_keeps_its_picture_within_each_platforms_limits(aws_env):
+    """The picture goes first among what is cut last: the largest incident's card still shows it, in bounds."""
+    card = cards.build(LARGEST, "int_x").model_copy(update={"image": "img_v3_ref", "image_url": "https://x/p.png"})
+    feishu = feishu_cards.render(card)
+    assert feishu_cards.body_bytes(feishu) <= feishu_cards.MAX_BODY_BYTES - feishu_cards.BODY_ROOM
+    assert all(any(e.get("tag") == "img" and e["img_key"] == "img_v3_ref" for e in elements)
+               for elements in feishu["i18n_elements"].values())
+    wecom = wecom_cards.render(card.model_copy(update={"image": "https://wework.qpic.cn/p/1"}), "task-1")
+    lines = wecom["horizontal_content_list"]
+    assert len(lines) <= wecom_cards.MAX_LINES - 2 and {"keyname": "图片 Picture", "value": "查看图片 View", "type": 1,
+                                                        "url": "https://wework.qpic.cn/p/1"} in lines
+    assert dingtalk_cards.card_params(card.model_copy(update={"image": "@lADPxyz"}))["image"] == "@lADPxyz"
