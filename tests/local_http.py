@@ -1,6 +1,7 @@
 """Small HTTP servers on 127.0.0.1 for tests: serve a handler class, or a table of canned answers."""
 from __future__ import annotations
 
+import ssl
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,19 +12,21 @@ Answers = dict[str, tuple[int, dict[str, str], "bytes | Callable"]]
 
 
 @contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """``handler`` served on a free port for the ``with`` block; yields the base URL."""
+def serving(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``handler`` served on a free port for the ``with`` block (over TLS with ``tls``); yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
 
 
 @contextmanager
-def answering(answers: Answers) -> Iterator[tuple[str, list[dict]]]:
+def answering(answers: Answers, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[dict]]]:
     """GETs answered from ``answers`` (404 otherwise); yields the base URL and what was asked (path, Host)."""
     seen: list[dict] = []
 
@@ -45,5 +48,5 @@ def answering(answers: Answers) -> Iterator[tuple[str, list[dict]]]:
         def log_message(self, *args) -> None:
             pass
 
-    with serving(Handler) as base:
+    with serving(Handler, tls) as base:
         yield base, seen

@@ -2,8 +2,10 @@
 listed, the metadata service never; bounded in time, size and type; short reasons."""
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import socket
+import ssl
 import time
 
 import pytest
@@ -153,3 +155,51 @@ def test_a_host_that_does_not_answer_is_refused_shortly():
     started = time.monotonic()
     _refused(f"http://127.0.0.1:{port}/p.png", "图片下载失败 image download failed (no connection)")
     assert time.monotonic() - started < 1
+
+
+def _certificates(tmp_path, name: str) -> tuple[ssl.SSLContext, str]:
+    """A server context with a certificate for ``name`` signed by a fresh CA, and that CA's file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def issued(subject: str, key, issuer: str, signer, ca: bool) -> x509.Certificate:
+        now, hour = datetime.datetime.now(datetime.timezone.utc), datetime.timedelta(hours=1)
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - hour).not_valid_after(now + hour)
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = issued("test CA", ca_key, "test CA", ca_key, True)
+    leaf = issued(name, leaf_key, "test CA", ca_key, False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                                serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    return context, str(tmp_path / "ca.pem")
+
+
+@pytest.mark.parametrize("certified, answer", [("pictures.test", SAMPLE_PNG), ("elsewhere.test", None)])
+def test_tls_is_verified_against_the_host_name_while_connecting_to_the_pinned_address(tmp_path, monkeypatch,
+                                                                                      certified, answer):
+    tls, ca = _certificates(tmp_path, certified)
+    monkeypatch.setattr(fetch.certifi, "where", lambda: ca)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))] if host == "pictures.test"
+        else real(host, port, *a, **k))
+    with answering({"/p.png": (200, {"Content-Type": "image/png"}, SAMPLE_PNG)}, tls) as (base, _):
+        url = f"https://pictures.test:{base.rsplit(':', 1)[1]}/p.png"
+        if answer:
+            assert fetch.picture(url, 2 << 20, PNG_ONLY, ["pictures.test"]).data == answer
+        else:
+            _refused(url, "证书无效 image host's TLS certificate is not valid", hosts=("pictures.test",))
