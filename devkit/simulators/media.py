@@ -23,6 +23,7 @@ MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "g
          (b"BM", "bmp"))
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp"}
 SAMPLE_PATH = "/_sim/pictures/panel.png"
+FORM_ROOM = 64 * 1024  # what a multipart body holds beside its file (boundaries, headers, small fields)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ def form(request: Request) -> dict[str, Part]:
             parts[str(name)] = Part(str(name), part.get_payload(decode=True) or b"", part.get_filename(),
                                     part.get_content_type())
     return parts
+
+
+def body_over(request: Request, file_limit: int) -> bool:
+    """Whether the body is too long to hold a file of at most ``file_limit`` bytes: refused before parsing."""
+    return len(request.body) > file_limit + FORM_ROOM
 
 
 def sniff(data: bytes) -> str | None:

@@ -68,7 +68,7 @@ from devkit.simulators.dingtalk.org import (
 from devkit.simulators.dingtalk.robot import DingTalkRobots
 from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
-from devkit.simulators.media import MediaStore, form, sniff
+from devkit.simulators.media import MediaStore, body_over, form, sniff
 from devkit.simulators.tokens import TOKEN_TTL, TokenFamily
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
@@ -259,6 +259,8 @@ class DingTalkSimulator(PlatformSimulator):
 
     def _upload_media(self, request: Request) -> dict[str, Any]:
         """``type`` as a form field (or in the query, which the doc allows too) and the file as ``media``."""
+        if body_over(request, IMAGE_MAX_BYTES):
+            raise OapiError(40006, "不合法的文件大小", reason=f"a body of {len(request.body)} bytes")
         parts = form(request)
         kind = parts["type"].text if "type" in parts else request.query.get("type", "")
         if kind != "image":

@@ -76,7 +76,7 @@ from devkit.simulators.feishu.oauth import COOKIE, OAuth
 from devkit.simulators.feishu.robot import FeishuRobots
 from devkit.simulators.feishu.tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
 from devkit.simulators.http import ANY, Request, Response, Route, json_response, text_response
-from devkit.simulators.media import MediaStore, form, sniff
+from devkit.simulators.media import MediaStore, body_over, form, sniff
 
 IMAGE_MAX_BYTES = 10 * 1024 * 1024  # 上传图片: at most 10 MB
 
@@ -190,6 +190,8 @@ class FeishuSimulator(PlatformSimulator):
     def _upload_image(self, request: Request) -> dict[str, Any]:
         """上传图片: ``image_type`` message or avatar and the file as ``image``; the 上传图片 error table's 234001
         (a field missing or wrong), 234010 (0 bytes), 234006 (over 10 MB) and 234011 (not a picture)."""
+        if body_over(request, IMAGE_MAX_BYTES):
+            raise api_error(234006, "The file size exceed the max value.", f"a body of {len(request.body)} bytes")
         parts = form(request)
         image = parts.get("image")
         if "image_type" not in parts or parts["image_type"].text not in ("message", "avatar") or image is None:
