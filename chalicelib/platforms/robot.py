@@ -139,6 +139,9 @@ class RobotAdapter(Adapter):
         self.post(self.first_message(self.offered(card)).payload)
         return {"robot": True, "shown": shown(card)}
 
+    def preview(self, kind: str, card: Card) -> Preview:
+        return self.first_message(self.offered(card))
+
     def update_card(self, ref: dict, card: Card) -> dict:
         if change := what_changed(ref.get("shown") or {}, card):
             self.post(self.follow_up_message(self.offered(card), change))

@@ -71,7 +71,7 @@ class FeishuRobot(RobotAdapter):
             blocks.append(f"**{literal(card.alert_count)}**\n" + "\n".join(
                 literal(line) for line in robot.alert_lines(card)))
         if card.more:
-            blocks.append(f"[{literal(card.more)}]({card.url})")
+            blocks.append(f"[{card.more}]({card.url})")
         if card.description:
             blocks.append(literal(card.description))
         if calls := at_tags(card):
