@@ -103,6 +103,7 @@ class Card(BaseModel):
     mentions: list[Mention] = []  # in a group: the targeted members to @
     image_url: str = ""  # the incident's picture (e.g. Grafana's panel), as the producer named it
     image: str = ""  # that picture uploaded to this integration's platform: the reference its cards show
+    templated: bool = False  # the title and facts are the integration's template's (its custom area)
     template_error: str = ""  # why the integration's template could not render this card (the default shows)
     # Set by fitting.fit on the card a platform shows: what it left out, and the line that says so.
     cut: Cut = Cut()
@@ -226,7 +227,7 @@ def _templated(card: Card, template: dict, incident: dict, page: str) -> Card:
     except templates.TemplateFailed as exc:
         return card.model_copy(update={"template_error": exc.message})
     return card.model_copy(update={"title": rendered.title or card.title, "facts": rendered.lines,
-                                   "lead": len(rendered.lines), "description": ""})
+                                   "lead": len(rendered.lines), "description": "", "templated": True})
 
 
 def uploaded_image(incident: dict, integration_id: str) -> str:

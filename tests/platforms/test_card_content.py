@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.core import cards
 from chalicelib.platforms.robot import CHAT
+from chalicelib.platforms.wecom import cards as wecom
 from tests.factories import alert_group, with_alerts
 from tests.platforms.test_adapter_contract import _recipient, platform  # noqa: F401 (the fixture)
 from tests.platforms.test_robot_contract import robot  # noqa: F401 (the fixture)
@@ -78,3 +79,14 @@ def test_a_template_failing_at_send_time_falls_back_to_the_default_card_and_says
     failing = {"content": "{{ labels.service * 100 }}{% for a in alerts %}{{ a.summary * 40 }}{% endfor %}"}
     card = cards.build(with_alerts(INCIDENT, alert_group(100, "x" * 200)), "int_x", {"template": failing})
     assert card.template_error and card.title == INCIDENT["title"] and ("service", "checkout") in card.facts
+
+
+@pytest.mark.parametrize(("lines", "shown", "left"), [(6, 6, 0), (8, 5, 3)])
+def test_a_wecom_template_makes_the_whole_custom_area(aws_env, lines, shown, left):
+    """Seed 003 FAQ 3: the custom area shows at most 8 lines (title, sub-title, 6 content lines)."""
+    template = {"content": "\n".join(f"第 {n} 行 Line: {{{{ labels.service }}}} {n}" for n in range(1, lines + 1))}
+    card = wecom.render(cards.build(INCIDENT, "int_x", {"template": template}), "task")
+    keys = [line["keyname"] for line in card["horizontal_content_list"]]
+    assert keys[:shown] == [f"第 {n} 行 Line" for n in range(1, shown + 1)]
+    assert keys[shown:] == (["更多 More"] if left else [])
+    assert not left or card["horizontal_content_list"][-1]["value"] == f"还有 {left} 项 · +{left} more"

@@ -45,14 +45,10 @@ def parse_key(key: str) -> tuple[str, int | None, str] | None:
 
 
 def _lines(card: Card) -> list[dict]:
-    """The content lines of a fitted card: who and when, then its facts and alerts in priority order, then the
-    line saying what was left out, linking to the incident page (the status is the main title's desc)."""
-    lines = [{"keyname": "开始 Started", "value": card.started_at}]
-    if card.acted_by:
-        lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
-    if card.silenced_until:
-        silence = f" · ID {card.silence_id}" if card.silence_id else ""
-        lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
+    """The content lines of a fitted card: who and when (unless a template makes the custom area), then its
+    facts and alerts in priority order, then the line saying what was left out, linking to the incident page
+    (the status is the main title's desc)."""
+    lines = [] if card.templated else _when_and_who(card)
     lines += [_fact(key, value) for key, value in card.facts[:card.lead]]
     if card.alert_count:
         lines.append({"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]})
@@ -61,6 +57,16 @@ def _lines(card: Card) -> list[dict]:
     lines += [_fact(key, value) for key, value in card.facts[card.lead:]]
     if card.more:
         lines.append({"keyname": "更多 More", "value": card.more, "type": 1, "url": card.url})
+    return lines
+
+
+def _when_and_who(card: Card) -> list[dict]:
+    lines = [{"keyname": "开始 Started", "value": card.started_at}]
+    if card.acted_by:
+        lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
+    if card.silenced_until:
+        silence = f" · ID {card.silence_id}" if card.silence_id else ""
+        lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
     return lines
 
 
