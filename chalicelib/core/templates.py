@@ -21,9 +21,10 @@ What a template sees (times are local, in the incident's ``timezone``, China tim
 - ``counts``: ``firing``, ``resolved``, ``not_sent`` (left out by the producer), ``total``
 - ``started_at``; ``silenced_until`` ("" unless silenced now); ``last_action``: who acted last
   (``name``, ``action`` ack|resolve|silence|unsilence with ``action_zh``/``action_en``, ``at``), empty if nobody
-- helpers ``duration(since, until=None, lang="zh")`` ("1 小时 5 分", "1h 5m"; until now when not
-  given) and ``label_list(labels, names=None, sep=", ")`` ("service=db, instance=db-1"; the ``names``
-  in their order, else all by name).
+- helpers ``duration(since, until=None, lang="zh")`` ("1 小时 5 分", "1h 5m"; until the incident's last
+  change when not given, so that a card renders the same until the incident changes) and
+  ``label_list(labels, names=None, sep=", ")`` ("service=db, instance=db-1"; the ``names`` in their
+  order, else all by name).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.common import clock, lazy
 from chalicelib.common.errors import Unprocessable
-from chalicelib.core import cards, incidents
+from chalicelib.core import incidents, wording
 
 sandbox = lazy.module("chalicelib.core.sandbox")  # jinja2 loads when a template is first used
 
@@ -104,7 +105,7 @@ class Moment(str):
     """A time as the card shows it, that ``duration()`` can read."""
 
     def __new__(cls, epoch: float, tz: dt.tzinfo) -> Moment:
-        moment = super().__new__(cls, cards.local_time(epoch, tz))
+        moment = super().__new__(cls, wording.local_time(epoch, tz))
         moment._epoch = epoch
         return moment
 
@@ -112,7 +113,7 @@ class Moment(str):
 def check(title: str, content: str) -> None:
     """Refuse (422) a template that does not compile or fails over the sample incident."""
     incident = sample()
-    render({"title": title, "content": content}, incident, cards.incident_page("int_sample", incident["id"]))
+    render({"title": title, "content": content}, incident, wording.incident_page("int_sample", incident["id"]))
 
 
 def render(template: dict, incident: dict, page_url: str) -> Rendered:
@@ -133,7 +134,7 @@ def _field(line: str) -> tuple[str, str]:
 
 def context(incident: dict, page_url: str) -> dict:
     """What a template sees of ``incident`` (the module docstring lists it)."""
-    tz = cards.zone(incident.get("timezone"))
+    tz = wording.zone(incident.get("timezone"))
     severity, status = incident["severity"], incident["status"]
     group = incident.get("alert_group") or {}
     counts = {name: group.get(key, 0) for name, key in (("firing", "firing"), ("resolved", "resolved"),
@@ -142,21 +143,32 @@ def context(incident: dict, page_url: str) -> dict:
         "id": incident["id"], "title": incident["title"], "description": incident.get("description", ""),
         "url": page_url, "source_url": incident.get("url", ""), "image_url": incident.get("image_url", ""),
         "source": {k: v for k, v in (incident.get("source") or {}).items() if k in ("kind", "name")},
-        "severity": severity, "severity_zh": cards.SEVERITY_TEXT[severity][0],
-        "severity_en": cards.SEVERITY_TEXT[severity][1], "status": status,
-        "status_zh": cards.STATUS_TEXT[status][0], "status_en": cards.STATUS_TEXT[status][1],
+        "severity": severity, "severity_zh": wording.SEVERITY_TEXT[severity][0],
+        "severity_en": wording.SEVERITY_TEXT[severity][1], "status": status,
+        "status_zh": wording.STATUS_TEXT[status][0], "status_en": wording.STATUS_TEXT[status][1],
         "labels": dict(incident.get("labels") or {}), "links": dict(incident.get("links") or {}),
         "alerts": [_alert(alert, tz) for alert in incident.get("alerts") or []],
         "counts": {**counts, "total": sum(counts.values())},
         "started_at": _moment(incident.get("started_at"), tz),
         "silenced_until": _moment(incident.get("silenced_until"), tz) if incidents.is_silenced(incident) else "",
         "last_action": _last_action(incident, tz),
-        "duration": duration, "label_list": label_list,
+        "duration": _as_of(incident, tz), "label_list": label_list,
     }
 
 
+def _as_of(incident: dict, tz: dt.tzinfo):
+    """``duration`` counting up to the incident's last change rather than to now: a card shows the incident as
+    of that change, and renders the same until the next one (so an unchanged card is never sent again)."""
+    changed = _moment(incident.get("updated_at"), tz)
+
+    def duration_until_change(since: Moment | str, until: Moment | str | None = None, lang: str = "zh") -> str:
+        return duration(since, until or changed or None, lang)
+
+    return duration_until_change
+
+
 def _alert(alert: dict, tz: dt.tzinfo) -> dict:
-    zh, en = cards.ALERT_STATUS_TEXT[alert["status"]]
+    zh, en = wording.ALERT_STATUS_TEXT[alert["status"]]
     return {"status": alert["status"], "status_zh": zh, "status_en": en, "labels": dict(alert.get("labels") or {}),
             "summary": alert.get("summary", ""), "starts_at": _moment(alert.get("starts_at"), tz),
             "ends_at": _moment(alert.get("ends_at"), tz), "values": dict(alert.get("values") or {}),
@@ -167,7 +179,7 @@ def _last_action(incident: dict, tz: dt.tzinfo) -> dict:
     last = incident.get("last_action")
     if not last:
         return {}
-    zh, en = cards.ACTION_TEXT[last["action"]]
+    zh, en = wording.ACTION_TEXT[last["action"]]
     return {"action": last["action"], "action_zh": zh, "action_en": en, "name": last["name"],
             "at": _moment(last["at"], tz)}
 

@@ -27,7 +27,7 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import LABEL_ORDER, Card
+from chalicelib.core.cards import LABEL_ORDER, Card, Preview
 from chalicelib.core.templates import CardTemplate
 from chalicelib.platforms import tokens
 from chalicelib.store import ledger
@@ -168,6 +168,10 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def update_card(self, ref: dict, card: Card) -> dict:
         """Show ``card`` in place of the delivered one; returns the (possibly changed) reference."""
+
+    @abc.abstractmethod
+    def preview(self, kind: str, card: Card) -> Preview:
+        """What a new card to a person (``kind`` "user") or a group ("chat") would send, without sending it."""
 
     # -- pictures ---------------------------------------------------------------------------
     # How the platform takes an incident's picture (``image_url``): the largest it accepts and its types (none:

@@ -95,6 +95,9 @@ def test_duration_and_label_list() -> None:
     assert shown("{{ duration(started_at) }}", started_at=clock.iso(clock.now() - 2 * 86400 - 3 * 3600 - 60)) == \
         "2 天 3 小时"
     assert shown("{{ duration(started_at) }}", started_at=clock.iso(clock.now() - 3600 - 5)) == "1 小时"
+    # a stored incident's duration runs to its last change: the card renders the same until the next one
+    assert shown("{{ duration(started_at) }}", started_at=clock.iso(clock.now() - 7200),
+                 updated_at=clock.iso(clock.now() - 3600)) == "1 小时"
     assert shown("{{ label_list(labels, ['service', 'nope', 'job', 'service']) }}") == "service=checkout, job=node"
     assert shown("{{ label_list({'b': '2', 'a': '1'}, sep=' · ') }}") == "a=1 · b=2"
 
