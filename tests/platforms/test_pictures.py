@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from chalicelib.common import fetch
+from chalicelib.common import config, fetch
 from chalicelib.common.errors import PlatformError
 from chalicelib.core import cards, incidents
 from chalicelib.core.models import DeliveryJob, IncidentFields
@@ -199,10 +199,20 @@ UPLOAD_REFUSALS = {
 }
 
 
+@pytest.fixture
+def patient_http(monkeypatch):
+    """Sending 20 MB on a busy test machine can outlast the 5 s platform timeout: give the uploads time."""
+    monkeypatch.setenv("PLATFORM_HTTP_TIMEOUT", "60")
+    config.reset()
+    yield
+    monkeypatch.undo()
+    config.reset()
+
+
 @pytest.mark.parametrize("name, data, code", [(name, data, code) for name, cases in UPLOAD_REFUSALS.items()
                                               for data, code in cases],
                          ids=lambda value: value if isinstance(value, str) and len(value) < 20 else "")
-def test_an_upload_the_platform_refuses_is_its_error(aws_env, name, data, code):
+def test_an_upload_the_platform_refuses_is_its_error(aws_env, patient_http, name, data, code):
     with _alone(name) as (adapter, sim):
         with pytest.raises(PlatformError) as refused:
             adapter.upload_image(fetch.Picture("https://example.com/p.png", data, "image/png", True))
