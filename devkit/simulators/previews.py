@@ -33,14 +33,14 @@ class Submitted:
     preview endpoint said about it (absent when only the payload was posted)."""
 
     payload: dict[str, Any]
-    platform: str  # "feishu", "feishu-robot", …; "" when only the payload was posted
+    platform: str  # "feishu", "feishu-robot", …; with only the payload posted, "robot" or "" (the app)
     to: str
     robot: str  # for a robot: the token of the simulator's robot whose settings apply ("": the first)
     answer: dict[str, Any]
 
     @property
     def for_robot(self) -> bool:
-        return self.platform.endswith("-robot")
+        return self.platform == "robot" or self.platform.endswith("-robot")
 
 
 def wire_size(payload: dict[str, Any]) -> int:
