@@ -219,10 +219,11 @@ class WeComSimulator(PlatformSimulator):
         sending it would be, not sent."""
         if preview.for_robot:
             return self.robots.preview(preview)
-        payload = preview.payload
+        payload = preview.payload  # its AgentId says which app (the self-built one, or the suite's in a corp)
+        app = next((v for v in self.views() if v.corp.agent_id == str(payload.get("agentid"))), self.home)
         try:
             msgtype, content = (message_payload(payload, CHAT_TYPES) if "chatid" in payload
-                                else self.messages.checked(payload))
+                                else app.messages.checked(payload))
         except WeComError as exc:
             raise PreviewRefused(str(exc.errcode), exc.errmsg, {"errcode": exc.errcode, "errmsg": exc.errmsg}) from exc
         shown = Message("preview", "preview", "app", msgtype, dict(content), self.now())
