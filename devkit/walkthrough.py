@@ -59,9 +59,10 @@ def preview_cards(console: Console, integration_id: str, mount: str, kinds: tupl
             continue
         kept = console.sim("POST", "/_sim/preview", {**answer, **({"robot": robot} if robot else {})}, platform=mount)
         size = answer["size"]
-        verdict = "shown" if kept.get("ok") else f"REFUSED {kept.get('code')} {kept.get('error')}"
+        verdict = (f"shown in {console.sim_url}/{mount}/ 预览 Preview" if kept.get("ok")
+                   else f"REFUSED {kept.get('code')} {kept.get('error')} ({kept.get('reason')})")
         lines.append(f"preview of {integration_id} ({answer['to']}): {size['value']} / {size['limit']} {size['of']}, "
-                     f"{answer['more'] or 'nothing cut'} → {verdict} in {console.sim_url}/{mount}/ 预览 Preview")
+                     f"{answer['more'] or 'nothing cut'} → {verdict}")
     return lines
 
 

@@ -20,11 +20,12 @@ REFUSED_STATUS = 422  # a control route's status for "the platform would refuse 
 
 
 class PreviewRefused(Exception):
-    """The platform's refusal of the payload: its code, its message and the body its API would answer."""
+    """The platform's refusal of the payload: its code, its message and the body its API would answer, and
+    why the simulator refused (what the platform's message does not say, e.g. which field)."""
 
-    def __init__(self, code: str, message: str, answer: dict[str, Any]) -> None:
+    def __init__(self, code: str, message: str, answer: dict[str, Any], reason: str = "") -> None:
         super().__init__(message)
-        self.code, self.message, self.answer = code, message, answer
+        self.code, self.message, self.answer, self.reason = code, message, answer, reason or message
 
 
 @dataclass
@@ -92,5 +93,5 @@ class Previews:
             return json_response(exc.status, {"ok": False, "error": exc.error})
         except PreviewRefused as refused:
             return json_response(REFUSED_STATUS, {"ok": False, "code": refused.code, "error": refused.message,
-                                                  "answer": refused.answer})
+                                                  "reason": refused.reason, "answer": refused.answer})
         return json_response(200, {"ok": True, "preview": entry})

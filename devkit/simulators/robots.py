@@ -218,7 +218,8 @@ class RobotWebhook:
             self._message_checks(robot, wire_size(preview.payload), preview.payload)
         except RobotRefused as refused:
             answer = refused.answer
-            raise PreviewRefused(str(answer[self.code_field]), refused.reason, answer) from refused
+            message = str(answer.get("msg") or answer.get("errmsg") or refused.reason)
+            raise PreviewRefused(str(answer[self.code_field]), message, answer, refused.reason) from refused
         view = robot.public(self.robots.webhook_of(robot.token))
         return {"kind": "robot", "robot": {**view, "messages": []},
                 "message": message_view(self._shown(preview.payload), preview.payload, self.sim.now())}

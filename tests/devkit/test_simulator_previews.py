@@ -105,7 +105,7 @@ def test_a_payload_the_platform_refuses_gets_its_code_and_is_not_kept(platform):
     payload = copy.deepcopy(answer["payload"])
     spoil(payload)
     status, refused = _post(sim, {**answer, "payload": payload})
-    assert status == 422 and refused["ok"] is False and refused["code"] == code, refused
+    assert status == 422 and refused["ok"] is False and refused["code"] == code and refused["reason"], refused
     assert str(refused["answer"].get("code", refused["answer"].get("errcode"))) == code  # the platform's own body
     assert _state(sim)["previews"] == []
 

@@ -239,7 +239,7 @@ class DingTalkSimulator(PlatformSimulator):
         try:
             return {"kind": "app", "card": self.cards.checked(preview.payload, self.now()).view()}
         except ApiError as exc:
-            raise PreviewRefused(exc.code, exc.message, exc.body()) from exc
+            raise PreviewRefused(exc.code, exc.message, exc.body(), exc.reason) from exc
 
     def _gettoken(self, request: Request) -> dict[str, Any]:
         key, secret = request.query.get("appkey"), request.query.get("appsecret")

@@ -250,7 +250,7 @@ class FeishuSimulator(PlatformSimulator):
             return {"kind": "app", "message": self.messages.preview(
                 preview.payload, preview.to, wire_size(preview.payload), self.now())}
         except FeishuError as exc:
-            raise PreviewRefused(str(exc.code), str(exc.payload.get("msg")), exc.payload) from exc
+            raise PreviewRefused(str(exc.code), str(exc.payload.get("msg")), exc.payload, exc.reason) from exc
 
     def _authorize(self, request: Request) -> Response:
         pairs = (part.strip().split("=", 1) for part in (request.header("cookie") or "").split(";") if "=" in part)

@@ -225,7 +225,8 @@ class WeComSimulator(PlatformSimulator):
             msgtype, content = (message_payload(payload, CHAT_TYPES) if "chatid" in payload
                                 else app.messages.checked(payload))
         except WeComError as exc:
-            raise PreviewRefused(str(exc.errcode), exc.errmsg, {"errcode": exc.errcode, "errmsg": exc.errmsg}) from exc
+            raise PreviewRefused(str(exc.errcode), exc.errmsg, {"errcode": exc.errcode, "errmsg": exc.errmsg},
+                                 exc.reason) from exc
         shown = Message("preview", "preview", "app", msgtype, dict(content), self.now())
         return {"kind": "app", "message": shown.public()}
 
