@@ -103,6 +103,7 @@ DELIVERY_STATES = {"pending": ("待发送", "pending"), "sent": ("已送达", "s
 TIMELINE = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced"),
             "triggered": ("触发", "triggered"), "acknowledged": ("处理中", "acknowledged"),
             "resolved": ("已关闭", "resolved"), "updated": ("更新", "updated"),
+            "reported": ("收到报告", "report received"),
             "suppressed": ("屏蔽中，未通知", "not notified while silenced"),
             "undeliverable": ("无法投递", "undeliverable"), "war_room": ("开启作战室", "opened a war room"),
             "war_room_joined": ("加入作战室", "joined the war room"),
