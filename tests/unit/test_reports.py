@@ -206,3 +206,19 @@ def test_a_webhook_source_takes_a_report_for_its_own_targets(client, admin_heade
     bad = push(client, hook, json.dumps(report_body(image_url="ftp://x.example.com/a.png")).encode())
     assert bad.status_code == 400 and "report.image_url" in json.loads(bad.body)["message"]
     assert drain("notifications") == []
+
+
+def test_the_readme_examples_are_valid_reports():
+    import re
+    from pathlib import Path
+
+    from chalicelib.core.models import Notification
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Reports (seed 001")[1].split("\n## ")[0]
+    example = re.search(r"```json\n(.*?)```", section, re.S).group(1).replace("int_…", "int_x")
+    scheduled = json.loads(re.search(r"--target '(.*?)'\n", section, re.S).group(1))["Input"]
+    scheduled = scheduled.replace("<aws.scheduler.scheduled-time>", "2026-12-01T01:00:00Z")
+    pushed = re.search(r"-d \"(.*?)\"\n", section, re.S).group(1).replace('\\"', '"')
+    pushed = pushed.replace("$(date +%F)", "2026-12-01")
+    for body in (example, scheduled, pushed):
+        assert Notification.model_validate_json(body).report is not None
