@@ -65,6 +65,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "actions": ("操作", "Actions"),
     "more_silence": ("更长时间屏蔽", "Silence for longer"),
     "closed_no_actions": ("故障已关闭，无需操作。", "The incident is closed; nothing left to do."),
+    "report_no_actions": ("报告仅供查看，无需操作。", "A report is for reading; there is nothing to act on."),
     "read_only": ("群机器人的链接只能查看；认领、关闭、屏蔽请在应用中操作。",
                   "A group robot's link shows the incident read-only: acknowledge, close or silence it from the app."),
     "link_to_act": ("关联账号后即可在这里操作", "Link your account to act here"),
