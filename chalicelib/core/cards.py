@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from chalicelib.common import clock
 from chalicelib.common.config import settings
 from chalicelib.core import incidents
-from chalicelib.core.models import REPORT_KIND, Action, Status
+from chalicelib.core.models import Action, Status, is_report
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 SEVERITY_TEXT = {"critical": ("严重", "Critical"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}
@@ -179,7 +179,7 @@ def _alert_lines(incident: dict, tz: dt.tzinfo) -> list[AlertLine]:
 
 def build(incident: dict, integration_id: str) -> Card:
     """The card for ``incident`` as seen through ``integration_id``."""
-    if incident.get("kind") == REPORT_KIND:
+    if is_report(incident):
         from chalicelib.core import reports  # builds its card from this module's Card
 
         return reports.card(incident, integration_id)

@@ -11,14 +11,7 @@ from typing import Callable
 
 from chalicelib.common import clock
 from chalicelib.common.errors import Conflict, InvalidInput, NotFound, StorageConflict
-from chalicelib.core.models import (
-    REPORT_KIND,
-    SILENCE_RANGE,
-    Action,
-    IncidentFields,
-    Status,
-    silence_minutes_ok,
-)
+from chalicelib.core.models import SILENCE_RANGE, Action, IncidentFields, Status, is_report, silence_minutes_ok
 from chalicelib.store import incidents as store
 
 RANK = {Status.triggered.value: 0, Status.acknowledged.value: 1, Status.resolved.value: 2}
@@ -131,7 +124,7 @@ def act(incident_id: str, action: Action, member: dict, source: str,
 
 def check_actionable(incident: dict) -> None:
     """A report (core.reports) is shown, never handled: every action and war room on it is refused."""
-    if incident.get("kind") == REPORT_KIND:
+    if is_report(incident):
         raise Conflict(NOT_ACTED_ON)
 
 

@@ -35,6 +35,11 @@ def reserved_id(value: str) -> bool:
     return (value + ".").startswith(REPORT_PREFIX)
 
 
+def is_report(record: dict) -> bool:
+    """Whether an incidents-table record is a report (core.reports) rather than an incident."""
+    return record.get("kind") == REPORT_KIND
+
+
 def silence_minutes_ok(minutes: object) -> bool:
     """The one silence bound: None (the default length) or 1 to MAX_SILENCE_MINUTES whole minutes."""
     try:
@@ -137,6 +142,11 @@ class Report(Strict):
     def _web_links(cls, value: str | None) -> str:
         return web_link(value)
 
+    @property
+    def record_id(self) -> str:
+        """The id it is kept under in the incidents table."""
+        return REPORT_PREFIX + self.id
+
 
 class Notification(Strict):
     """The SQS message producers send (README, "Admin API": the same body as POST /incidents): an incident,
@@ -156,7 +166,7 @@ class Notification(Strict):
     @property
     def subject_id(self) -> str:
         """The id its record is kept (and looked up by GET /incidents/{id}) under."""
-        return REPORT_PREFIX + self.report.id if self.report else self.incident.id
+        return self.report.record_id if self.report else self.incident.id
 
 
 class ActionRequest(Strict):

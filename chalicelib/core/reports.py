@@ -14,7 +14,7 @@ from chalicelib.common import clock
 from chalicelib.common.errors import StorageConflict
 from chalicelib.core import incidents
 from chalicelib.core.cards import SEVERITY_TEXT, Card, incident_page, local_time, uploaded_image
-from chalicelib.core.models import REPORT_KIND, REPORT_PREFIX, Report, Status
+from chalicelib.core.models import REPORT_KIND, Report, Status
 from chalicelib.store import incidents as store
 
 KIND_TEXT = {"dashboard": ("仪表盘订阅", "Dashboard"), "dataset_sync": ("数据集同步", "Dataset sync"),
@@ -24,21 +24,13 @@ STATUS_TEXT = {"success": ("成功", "Success"), "failed": ("失败", "Failed"),
 REPORTED = "reported"  # the timeline entry of a report's first arrival
 
 
-def record_id(report_id: str) -> str:
-    return REPORT_PREFIX + report_id
-
-
-def is_report(incident: dict) -> bool:
-    return incident.get("kind") == REPORT_KIND
-
-
 def ingest(report: Report) -> tuple[dict, bool]:
     """Keep a producer's report, or replace what an earlier one under its id shows; returns (record, changed)."""
     shown = _shown(report)
-    current = store.get(record_id(report.id))
+    current = store.get(report.record_id)
     if current is None:
         now = clock.iso()
-        record = {"id": record_id(report.id), "kind": REPORT_KIND, "status": Status.resolved.value, **shown,
+        record = {"id": report.record_id, "kind": REPORT_KIND, "status": Status.resolved.value, **shown,
                   "version": 1, "created_at": now, "updated_at": now, "started_at": now, "reported_at": now,
                   "timeline": [incidents.entry(REPORTED, incidents.PRODUCER, "api")]}
         try:
@@ -46,7 +38,7 @@ def ingest(report: Report) -> tuple[dict, bool]:
             return record, True
         except StorageConflict:
             pass  # kept concurrently: fall through to the update path
-    return incidents.mutate(record_id(report.id), lambda record: _replace(record, shown), current)
+    return incidents.mutate(report.record_id, lambda record: _replace(record, shown), current)
 
 
 def _shown(report: Report) -> dict:

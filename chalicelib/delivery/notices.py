@@ -19,7 +19,7 @@ from chalicelib.common import clock, queues
 from chalicelib.common.config import settings as app_settings
 from chalicelib.common.errors import NotFound, Paced, Permanent, PlatformError, QuotaExhausted
 from chalicelib.core import cards, incidents, reports
-from chalicelib.core.models import DeliveryJob, RoomJob
+from chalicelib.core.models import DeliveryJob, RoomJob, is_report
 from chalicelib.delivery import quota
 from chalicelib.platforms.base import Adapter, CommonSettings
 from chalicelib.store import deliveries, ephemeral, people
@@ -195,7 +195,7 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
 
 def _state(incident: dict) -> str:
     """Where a digest's line stands: an incident's status, a report's outcome."""
-    return reports.status_text(incident)[0] if reports.is_report(incident) else cards.STATUS_TEXT[incident["status"]][0]
+    return reports.status_text(incident)[0] if is_report(incident) else cards.STATUS_TEXT[incident["status"]][0]
 
 
 def _warning_card(job: DeliveryJob, adapter) -> cards.Card:
