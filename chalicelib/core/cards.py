@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 import json
 import zoneinfo
-from typing import Callable
 
 from pydantic import BaseModel
 
@@ -13,6 +12,7 @@ from chalicelib.common import clock
 from chalicelib.common.config import settings
 from chalicelib.core import incidents
 from chalicelib.core.models import Action, Status, is_report
+from chalicelib.store import integrations
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 SEVERITY_TEXT = {"critical": ("严重", "Critical"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}
@@ -22,6 +22,7 @@ ACTION_TEXT = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"
                "unsilence": ("取消屏蔽", "unsilenced")}
 ALERT_STATUS_TEXT = {"firing": ("触发", "firing"), "resolved": ("恢复", "resolved")}
 MAX_ALERT_LINES = 20  # a card lists at most these alerts of its group; the page lists the rest
+LABEL_ORDER = ["severity", "service", "alertname", "instance", "job"]  # the labels a card shows first by default
 SILENCE_CHOICES = (120, 360, 1440)  # 2 h on the card itself, longer ones behind a menu
 # The 作战室 button opens the incident's group; it is no incident action, so it has its own id.
 WAR_ROOM = "war_room"
@@ -54,6 +55,22 @@ class Mention(BaseModel):
     bound: dict[str, str] = {}  # integration id → the member's user id on that integration
 
 
+class Cut(BaseModel):
+    """What a card left out to fit its platform's limits; the incident page (the card's link) shows it all."""
+
+    facts: list[str] = []  # the names of the facts (labels, template lines) not shown
+    alerts: int = 0  # alerts of the group not listed
+    description: int = 0  # characters of the description not shown
+
+    def count(self) -> int:
+        return len(self.facts) + self.alerts + (1 if self.description else 0)
+
+    def line(self) -> str:
+        """The card's line saying so, "" when nothing is left out."""
+        more = self.count()
+        return f"还有 {more} 项 · +{more} more" if more else ""
+
+
 class Card(BaseModel):
     """What every platform shows for one incident; texts are Chinese with English alongside."""
 
@@ -66,7 +83,10 @@ class Card(BaseModel):
     status_zh: str
     status_en: str
     description: str
-    labels: list[tuple[str, str]]
+    # What the card says of the incident, most important first: its labels in label_order then by name, or
+    # the lines of the integration's template ("" as the name of a line that has none).
+    facts: list[tuple[str, str]]
+    lead: int = 0  # how many facts rank before the alert lines (the label_order ones, every template line)
     started_at: str
     acted_by: str
     acted_by_en: str = ""  # the same in English, for platforms that show an English card beside the Chinese
@@ -83,23 +103,15 @@ class Card(BaseModel):
     mentions: list[Mention] = []  # in a group: the targeted members to @
     image_url: str = ""  # the incident's picture (e.g. Grafana's panel), as the producer named it
     image: str = ""  # that picture uploaded to this integration's platform: the reference its cards show
-
-    def left_out(self, shown: int) -> str:
-        """What a card showing ``shown`` alert lines says of the rest (its link is the incident page); "" when
-        it shows them all."""
-        more = self.alert_total - shown
-        return f"还有 {more} 项 · +{more} more" if more > 0 else ""
+    template_error: str = ""  # why the integration's template could not render this card (the default shows)
+    # Set by fitting.fit on the card a platform shows: what it left out, and the line that says so.
+    cut: Cut = Cut()
+    more: str = ""
 
     def digest(self) -> str:
         """Fingerprint of what the card shows; an unchanged card is never updated again."""
         shown = self.model_dump(mode="json", exclude={"mentions"})  # who is @'d is said once, not shown
         return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def most_that_fit(count: int, fits: Callable[[int], bool]) -> int:
-    """The largest ``n`` ≤ ``count`` for which ``fits(n)`` holds (0 when none does): how many alert lines a
-    platform's card shows within its limits."""
-    return next((n for n in range(count, 0, -1) if fits(n)), 0)
 
 
 def zone(name: str | None) -> dt.tzinfo:
@@ -177,12 +189,24 @@ def _alert_lines(incident: dict, tz: dt.tzinfo) -> list[AlertLine]:
     return lines
 
 
-def build(incident: dict, integration_id: str) -> Card:
-    """The card for ``incident`` as seen through ``integration_id``."""
+def ordered_labels(labels: dict[str, str], order: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """The labels named in ``order`` first (in its order), then the others by name; and how many lead."""
+    lead = [(name, labels[name]) for name in dict.fromkeys(order) if name in labels]
+    rest = sorted((name, value) for name, value in labels.items() if name not in dict.fromkeys(order))
+    return lead + rest, len(lead)
+
+
+def build(incident: dict, integration_id: str, integration_settings: dict | None = None) -> Card:
+    """The card for ``incident`` as seen through ``integration_id``, whose settings (read when not given)
+    say which labels come first."""
     if is_report(incident):
         from chalicelib.core import reports  # builds its card from this module's Card
 
         return reports.card(incident, integration_id)
+    if integration_settings is None:
+        integration_settings = (integrations.get(integration_id) or {}).get("settings", {})
+    order = integration_settings.get("label_order", LABEL_ORDER)
+    facts, lead = ordered_labels(incident.get("labels", {}), order)
     tz = zone(incident.get("timezone"))
     buttons, menu = _buttons(incident)
     acted_by, acted_by_en = _acted_by(incident, tz)
@@ -192,7 +216,7 @@ def build(incident: dict, integration_id: str) -> Card:
         severity_zh=SEVERITY_TEXT[incident["severity"]][0], severity_en=SEVERITY_TEXT[incident["severity"]][1],
         status=incident["status"], status_zh=STATUS_TEXT[incident["status"]][0],
         status_en=STATUS_TEXT[incident["status"]][1], description=incident.get("description", ""),
-        labels=sorted(incident.get("labels", {}).items()), started_at=local_time(incident.get("started_at"), tz),
+        facts=facts, lead=lead, started_at=local_time(incident.get("started_at"), tz),
         acted_by=acted_by, acted_by_en=acted_by_en, silenced_until=silenced,
         silence_id=incident.get("silence", {}).get("id", "") if silenced else "",
         alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz), alert_total=_alert_total(incident),

@@ -74,7 +74,8 @@ def card(record: dict, integration_id: str) -> Card:
     return Card(
         incident_id=record["id"], title=record["title"], severity=severity, severity_zh=SEVERITY_TEXT[severity][0],
         severity_en=SEVERITY_TEXT[severity][1], status=report.get("status", "notice"), status_zh=status_zh,
-        status_en=status_en, description=record.get("description", ""), labels=[(KIND_LABEL, f"{kind_zh} {kind_en}")],
+        status_en=status_en, description=record.get("description", ""),
+        facts=[(KIND_LABEL, f"{kind_zh} {kind_en}")], lead=1,
         started_at=local_time(record["reported_at"]), acted_by="", silenced_until="",
         url=record.get("url") or incident_page(integration_id, record["id"]), buttons=[], silence_menu=[],
         war_room=False, notice=True, image_url=record.get("image_url", ""),

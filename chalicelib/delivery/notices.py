@@ -228,7 +228,7 @@ def _notice_card(job: DeliveryJob, title: str, severity: str, description: str,
     zh, en = cards.SEVERITY_TEXT[severity]
     return cards.Card(
         incident_id=job.incident_id, title=title, severity=severity, severity_zh=zh, severity_en=en,
-        status="notice", status_zh="通知", status_en="Notice", description=description, labels=lines,
+        status="notice", status_zh="通知", status_en="Notice", description=description, facts=lines,
         started_at=cards.local_time(at), acted_by="", silenced_until="",
         url=url or f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
         war_room=False, notice=True)

@@ -61,19 +61,19 @@ def deliver(job: DeliveryJob) -> str:
     record = deliveries.get(job.incident_id, job.target_key)
     if record is None or record["state"] in ("unbound", "failed", "digested") and not record.get("ref"):
         return "skipped"
-    card = cards.build(incidents.get(job.incident_id), job.integration_id)
-    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
-        return "unchanged"  # e.g. a click's settle job finding the reply shown: the integration is not read
     item = integration_store.get(job.integration_id)
     if item is None:
         deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
         return "skipped"
+    card = cards.build(incidents.get(job.incident_id), job.integration_id, item.get("settings", {}))
+    if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
+        return "unchanged"  # e.g. a click's settle job finding the reply shown
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = adapter_for(item)
     if record.get("mentions") and adapter.rings_mentions:
         card = card.model_copy(update={"mentions": mentions.of(record["mentions"])})
-    ledger = _CardLedger(job, record, adapter, card)
+    ledger = _CardLedger(job, record, adapter, card, item.get("settings", {}))
     return _send(job, adapter, record.get("ref"), card.severity == "critical", ledger)
 
 
@@ -123,6 +123,7 @@ class _CardLedger:
     record: dict
     adapter: Adapter
     card: cards.Card
+    integration_settings: dict
 
     def parked(self, exc: QuotaExhausted) -> None:
         via = fallback.divert(self.job, self.adapter.settings, self.card)
@@ -177,15 +178,16 @@ class _CardLedger:
         deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref,
                           card_digest=None if unsure else card.digest(), answer_lost=None, error=None,
                           sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
-        if outcome == "sent" and (unsure or _changed_since(job, card)):
+        if outcome == "sent" and (unsure or _changed_since(job, card, self.integration_settings)):
             queues.deliver([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
         return outcome
 
 
-def _changed_since(job: DeliveryJob, card: cards.Card) -> bool:
+def _changed_since(job: DeliveryJob, card: cards.Card, integration_settings: dict) -> bool:
     """Whether the incident moved on while its first card was on the way: the refreshes queued meanwhile
     skipped this card (it had no reference yet), so it must catch up by itself."""
-    return cards.build(incidents.get(job.incident_id), job.integration_id).digest() != card.digest()
+    latest = cards.build(incidents.get(job.incident_id), job.integration_id, integration_settings)
+    return latest.digest() != card.digest()
 
 
 def clicked(incident_id: str, card: CardId | None) -> dict | None:

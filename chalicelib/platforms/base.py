@@ -26,7 +26,7 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import LABEL_ORDER, Card
 from chalicelib.platforms import tokens
 from chalicelib.store import ledger
 
@@ -59,7 +59,7 @@ class CommonSettings(BaseModel):
     fallback_robot: str | None = Field(default=None, pattern=ID_PATTERN)
     # the labels a card shows first when not all fit (the rest follow by name); the card says what it left out
     label_order: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        default=["severity", "service", "alertname", "instance", "job"], max_length=50)
+        default=LABEL_ORDER, max_length=50)
     # hosts an incident's image_url may name although they resolve to a private address (e.g. an inner Grafana)
     image_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default=[], max_length=20)
 

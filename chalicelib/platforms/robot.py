@@ -14,19 +14,21 @@ import abc
 import hashlib
 import hmac
 import secrets
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common.errors import CallbackRejected, InvalidInput, NotConfigured, PlatformError
 from chalicelib.core.callback import Callback, Click, ClickAnswer, ClickOutcome, Endpoint, InboundRequest, PlatformUser
 from chalicelib.core.cards import Card, incident_page
+from chalicelib.core.fitting import fit
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.errortable import ErrorTable
 
 CHAT = "robot"  # a robot integration's one chat: target it as {"integration_id": …, "chat_id": "robot"}
 NOT_A_ROBOT_TARGET = "机器人只能发到它所在的群 (a robot posts only into its own group: target chat_id \"robot\")"
 MAX_ALERT_LINES = 10  # a robot message lists at most these alerts; the incident page lists them all
+DESCRIPTION_CHARS = 1000  # of the description a robot message shows
 
 
 class RobotCredentials(BaseModel):
@@ -169,16 +171,23 @@ def what_changed(before: dict, card: Card) -> str:
 
 
 def lines(card: Card) -> list[tuple[str, str]]:
-    """The first message's facts as (label, value) lines, producer text still raw (each platform escapes)."""
+    """The first message's facts as (label, value) lines, producer text still raw (each platform escapes); a
+    template line without a name has the label ""."""
     facts = [("状态 Status", f"{card.status_zh} {card.status_en}"), ("开始 Started", card.started_at)]
     if card.acted_by:
         facts.append(("处理人 By", card.acted_by))
     if card.silenced_until:
         facts.append(("屏蔽至 Silenced", card.silenced_until + (f" · ID {card.silence_id}" if card.silence_id else "")))
-    facts += [(key, value) for key, value in card.labels]
-    return facts
+    return facts + card.facts
 
 
-def alert_lines(card: Card, count: int) -> list[str]:
-    """The first ``count`` alerts as lines, raw."""
-    return [f"{a.status_zh} {a.status_en} · {a.at} · {a.text}" for a in card.alerts[:count]]
+def alert_lines(card: Card) -> list[str]:
+    """The card's alerts as lines, raw."""
+    return [f"{a.status_zh} {a.status_en} · {a.at} · {a.text}" for a in card.alerts]
+
+
+def fitted(card: Card, fits: Callable[[Card], bool]) -> Card:
+    """What the first message shows of ``card`` within the platform's size (``fits``): at most
+    MAX_ALERT_LINES alerts and DESCRIPTION_CHARS of the description, the rest counted on its "+N more" line."""
+    brief = card.model_copy(update={"alerts": card.alerts[:MAX_ALERT_LINES]})
+    return fit(brief, fits, lambda description: len(description) <= DESCRIPTION_CHARS)

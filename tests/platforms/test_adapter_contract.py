@@ -106,7 +106,7 @@ def test_every_registered_platform_has_a_simulator():
 def test_limits_are_positive_and_belong_to_the_integration(platform):
     adapter, sim = platform
     user = _recipient(adapter, sim)
-    sent = adapter.send_card("user", user, cards.build(LARGEST, adapter.integration_id), "contract-1")
+    sent = adapter.send_card("user", user, cards.build(LARGEST, adapter.integration_id, {}), "contract-1")
     for operation, ref in (("send", None), ("update", sent)):
         windows = adapter.windows(operation, "user", user, ref)
         assert windows or operation == "update", f"{adapter.name}: no published limit to pace new cards by"
@@ -118,10 +118,10 @@ def test_limits_are_positive_and_belong_to_the_integration(platform):
 def test_the_largest_card_fits_the_platform_sent_and_updated(platform):
     adapter, sim = platform
     user = _recipient(adapter, sim)
-    card = cards.build(LARGEST, adapter.integration_id)
+    card = cards.build(LARGEST, adapter.integration_id, {})
     ref = adapter.send_card("user", user, card, f"contract-{uuid.uuid4().hex[:8]}")
     assert ref, f"{adapter.name}: a sent card must leave a reference to update it by"
-    resolved = cards.build({**LARGEST, "status": "resolved", "resolved_by": "张伟"}, adapter.integration_id)
+    resolved = cards.build({**LARGEST, "status": "resolved", "resolved_by": "张伟"}, adapter.integration_id, {})
     adapter.update_card(ref, resolved)  # the simulator refuses what the platform would (size, fields, codes)
 
 
@@ -129,10 +129,10 @@ def test_the_largest_incident_of_a_thousand_alerts_fits_the_platform_sent_silenc
     adapter, sim = platform
     user = _recipient(adapter, sim)
     incident = with_alerts(LARGEST, alert_group(1000, ("磁盘已满 [disk](https://x) *full* " * 20)[:512], resolved=10))
-    card = cards.build(incident, adapter.integration_id)
+    card = cards.build(incident, adapter.integration_id, {})
     ref = adapter.send_card("user", user, card, f"contract-{uuid.uuid4().hex[:8]}")
     silenced = {**incident, "silenced_until": "2099-01-01T00:00:00Z", "silence": {"id": "a" * 36}}
-    adapter.update_card(ref, cards.build(silenced, adapter.integration_id))  # 取消屏蔽 and the silence id too
+    adapter.update_card(ref, cards.build(silenced, adapter.integration_id, {}))  # 取消屏蔽 and the silence id too
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
@@ -151,7 +151,7 @@ def test_what_cannot_be_verified_is_refused_and_nothing_else_escapes(platform, e
 def test_every_refusal_the_platform_answers_maps_to_what_the_pipeline_does(platform):
     adapter, sim = platform
     user = _recipient(adapter, sim)
-    card = cards.build(LARGEST, adapter.integration_id)
+    card = cards.build(LARGEST, adapter.integration_id, {})
     expected = {**{kind: Retryable for kind in SERVER_ERRORS}, **{kind: RateLimited for kind in THROTTLES}}
     offered = [kind for kind in sim.faults.kinds if kind in expected]
     assert offered, f"{adapter.name}: its simulator plays no server error or throttle"

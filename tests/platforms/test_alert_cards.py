@@ -33,7 +33,7 @@ def thousand(aws_env) -> cards.Card:
     incident = with_alerts(LARGEST, alert_group(1000, HOSTILE_SUMMARY, resolved=10))
     incident.update(silenced_until=clock.iso(clock.now() + 3600),
                     silence={"id": "4c2f1b9e-8a3d-4f7a-9d1e-1f2a3b4c5d6e", "backend": "alertmanager"})
-    return cards.build(incident, "int_x")
+    return cards.build(incident, "int_x", {})
 
 
 def _more(text: str) -> int:
@@ -48,8 +48,10 @@ def test_dingtalk_alerts_fit_one_value_and_never_break_an_escape(thousand):
     check_param_map(params, "cardData.cardParamMap")  # what the simulator (and DingTalk) refuse beyond 1 KB
     alerts = params["alerts"]
     head, *lines, more = alerts.split("\n")
+    labels = params["labels"].split("\n")
     assert "1000" in head and len(alerts.encode()) <= MAX_VALUE_BYTES and lines
-    assert more == f"[还有 {1000 - len(lines)} 项 · +{1000 - len(lines)} more]({PAGE})"
+    left = (1000 - len(lines)) + (50 - len(labels)) + 1  # alerts, labels and the description's rest
+    assert more == f"[还有 {left} 项 · +{left} more]({PAGE})"
     for line in lines:  # whole lines: every mark of the producer's escaped, nothing dangling at the end
         assert re.search(r"(?<!\\)[\[\]()*_<>]", line.split(" · ", 2)[2].replace("…", "")) is None, line
         assert not line.endswith("\\")
@@ -57,9 +59,11 @@ def test_dingtalk_alerts_fit_one_value_and_never_break_an_escape(thousand):
     assert params["silenced_until"].endswith("· ID 4c2f1b9e-8a3d-4f7a-9d1e-1f2a3b4c5d6e")
 
 
-def test_dingtalk_card_without_a_group_leaves_the_alerts_empty(aws_env):
-    params = dingtalk.card_params(cards.build({**LARGEST, "silenced_until": clock.iso(clock.now() + 60)}, "int_x"))
-    assert params["alerts"] == "" and params["can_unsilence"] == "true" and "ID" not in params["silenced_until"]
+def test_dingtalk_card_without_a_group_says_only_what_it_left_out_below_the_labels(aws_env):
+    params = dingtalk.card_params(cards.build({**LARGEST, "silenced_until": clock.iso(clock.now() + 60)}, "int_x", {}))
+    left = 50 - len(params["labels"].split("\n")) + 1
+    assert params["alerts"] == f"[还有 {left} 项 · +{left} more]({PAGE})"
+    assert params["can_unsilence"] == "true" and "ID" not in params["silenced_until"]
 
 
 def test_dingtalk_template_shows_the_alerts_and_offers_unsilence_while_keeping_every_old_variable():
@@ -82,11 +86,14 @@ def test_feishu_alerts_fit_each_element_and_the_body_limit_in_both_languages(tho
             "content": json.dumps(card, ensure_ascii=False)}
     assert len(json.dumps(body, ensure_ascii=False).encode()) <= MAX_BODY_BYTES
     for lang, status in (("zh_cn", "触发"), ("en_us", "firing")):
-        (alerts,) = [e["text"]["content"] for e in card["i18n_elements"][lang] if "1000 alerts" in
-                     html.unescape(json.dumps(e, ensure_ascii=False))]
-        head, *lines, more = alerts.split("\n")
+        texts = [e["text"]["content"] for e in card["i18n_elements"][lang] if e.get("text", {}).get("tag") == "lark_md"]
+        (alerts,) = [t for t in texts if "1000 alerts" in html.unescape(t)]
+        head, *lines = alerts.split("\n")
         assert len(alerts) <= feishu.MAX_TEXT and lines and all(line.startswith(status) for line in lines)
-        assert more == f"[还有 {1000 - len(lines)} 项 · +{1000 - len(lines)} more]({PAGE})"
+        labels = [t for t in texts if html.unescape(t).startswith("**label_")]
+        shown_labels = len(labels[0].split("\n")) if labels else 0
+        left = (1000 - len(lines)) + (50 - shown_labels) + 1  # alerts, labels and the description's rest
+        assert texts[-1] == f"[还有 {left} 项 · +{left} more]({PAGE})"
         assert not any(attack in "".join(lines) for attack in ("<at", "](", "**", "*_"))
         buttons = [a for a in card["i18n_elements"][lang][-1]["actions"] if a["tag"] == "button"]
         assert {"action": "unsilence", "incident_id": "inc-contract"} in [b.get("value") for b in buttons]
@@ -99,24 +106,30 @@ def test_wecom_card_keeps_to_six_lines_with_the_count_and_a_link_for_the_rest(th
     card = wecom.render(thousand, "task1")
     wecom_check(card)  # the simulator's (and WeCom's) checks: at most 6 lines, a url on a link line
     lines = card["horizontal_content_list"]
-    assert len(lines) == 6 and lines[3] == {"keyname": "告警 Alerts", "value": thousand.alert_count}
-    assert "1000" in lines[3]["value"] and lines[4]["keyname"] == "触发 firing"
-    assert lines[5] == {"keyname": "更多 More", "value": "还有 999 项 · +999 more", "type": 1, "url": PAGE}
-    assert lines[2]["value"].endswith("· ID 4c2f1b9e-8a3d-4f7a-9d1e-1f2a3b4c5d6e")
+    assert [line["keyname"] for line in lines] == [
+        "开始 Started", "屏蔽至 Silenced", "告警 Alerts", "触发 firing", "触发 firing", "更多 More"]
+    assert lines[2] == {"keyname": "告警 Alerts", "value": thousand.alert_count} and "1000" in lines[2]["value"]
+    left = 998 + 50 + 1  # alerts, labels, the description's rest
+    assert lines[5] == {"keyname": "更多 More", "value": f"还有 {left} 项 · +{left} more", "type": 1, "url": PAGE}
+    assert lines[1]["value"].endswith("· ID 4c2f1b9e-8a3d-4f7a-9d1e-1f2a3b4c5d6e")
     keys = [b["key"] for b in card["button_list"]]
     assert "unsilence/0/inc-contract" in keys and not any(k.startswith("silence/") for k in keys)
     assert "action_menu" not in card
     assert wecom.parse_key("unsilence/0/inc-contract") == ("unsilence", None, "inc-contract")
 
 
-def test_wecom_card_lists_every_alert_when_they_fit(aws_env):
-    card = wecom.render(cards.build(with_alerts(LARGEST, alert_group(3, "disk full")), "int_x"), "task1")
-    assert [line["keyname"] for line in card["horizontal_content_list"]] == [
-        "状态 Status", "开始 Started", "告警 Alerts", "触发 firing", "触发 firing", "触发 firing"]
+def test_wecom_card_lists_every_alert_when_they_fit_and_counts_the_labels_left_out(aws_env):
+    incident = with_alerts({**LARGEST, "description": ""}, alert_group(3, "disk full"))
+    card = wecom.render(cards.build(incident, "int_x", {}), "task1")
+    lines = card["horizontal_content_list"]
+    assert [line["keyname"] for line in lines] == [
+        "开始 Started", "告警 Alerts", "触发 firing", "触发 firing", "触发 firing", "更多 More"]
+    assert lines[-1]["value"] == "还有 50 项 · +50 more"
 
 
 def test_wecom_group_summary_has_the_count_and_a_few_alerts_within_its_bytes(thousand):
     text = wecom.summary(thousand)
     assert len(text.encode()) <= MAX_TEXT_BYTES and "1000 alerts" in text
-    shown = text.count("> 触发 firing")
-    assert shown >= 1 and _more(text) == 1000 - shown and f"+{1000 - shown} more]({PAGE})" in text
+    shown, labels = text.count("> 触发 firing"), text.count("> label_")
+    left = 1000 - shown + 50 - labels
+    assert shown >= 1 and _more(text) == left and f"+{left} more]({PAGE})" in text

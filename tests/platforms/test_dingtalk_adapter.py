@@ -102,7 +102,7 @@ def _card(status: str = "triggered", description: str = "disk full on /var", tit
           labels: dict[str, str] | None = None) -> Card:
     incident = {"id": "inc-1", "title": title, "severity": "critical", "status": status,
                 "description": description, "labels": labels or {"service": "db"}}
-    return cards.build(incident, "int_test")
+    return cards.build(incident, "int_test", {})
 
 
 def _key() -> str:
@@ -255,7 +255,7 @@ def test_producer_text_in_markdown_fields_shows_literally(text: str) -> None:
 
 def test_our_own_markdown_and_links_still_work() -> None:
     params = card_params(_card(labels={"service": "db", "env": "prod"}))
-    assert params["labels"] == "- **env**: prod\n- **service**: db"
+    assert params["labels"] == "- **service**: db\n- **env**: prod"  # label_order puts service first
     assert params["incident_url"] == "https://duty.example.com/app/int_test/incidents/inc-1"
 
 

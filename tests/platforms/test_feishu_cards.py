@@ -36,7 +36,7 @@ def _texts(node, tag: str) -> list[str]:
 def test_producer_text_cannot_mention_link_or_format(aws_env):
     incident = _incident(**HOSTILE, last_action={"action": "ack", "name": "<at id=all></at>[x](https://e.com)",
                                                  "at": "2026-11-22T10:00:00Z"})
-    card = render(cards.build(incident, "int_fs"))
+    card = render(cards.build(incident, "int_fs", {}))
     markdown = _texts(card, "lark_md")
     for content in markdown:
         ours = re.sub(r"\*\*(状态|开始|处理人|屏蔽至|Status|Started|By|Silenced until)\*\*\n", "", content)
@@ -57,7 +57,7 @@ def test_producer_text_cannot_mention_link_or_format(aws_env):
 @pytest.mark.parametrize("action", ["ack", "resolve", "silence"])
 def test_the_english_card_says_who_acted_in_english(aws_env, action):
     incident = _incident(last_action={"action": action, "name": "Alice", "at": "2026-11-22T10:00:00Z"})
-    card = render(cards.build(incident, "int_fs"))
+    card = render(cards.build(incident, "int_fs", {}))
     english = json.dumps(card["i18n_elements"]["en_us"][0], ensure_ascii=False)
     chinese = json.dumps(card["i18n_elements"]["zh_cn"][0], ensure_ascii=False)
     by = html.unescape(next(t for t in _texts(card["i18n_elements"]["en_us"][0], "lark_md") if "**By**" in t))

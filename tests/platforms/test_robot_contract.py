@@ -45,13 +45,13 @@ def _messages(sim) -> list[dict]:
 def test_the_largest_incident_is_one_message_and_a_change_one_follow_up(robot):
     adapter, _, sim = robot
     incident = with_alerts(LARGEST, alert_group(1000, ("磁盘已满 [disk](https://x) *full* " * 20)[:512], resolved=10))
-    card = cards.build(incident, adapter.integration_id).model_copy(update={"mentions": [ALICE]})
+    card = cards.build(incident, adapter.integration_id, {}).model_copy(update={"mentions": [ALICE]})
     ref = adapter.send_card("chat", CHAT, card, "contract-robot")
     before = len(_messages(sim))
     acked = {**incident, "status": "acknowledged", "last_action": {"action": "ack", "id": "zhangwei", "name": "张伟",
                                                                    "at": "2026-12-01T10:00:00Z"}}
-    ref = adapter.update_card(ref, cards.build(acked, adapter.integration_id))
-    adapter.update_card(ref, cards.build(acked, adapter.integration_id))  # nothing new: nothing sent
+    ref = adapter.update_card(ref, cards.build(acked, adapter.integration_id, {}))
+    adapter.update_card(ref, cards.build(acked, adapter.integration_id, {}))  # nothing new: nothing sent
     messages = _messages(sim)
     assert len(messages) == before + 1
     assert any(m["mentions"] for m in messages), "the first message @s the targeted member"
@@ -66,13 +66,13 @@ def test_a_wrong_secret_or_key_is_a_setup_error_that_says_what_to_fix(robot):
         credentials["webhook"] = credentials["webhook"][:-4] + "0000"
     wrong = build(adapter.name, adapter.integration_id, credentials, body["settings"])
     with pytest.raises(Permanent) as refused:
-        wrong.send_card("chat", CHAT, cards.build(LARGEST, adapter.integration_id), "contract-wrong")
+        wrong.send_card("chat", CHAT, cards.build(LARGEST, adapter.integration_id, {}), "contract-wrong")
     assert "(" in refused.value.message and refused.value.platform_code != "0"
 
 
 def test_the_per_minute_limit_is_a_wait(robot):
     adapter, _, _ = robot
-    card = cards.build({**LARGEST, "title": "限流 rate"}, adapter.integration_id)
+    card = cards.build({**LARGEST, "title": "限流 rate"}, adapter.integration_id, {})
     with pytest.raises(RateLimited) as throttled:
         for n in range(adapter.per_minute + 1):
             adapter.send_card("chat", CHAT, card, f"contract-rate-{n}")

@@ -224,7 +224,7 @@ def test_app_group_cards_at_the_targeted_members_linked_on_that_app():
     incident = {"id": "inc-m", "title": "t", "severity": "critical", "status": "triggered"}
     mentions = [Mention(name="Alice", mobile="13800000001", bound={"int_fs": "ou_alice", "int_dt": "alice01"}),
                 Mention(name="Bob", bound={"int_other": "ou_bob"})]
-    card = cards.build(incident, "int_fs").model_copy(update={"mentions": mentions})
+    card = cards.build(incident, "int_fs", {}).model_copy(update={"mentions": mentions})
     feishu = build("feishu", "int_fs", {"app_id": "cli_x", "app_secret": "s", "verification_token": "v"}, {})
     rendered = json.dumps(render(feishu.offered(card)))
     assert "<at id=ou_alice></at>" in rendered and "ou_bob" not in rendered

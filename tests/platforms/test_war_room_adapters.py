@@ -30,7 +30,7 @@ def _plan(*members: str, title: str = "[作战室] CPU > 95% on db-1") -> RoomPl
 
 
 def _card() -> cards.Card:
-    return cards.build(INCIDENT, "int_test")
+    return cards.build(INCIDENT, "int_test", {})
 
 
 # -- DingTalk: a scene group from the template, cards through its group robot ---------------------------------

@@ -29,7 +29,7 @@ def _incident(**fields) -> dict:
 
 
 def test_producer_text_in_a_group_summary_cannot_link_colour_or_mention(aws_env):
-    text = summary(cards.build(_incident(), "int_wc"))
+    text = summary(cards.build(_incident(), "int_wc", {}))
     title_line, *rest = text.split("\n")
     assert LINK.findall(text) == [("查看详情 Details", "https://duty.example.com/app/int_wc/incidents/inc-9")]
     assert ACTIVE.findall(text.replace(title_line, title_line[2:-2])) == []  # only our own ** around the title
@@ -55,11 +55,11 @@ def test_the_longest_title_and_name_still_fit_wecoms_markdown_limit(aws_env, sim
                                       members=["ZhangWei", "LiNa"]))
     last = {"action": "ack", "name": "张" * 128, "at": "2026-11-22T10:05:00Z"}  # names: 128 characters at most
     incident = _incident(title="[数据库]" * 102, last_action=last)  # titles: 512 characters at most
-    adapter.send_card("chat", room.chat_id, cards.build(incident, "int_wc"), "k")
+    adapter.send_card("chat", room.chat_id, cards.build(incident, "int_wc", {}), "k")
     sent = sim.state()["spaces"][f"chat:{room.chat_id}"][-1]["content"]["content"]
     assert sent.startswith("**[严重] ［数据库］") and "…**" in sent and len(sent.encode()) <= 2048
 
 
 def test_ordinary_titles_are_left_as_they_are(aws_env):
-    assert summary(cards.build(_incident(title="CPU > 95% on db-1 (p99 < 2s) #42"), "int_wc")).startswith(
+    assert summary(cards.build(_incident(title="CPU > 95% on db-1 (p99 < 2s) #42"), "int_wc", {})).startswith(
         "**[严重] CPU > 95% on db-1 (p99 ＜ 2s) #42**")

@@ -62,7 +62,7 @@ def test_running_low_folds_warnings_into_one_digest_per_receiver(low_budget, del
         worker.handle_delivery(json.dumps(digest_jobs[0]["body"]))
     (kind, target, card, _), = low_budget.sent
     assert (kind, target) == ("user", "u-alice") and card.title.startswith("告警摘要 3 条")
-    assert [title for _, title in card.labels] == ["磁盘 inc-1", "磁盘 inc-2", "磁盘 inc-3"]
+    assert [title for _, title in card.facts] == ["磁盘 inc-1", "磁盘 inc-2", "磁盘 inc-3"]
     assert card.buttons == [] and card.url.endswith("/app/int_fake")
 
 
@@ -84,7 +84,7 @@ def test_the_admins_are_warned_once_a_month(low_budget):
     worker.handle_delivery(json.dumps(warnings[0]["body"]))
     card = low_budget.sent[-1][2]
     assert card.title == "本月调用量已用 90% (Monthly API budget 90% used)"
-    assert dict(card.labels)["已用 Used"] == "9 / 10"
+    assert dict(card.facts)["已用 Used"] == "9 / 10"
 
 
 def test_a_spent_budget_parks_the_digest_and_the_month_turn_sends_each_card(low_budget, monkeypatch):

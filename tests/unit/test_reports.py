@@ -45,7 +45,7 @@ def test_a_report_becomes_a_notice_card_under_its_own_id(alice):
     assert card.notice and card.buttons == [] and card.silence_menu == [] and not card.war_room
     assert (card.title, card.description) == ("销售日报 Sales daily", "昨日销售额 ¥1,234,567，环比 +3%")
     assert (card.severity, card.status_zh, card.status_en) == ("info", "通知", "Notice")
-    assert card.labels == [("类型 Kind", "仪表盘订阅 Dashboard")]
+    assert card.facts == [("类型 Kind", "仪表盘订阅 Dashboard")]
     assert card.url == "https://datawind.example.com/dashboard/42"
     assert card.image_url == "https://datawind.example.com/shot/sales.png"
     assert deliveries.of("report.sales-daily")[0]["state"] == "sent"
@@ -60,7 +60,7 @@ def test_each_kind_and_outcome_has_its_words_and_colour(aws_env, kind, status, s
     record, _ = reports.ingest(worker.Notification.model_validate(
         report_body(kind=kind, status=status, url=None)).report)
     card = cards.build(record, "int_x")
-    assert (card.severity, (card.status_zh, card.status_en), card.labels[0][1]) == (severity, words, kind_words)
+    assert (card.severity, (card.status_zh, card.status_en), card.facts[0][1]) == (severity, words, kind_words)
     assert card.url == "https://duty.example.com/app/int_x/incidents/report.sales-daily"  # no link: its page
 
 
@@ -109,7 +109,7 @@ def test_running_low_folds_a_report_into_the_digest_with_its_outcome(alice, monk
     run_deliveries()  # the report's job, then the digest's (moto does not hold it back to the interval's end)
     assert deliveries.of("report.sales-daily")[0]["state"] == "digested"
     (_, _, digest, _), = alice.sent
-    assert digest.labels == [("[警告] 失败", "销售日报 Sales daily")]
+    assert digest.facts == [("[警告] 失败", "销售日报 Sales daily")]
 
 
 def test_a_full_window_defers_a_report_to_its_reserved_slot_like_an_incident_card(alice, monkeypatch):
@@ -202,7 +202,7 @@ def test_a_webhook_source_takes_a_report_for_its_own_targets(client, admin_heade
         worker.handle_notification(json.dumps(message["body"]))
     run_deliveries()
     (_, target, card, _), = alice.sent
-    assert (target, card.labels) == ("u-alice", [("类型 Kind", "图表监控报警 Chart alarm")])
+    assert (target, card.facts) == ("u-alice", [("类型 Kind", "图表监控报警 Chart alarm")])
     bad = push(client, hook, json.dumps(report_body(image_url="ftp://x.example.com/a.png")).encode())
     assert bad.status_code == 400 and "report.image_url" in json.loads(bad.body)["message"]
     assert drain("notifications") == []

@@ -183,7 +183,7 @@ def test_a_queued_room_that_cannot_be_opened_is_noted_and_a_throttled_one_retrie
     assert (kind, target, card.notice, card.title) == ("user", "u-alice", True, "作战室未能开启 (The war room could "
                                                                                   "not be opened)")
     assert "no groups today" in card.description and card.url.endswith("/app/int_fake/incidents/inc-1")
-    assert ("故障 Incident", "CPU > 95% on db-1") in card.labels
+    assert ("故障 Incident", "CPU > 95% on db-1") in card.facts
     worker.handle_room("[not json")  # parked in the DLQ with its error, never raised
     assert drain("war-rooms-dlq")
 

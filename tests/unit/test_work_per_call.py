@@ -98,4 +98,5 @@ def test_a_settle_job_finding_the_reply_shown_reads_the_card_and_the_incident_on
     (settle,) = carded
     with counted(monkeypatch) as calls:
         assert pipeline.deliver(settle) == "unchanged"
-    assert (calls["GetItem deliveries"], calls["GetItem incidents"], reads(calls, "integrations")) == (1, 1, 0)
+    # the integration's settings shape the card (label_order, template): one read of it
+    assert (calls["GetItem deliveries"], calls["GetItem incidents"], reads(calls, "integrations")) == (1, 1, 1)

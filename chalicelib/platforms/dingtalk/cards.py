@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.core.cards import Card, most_that_fit
+from chalicelib.core.cards import Card
+from chalicelib.core.fitting import fit
 
 MAX_VALUE_BYTES = 1024
-MAX_ALERT_CHARS = 100  # of one alert's text on the card; the incident page shows it whole
+MAX_LINE_CHARS = 100  # of one alert's text or one label's value on the card; the page shows it whole
 CUT = "…"
 # Characters that open Markdown (and the HTML tags DingTalk's Markdown takes) anywhere in a line.
 INLINE_SYNTAX = re.compile(r"([\\`*_\[\]()<>!#~|&@$])")
@@ -45,23 +46,27 @@ def clip_markdown(markdown: str) -> str:
     return kept + CUT
 
 
+def facts_markdown(card: Card) -> str:
+    return "\n".join(f"- **{literal(key)}**: {literal(_short(value))}" if key else f"- {literal(_short(value))}"
+                     for key, value in card.facts)
+
+
 def alerts_markdown(card: Card) -> str:
-    """The count, then as many whole alert lines as fit in one value with the "+N more" link to the page: a
-    line is never cut, so a cut never splits an escape."""
-    if not card.alert_count:
-        return ""
-    head = f"**{literal(card.alert_count)}**"
-    lines = [f"- {literal(f'{a.status_zh} {a.status_en} · {a.at} · ' + _short(a.text))}" for a in card.alerts]
+    """The count and the alert lines, then the "+N more" link to the page for whatever the card left out."""
+    lines = [f"**{literal(card.alert_count)}**"] if card.alert_count else []
+    lines += [f"- {literal(f'{a.status_zh} {a.status_en} · {a.at} · ' + _short(a.text))}" for a in card.alerts]
+    return "\n".join(lines + ([f"[{card.more}]({card.url})"] if card.more else []))
 
-    def markdown(shown: int) -> str:
-        more = card.left_out(shown)
-        return "\n".join([head, *lines[:shown], *([f"[{more}]({card.url})"] if more else [])])
 
-    return clip_markdown(markdown(most_that_fit(len(lines), lambda n: len(markdown(n).encode()) <= MAX_VALUE_BYTES)))
+def fitted(card: Card) -> Card:
+    """Whole lines only, each Markdown value within its 1 KB: a line is never cut, so no escape is split."""
+    return fit(card, lambda shown: all(len(value.encode()) <= MAX_VALUE_BYTES
+                                       for value in (facts_markdown(shown), alerts_markdown(shown))),
+               lambda description: len(literal(description).encode()) <= MAX_VALUE_BYTES)
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= MAX_ALERT_CHARS else text[:MAX_ALERT_CHARS - 1] + CUT
+    return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS - 1] + CUT
 
 
 def _silenced(card: Card) -> str:
@@ -71,8 +76,8 @@ def _silenced(card: Card) -> str:
 
 
 def card_params(card: Card) -> dict[str, str]:
+    card = fitted(card)
     actions = {b.action.value for b in card.buttons}
-    labels = "\n".join(f"- **{literal(k)}**: {literal(v)}" for k, v in card.labels)
     params = {
         "title": card.title, "severity": card.severity,
         "severity_text": f"{card.severity_zh} {card.severity_en}", "status": card.status,
@@ -84,6 +89,7 @@ def card_params(card: Card) -> dict[str, str]:
         "can_unsilence": str("unsilence" in actions).lower(),
         "can_war_room": str(card.war_room).lower(),
     }
-    markdown = {"description": literal(card.description), "labels": labels}
+    markdown = {"description": literal(card.description), "labels": facts_markdown(card),
+                "alerts": alerts_markdown(card)}
     return {**{key: clip(value) for key, value in params.items()},
-            **{key: clip_markdown(value) for key, value in markdown.items()}, "alerts": alerts_markdown(card)}
+            **{key: clip_markdown(value) for key, value in markdown.items()}}

@@ -18,7 +18,7 @@ import json
 from urllib.parse import quote_plus
 
 from chalicelib.common import clock
-from chalicelib.core.cards import Card, most_that_fit
+from chalicelib.core.cards import Card
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
 from chalicelib.platforms.robot import RobotAdapter, RobotSettings
@@ -78,22 +78,23 @@ class DingTalkRobot(RobotAdapter):
         user_ids = [m.user_ids["dingtalk"] for m in card.mentions if not m.mobile and "dingtalk" in m.user_ids]
         calls = " ".join(f"@{who}" for who in mobiles + user_ids)
 
-        def text(count: int) -> str:
-            parts = [f"#### [{card.severity_zh} {card.severity_en}] {literal(card.title)}",
-                     "\n".join(f"- **{label}**: {literal(value)}" for label, value in robot.lines(card))]
-            if card.alert_count:
-                parts.append(f"**{card.alert_count}**\n" + "\n".join(
-                    f"- {literal(line)}" for line in robot.alert_lines(card, count)))
-                if left := card.left_out(count):
-                    parts.append(f"[{left}]({card.url})")
-            if card.description:
-                parts.append(literal(card.description[:1000]))
-            parts += [f"[查看详情 Details]({card.url})", calls]
+        def text(shown: Card) -> str:
+            parts = [f"#### [{shown.severity_zh} {shown.severity_en}] {literal(shown.title)}",
+                     "\n".join(f"- **{label}**: {literal(value)}" if label else f"- {literal(value)}"
+                               for label, value in robot.lines(shown))]
+            if shown.alert_count:
+                parts.append(f"**{shown.alert_count}**\n" + "\n".join(
+                    f"- {literal(line)}" for line in robot.alert_lines(shown)))
+            if shown.more:
+                parts.append(f"[{shown.more}]({shown.url})")
+            if shown.description:
+                parts.append(literal(shown.description))
+            parts += [f"[查看详情 Details]({shown.url})", calls]
             return self.with_keyword("\n\n".join(p for p in parts if p))
 
-        count = most_that_fit(min(len(card.alerts), robot.MAX_ALERT_LINES), lambda n: self._fits(text(n)))
+        shown = robot.fitted(card, lambda candidate: self._fits(text(candidate)))
         return {"msgtype": "markdown",
-                "markdown": {"title": f"[{card.severity_zh}] {card.title}"[:100], "text": text(count)},
+                "markdown": {"title": f"[{card.severity_zh}] {card.title}"[:100], "text": text(shown)},
                 "at": {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False}}
 
     def follow_up_message(self, card: Card, change: str) -> dict:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 
-from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card, most_that_fit
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+from chalicelib.core.fitting import fit
 
 TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
 OPEN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -22,7 +23,7 @@ MAX_TEXT = 2000
 # that body (quotes and backslashes escaped once more); BODY_ROOM is the rest of the body (receive_id, uuid).
 MAX_BODY_BYTES = 30 * 1024
 BODY_ROOM = 512
-MAX_ALERT_CHARS = 200  # of one alert's text on the card; the incident page shows it whole
+MAX_LINE_CHARS = 200  # of one alert's text or one label's value on the card; the incident page shows it whole
 MARKUP = {ord(c): f"&#{ord(c)};" for c in "&<>*_~`[]()#:!\\|$+-"}
 LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
 
@@ -46,37 +47,22 @@ def _field(label: str, value: str) -> dict:
     return {"is_short": True, "text": {"tag": "lark_md", "content": f"**{label}**\n{value}"}}
 
 
-def _labels(card: Card) -> dict:
-    """One line per label, as many whole lines as fit in MAX_TEXT (an entity is never cut in two)."""
-    lines: list[str] = []
-    for key, value in card.labels:
-        line = f"**{literal(key)}**: {literal(value)}"
-        if sum(len(kept) + 1 for kept in lines) + len(line) > MAX_TEXT:
-            break
-        lines.append(line)
-    return {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}}
+def _facts_text(card: Card) -> str:
+    return "\n".join(f"**{literal(key)}**: {literal(_short(value))}" if key else literal(_short(value))
+                     for key, value in card.facts)
 
 
-def _alerts(card: Card, zh: bool, room: int) -> dict:
-    """The count, then as many whole alert lines as fit in MAX_TEXT and ``room`` bytes of the request body, then
-    the "+N more" link to the incident page."""
+def _alerts_text(card: Card, zh: bool) -> str:
     lines = [literal(f"{a.status_zh if zh else a.status_en} · {a.at} · " + _short(a.text)) for a in card.alerts]
+    return "\n".join([f"**{literal(card.alert_count)}**", *lines])
 
-    def block(shown: int) -> dict:
-        more = card.left_out(shown)
-        content = "\n".join([f"**{literal(card.alert_count)}**", *lines[:shown],
-                             *([f"[{more}]({card.url})"] if more else [])])
-        return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
 
-    def fits(shown: int) -> bool:
-        shown_block = block(shown)
-        return len(shown_block["text"]["content"]) <= MAX_TEXT and body_bytes(shown_block) <= room
-
-    return block(most_that_fit(len(lines), fits))
+def _markdown(content: str) -> dict:
+    return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= MAX_ALERT_CHARS else text[:MAX_ALERT_CHARS - 1] + "…"
+    return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS - 1] + "…"
 
 
 def body_bytes(part: dict) -> int:
@@ -84,7 +70,7 @@ def body_bytes(part: dict) -> int:
     return len(json.dumps(json.dumps(part, ensure_ascii=False), ensure_ascii=False).encode("utf-8"))
 
 
-def _elements(card: Card, lang: str, alerts: dict | None = None) -> list[dict]:
+def _elements(card: Card, lang: str) -> list[dict]:
     zh = lang == "zh_cn"
     fields = [_field("状态" if zh else "Status", card.status_zh if zh else card.status_en),
               _field("开始" if zh else "Started", card.started_at)]
@@ -99,10 +85,12 @@ def _elements(card: Card, lang: str, alerts: dict | None = None) -> list[dict]:
         elements.append({"tag": "div", "text": {"tag": "lark_md", "content": calls}})
     if card.description:
         elements.append(_plain(card.description))
-    if card.labels:
-        elements.append(_labels(card))
-    if alerts:
-        elements.append(alerts)
+    if card.facts:
+        elements.append(_markdown(_facts_text(card)))
+    if card.alert_count:
+        elements.append(_markdown(_alerts_text(card, zh)))
+    if card.more:
+        elements.append(_markdown(f"[{card.more}]({card.url})"))
     return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
 
 
@@ -128,20 +116,25 @@ def _actions(card: Card, zh: bool) -> list[dict]:
 
 
 def render(card: Card) -> dict:
-    """The card; its alert list (one per language) gets what the rest leaves of the request body's limit."""
-    rendered = _card(card, {})
-    if card.alert_count:
-        room = (MAX_BODY_BYTES - BODY_ROOM - body_bytes(rendered)) // 2
-        rendered = _card(card, {lang: _alerts(card, lang == "zh_cn", room) for lang in ("zh_cn", "en_us")})
-    return rendered
+    """The card with as much of the incident as fits each text element and the request body's limit."""
+    return _card(fitted(card))
 
 
-def _card(card: Card, alerts: dict[str, dict]) -> dict:
+def fitted(card: Card) -> Card:
+    return fit(card, _fits, lambda description: len(description) <= MAX_TEXT)
+
+
+def _fits(card: Card) -> bool:
+    texts = [_facts_text(card), _alerts_text(card, True), _alerts_text(card, False)]
+    return all(len(text) <= MAX_TEXT for text in texts) and body_bytes(_card(card)) <= MAX_BODY_BYTES - BODY_ROOM
+
+
+def _card(card: Card) -> dict:
     template = "green" if card.status == "resolved" else TEMPLATE[card.severity]
     return {
         "config": {"wide_screen_mode": True, "update_multi": True},
         "header": {"template": template, "title": {
             "tag": "plain_text", "content": f"[{card.severity_zh}] {card.title}",
             "i18n": {"zh_cn": f"[{card.severity_zh}] {card.title}", "en_us": f"[{card.severity_en}] {card.title}"}}},
-        "i18n_elements": {lang: _elements(card, lang, alerts.get(lang)) for lang in ("zh_cn", "en_us")},
+        "i18n_elements": {lang: _elements(card, lang) for lang in ("zh_cn", "en_us")},
     }

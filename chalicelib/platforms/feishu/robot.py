@@ -16,7 +16,7 @@ import hmac
 import json
 
 from chalicelib.common import clock
-from chalicelib.core.cards import Card, most_that_fit
+from chalicelib.core.cards import Card
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
 from chalicelib.platforms.feishu.cards import TEMPLATE, at_tags, literal
@@ -65,23 +65,23 @@ class FeishuRobot(RobotAdapter):
     def first_message(self, card: Card) -> dict:
         calls = at_tags(card)
 
-        def message(count: int) -> dict:
-            facts = "\n".join(f"**{literal(label)}**: {literal(value)}" for label, value in robot.lines(card))
+        def message(shown: Card) -> dict:
+            facts = "\n".join(f"**{literal(label)}**: {literal(value)}" if label else literal(value)
+                              for label, value in robot.lines(shown))
             blocks = [facts]
-            if card.alert_count:
-                blocks.append(f"**{literal(card.alert_count)}**\n" + "\n".join(
-                    literal(line) for line in robot.alert_lines(card, count)))
-                if left := card.left_out(count):
-                    blocks.append(f"[{literal(left)}]({card.url})")
-            if card.description:
-                blocks.append(literal(card.description[:1000]))
+            if shown.alert_count:
+                blocks.append(f"**{literal(shown.alert_count)}**\n" + "\n".join(
+                    literal(line) for line in robot.alert_lines(shown)))
+            if shown.more:
+                blocks.append(f"[{literal(shown.more)}]({shown.url})")
+            if shown.description:
+                blocks.append(literal(shown.description))
             if calls:
                 blocks.append(calls)
-            return self._card(card, f"[{card.severity_zh} {card.severity_en}] {card.title}",
-                              TEMPLATE[card.severity] if card.status != "resolved" else "green", blocks)
+            return self._card(shown, f"[{shown.severity_zh} {shown.severity_en}] {shown.title}",
+                              TEMPLATE[shown.severity] if shown.status != "resolved" else "green", blocks)
 
-        count = most_that_fit(min(len(card.alerts), robot.MAX_ALERT_LINES), lambda n: _fits(message(n)))
-        return message(count)
+        return message(robot.fitted(card, lambda candidate: _fits(message(candidate))))
 
     def follow_up_message(self, card: Card, change: str) -> dict:
         color = "green" if card.status == "resolved" else "grey"

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card, most_that_fit
+from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
+from chalicelib.core.fitting import fit
 from chalicelib.core.models import REPORT_PREFIX
 
 SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
@@ -21,6 +22,8 @@ BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, "unsilence": 3, WAR_ROOM: 
 MAX_LINES = 8
 MAX_BUTTONS = 6
 MAX_VALUE = 120  # characters of a content line's value
+MAX_KEY = 30  # characters of a content line's name
+MAX_SUB_TITLE = 120  # characters of the sub-title, which shows the description
 SUMMARY_TITLE = 120  # characters of the title a group summary shows
 SUMMARY_BYTES = 2048  # appchat/send: markdown content is at most 2048 bytes
 SUMMARY_ALERTS = 5  # alert lines a group summary shows at most
@@ -43,32 +46,38 @@ def parse_key(key: str) -> tuple[str, int | None, str] | None:
 
 
 def _lines(card: Card) -> list[dict]:
-    lines = [{"keyname": "状态 Status", "value": f"{card.status_zh} {card.status_en}"},
-             {"keyname": "开始 Started", "value": card.started_at}]
+    """The content lines of a fitted card: who and when, then its facts and alerts in priority order, then the
+    line saying what was left out, linking to the incident page (the status is the main title's desc)."""
+    lines = [{"keyname": "开始 Started", "value": card.started_at}]
     if card.acted_by:
         lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
     if card.silenced_until:
         silence = f" · ID {card.silence_id}" if card.silence_id else ""
         lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
-    room = MAX_LINES - 2  # the title and sub-title take the other two lines
+    lines += [_fact(key, value) for key, value in card.facts[:card.lead]]
     if card.alert_count:
-        lines += _alert_lines(card, room - len(lines))
-    lines += [{"keyname": k[:30], "value": v[:MAX_VALUE]} for k, v in card.labels]
-    return lines[:room]
+        lines.append({"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]})
+        lines += [{"keyname": f"{a.status_zh} {a.status_en}", "value": f"{a.at} {a.text}"[:MAX_VALUE]}
+                  for a in card.alerts]
+    lines += [_fact(key, value) for key, value in card.facts[card.lead:]]
+    if card.more:
+        lines.append({"keyname": "更多 More", "value": card.more, "type": 1, "url": card.url})
+    return lines
 
 
-def _alert_lines(card: Card, room: int) -> list[dict]:
-    """The count, as many alerts as the remaining lines hold, and a last line linking to the incident page
-    when some are left out."""
-    alerts = [{"keyname": f"{a.status_zh} {a.status_en}", "value": f"{a.at} {a.text}"[:MAX_VALUE]}
-              for a in card.alerts]
-    shown = len(alerts) if len(alerts) < room and not card.left_out(len(alerts)) else max(room - 2, 0)
-    more = card.left_out(shown)
-    return ([{"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]}] + alerts[:shown]
-            + ([{"keyname": "更多 More", "value": more, "type": 1, "url": card.url}] if more else []))
+def _fact(key: str, value: str) -> dict:
+    """A label or template line; a template line without a name gets a dot for the name WeCom requires."""
+    return {"keyname": key[:MAX_KEY] or "·", "value": value[:MAX_VALUE]}
+
+
+def fitted(card: Card) -> Card:
+    """The card within the template card's content lines and sub-title length."""
+    return fit(card, lambda shown: len(_lines(shown)) <= MAX_LINES - 2,  # the title and sub-title take two
+               lambda description: len(description) <= MAX_SUB_TITLE)
 
 
 def render(card: Card, task_id: str) -> dict:
+    card = fitted(card)
     if card.notice:  # nothing to act on: a plain notice card that opens the web app
         return {"card_type": "text_notice", **_body(card), **_refreshable(card, task_id)}
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
@@ -100,7 +109,7 @@ def _refreshable(card: Card, task_id: str) -> dict:
 def _body(card: Card) -> dict:
     return {"source": {"desc": f"{card.severity_zh} {card.severity_en}", "desc_color": SOURCE_COLOR[card.severity]},
             "main_title": {"title": card.title[:36], "desc": f"{card.status_zh} {card.status_en}"},
-            "sub_title_text": card.description[:120], "horizontal_content_list": _lines(card),
+            "sub_title_text": card.description, "horizontal_content_list": _lines(card),
             "card_action": {"type": 1, "url": card.url}}
 
 
@@ -114,21 +123,22 @@ def literal(text: str) -> str:
 
 def summary(card: Card) -> str:
     """The markdown a group chat gets (WeCom app groups cannot carry button cards): WeCom allows 2048
-    bytes, so the title is cut and the alerts are the first few that fit (the details link shows everything)."""
+    bytes, so the title is cut and the facts and first few alerts are those that fit, the rest counted on
+    the "+N more" line (the details link shows everything)."""
     title = card.title if len(card.title) <= SUMMARY_TITLE else card.title[:SUMMARY_TITLE - 1] + "…"
-    lines = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
-             f"> 开始 Started: {card.started_at}"]
+    head = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
+            f"> 开始 Started: {card.started_at}"]
     if card.acted_by:
-        lines.append(f"> 处理人 By: {literal(card.acted_by)}")
-    details = f"[查看详情 Details]({card.url})"
-    if not card.alert_count:
-        return "\n".join(lines + [details])
-    lines.append(f"> {literal(card.alert_count)}")
-    alerts = [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}"
-              for a in card.alerts[:SUMMARY_ALERTS]]
+        head.append(f"> 处理人 By: {literal(card.acted_by)}")
 
-    def text(shown: int) -> str:
-        more = card.left_out(shown)
-        return "\n".join(lines + alerts[:shown] + ([f"[{more}]({card.url})"] if more else []) + [details])
+    def text(shown: Card) -> str:
+        facts = [f"> {literal(key)}: {literal(value[:SUMMARY_TITLE])}" if key else f"> {literal(value[:SUMMARY_TITLE])}"
+                 for key, value in shown.facts]
+        alerts = [f"> {literal(shown.alert_count)}"] if shown.alert_count else []
+        alerts += [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}" for a in shown.alerts]
+        more = [f"[{shown.more}]({shown.url})"] if shown.more else []
+        return "\n".join(head + facts[:shown.lead] + alerts + facts[shown.lead:] + more
+                         + [f"[查看详情 Details]({shown.url})"])
 
-    return text(most_that_fit(len(alerts), lambda n: len(text(n).encode("utf-8")) <= SUMMARY_BYTES))
+    brief = card.model_copy(update={"alerts": card.alerts[:SUMMARY_ALERTS], "description": ""})
+    return text(fit(brief, lambda shown: len(text(shown).encode("utf-8")) <= SUMMARY_BYTES))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.core.cards import Card, most_that_fit
+from chalicelib.core.cards import Card
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
 from chalicelib.platforms.robot import RobotAdapter, RobotSettings
@@ -61,20 +61,22 @@ class WeComRobot(RobotAdapter):
         calls = " ".join(f"<@{m.user_ids['wecom']}>" for m in card.mentions
                          if USER_ID.fullmatch(m.user_ids.get("wecom", "")))
 
-        def content(count: int) -> str:
-            parts = [f"**[{card.severity_zh} {card.severity_en}] {literal(card.title)}**",
-                     "\n".join(f"> {label}: {literal(value)}" for label, value in robot.lines(card))]
-            if card.alert_count:
-                parts.append(f"**{card.alert_count}**\n" + "\n".join(
-                    f"> {literal(line)}" for line in robot.alert_lines(card, count)))
-                if left := card.left_out(count):
-                    parts.append(f"[{left}]({card.url})")
-            parts += [f"[查看详情 Details]({card.url})", calls]
+        def content(shown: Card) -> str:
+            parts = [f"**[{shown.severity_zh} {shown.severity_en}] {literal(shown.title)}**",
+                     "\n".join(f"> {label}: {literal(value)}" if label else f"> {literal(value)}"
+                               for label, value in robot.lines(shown))]
+            if shown.alert_count:
+                parts.append(f"**{shown.alert_count}**\n" + "\n".join(
+                    f"> {literal(line)}" for line in robot.alert_lines(shown)))
+            if shown.more:
+                parts.append(f"[{shown.more}]({shown.url})")
+            if shown.description:
+                parts.append(literal(shown.description))
+            parts += [f"[查看详情 Details]({shown.url})", calls]
             return self.with_keyword("\n".join(p for p in parts if p))
 
-        count = most_that_fit(min(len(card.alerts), robot.MAX_ALERT_LINES),
-                              lambda n: len(content(n).encode()) <= MARKDOWN_BYTES)
-        return {"msgtype": "markdown", "markdown": {"content": _cut(content(count), MARKDOWN_BYTES)}}
+        shown = robot.fitted(card, lambda candidate: len(content(candidate).encode()) <= MARKDOWN_BYTES)
+        return {"msgtype": "markdown", "markdown": {"content": _cut(content(shown), MARKDOWN_BYTES)}}
 
     def follow_up_message(self, card: Card, change: str) -> dict:
         text = (f"**[{card.status_zh} {card.status_en}] {literal(card.title)}**\n> {literal(change)}\n"
