@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.core.cards import STATUS_TEXT, Card
+from chalicelib.core.cards import Card
+from chalicelib.core.wording import STATUS_TEXT
 from chalicelib.platforms.dingtalk import cards as dingtalk_cards
 from chalicelib.platforms.feishu import cards as feishu_cards
 from chalicelib.platforms.wecom import cards as wecom_cards

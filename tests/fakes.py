@@ -1,6 +1,7 @@
 """A recording platform adapter for core tests: no network, errors on demand."""
 from __future__ import annotations
 
+import json
 import time
 
 from pydantic import BaseModel, ConfigDict
@@ -16,8 +17,11 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import Card, Preview
+from chalicelib.core.fitting import fit
 from chalicelib.platforms.base import Adapter, CommonSettings
+
+FAKE_LINES = 5  # facts and alerts a fake card shows at most
 
 
 class FakeCredentials(BaseModel):
@@ -69,6 +73,12 @@ class FakeAdapter(Adapter):
         self._maybe_fail()
         FakeAdapter.updated.append((ref, card))
         return ref
+
+    def preview(self, kind: str, card: Card) -> Preview:
+        """A fake card of at most FAKE_LINES facts and alerts, as the whole card's JSON."""
+        shown = fit(card, lambda candidate: len(candidate.facts) + len(candidate.alerts) <= FAKE_LINES)
+        payload = shown.model_dump(mode="json")
+        return Preview(payload, len(json.dumps(payload).encode()), 100_000, "bytes of the fake card", shown)
 
     def parse_callback(self, request, endpoint) -> ChatEvents:
         return ChatEvents(reply=Reply(body={}))

@@ -4,23 +4,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import zoneinfo
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from chalicelib.common import clock
-from chalicelib.common.config import settings
-from chalicelib.core import incidents
+from chalicelib.core import incidents, templates
 from chalicelib.core.models import Action, Status, is_report
+from chalicelib.core.wording import (
+    ACTION_TEXT,
+    ALERT_STATUS_TEXT,
+    SEVERITY_TEXT,
+    STATUS_TEXT,
+    incident_page,
+    local_time,
+    zone,
+)
 from chalicelib.store import integrations
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-SEVERITY_TEXT = {"critical": ("严重", "Critical"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}
-STATUS_TEXT = {"triggered": ("待处理", "Triggered"), "acknowledged": ("处理中", "Acknowledged"),
-               "resolved": ("已关闭", "Resolved")}
-ACTION_TEXT = {"ack": ("认领", "acknowledged"), "resolve": ("关闭", "closed"), "silence": ("屏蔽", "silenced"),
-               "unsilence": ("取消屏蔽", "unsilenced")}
-ALERT_STATUS_TEXT = {"firing": ("触发", "firing"), "resolved": ("恢复", "resolved")}
 MAX_ALERT_LINES = 20  # a card lists at most these alerts of its group; the page lists the rest
 LABEL_ORDER = ["severity", "service", "alertname", "instance", "job"]  # the labels a card shows first by default
 SILENCE_CHOICES = (120, 360, 1440)  # 2 h on the card itself, longer ones behind a menu
@@ -103,6 +103,7 @@ class Card(BaseModel):
     mentions: list[Mention] = []  # in a group: the targeted members to @
     image_url: str = ""  # the incident's picture (e.g. Grafana's panel), as the producer named it
     image: str = ""  # that picture uploaded to this integration's platform: the reference its cards show
+    templated: bool = False  # the title and facts are the integration's template's (its custom area)
     template_error: str = ""  # why the integration's template could not render this card (the default shows)
     # Set by fitting.fit on the card a platform shows: what it left out, and the line that says so.
     cut: Cut = Cut()
@@ -112,28 +113,6 @@ class Card(BaseModel):
         """Fingerprint of what the card shows; an unchanged card is never updated again."""
         shown = self.model_dump(mode="json", exclude={"mentions"})  # who is @'d is said once, not shown
         return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def zone(name: str | None) -> dt.tzinfo:
-    """A source's ``timezone`` setting; China time when unset (or no longer known)."""
-    try:
-        return zoneinfo.ZoneInfo(name) if name else CHINA
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return CHINA
-
-
-def local_time(iso: str | float | None, tz: dt.tzinfo = CHINA) -> str:
-    if not iso:
-        return ""
-    moment = dt.datetime.fromtimestamp(iso if isinstance(iso, (int, float)) else clock.parse_iso(iso), tz)
-    offset = moment.utcoffset() or dt.timedelta()
-    hours, rest = divmod(int(offset.total_seconds()) // 60, 60)
-    shown = f"UTC{'+' if offset >= dt.timedelta() else '-'}{abs(hours)}" + (f":{rest:02d}" if rest else "")
-    return moment.strftime("%m-%d %H:%M") + f" ({shown})"
-
-
-def incident_page(integration_id: str, incident_id: str) -> str:
-    return f"{settings().public_base_url}/app/{integration_id}/incidents/{incident_id}"
 
 
 def _acted_by(incident: dict, tz: dt.tzinfo) -> tuple[str, str]:
@@ -189,6 +168,23 @@ def _alert_lines(incident: dict, tz: dt.tzinfo) -> list[AlertLine]:
     return lines
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a platform would receive for a card: the request body, its size against the platform's limit, and
+    the card as fitted into it (what it left out)."""
+
+    payload: dict
+    size: int
+    limit: int
+    measured: str  # what size and limit count, e.g. "bytes of the request body"
+    shown: Card
+
+    def view(self) -> dict:
+        return {"payload": self.payload, "size": {"value": self.size, "limit": self.limit, "of": self.measured},
+                "cut": self.shown.cut.model_dump(), "more": self.shown.more,
+                "template_error": self.shown.template_error or None}
+
+
 def ordered_labels(labels: dict[str, str], order: list[str]) -> tuple[list[tuple[str, str]], int]:
     """The labels named in ``order`` first (in its order), then the others by name; and how many lead."""
     lead = [(name, labels[name]) for name in dict.fromkeys(order) if name in labels]
@@ -197,21 +193,22 @@ def ordered_labels(labels: dict[str, str], order: list[str]) -> tuple[list[tuple
 
 
 def build(incident: dict, integration_id: str, integration_settings: dict | None = None) -> Card:
-    """The card for ``incident`` as seen through ``integration_id``, whose settings (read when not given)
-    say which labels come first."""
+    """The card for ``incident`` as seen through ``integration_id``, whose settings (read when not given) say
+    which labels come first, or give the template of the card's title and lines. A report has a card of its
+    own, the same on every integration."""
     if is_report(incident):
         from chalicelib.core import reports  # builds its card from this module's Card
 
         return reports.card(incident, integration_id)
     if integration_settings is None:
         integration_settings = (integrations.get(integration_id) or {}).get("settings", {})
-    order = integration_settings.get("label_order", LABEL_ORDER)
-    facts, lead = ordered_labels(incident.get("labels", {}), order)
+    page = incident_page(integration_id, incident["id"])
     tz = zone(incident.get("timezone"))
     buttons, menu = _buttons(incident)
     acted_by, acted_by_en = _acted_by(incident, tz)
     silenced = local_time(incident.get("silenced_until"), tz) if incidents.is_silenced(incident) else ""
-    return Card(
+    facts, lead = ordered_labels(incident.get("labels", {}), integration_settings.get("label_order", LABEL_ORDER))
+    card = Card(
         incident_id=incident["id"], title=incident["title"], severity=incident["severity"],
         severity_zh=SEVERITY_TEXT[incident["severity"]][0], severity_en=SEVERITY_TEXT[incident["severity"]][1],
         status=incident["status"], status_zh=STATUS_TEXT[incident["status"]][0],
@@ -220,9 +217,22 @@ def build(incident: dict, integration_id: str, integration_settings: dict | None
         acted_by=acted_by, acted_by_en=acted_by_en, silenced_until=silenced,
         silence_id=incident.get("silence", {}).get("id", "") if silenced else "",
         alert_count=_alert_count(incident), alerts=_alert_lines(incident, tz), alert_total=_alert_total(incident),
-        url=incident_page(integration_id, incident["id"]), buttons=buttons, silence_menu=menu,
+        url=page, buttons=buttons, silence_menu=menu,
         war_room=incident["status"] != Status.resolved.value, image_url=incident.get("image_url", ""),
         image=uploaded_image(incident, integration_id))
+    template = integration_settings.get("template")
+    return _templated(card, template, incident, page) if template else card
+
+
+def _templated(card: Card, template: dict, incident: dict, page: str) -> Card:
+    """The card with the template's title and lines in place of the incident's title, labels and description
+    (its state, alerts and buttons stay); the default card, saying why, when the template fails."""
+    try:
+        rendered = templates.render(template, incident, page)
+    except templates.TemplateFailed as exc:
+        return card.model_copy(update={"template_error": exc.message})
+    return card.model_copy(update={"title": rendered.title or card.title, "facts": rendered.lines,
+                                   "lead": len(rendered.lines), "description": "", "templated": True})
 
 
 def uploaded_image(incident: dict, integration_id: str) -> str:

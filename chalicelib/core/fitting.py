@@ -49,10 +49,11 @@ def _shown(card: Card, items: list[tuple[str, int]], description: str) -> Card:
     facts = sorted(i for kind, i in items if kind == "fact")
     alerts = sorted(i for kind, i in items if kind == "alert")
     lead = sum(1 for i in facts if i < card.lead)
-    cut = Cut(facts=[key or value for i, (key, value) in enumerate(card.facts) if i not in facts],
+    earlier = card.cut  # what an earlier fit of this card left out (fitting a fitted card changes nothing)
+    cut = Cut(facts=earlier.facts + [key or value for i, (key, value) in enumerate(card.facts) if i not in facts],
               alerts=card.alert_total - len(alerts) if card.alert_count else 0,
-              description=len(card.description) - len(description.removesuffix(ELLIPSIS))
-              if description != card.description else 0)
+              description=earlier.description + (len(card.description) - len(description.removesuffix(ELLIPSIS))
+                                                 if description != card.description else 0))
     return card.model_copy(update={"facts": [card.facts[i] for i in facts], "lead": lead,
                                    "alerts": [card.alerts[i] for i in alerts], "description": description,
                                    "cut": cut, "more": cut.line()})

@@ -61,14 +61,21 @@ def mutate(incident_id: str, change: Callable[[dict], bool], read: dict | None =
     raise Conflict(f"incident {incident_id} is changing too fast, try again")
 
 
+def unsaved(fields: IncidentFields) -> dict:
+    """The incident a producer's first notification opens, as it is stored."""
+    data = fields.model_dump(mode="json")
+    incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
+                "started_at": data["started_at"] or clock.iso(), "timeline": []}
+    append(incident, entry(data["status"], PRODUCER, "api"))
+    return incident
+
+
 def ingest(fields: IncidentFields) -> tuple[dict, bool]:
     """Create or update an incident from a producer's notification; returns (incident, changed)."""
     data = fields.model_dump(mode="json")
     current = store.get(fields.id)
     if current is None:
-        incident = {**data, "version": 1, "created_at": clock.iso(), "updated_at": clock.iso(),
-                    "started_at": data["started_at"] or clock.iso(), "timeline": []}
-        append(incident, entry(data["status"], PRODUCER, "api"))
+        incident = unsaved(fields)
         try:
             store.create(incident)
             return incident, True

@@ -187,8 +187,9 @@ class MemberIn(Strict):
     mobile: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
 
 
-# A setting's value: the platform's settings model says which names take which of these.
-SettingValue = bool | int | float | str | list[str]
+# A setting's value: the platform's settings model says which names take which of these (a map: the card
+# template; null: back to the setting's default, e.g. no template).
+SettingValue = bool | int | float | str | list[str] | dict[str, str] | None
 
 
 class IntegrationPatch(Strict):

@@ -13,8 +13,9 @@ from __future__ import annotations
 from chalicelib.common import clock
 from chalicelib.common.errors import StorageConflict
 from chalicelib.core import incidents
-from chalicelib.core.cards import SEVERITY_TEXT, Card, incident_page, local_time, uploaded_image
+from chalicelib.core.cards import Card, uploaded_image
 from chalicelib.core.models import REPORT_KIND, Report, Status
+from chalicelib.core.wording import SEVERITY_TEXT, incident_page, local_time
 from chalicelib.store import incidents as store
 
 KIND_TEXT = {"dashboard": ("仪表盘订阅", "Dashboard"), "dataset_sync": ("数据集同步", "Dataset sync"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from chalicelib.common import clock, queues
 from chalicelib.common.config import settings as app_settings
 from chalicelib.common.errors import NotFound, Paced, Permanent, PlatformError, QuotaExhausted
-from chalicelib.core import cards, incidents, reports
+from chalicelib.core import cards, incidents, reports, wording
 from chalicelib.core.models import DeliveryJob, RoomJob, is_report
 from chalicelib.delivery import quota
 from chalicelib.platforms.base import Adapter, CommonSettings
@@ -46,7 +46,7 @@ def fold(job: DeliveryJob, settings: CommonSettings, notice: str = "digest") -> 
                          target=job.target, notice=notice)
     first = ephemeral.add_to_set(_contents_key(digest), KEEP_SECONDS, job.incident_id)
     deliveries.record(job.incident_id, job.target_key, state="digested", digest=digest.incident_id,
-                      error=FOLDED[notice].format(at=cards.local_time(clock.iso(start + interval))))
+                      error=FOLDED[notice].format(at=wording.local_time(clock.iso(start + interval))))
     if first:
         queues.deliver([digest], delay=math.ceil(start + interval - clock.now()))
 
@@ -178,7 +178,7 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
     if not found:
         return None
     found.sort(key=lambda i: (i["status"] == "resolved", i.get("started_at") or ""))
-    lines = [(f"[{cards.SEVERITY_TEXT[i['severity']][0]}] {_state(i)}", i["title"]) for i in found[:DIGEST_LINES]]
+    lines = [(f"[{wording.SEVERITY_TEXT[i['severity']][0]}] {_state(i)}", i["title"]) for i in found[:DIGEST_LINES]]
     if len(found) > DIGEST_LINES:
         lines[-1] = ("…", f"另有 {len(found) - DIGEST_LINES + 1} 条 (and {len(found) - DIGEST_LINES + 1} more)")
     worst = "warning" if any(i["severity"] == "warning" for i in found) else "info"
@@ -195,7 +195,7 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
 
 def _state(incident: dict) -> str:
     """Where a digest's line stands: an incident's status, a report's outcome."""
-    return reports.status_text(incident)[0] if is_report(incident) else cards.STATUS_TEXT[incident["status"]][0]
+    return reports.status_text(incident)[0] if is_report(incident) else wording.STATUS_TEXT[incident["status"]][0]
 
 
 def _warning_card(job: DeliveryJob, adapter) -> cards.Card:
@@ -225,10 +225,10 @@ def _room_failure_card(job: DeliveryJob) -> cards.Card | None:
 
 def _notice_card(job: DeliveryJob, title: str, severity: str, description: str,
                  lines: list[tuple[str, str]], at: str, url: str = "") -> cards.Card:
-    zh, en = cards.SEVERITY_TEXT[severity]
+    zh, en = wording.SEVERITY_TEXT[severity]
     return cards.Card(
         incident_id=job.incident_id, title=title, severity=severity, severity_zh=zh, severity_en=en,
         status="notice", status_zh="通知", status_en="Notice", description=description, facts=lines,
-        started_at=cards.local_time(at), acted_by="", silenced_until="",
+        started_at=wording.local_time(at), acted_by="", silenced_until="",
         url=url or f"{app_settings().public_base_url}/app/{job.integration_id}", buttons=[], silence_menu=[],
         war_room=False, notice=True)

@@ -11,6 +11,7 @@ from pydantic import Field
 from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.core import templates
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
 from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
@@ -53,8 +54,10 @@ def egress_ips() -> list[str]:
 
 
 def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
-    """Refuse war-room settings the integration cannot honour, fetch a token (422 with the platform's
-    code on failure), then register callbacks."""
+    """Refuse a card template that fails over the sample incident and war-room settings the integration
+    cannot honour, fetch a token (422 with the platform's code on failure), then register callbacks."""
+    if template := getattr(adapter_.settings, "template", None):
+        templates.check(template.title, template.content)
     if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):
         raise InvalidInput(problem)
     if robot_id := getattr(adapter_.settings, "fallback_robot", None):
@@ -71,7 +74,7 @@ def create(body: IntegrationIn) -> dict:
     assigned = type(adapter_).assigned_id(adapter_.credentials, adapter_.settings)
     integration_id = assigned or "int_" + secrets.token_hex(6)
     opened = store.get(integration_id)
-    config = {**opened["settings"], **body.settings} if opened else body.settings  # keep what the platform set
+    config = _merged(opened["settings"] if opened else {}, body.settings)  # keep what the platform set
     adapter_ = build(body.platform, integration_id, body.credentials, config)
     if opened is not None and not opened.get("unclaimed"):  # saved by an admin before: an existing integration
         _guard_endpoints(adapter_for(opened), adapter_, body.credentials)
@@ -85,6 +88,11 @@ def create(body: IntegrationIn) -> dict:
     for chat_id, (title_zh, title_en) in type(adapter_).fixed_chats.items():
         chats.upsert(integration_id, chat_id, title=f"{title_zh} {title_en}", active=True)
     return view(item)
+
+
+def _merged(stored: dict, given: dict) -> dict:
+    """The settings after a save: ``given`` over ``stored``, a setting given as null gone (back to its default)."""
+    return {name: value for name, value in {**stored, **given}.items() if value is not None}
 
 
 def _item(integration_id: str, platform: str, name: str, credentials: dict, config: dict) -> dict:
@@ -121,7 +129,7 @@ def update(integration_id: str, patch: IntegrationPatch) -> dict:
     item = get(integration_id)
     stored = sealing.unseal(item["credentials"])
     credentials = {**stored, **(patch.credentials or {})}
-    config = {**item["settings"], **(patch.settings or {})}
+    config = _merged(item["settings"], patch.settings or {})
     adapter_ = build(item["platform"], integration_id, credentials, config)
     _guard_endpoints(build(item["platform"], integration_id, stored, item["settings"]), adapter_,
                      patch.credentials or {})

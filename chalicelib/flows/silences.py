@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib.common import sealing
-from chalicelib.core import alert_incidents, cards, incidents
+from chalicelib.core import alert_incidents, incidents, wording
 from chalicelib.core.alerts import group_id
 from chalicelib.core.models import Action, Status
 from chalicelib.sources import kind
@@ -115,5 +115,5 @@ def _comment(incident: dict, member: dict, integration_id: str | None) -> str:
     """Where the silence came from: the person, and the incident page that shows why."""
     if integration_id is None:
         integration_id = next((d["integration_id"] for d in deliveries.of(incident["id"])), None)
-    page = cards.incident_page(integration_id, incident["id"]) if integration_id else incident["id"]
+    page = wording.incident_page(integration_id, incident["id"]) if integration_id else incident["id"]
     return f"dutybridge: {member['name']} silenced \"{incident['title']}\" from chat: {page}"

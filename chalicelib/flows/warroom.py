@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.common import clock, queues
 from chalicelib.common.errors import AppError, Conflict, NotConfigured, Unprocessable
-from chalicelib.core import cards, incidents
+from chalicelib.core import incidents, wording
 from chalicelib.core.callback import RoomPlan
 from chalicelib.core.models import RoomJob, Severity, Status
 from chalicelib.flows import integrations
@@ -192,7 +192,7 @@ def _platform_users(adapter: Adapter, member_ids: list[str]) -> tuple[dict[str, 
 
 
 def _plan(incident: dict, integration_id: str, members: list[str]) -> RoomPlan:
-    zh, en = cards.SEVERITY_TEXT[incident["severity"]]
+    zh, en = wording.SEVERITY_TEXT[incident["severity"]]
     return RoomPlan(key=room_key(incident["id"], integration_id), title=f"[作战室] {incident['title']}",
                     title_en=f"[War room] {incident['title']}", description=f"{zh} {en} · {incident['id']}",
                     members=members)

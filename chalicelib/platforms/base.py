@@ -26,7 +26,8 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import LABEL_ORDER, Card
+from chalicelib.core.cards import LABEL_ORDER, Card, Preview
+from chalicelib.core.templates import CardTemplate
 from chalicelib.platforms import tokens
 from chalicelib.store import ledger
 
@@ -44,7 +45,7 @@ class Window:
 
 
 class CommonSettings(BaseModel):
-    """Settings every platform's integration takes: its edition, limit overrides and the war room."""
+    """Settings every platform's integration takes: its edition, limit overrides, the war room and the card."""
 
     model_config = ConfigDict(extra="forbid")
     edition: str = "standard"
@@ -62,6 +63,8 @@ class CommonSettings(BaseModel):
         default=LABEL_ORDER, max_length=50)
     # hosts an incident's image_url may name although they resolve to a private address (e.g. an inner Grafana)
     image_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default=[], max_length=20)
+    # the card's own title and custom lines (Jinja2, core/templates.py); null removes it
+    template: CardTemplate | None = None
 
 
 class Adapter(abc.ABC):
@@ -164,6 +167,10 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def update_card(self, ref: dict, card: Card) -> dict:
         """Show ``card`` in place of the delivered one; returns the (possibly changed) reference."""
+
+    @abc.abstractmethod
+    def preview(self, kind: str, card: Card) -> Preview:
+        """What a new card to a person (``kind`` "user") or a group ("chat") would send, without sending it."""
 
     # -- inbound ----------------------------------------------------------------------------
     @abc.abstractmethod

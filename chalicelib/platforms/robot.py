@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Callable, ClassVar
 
@@ -20,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common.errors import CallbackRejected, InvalidInput, NotConfigured, PlatformError
 from chalicelib.core.callback import Callback, Click, ClickAnswer, ClickOutcome, Endpoint, InboundRequest, PlatformUser
-from chalicelib.core.cards import Card, incident_page
+from chalicelib.core.cards import Card, Preview
 from chalicelib.core.fitting import fit
+from chalicelib.core.wording import incident_page
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.errortable import ErrorTable
 
@@ -54,6 +56,9 @@ class RobotAdapter(Adapter):
     reaches_people = False
     folds_bursts = True
     per_minute: ClassVar[int]
+    message_limit: ClassVar[int]  # bytes one message may have
+    message_room: ClassVar[int]  # bytes our measure lets a message fill (the limit, less a margin where counts differ)
+    measured: ClassVar[str] = "bytes of the message"
     per_second: ClassVar[int | None] = None
     webhook_help: ClassVar[str]  # what the platform's robot webhook looks like, for the admin
     errors: ClassVar[ErrorTable]  # what its answer codes mean
@@ -69,8 +74,18 @@ class RobotAdapter(Adapter):
         """Send one message through the webhook (signed where the robot has a secret); raises PlatformError."""
 
     @abc.abstractmethod
-    def first_message(self, card: Card) -> dict:
-        """The message that tells the group everything, with its @mentions."""
+    def compose(self, card: Card) -> dict:
+        """The message that tells the group everything ``card`` (as fitted) shows, with its @mentions."""
+
+    def size(self, message: dict) -> int:
+        """What the platform's message limit counts of ``message``."""
+        return len(json.dumps(message, ensure_ascii=False).encode())
+
+    def first_message(self, card: Card) -> Preview:
+        """The first message, with as much of the card as fits the platform's message limit."""
+        shown = fitted(card, lambda candidate: self.size(self.compose(candidate)) <= self.message_room)
+        message = self.compose(shown)
+        return Preview(message, self.size(message), self.message_limit, self.measured, shown)
 
     @abc.abstractmethod
     def follow_up_message(self, card: Card, change: str) -> dict:
@@ -122,8 +137,11 @@ class RobotAdapter(Adapter):
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         if kind != "chat" or target != CHAT:
             raise InvalidInput(NOT_A_ROBOT_TARGET)
-        self.post(self.first_message(self.offered(card)))
+        self.post(self.first_message(self.offered(card)).payload)
         return {"robot": True, "shown": shown(card)}
+
+    def preview(self, kind: str, card: Card) -> Preview:
+        return self.first_message(self.offered(card))
 
     def update_card(self, ref: dict, card: Card) -> dict:
         if change := what_changed(ref.get("shown") or {}, card):
@@ -184,6 +202,21 @@ def lines(card: Card) -> list[tuple[str, str]]:
 def alert_lines(card: Card) -> list[str]:
     """The card's alerts as lines, raw."""
     return [f"{a.status_zh} {a.status_en} · {a.at} · {a.text}" for a in card.alerts]
+
+
+def markdown_parts(card: Card, literal: Callable[[str], str], title: str, fact: Callable[[str, str], str],
+                   item: str) -> list[str]:
+    """The first message's parts in a markdown robot: ``title``, the facts (``fact(label, value)``, a line
+    without a label as an ``item``), the alerts, the "+N more" link, the description and the details link."""
+    parts = [title, "\n".join(fact(label, literal(value)) if label else f"{item}{literal(value)}"
+                              for label, value in lines(card))]
+    if card.alert_count:
+        parts.append("\n".join([f"**{card.alert_count}**", *(f"{item}{literal(line)}" for line in alert_lines(card))]))
+    if card.more:
+        parts.append(f"[{card.more}]({card.url})")
+    if card.description:
+        parts.append(literal(card.description))
+    return parts + [f"[查看详情 Details]({card.url})"]
 
 
 def fitted(card: Card, fits: Callable[[Card], bool]) -> Card:

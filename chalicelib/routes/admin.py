@@ -17,6 +17,7 @@ admin_views = lazy.module("chalicelib.flows.admin_views")
 consumers = lazy.module("chalicelib.flows.consumers")
 integrations = lazy.module("chalicelib.flows.integrations")
 linking = lazy.module("chalicelib.flows.linking")
+previews = lazy.module("chalicelib.flows.previews")
 providers = lazy.module("chalicelib.flows.providers")
 chats = lazy.module("chalicelib.store.chats")
 people = lazy.module("chalicelib.store.people")
@@ -63,6 +64,11 @@ def get_quota(integration_id: str):
 @admin(bp, "/integrations/{integration_id}/link-members", ("POST",))
 def link_members(integration_id: str):
     return linking.link_members(integration_id)
+
+
+@admin(bp, "/integrations/{integration_id}/preview", ("POST",))
+def preview(integration_id: str):
+    return previews.preview(integration_id, parse(bp, previews.PreviewRequest))
 
 
 @admin(bp, "/providers/{name}", ("PUT",))

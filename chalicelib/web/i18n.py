@@ -1,7 +1,7 @@
 """Every word the web app shows, Chinese first (the default) with English beside it.
 
 Each entry is a (zh, en) pair so a translation can never go missing; ``Words`` picks one side
-for a request, from its ``Accept-Language``. Card texts live with the cards (``cards``), whose
+for a request, from its ``Accept-Language``. Card texts live with the cards (``wording``), whose
 labels the pages reuse through ``Words.pick``.
 """
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _quality(params: str) -> float:
 
 
 class Words:
-    """One language's side of every pair: ``words.linked_as``, ``words.pick(cards.STATUS_TEXT[s])``."""
+    """One language's side of every pair: ``words.linked_as``, ``words.pick(wording.STATUS_TEXT[s])``."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from chalicelib.common import clock
 from chalicelib.common.errors import AppError, Conflict, NotFound
-from chalicelib.core import cards, incidents
+from chalicelib.core import cards, incidents, wording
 from chalicelib.core.callback import PlatformUser
 from chalicelib.core.models import Action, Status, is_report
 from chalicelib.flows import actions, integrations, linking, pending
@@ -176,10 +176,11 @@ def _sign_in_first(integration_id: str, path: str) -> str:
 
 def _alerts(incident: dict) -> list[dict]:
     """Every alert the incident keeps of its group, with its times in the incident's timezone and its links."""
-    tz = cards.zone(incident.get("timezone"))
-    return [{"status": cards.ALERT_STATUS_TEXT[a["status"]], "summary": a.get("summary", ""),
+    tz = wording.zone(incident.get("timezone"))
+    return [{"status": wording.ALERT_STATUS_TEXT[a["status"]], "summary": a.get("summary", ""),
              "labels": sorted(a.get("labels", {}).items()), "measured": a.get("values", {}),
-             "starts_at": cards.local_time(a.get("starts_at"), tz), "ends_at": cards.local_time(a.get("ends_at"), tz),
+             "starts_at": wording.local_time(a.get("starts_at"), tz),
+             "ends_at": wording.local_time(a.get("ends_at"), tz),
              "links": _links({name: a.get(field, "") for name, field in ALERT_LINKS.items()})}
             for a in incident.get("alerts", [])]
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from chalicelib.core import cards
+from chalicelib.core import wording
 from chalicelib.web import guard, i18n
 
 _HERE = Path(__file__).parent
@@ -34,7 +34,7 @@ def web_url(url: str | None) -> str:
 
 _ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                    trim_blocks=True, lstrip_blocks=True)
-_ENV.filters.update(local_time=cards.local_time)
+_ENV.filters.update(local_time=wording.local_time)
 _ENV.globals.update(DELIVERY_STATES=i18n.DELIVERY_STATES, TIMELINE=i18n.TIMELINE, ACTORS=i18n.ACTORS, ROLES=i18n.ROLES,
                     LINKS=i18n.LINKS,
                     script=Markup((_HERE / "assets" / "app.js").read_text(encoding="utf-8")))

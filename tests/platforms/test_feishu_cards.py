@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chalicelib.core import cards
+from chalicelib.core import cards, wording
 from chalicelib.platforms.feishu.cards import render
 
 HOSTILE = {
@@ -61,5 +61,5 @@ def test_the_english_card_says_who_acted_in_english(aws_env, action):
     english = json.dumps(card["i18n_elements"]["en_us"][0], ensure_ascii=False)
     chinese = json.dumps(card["i18n_elements"]["zh_cn"][0], ensure_ascii=False)
     by = html.unescape(next(t for t in _texts(card["i18n_elements"]["en_us"][0], "lark_md") if "**By**" in t))
-    assert by == f"**By**\nAlice {cards.ACTION_TEXT[action][1]} at 11-22 18:00 (UTC+8)"
+    assert by == f"**By**\nAlice {wording.ACTION_TEXT[action][1]} at 11-22 18:00 (UTC+8)"
     assert not re.search(r"[\u4e00-\u9fff]", english) and "处理人" in chinese

@@ -43,10 +43,10 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import Card, Preview
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.dingtalk import api, clicks
-from chalicelib.platforms.dingtalk.cards import card_params
+from chalicelib.platforms.dingtalk.cards import MAX_VALUE_BYTES, card_params, fitted
 from chalicelib.platforms.inbound import fresh, json_body, stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
 
@@ -207,9 +207,7 @@ class DingTalk(Adapter):
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         if not self.settings.card_template_id:
             raise Permanent(self.name, "config.cardTemplateId", "settings.card_template_id is not set")
-        body = {"cardTemplateId": self.settings.card_template_id, "outTrackId": card_key,
-                "callbackType": "HTTP", "callbackRouteKey": self._route_key(), "userIdType": 1,
-                "cardData": {"cardParamMap": card_params(self.offered(card))}, **self._space(kind, target, card)}
+        body = self._delivery(kind, target, card, card_key, card_params(self.offered(card)))
         try:
             result = self._new("POST", "/v1.0/card/instances/createAndDeliver", body).get("result", {})
         except Permanent as exc:
@@ -220,6 +218,19 @@ class DingTalk(Adapter):
         if failed:
             raise TargetGone(self.name, "deliver.failed", str(failed[0].get("errorMsg", "delivery refused")))
         return OutTrackId(card_key).entry()
+
+    def _delivery(self, kind: str, target: str, card: Card, card_key: str, params: dict[str, str]) -> dict:
+        """The createAndDeliver body: the card instance with its variables, and where it goes."""
+        return {"cardTemplateId": self.settings.card_template_id, "outTrackId": card_key,
+                "callbackType": "HTTP", "callbackRouteKey": self._route_key(), "userIdType": 1,
+                "cardData": {"cardParamMap": params}, **self._space(kind, target, card)}
+
+    def preview(self, kind: str, card: Card) -> Preview:
+        shown = fitted(self.offered(card))
+        params = card_params(shown)
+        body = self._delivery(kind, "preview", shown, "preview", params)
+        return Preview(body, max(len(value.encode()) for value in params.values()), MAX_VALUE_BYTES,
+                       "bytes of the largest cardParamMap value", shown)
 
     def _at(self, card: Card) -> dict:
         """``atUserIds`` of a group card: the targeted members linked here, by userId (at most 30)."""

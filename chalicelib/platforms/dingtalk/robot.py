@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from urllib.parse import quote_plus
 
 from chalicelib.common import clock
@@ -57,6 +56,8 @@ class DingTalkRobot(RobotAdapter):
     label = ("钉钉群机器人", "DingTalk group robot")
     Settings = Settings
     per_minute = 20
+    message_limit = MAX_BYTES
+    message_room = MAX_BYTES - 1000  # what our JSON measures may differ from DingTalk's count: a margin
     webhook_help = "https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 智能群助手 → 机器人 → Webhook)"
     errors, advice = ERRORS, SETUP
 
@@ -73,28 +74,15 @@ class DingTalkRobot(RobotAdapter):
         if (code := self.errcode(answer.data, answer.status)) != "0":
             raise self.refusal(code, str(answer.data.get("errmsg", "")), answer.status)
 
-    def first_message(self, card: Card) -> dict:
+    def compose(self, card: Card) -> dict:
         mobiles = [m.mobile for m in card.mentions if m.mobile]
         user_ids = [m.user_ids["dingtalk"] for m in card.mentions if not m.mobile and "dingtalk" in m.user_ids]
-        calls = " ".join(f"@{who}" for who in mobiles + user_ids)
-
-        def text(shown: Card) -> str:
-            parts = [f"#### [{shown.severity_zh} {shown.severity_en}] {literal(shown.title)}",
-                     "\n".join(f"- **{label}**: {literal(value)}" if label else f"- {literal(value)}"
-                               for label, value in robot.lines(shown))]
-            if shown.alert_count:
-                parts.append(f"**{shown.alert_count}**\n" + "\n".join(
-                    f"- {literal(line)}" for line in robot.alert_lines(shown)))
-            if shown.more:
-                parts.append(f"[{shown.more}]({shown.url})")
-            if shown.description:
-                parts.append(literal(shown.description))
-            parts += [f"[查看详情 Details]({shown.url})", calls]
-            return self.with_keyword("\n\n".join(p for p in parts if p))
-
-        shown = robot.fitted(card, lambda candidate: self._fits(text(candidate)))
+        title = f"#### [{card.severity_zh} {card.severity_en}] {literal(card.title)}"
+        parts = robot.markdown_parts(card, literal, title, lambda label, value: f"- **{label}**: {value}", "- ")
+        parts.append(" ".join(f"@{who}" for who in mobiles + user_ids))
+        text = self.with_keyword("\n\n".join(p for p in parts if p))
         return {"msgtype": "markdown",
-                "markdown": {"title": f"[{card.severity_zh}] {card.title}"[:100], "text": text(shown)},
+                "markdown": {"title": f"[{card.severity_zh}] {card.title}"[:100], "text": text},
                 "at": {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False}}
 
     def follow_up_message(self, card: Card, change: str) -> dict:
@@ -102,7 +90,3 @@ class DingTalkRobot(RobotAdapter):
                 f"[查看详情 Details]({card.url})")
         return {"msgtype": "markdown", "markdown": {"title": f"[{card.status_zh}] {card.title}"[:100],
                                                     "text": self.with_keyword(text)}}
-
-    @staticmethod
-    def _fits(text: str) -> bool:
-        return len(json.dumps({"markdown": {"text": text}}, ensure_ascii=False).encode()) < MAX_BYTES - 1000

@@ -42,10 +42,10 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import Card, Preview
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.feishu import api, inbound
-from chalicelib.platforms.feishu.cards import render
+from chalicelib.platforms.feishu.cards import MAX_BODY_BYTES, fitted, render
 
 UPDATE_TOKEN_SECONDS = 30 * 60  # a click's delayed-update token: 30 minutes, 2 uses
 UPDATE_TOKEN_USES = 2
@@ -114,12 +114,15 @@ class Feishu(Adapter):
 
     # -- cards ------------------------------------------------------------------------------
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
-        data = self._api("POST", "/open-apis/im/v1/messages", {
-            "receive_id": target, "msg_type": "interactive",
-            "content": json.dumps(render(self.offered(card)), ensure_ascii=False),
-            "uuid": hashlib.sha1(card_key.encode()).hexdigest()[:32]},
-            {"receive_id_type": "chat_id" if kind == "chat" else "open_id"})
+        data = self._api("POST", "/open-apis/im/v1/messages", _message(target, render(self.offered(card)), card_key),
+                         {"receive_id_type": "chat_id" if kind == "chat" else "open_id"})
         return inbound.MessageId(data["data"]["message_id"]).entry()
+
+    def preview(self, kind: str, card: Card) -> Preview:
+        shown = fitted(self.offered(card))
+        body = _message("oc_preview" if kind == "chat" else "ou_preview", render(shown), "preview")
+        return Preview(body, len(json.dumps(body, ensure_ascii=False).encode()), MAX_BODY_BYTES,
+                       "bytes of the request body", shown)
 
     def update_card(self, ref: dict, card: Card) -> dict:
         """Spend a live delayed-update token from a click first (it spares the message's 5/s PATCH
@@ -242,3 +245,9 @@ def _when_idle(call):
             if exc.platform_code != CHAT_BUSY or attempt == BUSY_TRIES - 1:
                 raise
             time.sleep(BUSY_WAIT * (attempt + 1))
+
+
+def _message(receive_id: str, card: dict, card_key: str) -> dict:
+    """The send-message body of a card; its uuid (from the card key) makes a retried send no second message."""
+    return {"receive_id": receive_id, "msg_type": "interactive", "content": json.dumps(card, ensure_ascii=False),
+            "uuid": hashlib.sha1(card_key.encode()).hexdigest()[:32]}

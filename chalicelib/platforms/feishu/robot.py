@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 
 from chalicelib.common import clock
 from chalicelib.core.cards import Card
@@ -43,6 +42,8 @@ class FeishuRobot(RobotAdapter):
     label = ("飞书群机器人", "Feishu group bot")
     Settings = Settings
     per_minute = 100
+    message_limit = MAX_BYTES
+    message_room = MAX_BYTES - 512  # what our JSON measures may differ from Feishu's count: a margin
     per_second = 5
     webhook_help = "https://open.feishu.cn/open-apis/bot/v2/hook/… (群设置 → 群机器人 → 添加机器人 → 自定义机器人)"
     errors, advice = ERRORS, SETUP
@@ -62,26 +63,21 @@ class FeishuRobot(RobotAdapter):
             code = THROTTLED if code == "9499" and "too many" in text.lower() else code
             raise self.refusal(code, text, answer.status)
 
-    def first_message(self, card: Card) -> dict:
-        calls = at_tags(card)
-
-        def message(shown: Card) -> dict:
-            facts = "\n".join(f"**{literal(label)}**: {literal(value)}" if label else literal(value)
-                              for label, value in robot.lines(shown))
-            blocks = [facts]
-            if shown.alert_count:
-                blocks.append(f"**{literal(shown.alert_count)}**\n" + "\n".join(
-                    literal(line) for line in robot.alert_lines(shown)))
-            if shown.more:
-                blocks.append(f"[{literal(shown.more)}]({shown.url})")
-            if shown.description:
-                blocks.append(literal(shown.description))
-            if calls:
-                blocks.append(calls)
-            return self._card(shown, f"[{shown.severity_zh} {shown.severity_en}] {shown.title}",
-                              TEMPLATE[shown.severity] if shown.status != "resolved" else "green", blocks)
-
-        return message(robot.fitted(card, lambda candidate: _fits(message(candidate))))
+    def compose(self, card: Card) -> dict:
+        facts = "\n".join(f"**{literal(label)}**: {literal(value)}" if label else literal(value)
+                          for label, value in robot.lines(card))
+        blocks = [facts]
+        if card.alert_count:
+            blocks.append(f"**{literal(card.alert_count)}**\n" + "\n".join(
+                literal(line) for line in robot.alert_lines(card)))
+        if card.more:
+            blocks.append(f"[{card.more}]({card.url})")
+        if card.description:
+            blocks.append(literal(card.description))
+        if calls := at_tags(card):
+            blocks.append(calls)
+        return self._card(card, f"[{card.severity_zh} {card.severity_en}] {card.title}",
+                          TEMPLATE[card.severity] if card.status != "resolved" else "green", blocks)
 
     def follow_up_message(self, card: Card, change: str) -> dict:
         color = "green" if card.status == "resolved" else "grey"
@@ -96,7 +92,3 @@ class FeishuRobot(RobotAdapter):
             "header": {"template": color, "title": {"tag": "plain_text", "content": title[:200]}},
             "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}},
                          {"tag": "action", "actions": [details]}]}}
-
-
-def _fits(message: dict) -> bool:
-    return len(json.dumps(message, ensure_ascii=False).encode()) < MAX_BYTES - 512

@@ -40,12 +40,21 @@ from chalicelib.core.callback import (
     Room,
     RoomPlan,
 )
-from chalicelib.core.cards import Card
+from chalicelib.core.cards import Card, Preview
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.inbound import stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom import api, suite
-from chalicelib.platforms.wecom.cards import parse_key, render, summary
+from chalicelib.platforms.wecom.cards import (
+    MAX_LINES,
+    SUMMARY_BYTES,
+    fitted,
+    parse_key,
+    render,
+    summary,
+    summary_shown,
+    summary_text,
+)
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
 
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
@@ -156,9 +165,8 @@ class WeCom(Adapter):
             return {"chat_id": target}
         task_id = "db" + hashlib.sha1(card_key.encode()).hexdigest()[:30]
         try:
-            data = self._api("POST", "/cgi-bin/message/send", {
-                "touser": target, "msgtype": "template_card", "agentid": self.agent_id,
-                "template_card": render(self.offered(card), task_id), "enable_duplicate_check": 0})
+            data = self._api("POST", "/cgi-bin/message/send",
+                             self._template_card(target, render(self.offered(card), task_id)))
         except Permanent as exc:
             if exc.platform_code != TASK_ID_USED:
                 raise
@@ -180,9 +188,26 @@ class WeCom(Adapter):
         if target in str(data.get("invaliduser", "")).split("|"):
             raise TargetGone(self.name, "invaliduser", "成员不存在或不在应用可见范围 (not in the app's visibility)")
 
+    def preview(self, kind: str, card: Card) -> Preview:
+        if kind == "chat":
+            shown = summary_shown(card)
+            body = self._summary("preview", summary_text(shown))
+            return Preview(body, len(body["markdown"]["content"].encode()), SUMMARY_BYTES,
+                           "bytes of the group summary's markdown", shown)
+        shown = fitted(self.offered(card))
+        body = self._template_card("preview", render(shown, "preview"))
+        return Preview(body, len(body["template_card"]["horizontal_content_list"]), MAX_LINES - 2,
+                       "content lines of the template card (horizontal_content_list)", shown)
+
+    def _summary(self, chat_id: str, markdown: str) -> dict:
+        return {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": markdown}}
+
+    def _template_card(self, user_id: str, template_card: dict) -> dict:
+        return {"touser": user_id, "msgtype": "template_card", "agentid": self.agent_id,
+                "template_card": template_card, "enable_duplicate_check": 0}
+
     def _post_summary(self, chat_id: str, card: Card) -> None:
-        self._api("POST", "/cgi-bin/appchat/send", {"chatid": chat_id, "msgtype": "markdown",
-                                                    "markdown": {"content": summary(card)}})
+        self._api("POST", "/cgi-bin/appchat/send", self._summary(chat_id, summary(card)))
 
     def update_card(self, ref: dict, card: Card) -> dict:
         """Spend the card's single-use update code; without a live one, the card's refresh button is the way."""

@@ -46,14 +46,10 @@ def parse_key(key: str) -> tuple[str, int | None, str] | None:
 
 
 def _lines(card: Card) -> list[dict]:
-    """The content lines of a fitted card: who and when, then its facts and alerts in priority order, then the
-    line saying what was left out, linking to the incident page (the status is the main title's desc)."""
-    lines = [{"keyname": "开始 Started", "value": card.started_at}]
-    if card.acted_by:
-        lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
-    if card.silenced_until:
-        silence = f" · ID {card.silence_id}" if card.silence_id else ""
-        lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
+    """The content lines of a fitted card: who and when (unless a template makes the custom area), then its
+    facts and alerts in priority order, then the line saying what was left out, linking to the incident page
+    (the status is the main title's desc)."""
+    lines = [] if card.templated else _when_and_who(card)
     lines += [_fact(key, value) for key, value in card.facts[:card.lead]]
     if card.alert_count:
         lines.append({"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]})
@@ -62,6 +58,16 @@ def _lines(card: Card) -> list[dict]:
     lines += [_fact(key, value) for key, value in card.facts[card.lead:]]
     if card.more:
         lines.append({"keyname": "更多 More", "value": card.more, "type": 1, "url": card.url})
+    return lines
+
+
+def _when_and_who(card: Card) -> list[dict]:
+    lines = [{"keyname": "开始 Started", "value": card.started_at}]
+    if card.acted_by:
+        lines.append({"keyname": "处理人 By", "value": card.acted_by[:MAX_VALUE]})
+    if card.silenced_until:
+        silence = f" · ID {card.silence_id}" if card.silence_id else ""
+        lines.append({"keyname": "屏蔽至 Silenced", "value": (card.silenced_until + silence)[:MAX_VALUE]})
     return lines
 
 
@@ -122,23 +128,27 @@ def literal(text: str) -> str:
 
 
 def summary(card: Card) -> str:
-    """The markdown a group chat gets (WeCom app groups cannot carry button cards): WeCom allows 2048
-    bytes, so the title is cut and the facts and first few alerts are those that fit, the rest counted on
-    the "+N more" line (the details link shows everything)."""
+    """The markdown a group chat gets (WeCom app groups cannot carry button cards)."""
+    return summary_text(summary_shown(card))
+
+
+def summary_shown(card: Card) -> Card:
+    """What a group summary shows of ``card`` within WeCom's 2048 bytes: the title cut, the facts and first
+    few alerts that fit, the rest counted on the "+N more" line (the details link shows everything)."""
     title = card.title if len(card.title) <= SUMMARY_TITLE else card.title[:SUMMARY_TITLE - 1] + "…"
-    head = [f"**[{card.severity_zh}] {literal(title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
-            f"> 开始 Started: {card.started_at}"]
+    brief = card.model_copy(update={"title": title, "alerts": card.alerts[:SUMMARY_ALERTS], "description": ""})
+    return fit(brief, lambda shown: len(summary_text(shown).encode("utf-8")) <= SUMMARY_BYTES)
+
+
+def summary_text(card: Card) -> str:
+    lines = [f"**[{card.severity_zh}] {literal(card.title)}**", f"> 状态 Status: {card.status_zh} {card.status_en}",
+             f"> 开始 Started: {card.started_at}"]
     if card.acted_by:
-        head.append(f"> 处理人 By: {literal(card.acted_by)}")
-
-    def text(shown: Card) -> str:
-        facts = [f"> {literal(key)}: {literal(value[:SUMMARY_TITLE])}" if key else f"> {literal(value[:SUMMARY_TITLE])}"
-                 for key, value in shown.facts]
-        alerts = [f"> {literal(shown.alert_count)}"] if shown.alert_count else []
-        alerts += [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}" for a in shown.alerts]
-        more = [f"[{shown.more}]({shown.url})"] if shown.more else []
-        return "\n".join(head + facts[:shown.lead] + alerts + facts[shown.lead:] + more
-                         + [f"[查看详情 Details]({shown.url})"])
-
-    brief = card.model_copy(update={"alerts": card.alerts[:SUMMARY_ALERTS], "description": ""})
-    return text(fit(brief, lambda shown: len(text(shown).encode("utf-8")) <= SUMMARY_BYTES))
+        lines.append(f"> 处理人 By: {literal(card.acted_by)}")
+    facts = [f"> {literal(key)}: {literal(value[:SUMMARY_TITLE])}" if key else f"> {literal(value[:SUMMARY_TITLE])}"
+             for key, value in card.facts]
+    alerts = [f"> {literal(card.alert_count)}"] if card.alert_count else []
+    alerts += [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}" for a in card.alerts]
+    more = [f"[{card.more}]({card.url})"] if card.more else []
+    details = f"[查看详情 Details]({card.url})"
+    return "\n".join(lines + facts[:card.lead] + alerts + facts[card.lead:] + more + [details])

@@ -35,6 +35,8 @@ class WeComRobot(RobotAdapter):
     label = ("企业微信群机器人", "WeCom group robot")
     Settings = Settings
     per_minute = 20
+    message_limit = message_room = MARKDOWN_BYTES
+    measured = "bytes of markdown.content"
     webhook_help = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… (群聊 → 群机器人 → 添加机器人)"
     errors, advice = ERRORS, SETUP
 
@@ -57,26 +59,16 @@ class WeComRobot(RobotAdapter):
                 "mentioned_mobile_list": mobiles}})
         return ref
 
-    def first_message(self, card: Card) -> dict:
+    def compose(self, card: Card) -> dict:
         calls = " ".join(f"<@{m.user_ids['wecom']}>" for m in card.mentions
                          if USER_ID.fullmatch(m.user_ids.get("wecom", "")))
+        title = f"**[{card.severity_zh} {card.severity_en}] {literal(card.title)}**"
+        parts = robot.markdown_parts(card, literal, title, lambda label, value: f"> {label}: {value}", "> ")
+        parts.append(calls)
+        return {"msgtype": "markdown", "markdown": {"content": self.with_keyword("\n".join(p for p in parts if p))}}
 
-        def content(shown: Card) -> str:
-            parts = [f"**[{shown.severity_zh} {shown.severity_en}] {literal(shown.title)}**",
-                     "\n".join(f"> {label}: {literal(value)}" if label else f"> {literal(value)}"
-                               for label, value in robot.lines(shown))]
-            if shown.alert_count:
-                parts.append(f"**{shown.alert_count}**\n" + "\n".join(
-                    f"> {literal(line)}" for line in robot.alert_lines(shown)))
-            if shown.more:
-                parts.append(f"[{shown.more}]({shown.url})")
-            if shown.description:
-                parts.append(literal(shown.description))
-            parts += [f"[查看详情 Details]({shown.url})", calls]
-            return self.with_keyword("\n".join(p for p in parts if p))
-
-        shown = robot.fitted(card, lambda candidate: len(content(candidate).encode()) <= MARKDOWN_BYTES)
-        return {"msgtype": "markdown", "markdown": {"content": _cut(content(shown), MARKDOWN_BYTES)}}
+    def size(self, message: dict) -> int:
+        return len(message["markdown"]["content"].encode())
 
     def follow_up_message(self, card: Card, change: str) -> dict:
         text = (f"**[{card.status_zh} {card.status_en}] {literal(card.title)}**\n> {literal(change)}\n"
