@@ -25,20 +25,25 @@ STATUS_TEXT = {"success": ("成功", "Success"), "failed": ("失败", "Failed"),
 REPORTED = "reported"  # the timeline entry of a report's first arrival
 
 
+def unsaved(report: Report) -> dict:
+    """The record a report's first arrival makes, as it is stored."""
+    now = clock.iso()
+    return {"id": report.record_id, "kind": REPORT_KIND, "status": Status.resolved.value, **_shown(report),
+            "version": 1, "created_at": now, "updated_at": now, "started_at": now, "reported_at": now,
+            "timeline": [incidents.entry(REPORTED, incidents.PRODUCER, "api")]}
+
+
 def ingest(report: Report) -> tuple[dict, bool]:
     """Keep a producer's report, or replace what an earlier one under its id shows; returns (record, changed)."""
-    shown = _shown(report)
     current = store.get(report.record_id)
     if current is None:
-        now = clock.iso()
-        record = {"id": report.record_id, "kind": REPORT_KIND, "status": Status.resolved.value, **shown,
-                  "version": 1, "created_at": now, "updated_at": now, "started_at": now, "reported_at": now,
-                  "timeline": [incidents.entry(REPORTED, incidents.PRODUCER, "api")]}
+        record = unsaved(report)
         try:
             store.create(record)
             return record, True
         except StorageConflict:
             pass  # kept concurrently: fall through to the update path
+    shown = _shown(report)
     return incidents.mutate(report.record_id, lambda record: _replace(record, shown), current)
 
 
