@@ -10,6 +10,7 @@ as an HTML entity, which Feishu's card markdown shows as the character itself.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -28,6 +29,7 @@ MARKUP = {ord(c): f"&#{ord(c)};" for c in "&<>*_~`[]()#:!\\|$+-"}
 LINE_BREAKS = {ord("\n"): " ", ord("\r"): " "}
 
 
+@functools.lru_cache(maxsize=4096)  # fitting a card tries its lines several times; translate is slow on them
 def literal(text: str) -> str:
     """``text`` for a ``lark_md`` element, to be shown as it is, on one line."""
     return text.translate(LINE_BREAKS).translate(MARKUP)
