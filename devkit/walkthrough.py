@@ -10,7 +10,10 @@ holds its seed guide (``<platform>/walkthrough.py``, listed in its registry entr
 run the same steps.
 
 Then each simulated group's custom robot (seed 004) is saved as a robot integration and gets an incident
-that @s the people. Last, an Alertmanager source for those people and groups: its push_url and the
+that @s the people. Each integration also previews the demo incident's card (``POST /integrations/{id}/preview``)
+and hands the answer to its simulator (``POST /<platform>/_sim/preview``), which checks it as the platform's
+API would and shows it in the page's 预览 Preview conversation with its size against the limit and what was cut.
+Last, an Alertmanager source for those people and groups: its push_url and the
 alertmanager.yml receiver are printed, and with ``--alertmanager URL --alertmanager-config PATH`` (the
 Alertmanager ``make run`` started) that Alertmanager is pointed at it, so ``amtool alert add …`` brings a
 card and 屏蔽 on the card leaves a silence in that Alertmanager.
@@ -28,14 +31,39 @@ from devkit.console import Console, create_integration
 from devkit.simulators import ROBOTS, SIMULATORS
 
 SETUPS = {name: setup for entry in SIMULATORS.values() for name, setup in entry.setups.items()}
+MOUNTS = {name: entry.simulator.mount_path.strip("/") for entry in SIMULATORS.values() for name in entry.setups}
+
+
+def demo_incident(incident_id: str, **fields) -> dict:
+    return {"id": incident_id, "title": "CPU > 95% on db-1", "severity": "critical",
+            "labels": {"service": "db", "region": "cn-hangzhou"}, "description": "load average 32 on db-1", **fields}
 
 
 def send_incident(queue_url: str, incident_id: str, members: list[str], chats: list[dict], **fields) -> None:
-    body = {"version": 1, "incident": {"id": incident_id, "title": "CPU > 95% on db-1", "severity": "critical",
-                                       "labels": {"service": "db", "region": "cn-hangzhou"},
-                                       "description": "load average 32 on db-1", **fields},
+    body = {"version": 1, "incident": demo_incident(incident_id, **fields),
             "targets": {"members": members, "chats": chats}}
     boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, ensure_ascii=False))
+
+
+def preview_cards(console: Console, integration_id: str, mount: str, kinds: tuple[str, ...] = ("user", "chat"),
+                  robot: str = "") -> list[str]:
+    """The demo incident's card through the integration as its platform would receive it (``POST
+    /integrations/{id}/preview``, nothing sent), handed to the simulator to check and show in its 预览 Preview
+    conversation (``POST /<mount>/_sim/preview``, for a robot the one named by its token); a line per card."""
+    lines = []
+    for kind in kinds:
+        status, answer = console.api("POST", f"/integrations/{integration_id}/preview",
+                                     {"incident": demo_incident("inc-preview-demo"), "to": kind})
+        if status != 200:
+            lines.append(f"preview of {integration_id} ({kind}) failed: {status} {answer.get('message', answer)}")
+            continue
+        kept = console.sim("POST", "/_sim/preview", {**answer, **({"robot": robot} if robot else {})}, platform=mount)
+        size = answer["size"]
+        verdict = (f"shown in {console.sim_url}/{mount}/ 预览 Preview" if kept.get("ok")
+                   else f"REFUSED {kept.get('code')} {kept.get('error')} ({kept.get('reason')})")
+        lines.append(f"preview of {integration_id} ({answer['to']}): {size['value']} / {size['limit']} {size['of']}, "
+                     f"{answer['more'] or 'nothing cut'} → {verdict}")
+    return lines
 
 
 def open_war_room(console: Console, integration_id: str, incident_id: str, paged: int) -> tuple[int, dict]:
@@ -87,6 +115,8 @@ def setup_robots(console: Console) -> list[dict]:
         state = console.sim("GET", "/_sim/state", platform=entry.simulator.mount_path.strip("/"))
         view = create_integration(console, entry.integration(state, console.sim_url))
         print(f"robot {entry.name}: integration {view['id']} ({view['name']})")
+        print("\n".join(preview_cards(console, view["id"], entry.simulator.mount_path.strip("/"), ("chat",),
+                                       robot=state["robots"][0]["token"])))
         targets.append({"integration_id": view["id"], "chat_id": "robot"})
     return targets
 
@@ -108,6 +138,7 @@ def main() -> None:
     for platform in args.platform or sorted(SETUPS):
         done = SETUPS[platform](console)
         print(json.dumps(done, ensure_ascii=False, indent=2))
+        print("\n".join(preview_cards(console, done["integration"]["id"], MOUNTS[platform])))
         chats = [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}] if done["group"] else []
         incident_id = f"inc-{platform}-{int(time.time())}"
         send_incident(queue_url, incident_id, done["people"], chats)
@@ -120,7 +151,8 @@ def main() -> None:
     source = create_alertmanager_source(console, members, all_chats + robots, args.alertmanager)
     if args.alertmanager and args.alertmanager_config:
         alertmanager.rewire(args.alertmanager, args.alertmanager_config, source["push_url"])
-    print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them\n")
+    print(f"incidents sent: open {args.sim}/ to see the cards, the war rooms, and click them; each platform's "
+          f"预览 Preview chat shows how its cards of the demo incident would look, their size and what was cut\n")
     print(alertmanager_steps(source["push_url"], args.alertmanager, args.alertmanager_config))
 
 

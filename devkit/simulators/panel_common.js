@@ -122,3 +122,37 @@
     });
     return html;
   }
+  // Previews (previews.py): the cards dutybridge's preview endpoint built, in a "预览 Preview" conversation,
+  // drawn by the panel's own rendering (``draw`` for the app's cards, robotMessages for a robot's) with
+  // buttons and links inert, each with what the preview said: its size against the limit and what was cut.
+  var PREVIEW_CHAT = "preview";
+  function previewChats(state, list) {
+    if ((state.previews || []).length) {
+      list.push({key: PREVIEW_CHAT, title: "预览 Preview", avatar: "预", sub: "卡片预览，不会发送 Card previews, nothing is sent"});
+    }
+    return list;
+  }
+  function previewMessages(state, draw) {
+    return state.previews.slice().reverse().map(function (p) {
+      var shown = p.shown, html = shown.kind === "robot"
+        ? robotMessages({now: state.now, robots: [Object.assign({}, shown.robot, {messages: [shown.message]})]}, shown.robot.chatKey)
+        : draw(shown);
+      return '<div class="preview" data-preview>' + previewInert(html) + previewLine(p) + "</div>";
+    }).join("");
+  }
+  function previewInert(html) {  // a preview's buttons, menus and links do nothing: there is no such message
+    return html.replace(/ data-(click|act)="[^"]*"/g, " disabled").replace(/ href="[^"]*"/g, "");
+  }
+  function previewLine(p) {
+    var cut = p.cut || {}, parts = [esc(p.platform || "?") + (p.to ? " → " + esc(p.to) : "")];
+    parts.push(p.size ? "大小 Size " + p.size.value + " / " + p.size.limit + " (" + esc(p.size.of) + ")"
+      : "请求体 Body " + p.bytes + " bytes");
+    parts.push(p.more ? "<b>" + esc(p.more) + "</b>" : "未截断 Nothing cut");
+    var left = [];
+    if ((cut.facts || []).length) { left.push("字段 facts: " + esc(cut.facts.join(", "))); }
+    if (cut.alerts) { left.push("告警 alerts: " + cut.alerts); }
+    if (cut.description) { left.push("描述 description: " + cut.description + " 字 chars"); }
+    if (left.length) { parts.push("省略 Left out — " + left.join(" · ")); }
+    if (p.template_error) { parts.push('<span class="bad">模板错误 Template error: ' + esc(p.template_error) + "</span>"); }
+    return '<div class="meta preview-line">' + parts.join(" · ") + "</div>";
+  }

@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar
 from devkit.simulators import ratelimit
 from devkit.simulators.control import ControlError, control_post
 from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.previews import PreviewRefused, Submitted, wire_size
 
 
 def hmac_sha256_b64(key: bytes, message: bytes) -> str:
@@ -133,14 +134,19 @@ class Robots:
         return over
 
     def record(self, robot: Robot, shown: Shown, body: dict[str, Any], now: float) -> dict[str, Any]:
-        message = {"at": now, "msgtype": shown.msgtype, "title": shown.title, "text": shown.text,
-                   "buttons": shown.buttons, "mentions": [m.public() for m in shown.mentions],
-                   "atAll": shown.at_all, "body": body}
+        message = message_view(shown, body, now)
         robot.messages.append(message)
         return message
 
     def public(self) -> list[dict[str, Any]]:
         return [robot.public(self.webhook_of(robot.token)) for robot in self.by_token.values()]
+
+
+def message_view(shown: Shown, body: dict[str, Any], now: float) -> dict[str, Any]:
+    """A message as the page shows it in the group."""
+    return {"at": now, "msgtype": shown.msgtype, "title": shown.title, "text": shown.text,
+            "buttons": shown.buttons, "mentions": [m.public() for m in shown.mentions],
+            "atAll": shown.at_all, "body": body}
 
 
 def new_token(hex_chars: int = 64, seed: str = "") -> str:
@@ -196,6 +202,27 @@ class RobotWebhook:
 
     def _shown(self, body: dict[str, Any]) -> Shown:
         raise NotImplementedError
+
+    def _message_checks(self, robot: Robot, size: int, body: dict[str, Any]) -> None:
+        """The checks ``_admit`` runs on the message itself (size, keyword, type), not on the call."""
+        raise NotImplementedError
+
+    def preview(self, preview: Submitted) -> dict[str, Any]:
+        """A previewed message checked as the robot's webhook checks a message (the robot named, else the
+        first: its keyword applies), and shown as its group would see it; nothing is posted."""
+        robots = self.robots.by_token
+        robot = robots.get(preview.robot) if preview.robot else next(iter(robots.values()), None)
+        if robot is None:
+            raise ControlError(404, f"no robot {preview.robot or ''} on this simulator")
+        try:
+            self._message_checks(robot, wire_size(preview.payload), preview.payload)
+        except RobotRefused as refused:
+            answer = refused.answer
+            message = str(answer.get("msg") or answer.get("errmsg") or refused.reason)
+            raise PreviewRefused(str(answer[self.code_field]), message, answer, refused.reason) from refused
+        view = robot.public(self.robots.webhook_of(robot.token))
+        return {"kind": "robot", "robot": {**view, "messages": []},
+                "message": message_view(self._shown(preview.payload), preview.payload, self.sim.now())}
 
     def send(self, request: Request) -> Response:
         sim = self.sim

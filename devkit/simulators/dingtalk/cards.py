@@ -127,8 +127,19 @@ class CardPlatform:
         return {"success": True, "result": dict(self.callbacks[key])}
 
     def create_and_deliver(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        card = self.checked(body, now)
+        card.spaces = [self._deliver(space_type, space_id, body, card.user_id_type)
+                       for space_type, space_id in parse_open_space_id(body["openSpaceId"])]
+        self.cards[card.out_track_id] = card
+        delivered = [{k: v for k, v in r.items() if k != "key"} for r in card.spaces]
+        out_track_id = card.out_track_id
+        return {"success": True, "result": {"outTrackId": out_track_id, "deliverResults": delivered}}
+
+    def checked(self, body: Any, now: float) -> Card:
+        """A createAndDeliver body checked up to its deliveries: the card it makes, delivered nowhere yet
+        (a preview stops here)."""
         out_track_id = self._check_header_fields(body)
-        spaces = parse_open_space_id(body.get("openSpaceId"))
+        parse_open_space_id(body.get("openSpaceId"))
         if body.get("cardData") is None:
             raise bad("param.cardPublicDataEmpty", "cardData is required")
         public = param_map_of(body["cardData"], "cardData")
@@ -138,12 +149,8 @@ class CardPlatform:
             raise bad("param.userIdNotExist", f"creator {creator} is not in the org")
         private = self._private_data(body.get("privateData"), id_type)
         callback_type = self._check_callback(body)
-        results = [self._deliver(space_type, space_id, body, id_type) for space_type, space_id in spaces]
-        card = Card(out_track_id, body["cardTemplateId"], callback_type, text_field(body, "callbackRouteKey") or None,
-                    id_type, public, private, results, now)
-        self.cards[out_track_id] = card
-        delivered = [{k: v for k, v in r.items() if k != "key"} for r in results]
-        return {"success": True, "result": {"outTrackId": out_track_id, "deliverResults": delivered}}
+        return Card(out_track_id, body["cardTemplateId"], callback_type, text_field(body, "callbackRouteKey") or None,
+                    id_type, public, private, [], now)
 
     def update(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         out_track_id = text_field(body, "outTrackId")

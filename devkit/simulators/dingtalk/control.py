@@ -69,6 +69,7 @@ class ControlApi:
                 "templates": {tid: t.public() for tid, t in sim.cards.templates.items()},
                 "callbacks": {k: dict(v) for k, v in sim.cards.callbacks.items()},
                 "cards": sim.cards.by_space(), "robots": sim.robots.robots.public(),
+                "previews": sim.previews.public(),
                 "faults": sim.faults.public(),
                 "deliveries": list(sim.journal.deliveries), "rejections": list(sim.journal.rejections),
                 "calls": dict(sim.calls), **sim.limits.public(),

@@ -88,26 +88,42 @@ class DingTalkRobots(RobotWebhook):
         robot = self.robots.by_token.get(token)
         if robot is None:
             raise refusal(300005, "token is not exist")
-        if len(request.body) > MAX_BYTES:
-            raise refusal(460101, "message too long, exceed 20000 bytes")
+        self._check_size(len(request.body))
         body = request.json()
         if not isinstance(body, dict):
             raise refusal(40035, "缺少参数 json", "body is not a JSON object")
         security = robot.security
         if security.secret:
             self._check_sign(request.query, security.secret, now)
-        if security.keywords and not keyword_found(self._texts(body), security.keywords):
-            raise refusal(310000, "keywords not in content" + MORE)
+        self._check_keyword(security, body)
         if security.ips and not ip_allowed(request.client, security.ips):
             raise refusal(310000, f"ip {request.client} not in whitelist" + MORE)
-        if body.get("msgtype") not in MSGTYPES or not isinstance(body.get(body.get("msgtype")), dict):
-            raise refusal(400105, "不支持发送的消息类型", f"msgtype {body.get('msgtype')!r} or its object missing")
+        self._check_type(body)
         if now < robot.blocked_until:
             raise refusal(130101, "send too fast, exceed 20 times per minute", "blocked for 10 minutes")
         if self.robots.over_limit(robot, now):
             robot.blocked_until = now + BLOCK_SECONDS
             raise refusal(130101, "send too fast, exceed 20 times per minute", "over 20 a minute: blocked")
         return robot, body
+
+    def _message_checks(self, robot: Robot, size: int, body: dict[str, Any]) -> None:
+        self._check_size(size)
+        self._check_keyword(robot.security, body)
+        self._check_type(body)
+
+    @staticmethod
+    def _check_size(size: int) -> None:
+        if size > MAX_BYTES:
+            raise refusal(460101, "message too long, exceed 20000 bytes", f"body of {size} bytes")
+
+    def _check_keyword(self, security: Security, body: dict[str, Any]) -> None:
+        if security.keywords and not keyword_found(self._texts(body), security.keywords):
+            raise refusal(310000, "keywords not in content" + MORE)
+
+    @staticmethod
+    def _check_type(body: dict[str, Any]) -> None:
+        if body.get("msgtype") not in MSGTYPES or not isinstance(body.get(body.get("msgtype")), dict):
+            raise refusal(400105, "不支持发送的消息类型", f"msgtype {body.get('msgtype')!r} or its object missing")
 
     @staticmethod
     def _check_sign(query: dict[str, str], secret: str, now: float) -> None:

@@ -66,6 +66,7 @@ from devkit.simulators.dingtalk.org import (
 from devkit.simulators.dingtalk.robot import DingTalkRobots
 from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
+from devkit.simulators.previews import PreviewRefused, Previews, Submitted
 from devkit.simulators.tokens import TOKEN_TTL, TokenFamily
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
@@ -99,6 +100,7 @@ class DingTalkSimulator(PlatformSimulator):
         self.outbound_timeout = outbound_timeout
         self.legacy_event_query = legacy_event_query
         self.robots = DingTalkRobots(self)
+        self.previews = Previews(self.lock, self.now, lambda payload: "cardTemplateId" not in payload, self._preview)
 
     @property
     def api_base(self) -> str:
@@ -138,6 +140,7 @@ class DingTalkSimulator(PlatformSimulator):
             self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False,
                           scope="qyapi_get_member_by_mobile"),
             *self.robots.routes(),
+            *self.previews.routes(),
             Route(ANY, r"/oapi/topapi/(?P<method>.+)", self._unknown_topapi),
             Route(ANY, r"/api/.*", self._unknown_api),
             *ControlApi(self).routes(),
@@ -227,6 +230,16 @@ class DingTalkSimulator(PlatformSimulator):
             raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret",
                            reason="bad appKey/appSecret")
         return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
+
+    def _preview(self, preview: Submitted) -> dict[str, Any]:
+        """A previewed createAndDeliver body (or robot message) checked as creating the card would be, not
+        delivered."""
+        if preview.for_robot:
+            return self.robots.preview(preview)
+        try:
+            return {"kind": "app", "card": self.cards.checked(preview.payload, self.now()).view()}
+        except ApiError as exc:
+            raise PreviewRefused(exc.code, exc.message, exc.body(), exc.reason) from exc
 
     def _gettoken(self, request: Request) -> dict[str, Any]:
         key, secret = request.query.get("appkey"), request.query.get("appsecret")

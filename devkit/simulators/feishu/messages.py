@@ -81,6 +81,15 @@ class Messages:
             self.by_uuid[uuid] = (message.message_id, now)
         return message.data(self.app)
 
+    def preview(self, body: dict[str, Any], to: str, size: int, now: float) -> dict[str, Any]:
+        """A send body checked as ``send`` checks it, short of its receiver and uuid (the call's, not the
+        card's): the message as a chat would show it; nothing is sent."""
+        _, _, msg_type, _ = self._send_fields({"receive_id_type": "chat_id" if to == "chat" else "open_id"}, body)
+        if size > MAX_BODY_BYTES:
+            raise too_long()
+        content = self._content(msg_type, body["content"])
+        return Message("preview", "", "preview", msg_type, content, now, now).public()
+
     def patch(self, message_id: str, body: dict[str, Any], size: int, now: float) -> dict[str, Any]:
         message = self.messages.get(message_id)
         if message is None:

@@ -94,8 +94,7 @@ class FeishuRobots(RobotWebhook):
         robot = self.robots.by_token.get(request.params["hook"])
         if robot is None:
             raise refusal(19001, "param invalid: incoming webhook access token invalid")
-        if len(request.body) > MAX_BYTES:
-            raise refusal(9499, "Bad Request", f"body of {len(request.body)} bytes is over 20 KB")
+        self._check_size(len(request.body))
         body = request.json()
         if not isinstance(body, dict):
             raise refusal(9499, "Bad Request", "body is not a JSON object")
@@ -107,14 +106,27 @@ class FeishuRobots(RobotWebhook):
                 raise refusal(19021, "sign match fail or timestamp is not within one hour from current time")
         if security.ips and not ip_allowed(request.client, security.ips):
             raise refusal(19022, "Ip Not Allowed")
+        self._check_content(security, body)
+        if self.robots.over_limit(robot, now):
+            raise refusal(11232, "frequency limited", "over 100 a minute or 5 a second")
+        return robot, body
+
+    def _message_checks(self, robot: Robot, size: int, body: dict[str, Any]) -> None:
+        self._check_size(size)
+        self._check_content(robot.security, body)
+
+    @staticmethod
+    def _check_size(size: int) -> None:
+        if size > MAX_BYTES:
+            raise refusal(9499, "Bad Request", f"body of {size} bytes is over 20 KB")
+
+    def _check_content(self, security: Security, body: dict[str, Any]) -> None:
+        """The keyword, then the message type and its content."""
         if security.keywords and not keyword_found(self._texts(body), security.keywords):
             raise refusal(19024, "Key Words Not Found")
         content = body.get("card") if body.get("msg_type") == "interactive" else body.get("content")
         if body.get("msg_type") not in MSG_TYPES or not isinstance(content, dict):
             raise refusal(9499, "Bad Request", f"msg_type {body.get('msg_type')!r} or its content missing")
-        if self.robots.over_limit(robot, now):
-            raise refusal(11232, "frequency limited", "over 100 a minute or 5 a second")
-        return robot, body
 
     @staticmethod
     def _texts(body: dict[str, Any]) -> list[str]:

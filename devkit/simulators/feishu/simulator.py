@@ -75,6 +75,7 @@ from devkit.simulators.feishu.oauth import COOKIE, OAuth
 from devkit.simulators.feishu.robot import FeishuRobots
 from devkit.simulators.feishu.tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
 from devkit.simulators.http import ANY, Request, Response, Route, json_response, text_response
+from devkit.simulators.previews import PreviewRefused, Previews, Submitted, wire_size
 
 Handler = Callable[[Request, Any], dict[str, Any]]
 
@@ -100,6 +101,7 @@ class FeishuSimulator(PlatformSimulator):
         self.tenant_tokens, self.app_tokens = TokenPool("t-"), TokenPool("t-")
         self.toasts: list[dict[str, Any]] = []
         self.robots = FeishuRobots(self)
+        self.previews = Previews(self.lock, self.now, lambda payload: "receive_id" not in payload, self._preview)
         self.event_url: str | None = None
         self.card_url: str | None = None
         self.outbound_timeout, self.member_add_seconds = outbound_timeout, member_add_seconds
@@ -121,7 +123,7 @@ class FeishuSimulator(PlatformSimulator):
                     "groups": [g.public() for g in self.directory.groups.values()],
                     "p2pChats": {u.open_id: self.directory.p2p_chat_id(u) for u in self.directory.users.values()},
                     "messages": self.messages.by_space(), "toasts": list(self.toasts),
-                    "robots": self.robots.robots.public(),
+                    "robots": self.robots.robots.public(), "previews": self.previews.public(),
                     "consentUser": self.oauth.consent_user, "faults": self.faults.public(),
                     "limits": self.limits.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -130,6 +132,7 @@ class FeishuSimulator(PlatformSimulator):
         tenant, user, app = "tenant", "user", "app"
         return [
             *self.robots.routes(),
+            *self.previews.routes(),
             self._api("POST", "/auth/v3/tenant_access_token/internal", lambda r, _: self._token(
                 r, self.tenant_tokens, "tenant_access_token"), limited=False),
             self._api("POST", "/auth/v3/app_access_token/internal", lambda r, _: self._token(
@@ -238,6 +241,16 @@ class FeishuSimulator(PlatformSimulator):
         finally:
             with self.lock:
                 self.chats.adding.discard(group.chat_id)
+
+    def _preview(self, preview: Submitted) -> dict[str, Any]:
+        """A previewed im/v1/messages body (or robot message) checked as sending it would be, not sent."""
+        if preview.for_robot:
+            return self.robots.preview(preview)
+        try:
+            return {"kind": "app", "message": self.messages.preview(
+                preview.payload, preview.to, wire_size(preview.payload), self.now())}
+        except FeishuError as exc:
+            raise PreviewRefused(str(exc.code), str(exc.payload.get("msg")), exc.payload, exc.reason) from exc
 
     def _authorize(self, request: Request) -> Response:
         pairs = (part.strip().split("=", 1) for part in (request.header("cookie") or "").split(";") if "=" in part)

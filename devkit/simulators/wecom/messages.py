@@ -92,14 +92,9 @@ class Messages:
 
     def send(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         """``POST /cgi-bin/message/send``."""
-        check_agent(self.corp, body)
-        msgtype, payload = message_payload(body, APP_TYPES)
+        msgtype, payload = self.checked(body)
         users, invalid, parties, tags = self._recipients(body)
         callback_card = msgtype == "template_card" and is_callback_card(payload)
-        if callback_card and self.corp.callback_url is None:
-            raise WeComError(43012, "app need to set callback url", "callback cards need 接收消息 configured")
-        if callback_card and payload["task_id"] in self.task_ids:
-            raise WeComError(42014, TASK_ID_REFUSED, f"task_id {payload['task_id']} was used before")
         if not users:
             raise WeComError(81013, "user & party & tag all invalid", "no valid recipient",
                              invaliduser="|".join(invalid), invalidparty="|".join(parties), invalidtag="|".join(tags))
@@ -113,6 +108,17 @@ class Messages:
             self.task_ids.add(payload["task_id"])
             answer["response_code"] = self.codes.mint(payload["task_id"], "send", now)
         return answer
+
+    def checked(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A send body's agent and message checked as ``send`` checks them (a preview stops here)."""
+        check_agent(self.corp, body)
+        msgtype, payload = message_payload(body, APP_TYPES)
+        callback_card = msgtype == "template_card" and is_callback_card(payload)
+        if callback_card and self.corp.callback_url is None:
+            raise WeComError(43012, "app need to set callback url", "callback cards need 接收消息 configured")
+        if callback_card and payload["task_id"] in self.task_ids:
+            raise WeComError(42014, TASK_ID_REFUSED, f"task_id {payload['task_id']} was used before")
+        return msgtype, payload
 
     def _recipients(self, body: dict[str, Any]) -> tuple[list[User], list[str], list[str], list[str]]:
         """Valid members, then the invalid userids, departments and tags."""

@@ -73,6 +73,13 @@ class WeComRobots(RobotWebhook):
         body = request.json()
         if not isinstance(body, dict):
             raise refusal(40058, "Warning: wrong json format. invalid Request Parameter", "body is not JSON")
+        self._message_checks(robot, len(request.body), body)
+        if self.robots.over_limit(robot, now):
+            raise refusal(45009, "api freq out of limit", "over 20 a minute")
+        return robot, body
+
+    def _message_checks(self, robot: Robot, size: int, body: dict[str, Any]) -> None:
+        """The message type, then its content's size (WeCom has no keyword and counts only the content)."""
         msgtype = body.get("msgtype")
         part = body.get(str(msgtype))
         if msgtype not in MSGTYPES or not isinstance(part, dict):
@@ -82,9 +89,6 @@ class WeComRobots(RobotWebhook):
         limit = MAX_BYTES.get(str(msgtype))
         if limit and len(str(part.get("content") or "").encode()) > limit:
             raise refusal(40058, f"{msgtype}.content exceed max length {limit}. invalid Request Parameter")
-        if self.robots.over_limit(robot, now):
-            raise refusal(45009, "api freq out of limit", "over 20 a minute")
-        return robot, body
 
     def _shown(self, body: dict[str, Any]) -> Shown:
         msgtype = body["msgtype"]

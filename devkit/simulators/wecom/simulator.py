@@ -81,13 +81,14 @@ from typing import Any, Callable
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.previews import PreviewRefused, Previews, Submitted
 from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.apps import SELF_BUILT, AppView, view_for_token
-from devkit.simulators.wecom.chats import AppChats
+from devkit.simulators.wecom.chats import CHAT_TYPES, AppChats
 from devkit.simulators.wecom.control import MOUNT_PATH, ControlApi, panel_html
 from devkit.simulators.wecom.corp import Corp, Directory, Org, Suite, User, default_users, demo_org
 from devkit.simulators.wecom.gate import FAULT_KINDS, WRONG_JSON, Limits, WeComError, fault_error
-from devkit.simulators.wecom.messages import Messages
+from devkit.simulators.wecom.messages import Message, Messages, message_payload
 from devkit.simulators.wecom.oauth import COOKIE, OAuth
 from devkit.simulators.wecom.robot import WeComRobots
 from devkit.simulators.wecom.suite import SuiteService
@@ -125,6 +126,8 @@ class WeComSimulator(PlatformSimulator):
         home_org = Org(self.corp.corp_id, self.corp.corp_name, self.directory, HOME_SUITE_AGENT_ID)
         self.suite = SuiteService(suite or Suite(), [home_org, *(orgs if orgs is not None else [demo_org()])])
         self.robots = WeComRobots(self)
+        self.previews = Previews(self.lock, self.now, lambda payload: not {"agentid", "chatid"} & payload.keys(),
+                                 self._preview)
         self.ticket_interval = ticket_interval  # seconds between suite_ticket pushes once the URL is saved
 
     def views(self) -> list[AppView]:
@@ -146,7 +149,7 @@ class WeComSimulator(PlatformSimulator):
             return {"corp": self.corp.public(), "apiBase": self.api_base, "oauthBase": self.oauth_base, "now": now,
                     "users": [u.public() for u in self.directory.users.values()],
                     "chats": [c.public() for c in self.chats.chats.values()], **self.messages.public(now),
-                    "robots": self.robots.robots.public(),
+                    "robots": self.robots.robots.public(), "previews": self.previews.public(),
                     "consentUser": self.oauth.consent_user, "limits": self.limits.public(),
                     "suite": self.suite.public(now), "faults": self.faults.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -155,6 +158,7 @@ class WeComSimulator(PlatformSimulator):
         suite, now = self.suite, self.now
         return [
             *self.robots.routes(),
+            *self.previews.routes(),
             self._api("GET", "/gettoken", lambda _, r, __: self._gettoken(r.query), auth=None),
             self._api("POST", "/message/send", lambda app, _, body: app.messages.send(body, now())),
             self._api("POST", "/message/update_template_card",
@@ -209,6 +213,22 @@ class WeComSimulator(PlatformSimulator):
             self.suite.check_token(request.query.get("suite_access_token"), self.now())
         self.limits.check_api(api, self.now())
         return app
+
+    def _preview(self, preview: Submitted) -> dict[str, Any]:
+        """A previewed message/send body (appchat/send for a group's summary, or a robot message) checked as
+        sending it would be, not sent."""
+        if preview.for_robot:
+            return self.robots.preview(preview)
+        payload = preview.payload  # its AgentId says which app (the self-built one, or the suite's in a corp)
+        app = next((v for v in self.views() if v.corp.agent_id == str(payload.get("agentid"))), self.home)
+        try:
+            msgtype, content = (message_payload(payload, CHAT_TYPES) if "chatid" in payload
+                                else app.messages.checked(payload))
+        except WeComError as exc:
+            raise PreviewRefused(str(exc.errcode), exc.errmsg, {"errcode": exc.errcode, "errmsg": exc.errmsg},
+                                 exc.reason) from exc
+        shown = Message("preview", "preview", "app", msgtype, dict(content), self.now())
+        return {"kind": "app", "message": shown.public()}
 
     def _gettoken(self, query: dict[str, str]) -> dict[str, Any]:
         if not query.get("corpid"):
