@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from chalicelib.core import incidents, templates
-from chalicelib.core.models import Action, Status
+from chalicelib.core.models import Action, Status, is_report
 from chalicelib.core.wording import (
     ACTION_TEXT,
     ALERT_STATUS_TEXT,
@@ -194,7 +194,12 @@ def ordered_labels(labels: dict[str, str], order: list[str]) -> tuple[list[tuple
 
 def build(incident: dict, integration_id: str, integration_settings: dict | None = None) -> Card:
     """The card for ``incident`` as seen through ``integration_id``, whose settings (read when not given) say
-    which labels come first, or give the template of the card's title and lines."""
+    which labels come first, or give the template of the card's title and lines. A report has a card of its
+    own, the same on every integration."""
+    if is_report(incident):
+        from chalicelib.core import reports  # builds its card from this module's Card
+
+        return reports.card(incident, integration_id)
     if integration_settings is None:
         integration_settings = (integrations.get(integration_id) or {}).get("settings", {})
     page = incident_page(integration_id, incident["id"])

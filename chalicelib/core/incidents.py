@@ -11,7 +11,7 @@ from typing import Callable
 
 from chalicelib.common import clock
 from chalicelib.common.errors import Conflict, InvalidInput, NotFound, StorageConflict
-from chalicelib.core.models import SILENCE_RANGE, Action, IncidentFields, Status, silence_minutes_ok
+from chalicelib.core.models import SILENCE_RANGE, Action, IncidentFields, Status, is_report, silence_minutes_ok
 from chalicelib.store import incidents as store
 
 RANK = {Status.triggered.value: 0, Status.acknowledged.value: 1, Status.resolved.value: 2}
@@ -21,6 +21,7 @@ DEFAULT_SILENCE_MINUTES = 120
 MAX_TIMELINE = 300
 _CAS_ATTEMPTS = 8
 NOT_SILENCED = "故障未被屏蔽 (incident is not silenced)"
+NOT_ACTED_ON = "报告仅供查看，不能认领、关闭、屏蔽或开作战室 (a report is not acted on)"
 
 
 def get(incident_id: str) -> dict:
@@ -128,7 +129,14 @@ def act(incident_id: str, action: Action, member: dict, source: str,
     return mutate(incident_id, change)[0]
 
 
+def check_actionable(incident: dict) -> None:
+    """A report (core.reports) is shown, never handled: every action and war room on it is refused."""
+    if is_report(incident):
+        raise Conflict(NOT_ACTED_ON)
+
+
 def check_allowed(incident: dict, action: Action) -> None:
+    check_actionable(incident)
     status = incident["status"]
     if status == Status.resolved.value:
         raise Conflict(_refusal(incident, "resolved", "关闭"))

@@ -6,8 +6,9 @@ import enum
 import hashlib
 import re
 from typing import Annotated, Literal, Optional
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from chalicelib.common.ids import ID_PATTERN
 
@@ -21,6 +22,22 @@ SILENCE_RANGE = (f"屏蔽时长须在 1 到 {MAX_SILENCE_MINUTES} 分钟之间 "
                  f"(minutes must be between 1 and {MAX_SILENCE_MINUTES}, 7 days)")
 # started_at outside these years is a mistake, and would not render as a local time either.
 FIRST_YEAR, LAST_YEAR = 1970, 2999
+# A report is kept in the incidents table under ``report.<its id>``: no incident, and no source's incidents
+# (``<source id>.<group>.<n>``), may take an id under that prefix, so the two never meet.
+REPORT_KIND = "report"
+REPORT_PREFIX = "report."
+MAX_REPORT_ID = 128 - len(REPORT_PREFIX)  # the record's id stays within ID_PATTERN's 128 characters
+RESERVED_ID = f"ids starting with {REPORT_PREFIX!r} are kept for reports"
+
+
+def reserved_id(value: str) -> bool:
+    """Whether ``value``, or the ids made from it with a dot after it, would fall under REPORT_PREFIX."""
+    return (value + ".").startswith(REPORT_PREFIX)
+
+
+def is_report(record: dict) -> bool:
+    """Whether an incidents-table record is a report (core.reports) rather than an incident."""
+    return record.get("kind") == REPORT_KIND
 
 
 def silence_minutes_ok(minutes: object) -> bool:
@@ -73,6 +90,13 @@ class IncidentFields(Strict):
             raise ValueError("image_url must be an http:// or https:// address")
         return value
 
+    @field_validator("id")
+    @classmethod
+    def _not_a_report_id(cls, value: str) -> str:
+        if reserved_id(value):
+            raise ValueError(RESERVED_ID)
+        return value
+
     @field_validator("started_at")
     @classmethod
     def _iso_time(cls, value: str | None) -> str | None:
@@ -100,12 +124,57 @@ class Targets(Strict):
     chats: list[ChatTarget] = Field(default_factory=list, max_length=100)
 
 
+def web_link(value: str | None) -> str:
+    """An http(s) URL the platforms can open (and fetch, for a picture), or "" for none."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+class Report(Strict):
+    """A scheduled report (README, "Reports"): shown once as a notice card, nothing to act on."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_REPORT_ID)
+    kind: Literal["dashboard", "dataset_sync", "chart_alarm"]  # DataWind's 仪表盘订阅, 数据集同步结果, 图表监控报警
+    title: str = Field(min_length=1, max_length=512)
+    text: str = Field(default="", max_length=8000)
+    status: Literal["success", "failed"] | None = None
+    image_url: str | None = Field(default="", max_length=2048)  # the picture (a dashboard's screenshot)
+    url: str | None = Field(default="", max_length=2048)  # where the report opens in DataWind
+
+    @field_validator("image_url", "url")
+    @classmethod
+    def _web_links(cls, value: str | None) -> str:
+        return web_link(value)
+
+    @property
+    def record_id(self) -> str:
+        """The id it is kept under in the incidents table."""
+        return REPORT_PREFIX + self.id
+
+
 class Notification(Strict):
-    """The SQS message producers send (README, "Admin API": the same body as POST /incidents)."""
+    """The SQS message producers send (README, "Admin API": the same body as POST /incidents): an incident,
+    or a report (README, "Reports")."""
 
     version: Literal[1]
-    incident: IncidentFields
+    incident: IncidentFields | None = None
+    report: Report | None = None
     targets: Targets = Field(default_factory=Targets)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> "Notification":
+        if (self.incident is None) == (self.report is None):
+            raise ValueError("give exactly one of incident or report")
+        return self
+
+    @property
+    def subject_id(self) -> str:
+        """The id its record is kept (and looked up by GET /incidents/{id}) under."""
+        return self.report.record_id if self.report else self.incident.id
 
 
 class ActionRequest(Strict):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from chalicelib.common import clock, queues
 from chalicelib.common.config import settings as app_settings
 from chalicelib.common.errors import NotFound, Paced, Permanent, PlatformError, QuotaExhausted
-from chalicelib.core import cards, incidents, wording
-from chalicelib.core.models import DeliveryJob, RoomJob
+from chalicelib.core import cards, incidents, reports, wording
+from chalicelib.core.models import DeliveryJob, RoomJob, is_report
 from chalicelib.delivery import quota
 from chalicelib.platforms.base import Adapter, CommonSettings
 from chalicelib.store import deliveries, ephemeral, people
@@ -178,8 +178,7 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
     if not found:
         return None
     found.sort(key=lambda i: (i["status"] == "resolved", i.get("started_at") or ""))
-    lines = [(f"[{wording.SEVERITY_TEXT[i['severity']][0]}] {wording.STATUS_TEXT[i['status']][0]}", i["title"])
-             for i in found[:DIGEST_LINES]]
+    lines = [(f"[{wording.SEVERITY_TEXT[i['severity']][0]}] {_state(i)}", i["title"]) for i in found[:DIGEST_LINES]]
     if len(found) > DIGEST_LINES:
         lines[-1] = ("…", f"另有 {len(found) - DIGEST_LINES + 1} 条 (and {len(found) - DIGEST_LINES + 1} more)")
     worst = "warning" if any(i["severity"] == "warning" for i in found) else "info"
@@ -192,6 +191,11 @@ def _digest_card(job: DeliveryJob, folded: list[str], settings: CommonSettings) 
         worst = "critical" if any(i["severity"] == "critical" for i in found) else worst
     return _notice_card(job, title=f"告警摘要 {len(found)} 条 (Digest of {len(found)} alerts)", severity=worst,
                         description=why, lines=lines, at=clock.iso(started))
+
+
+def _state(incident: dict) -> str:
+    """Where a digest's line stands: an incident's status, a report's outcome."""
+    return reports.status_text(incident)[0] if is_report(incident) else wording.STATUS_TEXT[incident["status"]][0]
 
 
 def _warning_card(job: DeliveryJob, adapter) -> cards.Card:

@@ -26,6 +26,8 @@ def chat(item: dict) -> dict:
 
 # What an incident from a source adds: where it came from, its alerts, its silence there, its predecessor.
 SOURCE_FIELDS = ("source", "alert_group", "alerts", "links", "image_url", "silence", "previous_incident_id")
+# What a report (core.reports) adds: its kind, its own id, kind and outcome, and when it last came.
+REPORT_FIELDS = ("kind", "report", "reported_at")
 
 
 def incident(item: dict) -> dict:
@@ -34,7 +36,7 @@ def incident(item: dict) -> dict:
         "description": item.get("description", ""), "labels": item.get("labels", {}), "url": item.get("url", ""),
         "started_at": item.get("started_at"), "silenced_until": item.get("silenced_until"),
         "timeline": item.get("timeline", []), "war_rooms": item.get("war_rooms", {}),
-        **{name: item[name] for name in SOURCE_FIELDS if item.get(name)},
+        **{name: item[name] for name in SOURCE_FIELDS + REPORT_FIELDS if item.get(name)},
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
                         "state": d["state"], "error": d.get("error"), **labels,
                         **({"via": d["via"]} if d.get("via") else {}), **({"note": d["note"]} if d.get("note") else {})}

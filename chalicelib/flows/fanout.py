@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.common import clock
-from chalicelib.core import incidents
+from chalicelib.core import incidents, reports
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
 from chalicelib.flows import warroom
 from chalicelib.platforms import adapter_class
@@ -31,8 +31,11 @@ class Accepted:
 
 
 def accept(notification: Notification) -> Accepted:
-    """Apply a producer's notification; returns the incident and its jobs, to be queued."""
-    incident, changed = incidents.ingest(notification.incident)
+    """Apply a producer's notification (an incident or a report); returns its record and jobs, to be queued."""
+    if notification.report:
+        incident, changed = reports.ingest(notification.report)
+    else:
+        incident, changed = incidents.ingest(notification.incident)
     return applied(incident, changed, notification.targets)
 
 

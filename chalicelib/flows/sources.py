@@ -24,7 +24,7 @@ from chalicelib.common.errors import InvalidInput, NotFound, PayloadTooLarge, Un
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core import alert_incidents
 from chalicelib.core.alerts import AlertGroup
-from chalicelib.core.models import Notification, Strict, Targets
+from chalicelib.core.models import RESERVED_ID, Notification, Strict, Targets, reserved_id
 from chalicelib.flows import fanout
 from chalicelib.sources import kind, names
 from chalicelib.sources.base import SECRET_SETTINGS
@@ -61,6 +61,13 @@ class SourceIn(Strict):
     targets: Targets = Field(default_factory=Targets)
     rules: list[SourceRule] = Field(default_factory=list, max_length=50)
     settings: dict = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_report_prefix(cls, value: str | None) -> str | None:
+        if value is not None and reserved_id(value):  # its incidents' ids would fall among the reports'
+            raise ValueError(RESERVED_ID)
+        return value
 
     @field_validator("kind")
     @classmethod
@@ -212,9 +219,9 @@ def accept_push(source_id: str, key: str, body: bytes) -> dict:
     parsed = kind(source["kind"]).parse(body)
     if isinstance(parsed, Notification):
         if not (parsed.targets.members or parsed.targets.chats):
-            parsed.targets = routed(source, parsed.incident.labels)
+            parsed.targets = routed(source, parsed.incident.labels if parsed.incident else {})
         queues.notify(parsed.model_dump_json())
-        return {"accepted": True, "incident_id": parsed.incident.id}
+        return {"accepted": True, "incident_id": parsed.subject_id}
     queues.notify(_queued(source_id, parsed))
     return {"accepted": True, "alerts": len(parsed.alerts), "group": parsed.group_id}
 

@@ -90,6 +90,7 @@ def settled(incident_id: str, integration_id: str, member_id: str) -> dict | Non
 
 
 def _openable(incident: dict, adapter: Adapter) -> None:
+    incidents.check_actionable(incident)
     if incident["status"] == Status.resolved.value:
         raise Conflict("故障已关闭，不再开作战室 (the incident is resolved)")
     if problem := adapter.war_room_problem():

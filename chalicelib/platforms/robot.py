@@ -23,6 +23,7 @@ from chalicelib.common.errors import CallbackRejected, InvalidInput, NotConfigur
 from chalicelib.core.callback import Callback, Click, ClickAnswer, ClickOutcome, Endpoint, InboundRequest, PlatformUser
 from chalicelib.core.cards import Card, Preview
 from chalicelib.core.fitting import fit
+from chalicelib.core.wording import incident_page
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.errortable import ErrorTable
 
@@ -167,8 +168,10 @@ class RobotAdapter(Adapter):
         return "群机器人不能建群 (a group robot cannot open war rooms)"
 
     def offered(self, card: Card) -> Card:
-        """Nothing to click; the link opens the incident's page read-only (see ``reader_allowed``)."""
-        view = self._view_token(card.incident_id)
+        """Nothing to click; the link opens the incident's page read-only (see ``reader_allowed``). A link
+        elsewhere (a report's own) is left as it is: the signature is for dutybridge's page alone."""
+        view = self._view_token(card.incident_id) if card.url == incident_page(self.integration_id,
+                                                                               card.incident_id) else ""
         return card.model_copy(update={"war_room": False, "buttons": [], "silence_menu": [],
                                        "url": f"{card.url}?view={view}" if view else card.url})
 

@@ -18,7 +18,7 @@ from chalicelib.common import clock
 from chalicelib.common.errors import AppError, Conflict, NotFound
 from chalicelib.core import cards, incidents, wording
 from chalicelib.core.callback import PlatformUser
-from chalicelib.core.models import Action, Status
+from chalicelib.core.models import Action, Status, is_report
 from chalicelib.flows import actions, integrations, linking, pending
 from chalicelib.platforms import adapter_for
 from chalicelib.sources.silences import SilenceFailed
@@ -119,7 +119,8 @@ def incident(integration_id: str, incident_id: str, user: PlatformUser | None, w
     item = incidents.get(incident_id)
     room = (item.get("war_rooms") or {}).get(integration_id)
     card = adapter.offered(cards.build(item, integration_id, integration["settings"]))
-    labels, _ = cards.ordered_labels(item.get("labels", {}), adapter.settings.label_order)
+    labels = card.facts if is_report(item) else cards.ordered_labels(item.get("labels", {}),
+                                                                     adapter.settings.label_order)[0]
     return _page("incident.html", words, integration_id, card=card, reader=reader, labels=labels,
                  description=item.get("description", ""),
                  member=linking.member_of(integration_id, user.user_id) if user else None,

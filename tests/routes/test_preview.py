@@ -44,9 +44,22 @@ def test_a_stored_incident_is_previewed_by_its_id(api, client, admin_headers):
     ({"incident_id": "inc-unknown"}, "int_fake", 404),
     ({}, "int_fake", 400),
     ({"incident": INCIDENT, "incident_id": "inc-preview"}, "int_fake", 400),
+    ({"incident": INCIDENT, "report": {"id": "r", "kind": "dashboard", "title": "t"}}, "int_fake", 400),
+    ({"report": {"id": "r", "kind": "pdf", "title": "t"}}, "int_fake", 400),
     ({"incident": {**INCIDENT, "severity": "apocalyptic"}}, "int_fake", 400),
     ({"incident": INCIDENT, "to": "everyone"}, "int_fake", 400),
 ])
 def test_bad_previews_are_refused_clearly(api, body, integration, expected):
     status, answer = api(body, integration)
     assert status == expected and answer["message"], answer
+
+
+def test_a_report_is_previewed_as_its_notice_card(api):
+    report = {"id": "sales-daily", "kind": "dataset_sync", "status": "failed", "title": "订单同步 orders sync",
+              "url": "https://datawind.example.com/dataset/7"}
+    status, answer = api({"report": report})
+    assert status == 200, answer
+    payload = answer["payload"]
+    assert (payload["title"], payload["severity"], payload["status_zh"]) == ("订单同步 orders sync", "warning", "失败")
+    assert payload["notice"] and payload["buttons"] == [] and payload["url"] == report["url"]
+    assert FakeAdapter.sent == []

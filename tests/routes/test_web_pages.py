@@ -246,3 +246,16 @@ def test_unsilence_from_the_page_ends_the_silence(web, admin_headers, linked):
     assert "Alice · 取消屏蔽" in page and 'data-action="unsilence"' not in page and 'data-minutes="120"' in page
     english = html(web.http.get("/app/int_js/incidents/inc-1", headers={**linked, "Accept-Language": "en"}))
     assert "Alice · unsilenced" in english
+
+
+def test_a_reports_page_shows_it_with_its_link_and_nothing_to_act_on(web, admin_headers, linked):
+    from tests.unit.test_reports import report_body
+    body = report_body(kind="dataset_sync", status="failed", text="同步失败 sync failed")
+    assert web.http.post("/incidents", headers=admin_headers, body=json.dumps(body)).status_code == 202
+    page = html(web.http.get("/app/int_js/incidents/report.sales-daily", headers=linked))
+    assert "失败" in page and "同步失败 sync failed" in page and "数据集同步 Dataset sync" in page
+    assert 'href="https://datawind.example.com/dashboard/42"' in page and "收到报告" in page
+    assert "报告仅供查看" in page and 'data-action="' not in page and 'id="war-room"' not in page
+    refused = web.http.post("/app/int_js/incidents/report.sales-daily/actions", body=json.dumps({"action": "ack"}),
+                            headers={**JSON, **linked})
+    assert refused.status_code == 409

@@ -15,6 +15,7 @@ import re
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.cards import WAR_ROOM, WAR_ROOM_TEXT, Card
 from chalicelib.core.fitting import fit
+from chalicelib.core.models import REPORT_PREFIX
 
 SOURCE_COLOR = {"critical": 2, "warning": 1, "info": 0}  # WeCom desc_color: 0 grey, 1 black, 2 red, 3 green
 BUTTON_STYLE = {"ack": 1, "resolve": 2, "silence": 3, "unsilence": 3, WAR_ROOM: 4}
@@ -89,10 +90,11 @@ def fitted(card: Card) -> Card:
 
 def render(card: Card, task_id: str) -> dict:
     card = fitted(card)
-    if card.notice:  # nothing to act on: a plain notice card that opens the web app, with its picture if any
+    if card.notice:  # nothing to act on: a notice card that opens the web app, with its picture if any
         if card.image:
-            return {"card_type": "news_notice", **_body(card), "card_image": {"url": card.image}}
-        return {"card_type": "text_notice", **_body(card)}
+            return {"card_type": "news_notice", **_body(card), "card_image": {"url": card.image},
+                    **_refreshable(card, task_id)}
+        return {"card_type": "text_notice", **_body(card), **_refreshable(card, task_id)}
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
                 "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
     if card.war_room:
@@ -106,6 +108,17 @@ def render(card: Card, task_id: str) -> dict:
             {"text": f"{b.zh} {b.en}", "key": button_key("silence", b.minutes, card.incident_id)}
             for b in card.silence_menu]}
     return template
+
+
+def _refreshable(card: Card, task_id: str) -> dict:
+    """A report's notice is updated when the report is sent again; WeCom updates a text_notice only when it
+    went out with an ``action_menu`` (which needs a ``task_id``), and only then answers the send with a
+    response_code (更新模版卡片消息, developer.work.weixin.qq.com/document/path/94888). Its one entry is
+    状态刷新, whose click brings a fresh code, as on incident cards. Digests and warnings are sent once."""
+    if not card.incident_id.startswith(REPORT_PREFIX):
+        return {}
+    return {"task_id": task_id, "action_menu": {"desc": "刷新 Refresh", "action_list": [
+        {"text": "状态刷新 Refresh", "key": button_key("refresh", None, card.incident_id)}]}}
 
 
 def _body(card: Card) -> dict:
