@@ -255,3 +255,5 @@ def test_the_largest_card_keeps_its_picture_within_each_platforms_limits(aws_env
     assert len(lines) <= wecom_cards.MAX_LINES - 2 and {"keyname": "图片 Picture", "value": "查看图片 View", "type": 1,
                                                         "url": "https://wework.qpic.cn/p/1"} in lines
     assert dingtalk_cards.card_params(card.model_copy(update={"image": "@lADPxyz"}))["image"] == "@lADPxyz"
+    notice = wecom_cards.render(card.model_copy(update={"notice": True, "image": "https://wework.qpic.cn/p/1"}), "t-2")
+    assert notice["card_type"] == "news_notice" and notice["card_image"] == {"url": "https://wework.qpic.cn/p/1"}
