@@ -4,7 +4,8 @@
 
 For each platform: create the integration from the simulated console's values, save the callback
 URLs (each platform's handshake), add the people as members and link them by mobile, put the app
-into a group, then send a first incident through the notifications queue and open its war room
+into a group, then send a first incident (with the simulators' sample panel picture) through the
+notifications queue and open its war room
 (作战室: DingTalk's scene group of seed 000 §四, WeCom's 开启作战室 of seed 003 §三). Each simulator package
 holds its seed guide (``<platform>/walkthrough.py``, listed in its registry entry); the end-to-end tests
 run the same steps.
@@ -23,12 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from urllib.parse import urlsplit
 
 import boto3
 
 from devkit import alertmanager
 from devkit.console import Console, create_integration
 from devkit.simulators import ROBOTS, SIMULATORS
+from devkit.simulators.media import SAMPLE_PATH
 
 SETUPS = {name: setup for entry in SIMULATORS.values() for name, setup in entry.setups.items()}
 MOUNTS = {name: entry.simulator.mount_path.strip("/") for entry in SIMULATORS.values() for name in entry.setups}
@@ -107,6 +110,16 @@ def alertmanager_steps(push_url: str, alertmanager_url: str | None, config_path:
     return "\n".join(lines)
 
 
+def sample_picture(console: Console, integration_ids: list[str]) -> dict:
+    """The incident field that shows the simulators' sample panel picture on the cards: it is served on a
+    private address, so each integration lists that host in ``image_hosts`` (as an admin does for an inner
+    Grafana)."""
+    for integration_id in integration_ids:
+        console.api("PATCH", f"/integrations/{integration_id}",
+                    {"settings": {"image_hosts": [urlsplit(console.sim_url).hostname]}})
+    return {"image_url": console.sim_url + SAMPLE_PATH}
+
+
 def setup_robots(console: Console) -> list[dict]:
     """Seed 004: each simulated group's custom robot saved as an integration (its webhook, 加签 secret and
     keyword, as the group settings show them); returns the robots' chat targets."""
@@ -141,13 +154,15 @@ def main() -> None:
         print("\n".join(preview_cards(console, done["integration"]["id"], MOUNTS[platform])))
         chats = [{"integration_id": done["integration"]["id"], "chat_id": done["group"]}] if done["group"] else []
         incident_id = f"inc-{platform}-{int(time.time())}"
-        send_incident(queue_url, incident_id, done["people"], chats)
+        send_incident(queue_url, incident_id, done["people"], chats,
+                      **sample_picture(console, [done["integration"]["id"]]))
         status, room = open_war_room(console, done["integration"]["id"], incident_id, len(done["people"]))
         print(f"war room of {incident_id}: {status} {json.dumps(room, ensure_ascii=False)}")
         members += [person for person in done["people"] if person not in members]
         all_chats += chats
     robots = setup_robots(console)
-    send_incident(queue_url, f"inc-robots-{int(time.time())}", members, robots)
+    send_incident(queue_url, f"inc-robots-{int(time.time())}", members, robots,
+                  **sample_picture(console, [robot["integration_id"] for robot in robots]))
     source = create_alertmanager_source(console, members, all_chats + robots, args.alertmanager)
     if args.alertmanager and args.alertmanager_config:
         alertmanager.rewire(args.alertmanager, args.alertmanager_config, source["push_url"])

@@ -86,8 +86,8 @@ def ingest(fields: IncidentFields) -> tuple[dict, bool]:
 
 def _merge(incident: dict, data: dict) -> bool:
     changed = False
-    for name in ("title", "severity", "description", "labels", "url"):
-        if data[name] != incident.get(name):
+    for name in ("title", "severity", "description", "labels", "url", "image_url"):
+        if data[name] != incident.get(name) and (data[name] or incident.get(name)):  # "" is no picture, as unset
             incident[name], changed = data[name], True
     if RANK[data["status"]] > RANK[incident["status"]]:
         incident["status"], changed = data["status"], True
@@ -161,6 +161,21 @@ def is_silenced(incident: dict) -> bool:
 def note(incident_id: str, action: str, text: str) -> None:
     """Add a system entry to the timeline (e.g. a notification suppressed while silenced)."""
     mutate(incident_id, lambda incident: append(incident, entry(action, SYSTEM, "api", note=text)) or True)
+
+
+def record_image(incident_id: str, integration_id: str, upload: dict) -> bool:
+    """Keep ``upload`` ({"ref" or "error", "url", "at"}) as the incident's picture on the integration, unless the
+    incident has meanwhile moved to another picture; True when kept."""
+    for _ in range(_CAS_ATTEMPTS):
+        incident = get(incident_id)
+        if incident.get("image_url") != upload["url"]:
+            return False
+        try:
+            store.set_image(incident, integration_id, upload)
+            return True
+        except StorageConflict:
+            continue
+    raise Conflict(f"incident {incident_id} is changing too fast, try again")
 
 
 def add_war_room(read: dict, integration_id: str, room: dict, by: str, source: str,

@@ -81,6 +81,14 @@ class IncidentFields(Strict):
     labels: dict[str, str] = Field(default_factory=dict, max_length=50)
     url: str = Field(default="", max_length=2048)
     started_at: str | None = None
+    image_url: str = Field(default="", max_length=2048)  # a picture the cards show (fetched and uploaded)
+
+    @field_validator("image_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value and not re.match(r"(?i)https?://[^/?#\s]", value):
+            raise ValueError("image_url must be an http:// or https:// address")
+        return value
 
     @field_validator("id")
     @classmethod

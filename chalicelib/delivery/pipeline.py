@@ -22,7 +22,7 @@ from chalicelib.common.errors import (
 from chalicelib.core import cards, incidents
 from chalicelib.core.callback import FOUND_SENT, CardId
 from chalicelib.core.models import DeliveryJob
-from chalicelib.delivery import admission, fallback, mentions, notices, quota
+from chalicelib.delivery import admission, fallback, mentions, notices, pictures, quota
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries
@@ -71,6 +71,7 @@ def deliver(job: DeliveryJob) -> str:
     if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = adapter_for(item)
+    card = pictures.attach(job, adapter, record, card)
     if record.get("mentions") and adapter.rings_mentions:
         card = card.model_copy(update={"mentions": mentions.of(record["mentions"])})
     ledger = _CardLedger(job, record, adapter, card, item.get("settings", {}))

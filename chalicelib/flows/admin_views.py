@@ -39,7 +39,7 @@ def incident(item: dict) -> dict:
         **{name: item[name] for name in SOURCE_FIELDS + REPORT_FIELDS if item.get(name)},
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
                         "state": d["state"], "error": d.get("error"), **labels,
-                        **({"via": d["via"]} if d.get("via") else {})}
+                        **({"via": d["via"]} if d.get("via") else {}), **({"note": d["note"]} if d.get("note") else {})}
                        for d, labels in deliveries_of(item["id"])],
     }
 

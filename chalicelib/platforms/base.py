@@ -13,6 +13,7 @@ from typing import Annotated, Any, Callable, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common.errors import NotConfigured, TokenInvalid
+from chalicelib.common.fetch import Picture
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.callback import (
     Callback,
@@ -171,6 +172,24 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def preview(self, kind: str, card: Card) -> Preview:
         """What a new card to a person (``kind`` "user") or a group ("chat") would send, without sending it."""
+
+    # -- pictures ---------------------------------------------------------------------------
+    # How the platform takes an incident's picture (``image_url``): the largest it accepts and its types (none:
+    # its cards show no picture, ``image_refusal`` says why), and how long an upload's reference lasts (None:
+    # for good; 0: only for the delivery that made it).
+    image_max_bytes: ClassVar[int] = 0
+    image_types: ClassVar[frozenset[str]] = frozenset()
+    image_lifetime: ClassVar[int | None] = None
+    image_refusal: ClassVar[str] = "该平台的卡片不显示图片 (this platform's cards show no pictures)"
+
+    def upload_image(self, picture: Picture) -> str:
+        """Put the fetched picture where this platform's cards can show it; returns the reference they carry
+        (``Card.image``). Raises PlatformError, or NotConfigured when this picture cannot be shown here."""
+        raise NotConfigured(self.image_refusal)
+
+    def wants_image(self, ref: dict | None) -> bool:
+        """Whether the card about to go out (``ref``: the one already delivered, if any) would show a picture."""
+        return bool(self.image_types)
 
     # -- inbound ----------------------------------------------------------------------------
     @abc.abstractmethod

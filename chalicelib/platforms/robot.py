@@ -148,6 +148,10 @@ class RobotAdapter(Adapter):
             self.post(self.follow_up_message(self.offered(card), change))
         return {**ref, "shown": shown(card)}
 
+    def wants_image(self, ref: dict | None) -> bool:
+        """A robot's picture goes with its first message; its follow-ups say only what changed."""
+        return bool(self.image_types) and not ref
+
     def parse_callback(self, request: InboundRequest, endpoint: Endpoint) -> Callback:
         raise CallbackRejected("a robot takes no callbacks")
 

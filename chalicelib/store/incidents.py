@@ -32,6 +32,22 @@ def save(item: dict, expected_version: int) -> None:
                 ConditionExpression=Attr("version").eq(expected_version))
 
 
+def set_image(read: dict, integration_id: str, upload: dict) -> None:
+    """Set ``images[integration_id]`` alone (the other integrations' uploads and every other field stay as
+    stored) and move ``version`` on, only if nobody saved since ``read`` was read; raises StorageConflict."""
+    incident_id, expected_version = read["id"], read["version"]
+    names = {"#images": "images", "#integration": integration_id}
+    values = {":next": expected_version + 1}
+    if "images" in read:
+        expression, values[":upload"] = "SET #images.#integration = :upload", dynamo(upload)
+    else:
+        expression, values[":images"] = "SET #images = :images", dynamo({integration_id: upload})
+        del names["#integration"]
+    conditional(_table().update_item, f"incident {incident_id}", Key={"id": incident_id},
+                UpdateExpression=f"{expression}, version = :next", ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values, ConditionExpression=Attr("version").eq(expected_version))
+
+
 def many(incident_ids: list[str]) -> list[dict]:
     """The incidents that exist among ``incident_ids``, in no particular order (100 per request).
 

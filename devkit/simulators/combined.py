@@ -13,6 +13,7 @@ from typing import Callable
 from devkit.simulators import SIMULATORS
 from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.http import Route, Router, html_response, serve
+from devkit.simulators.media import sample_route
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,7 +58,8 @@ def start_simulators(host: str = "127.0.0.1", port: int = 0, now: Callable[[], f
     for platform in platforms.values():
         platform.base_url = f"http://{host}:{server.server_port}"
     simulators = Simulators(server, platforms)
-    router.mount("", [Route("GET", r"/", lambda request: html_response(_page(simulators.app_url, platforms)))])
+    router.mount("", [Route("GET", r"/", lambda request: html_response(_page(simulators.app_url, platforms))),
+                      sample_route()])
     return simulators
 
 

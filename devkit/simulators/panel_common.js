@@ -12,6 +12,7 @@
   function markdown(text) {
     return esc(text).replace(/\*\*(.+?)\*\*/g, "<b>$1</b>").replace(/`(.+?)`/g, "<code>$1</code>")
       .replace(/&lt;font color=(?:&#39;|&quot;)?(\w+)(?:&#39;|&quot;)?&gt;(.+?)&lt;\/font&gt;/g, '<span style="color:$1">$2</span>')
+      .replace(/!\[(.*?)\]\((https?:[^)\s]+)\)/g, '<img class="picture" style="max-width:100%" alt="$1" src="$2">')
       .replace(/\[(.+?)\]\((https?:[^)\s]+)\)/g, '<a href="$2" target="_blank">$1</a>')
       .replace(/^&gt; ?(.*)(?:\n|$)/gm, '<span style="display:block;border-left:3px solid #dee0e3;padding-left:6px;color:#646a73">$1</span>')
       .replace(/\n/g, "<br>");

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import uuid
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -30,6 +29,7 @@ from devkit.console import Console
 from devkit.simulators import SIMULATORS, entry_for
 from devkit.simulators.faults import SERVER_ERRORS, THROTTLES
 from tests.factories import alert_group, with_alerts
+from tests.local_http import serving
 
 # The largest incident a producer may send (core.models.IncidentFields bounds), in CJK and ASCII.
 LARGEST = {"id": "inc-contract", "severity": "critical", "status": "triggered",
@@ -65,13 +65,8 @@ def _serving_callbacks(adapter_of: dict) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base:
+        yield base
 
 
 @pytest.fixture(params=apps())  # the group robots have their own contract: test_robot_contract.py

@@ -71,7 +71,7 @@ def test_dingtalk_template_shows_the_alerts_and_offers_unsilence_while_keeping_e
     old = {"title", "severity", "severity_text", "status", "status_text", "description", "labels", "started_at",
            "acted_by", "silenced_until", "incident_url", "can_ack", "can_resolve", "can_silence", "can_war_room",
            "notice"}
-    assert old | {"alerts", "can_unsilence"} == set(template["variables"])
+    assert old | {"alerts", "can_unsilence", "image"} == set(template["variables"])
     layout = json.dumps(template["layout"], ensure_ascii=False)
     assert '{"type": "markdown", "text": "{{alerts}}"}' in layout
     (buttons,) = [item["items"] for item in template["layout"] if item["type"] == "buttons"]

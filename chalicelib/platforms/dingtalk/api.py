@@ -35,8 +35,11 @@ def new_api(method: str, base: str, path: str, token: str | None, body: dict) ->
     return answer.data
 
 
-def old_api(method: str, base: str, path: str, params: dict, body: dict | None = None) -> dict:
-    answer = http.call(NAME, method, base + path, params=params, json=body)
+def old_api(method: str, base: str, path: str, params: dict, body: dict | None = None,
+            files: dict | None = None) -> dict:
+    """An old-style call; with ``files`` the body goes as multipart form fields beside them (media/upload)."""
+    payload = {"data": body, "files": files} if files else {"json": body}
+    answer = http.call(NAME, method, base + path, params=params, **payload)
     if answer.status >= 300 and "errcode" not in answer.data:
         raise classify(f"http{answer.status}", "unexpected HTTP status", answer.status)
     code = str(answer.data.get("errcode", 0))

@@ -75,6 +75,13 @@ def _silenced(card: Card) -> str:
     return f"屏蔽至 {card.silenced_until}" + (f" · ID {card.silence_id}" if card.silence_id else "")
 
 
+def picture_param(card: Card) -> dict[str, str]:
+    """``image``: the picture's mediaId from media/upload ("" hides the component). DingTalk's card image
+    components take a mediaId as is (open-dingtalk's dingtalk-stream-sdk interactive_card samples:
+    ``{"type": "image", "image": "@lADP…"}``)."""
+    return {"image": card.image}
+
+
 def card_params(card: Card) -> dict[str, str]:
     card = fitted(card)
     actions = {b.action.value for b in card.buttons}
@@ -87,7 +94,7 @@ def card_params(card: Card) -> dict[str, str]:
         "incident_url": card.url, "can_ack": str("ack" in actions).lower(),
         "can_resolve": str("resolve" in actions).lower(), "can_silence": str("silence" in actions).lower(),
         "can_unsilence": str("unsilence" in actions).lower(),
-        "can_war_room": str(card.war_room).lower(),
+        "can_war_room": str(card.war_room).lower(), **picture_param(card),
     }
     markdown = {"description": literal(card.description), "labels": facts_markdown(card),
                 "alerts": alerts_markdown(card)}

@@ -17,6 +17,8 @@ import hmac
 from urllib.parse import quote_plus
 
 from chalicelib.common import clock
+from chalicelib.common.errors import NotConfigured
+from chalicelib.common.fetch import ABSOLUTE_MAX_BYTES, Picture
 from chalicelib.core.cards import Card
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
@@ -60,6 +62,17 @@ class DingTalkRobot(RobotAdapter):
     message_room = MAX_BYTES - 1000  # what our JSON measures may differ from DingTalk's count: a margin
     webhook_help = "https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 智能群助手 → 机器人 → Webhook)"
     errors, advice = ERRORS, SETUP
+    # A robot cannot upload: its markdown's ![](url) is fetched by DingTalk's servers (custom-robot-access,
+    # markdown 图片), so only a picture on a public address can show; no size of its own is documented.
+    image_max_bytes = ABSOLUTE_MAX_BYTES
+    image_types = frozenset({"image/png", "image/jpeg", "image/gif"})
+
+    def upload_image(self, picture: Picture) -> str:
+        """Nothing to upload: the picture's own address, once it proved a public image."""
+        if not picture.public:
+            raise NotConfigured("钉钉群机器人只能显示公网图片 (a DingTalk robot shows only pictures on a public "
+                                "address: DingTalk's servers fetch them)")
+        return picture.url
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.oapi_base.rstrip('/')}/robot/send?access_token="
@@ -79,6 +92,7 @@ class DingTalkRobot(RobotAdapter):
         user_ids = [m.user_ids["dingtalk"] for m in card.mentions if not m.mobile and "dingtalk" in m.user_ids]
         title = f"#### [{card.severity_zh} {card.severity_en}] {literal(card.title)}"
         parts = robot.markdown_parts(card, literal, title, lambda label, value: f"- **{label}**: {value}", "- ")
+        parts.insert(2, picture_markdown(card))  # after the title and the facts
         parts.append(" ".join(f"@{who}" for who in mobiles + user_ids))
         text = self.with_keyword("\n\n".join(p for p in parts if p))
         return {"msgtype": "markdown",
@@ -90,3 +104,12 @@ class DingTalkRobot(RobotAdapter):
                 f"[查看详情 Details]({card.url})")
         return {"msgtype": "markdown", "markdown": {"title": f"[{card.status_zh}] {card.title}"[:100],
                                                     "text": self.with_keyword(text)}}
+
+
+def picture_markdown(card: Card) -> str:
+    """The card's picture as markdown DingTalk fetches and shows; "" without one. Brackets and spaces in the
+    address are percent-encoded so that they cannot end the link early."""
+    if not card.image:
+        return ""
+    address = card.image.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"![图片 Picture]({address})"

@@ -28,10 +28,13 @@ def _reset_seconds(headers: dict) -> float | None:
     return None
 
 
-def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None) -> dict:
-    """One Open API call; a non-zero ``code`` (even inside HTTP 200) raises the classified error."""
+def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None,
+         files: dict | None = None) -> dict:
+    """One Open API call; a non-zero ``code`` (even inside HTTP 200) raises the classified error. With
+    ``files`` the body goes as multipart form fields beside them (im/v1/images)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answer = http.call(NAME, method, url, json=body, params=params, headers=headers)
+    payload = {"data": body, "files": files} if files else {"json": body}
+    answer = http.call(NAME, method, url, params=params, headers=headers, **payload)
     code = str(answer.data.get("code", 0 if answer.status < 300 else f"http{answer.status}"))
     if code != "0" or answer.status >= 300:
         raise ERRORS.classify(code, str(answer.data.get("msg", "")), answer.status, _reset_seconds(answer.headers))

@@ -93,7 +93,16 @@ def _elements(card: Card, lang: str) -> list[dict]:
         elements.append(_markdown(_alerts_text(card, zh)))
     if card.more:
         elements.append(_markdown(f"[{card.more}]({card.url})"))
-    return elements + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
+    return elements + _picture(card, zh) + [{"tag": "hr"}, {"tag": "action", "actions": _actions(card, zh)}]
+
+
+def _picture(card: Card, zh: bool) -> list[dict]:
+    """The incident's picture as an ``img`` element (its image_key uploaded by this app); none without one."""
+    if not card.image:
+        return []
+    alt = "告警图片" if zh else "Alert picture"
+    return [{"tag": "img", "img_key": card.image, "alt": {"tag": "plain_text", "content": alt},
+             "mode": "fit_horizontal", "preview": True}]
 
 
 def _actions(card: Card, zh: bool) -> list[dict]:

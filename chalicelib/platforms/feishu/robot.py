@@ -47,6 +47,10 @@ class FeishuRobot(RobotAdapter):
     per_second = 5
     webhook_help = "https://open.feishu.cn/open-apis/bot/v2/hook/… (群设置 → 群机器人 → 添加机器人 → 自定义机器人)"
     errors, advice = ERRORS, SETUP
+    # A custom bot has no token to upload with, and a card's img element takes only an image_key an app
+    # uploaded (add-custom-bot: images need img_key), so its cards carry no picture.
+    image_refusal = ("飞书自定义机器人不能上传图片，卡片不带图 (a Feishu custom bot cannot upload pictures: an img_key "
+                     "needs an app; connect a Feishu app to show them)")
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.api_base.rstrip('/')}/open-apis/bot/v2/hook/"

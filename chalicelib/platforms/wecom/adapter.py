@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.common.fetch import Picture
 from chalicelib.core.callback import (
     CARD_BUTTONS,
     FOUND_SENT,
@@ -106,6 +107,11 @@ class WeCom(Adapter):
     # WeCom blocks user/getuserid for a day once unknown-mobile lookups pass 20% of the licensed
     # headcount; a linking run stops well before that on small orgs too.
     mobile_miss_limit = 10
+    # A button_interaction card has no picture of its own (模板卡片类型: card_image belongs to news_notice), so the
+    # picture goes through 上传图片 (media/uploadimg: JPG or PNG, 5 B to 2 MB, a URL that lasts) and a content
+    # line of type 1 opens it; a notice card (news_notice) shows it as its card_image.
+    image_max_bytes = 2 * 1024 * 1024
+    image_types = frozenset({"image/png", "image/jpeg"})
     credentials: Credentials
     settings: Settings
 
@@ -223,6 +229,11 @@ class WeCom(Adapter):
             "userids": [ref["user"]], "agentid": self.agent_id, "response_code": code,
             "template_card": render(self.offered(card), ref["task_id"])})
         return {**ref, "response_code": None, "code_at": None}
+
+    def upload_image(self, picture: Picture) -> str:
+        """上传图片: multipart ``media``; answers the picture's lasting ``url``."""
+        return str(self.counted("POST /cgi-bin/media/uploadimg", lambda token: api.call(
+            "POST", self._url("/cgi-bin/media/uploadimg"), token, files={"media": picture.part()}))["url"])
 
     # -- inbound ----------------------------------------------------------------------------
     def _crypt(self) -> MsgCrypt:

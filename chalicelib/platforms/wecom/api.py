@@ -28,10 +28,13 @@ def classify(code: str, message: str) -> PlatformError:
     return ERRORS.classify(code, f"{message} — {hint}" if hint else message, retry_after=THROTTLE_DELAY.get(code))
 
 
-def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None) -> dict:
-    """One API call; a non-zero ``errcode`` inside the HTTP 200 raises the classified error."""
+def call(method: str, url: str, token: str | None, body: dict | None = None, params: dict | None = None,
+         files: dict | None = None) -> dict:
+    """One API call; a non-zero ``errcode`` inside the HTTP 200 raises the classified error. ``files``: a
+    multipart upload (media/uploadimg) instead of a JSON body."""
     query = {**(params or {}), **({"access_token": token} if token else {})}
-    answer = http.call(NAME, method, url, params=query, json=body)
+    payload = {"files": files} if files else {"json": body}
+    answer = http.call(NAME, method, url, params=query, **payload)
     code = str(answer.data.get("errcode", 0 if answer.status < 300 else f"http{answer.status}"))
     if code != "0" or answer.status >= 300:
         raise classify(code, str(answer.data.get("errmsg", "")))

@@ -49,7 +49,7 @@ def _lines(card: Card) -> list[dict]:
     """The content lines of a fitted card: who and when (unless a template makes the custom area), then its
     facts and alerts in priority order, then the line saying what was left out, linking to the incident page
     (the status is the main title's desc)."""
-    lines = [] if card.templated else _when_and_who(card)
+    lines = ([] if card.templated else _when_and_who(card)) + picture_line(card)
     lines += [_fact(key, value) for key, value in card.facts[:card.lead]]
     if card.alert_count:
         lines.append({"keyname": "告警 Alerts", "value": card.alert_count[:MAX_VALUE]})
@@ -59,6 +59,12 @@ def _lines(card: Card) -> list[dict]:
     if card.more:
         lines.append({"keyname": "更多 More", "value": card.more, "type": 1, "url": card.url})
     return lines
+
+
+def picture_line(card: Card) -> list[dict]:
+    """The picture's lasting URL (media/uploadimg) as a content line of type 1 that opens it: a
+    button_interaction card has no picture of its own."""
+    return [{"keyname": "图片 Picture", "value": "查看图片 View", "type": 1, "url": card.image}] if card.image else []
 
 
 def _when_and_who(card: Card) -> list[dict]:
@@ -84,7 +90,10 @@ def fitted(card: Card) -> Card:
 
 def render(card: Card, task_id: str) -> dict:
     card = fitted(card)
-    if card.notice:  # nothing to act on: a plain notice card that opens the web app
+    if card.notice:  # nothing to act on: a notice card that opens the web app, with its picture if any
+        if card.image:
+            return {"card_type": "news_notice", **_body(card), "card_image": {"url": card.image},
+                    **_refreshable(card, task_id)}
         return {"card_type": "text_notice", **_body(card), **_refreshable(card, task_id)}
     buttons = [{"text": f"{b.zh} {b.en}"[:24], "style": BUTTON_STYLE[b.action.value],
                 "key": button_key(b.action.value, b.minutes, card.incident_id)} for b in card.buttons]
@@ -127,6 +136,11 @@ def literal(text: str) -> str:
     return text.translate(LITERAL)
 
 
+def picture_link(card: Card) -> str:
+    """The group summary's link to the picture, after the details link; "" without one."""
+    return f" · [图片 Picture]({card.image})" if card.image else ""
+
+
 def summary(card: Card) -> str:
     """The markdown a group chat gets (WeCom app groups cannot carry button cards)."""
     return summary_text(summary_shown(card))
@@ -150,5 +164,5 @@ def summary_text(card: Card) -> str:
     alerts = [f"> {literal(card.alert_count)}"] if card.alert_count else []
     alerts += [f"> {a.status_zh} {a.status_en} · {a.at} · {literal(a.text[:SUMMARY_TITLE])}" for a in card.alerts]
     more = [f"[{card.more}]({card.url})"] if card.more else []
-    details = f"[查看详情 Details]({card.url})"
+    details = f"[查看详情 Details]({card.url})" + picture_link(card)
     return "\n".join(lines + facts[:card.lead] + alerts + facts[card.lead:] + more + [details])

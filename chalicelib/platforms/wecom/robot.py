@@ -8,8 +8,13 @@ per robot (45009 when exceeded); 93000 is an unknown key. Docs: developer.work.w
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 import re
 
+from chalicelib.common.errors import PlatformError
+from chalicelib.common.fetch import Picture
 from chalicelib.core.cards import Card
 from chalicelib.platforms import http, robot
 from chalicelib.platforms.errortable import ErrorTable
@@ -19,6 +24,7 @@ from chalicelib.platforms.wecom.cards import literal
 MARKDOWN_BYTES = 4096
 USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # a WeCom userid: nothing that could close the <@…> tag
 TEXT_BYTES = 2048
+log = logging.getLogger("dutybridge.wecom-robot")
 ERRORS = ErrorTable("wecom-robot", throttle=frozenset({"45009"}), retry=frozenset({"-1"}), throttle_delay=60.0)
 # Codes from tests/fixtures/robots/README.md.
 SETUP = {"93000": "webhook 的 key 无效，机器人可能已被移出群 (the webhook's key is unknown: was the robot removed?)",
@@ -39,6 +45,17 @@ class WeComRobot(RobotAdapter):
     measured = "bytes of markdown.content"
     webhook_help = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… (群聊 → 群机器人 → 添加机器人)"
     errors, advice = ERRORS, SETUP
+    # 消息推送 image message: the picture itself, base64 with its md5, at most 2 MB (before base64), JPG or PNG.
+    # Nothing stays on WeCom to refer to later, so a reference lasts only for the delivery that fetched it.
+    image_max_bytes = 2 * 1024 * 1024
+    image_types = frozenset({"image/png", "image/jpeg"})
+    image_lifetime = 0
+    _picture: Picture | None = None
+
+    def upload_image(self, picture: Picture) -> str:
+        """Kept for the send that follows (the image message goes right after the first message)."""
+        self._picture = picture
+        return "md5:" + hashlib.md5(picture.data).hexdigest()
 
     def webhook_prefix(self) -> str:
         return f"{self.settings.api_base.rstrip('/')}/cgi-bin/webhook/send?key="
@@ -51,6 +68,7 @@ class WeComRobot(RobotAdapter):
     def send_card(self, kind: str, target: str, card: Card, card_key: str) -> dict:
         """The markdown, then (when members are to be rung by mobile) the text that rings them."""
         ref = super().send_card(kind, target, card, card_key)
+        self._post_picture(card)
         mobiles = [m.mobile for m in card.mentions if m.mobile]
         if mobiles:
             link = self.offered(card).url
@@ -58,6 +76,18 @@ class WeComRobot(RobotAdapter):
                 "content": self.with_keyword(f"请处理 Please respond: {card.title}"[:300] + f"\n{link}"),
                 "mentioned_mobile_list": mobiles}})
         return ref
+
+    def _post_picture(self, card: Card) -> None:
+        """The card's picture as an image message after the first one. The first message is out, so a refusal
+        here must not fail the send (a retry would post it twice): it is logged, and the group has the link."""
+        picture = self._picture
+        if not card.image or picture is None or card.image != "md5:" + hashlib.md5(picture.data).hexdigest():
+            return
+        try:
+            self.post({"msgtype": "image", "image": {"base64": base64.b64encode(picture.data).decode(),
+                                                     "md5": hashlib.md5(picture.data).hexdigest()}})
+        except PlatformError as exc:
+            log.warning("%s: picture of %s not posted: %s", self.integration_id, card.incident_id, exc.brief())
 
     def compose(self, card: Card) -> dict:
         calls = " ".join(f"<@{m.user_ids['wecom']}>" for m in card.mentions

@@ -68,7 +68,7 @@ class ControlApi:
                 "groups": [g.public() for g in sim.directory.groups.values()],
                 "templates": {tid: t.public() for tid, t in sim.cards.templates.items()},
                 "callbacks": {k: dict(v) for k, v in sim.cards.callbacks.items()},
-                "cards": sim.cards.by_space(), "robots": sim.robots.robots.public(),
+                "cards": sim.cards.by_space(), "robots": sim.robots.robots.public(), "media": sim.media.view(),
                 "previews": sim.previews.public(),
                 "faults": sim.faults.public(),
                 "deliveries": list(sim.journal.deliveries), "rejections": list(sim.journal.rejections),

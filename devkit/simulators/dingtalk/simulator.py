@@ -8,7 +8,9 @@
 #   groups (sceneGroup/create, member/add, sceneGroups/query: 查询群简要信息, also for cool-app groups), the
 #   权限管理 permissions those and getbymobile need (granted as seed 000 asks, revocable at
 #   /_sim/console/permissions), QPS and monthly-quota limits, injected faults,
-#   custom group robots (robot.py: POST /robot/send, the console's 添加机器人 → 自定义),
+#   custom group robots (robot.py: POST /robot/send, the console's 添加机器人 → 自定义), 上传媒体文件
+#   (POST oapi /media/upload, multipart ``type`` + ``media``: images ≤ 20 MB of jpg, gif, png or bmp; the bytes
+#   are served back at /_sim/media/<media_id> for the page's card image component),
 #   and the outbound side: encrypted event pushes incl. the console's check_url, signed card-button callbacks.
 #
 # Sources (facts only, no code copied):
@@ -66,11 +68,15 @@ from devkit.simulators.dingtalk.org import (
 from devkit.simulators.dingtalk.robot import DingTalkRobots
 from devkit.simulators.dingtalk.scene import SceneGroups
 from devkit.simulators.http import ANY, Request, Response, Route, json_response
+from devkit.simulators.media import MediaStore, body_over, form, sniff
 from devkit.simulators.previews import PreviewRefused, Previews, Submitted
 from devkit.simulators.tokens import TOKEN_TTL, TokenFamily
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 AUTH_CODE_TTL = 300
+# 上传媒体文件: type image takes jpg, gif, png and bmp up to 20 MB; the old errcode table's 40004 (media type),
+# 40005 (file type) and 40006 (file size) refuse the rest.
+IMAGE_FORMATS, IMAGE_MAX_BYTES = ("jpg", "gif", "png", "bmp"), 20 * 1024 * 1024
 
 
 class DingTalkSimulator(PlatformSimulator):
@@ -100,6 +106,7 @@ class DingTalkSimulator(PlatformSimulator):
         self.outbound_timeout = outbound_timeout
         self.legacy_event_query = legacy_event_query
         self.robots = DingTalkRobots(self)
+        self.media = MediaStore("@lADP")  # the shape of DingTalk's media ids
         self.previews = Previews(self.lock, self.now, lambda payload: "cardTemplateId" not in payload, self._preview)
 
     @property
@@ -139,6 +146,8 @@ class DingTalkSimulator(PlatformSimulator):
             self._old_api("POST", "/topapi/v2/user/getuserinfo", self._getuserinfo, quota=False),
             self._old_api("POST", "/topapi/v2/user/getbymobile", self._getbymobile, quota=False,
                           scope="qyapi_get_member_by_mobile"),
+            self._old_api("POST", "/media/upload", self._upload_media),
+            self.media.route(),
             *self.robots.routes(),
             *self.previews.routes(),
             Route(ANY, r"/oapi/topapi/(?P<method>.+)", self._unknown_topapi),
@@ -260,6 +269,25 @@ class DingTalkSimulator(PlatformSimulator):
         return {"result": {"userid": user.userid, "unionid": user.unionid, "name": user.name,
                            "sys": user.admin, "sys_level": 1 if user.admin else 0,
                            "device_id": secrets.token_hex(16), "associated_unionid": ""}}
+
+    def _upload_media(self, request: Request) -> dict[str, Any]:
+        """``type`` as a form field (or in the query, which the doc allows too) and the file as ``media``."""
+        if body_over(request, IMAGE_MAX_BYTES):
+            raise OapiError(40006, "不合法的文件大小", reason=f"a body of {len(request.body)} bytes")
+        parts = form(request)
+        kind = parts["type"].text if "type" in parts else request.query.get("type", "")
+        if kind != "image":
+            raise OapiError(40004, "不合法的媒体文件类型", reason=f"type {kind!r} (only image is simulated)")
+        media = parts.get("media")
+        if media is None or media.filename is None:
+            raise OapiError(40035, "缺少参数 media")
+        found = sniff(media.data)
+        if found not in IMAGE_FORMATS:
+            raise OapiError(40005, "不合法的文件类型", reason="not a jpg, gif, png or bmp")
+        if not media.data or len(media.data) > IMAGE_MAX_BYTES:
+            raise OapiError(40006, "不合法的文件大小", reason=f"{len(media.data)} bytes")
+        stored = self.media.put(media.data, found, self.now())
+        return {"type": "image", "media_id": stored.ref, "created_at": int(stored.at * 1000)}
 
     def _getbymobile(self, request: Request) -> dict[str, Any]:
         mobile = request.json_object().get("mobile")

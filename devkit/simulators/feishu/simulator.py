@@ -7,7 +7,8 @@
 # (and the deprecated authen/v2/oauth/token) + authen/v1/user_info (+ v1 OIDC), im/v1/chats and chat members
 # (succeed_type 0/1/2), the scopes those and batch_get_id need
 # (granted as seed 002 asks, revocable at /_sim/console/permissions), Feishu's rate limits and monthly budget,
-# injected faults, and the outbound side: encrypted+signed event pushes, the console's url_verification,
+# injected faults, 上传图片 (im/v1/images, scope im:resource; the bytes served back at /_sim/media/<image_key>
+# for the page's img elements), and the outbound side: encrypted+signed event pushes, the console's url_verification,
 # card.action.trigger and legacy card callbacks with their replies applied.
 #
 # Sources (facts only, no code copied):
@@ -75,7 +76,10 @@ from devkit.simulators.feishu.oauth import COOKIE, OAuth
 from devkit.simulators.feishu.robot import FeishuRobots
 from devkit.simulators.feishu.tenant import App, Directory, Group, User, default_groups, default_users, new_log_id
 from devkit.simulators.http import ANY, Request, Response, Route, json_response, text_response
+from devkit.simulators.media import MediaStore, body_over, form, sniff
 from devkit.simulators.previews import PreviewRefused, Previews, Submitted, wire_size
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # 上传图片: at most 10 MB
 
 Handler = Callable[[Request, Any], dict[str, Any]]
 
@@ -101,6 +105,7 @@ class FeishuSimulator(PlatformSimulator):
         self.tenant_tokens, self.app_tokens = TokenPool("t-"), TokenPool("t-")
         self.toasts: list[dict[str, Any]] = []
         self.robots = FeishuRobots(self)
+        self.media = MediaStore("img_v3_")  # the shape of image_keys
         self.previews = Previews(self.lock, self.now, lambda payload: "receive_id" not in payload, self._preview)
         self.event_url: str | None = None
         self.card_url: str | None = None
@@ -123,7 +128,8 @@ class FeishuSimulator(PlatformSimulator):
                     "groups": [g.public() for g in self.directory.groups.values()],
                     "p2pChats": {u.open_id: self.directory.p2p_chat_id(u) for u in self.directory.users.values()},
                     "messages": self.messages.by_space(), "toasts": list(self.toasts),
-                    "robots": self.robots.robots.public(), "previews": self.previews.public(),
+                    "robots": self.robots.robots.public(), "media": self.media.view(),
+                    "previews": self.previews.public(),
                     "consentUser": self.oauth.consent_user, "faults": self.faults.public(),
                     "limits": self.limits.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -143,6 +149,8 @@ class FeishuSimulator(PlatformSimulator):
                 r.params["message_id"], r.json_object(), len(r.body), self.now()), auth=tenant),
             self._api("POST", "/interactive/v1/card/update", lambda r, _: self.messages.delayed_update(
                 r.json_object(), self.now()), auth=tenant),
+            self._api("POST", "/im/v1/images", lambda r, _: self._upload_image(r), auth=tenant, scope="im:resource"),
+            self.media.route(),
             self._api("POST", "/contact/v3/users/batch_get_id", lambda r, _: self.chats.batch_get_id(
                 r.query, r.json_object()), auth=tenant, scope="contact:user.id:readonly"),
             self._api("POST", "/im/v1/chats", lambda r, _: self.chats.create(r.query, r.json_object()), auth=tenant,
@@ -182,6 +190,24 @@ class FeishuSimulator(PlatformSimulator):
                 return self._answer(exc.status, exc.body(log_id), exc.headers, log_id)
 
         return Route(method, root + path, run)
+
+    def _upload_image(self, request: Request) -> dict[str, Any]:
+        """上传图片: ``image_type`` message or avatar and the file as ``image``; the 上传图片 error table's 234001
+        (a field missing or wrong), 234010 (0 bytes), 234006 (over 10 MB) and 234011 (not a picture)."""
+        if body_over(request, IMAGE_MAX_BYTES):
+            raise api_error(234006, "The file size exceed the max value.", f"a body of {len(request.body)} bytes")
+        parts = form(request)
+        image = parts.get("image")
+        if "image_type" not in parts or parts["image_type"].text not in ("message", "avatar") or image is None:
+            raise api_error(234001, "Invalid request param.", "image_type (message|avatar) and image are required")
+        if not image.data:
+            raise api_error(234010, "File's size can't be 0.")
+        if len(image.data) > IMAGE_MAX_BYTES:
+            raise api_error(234006, "The file size exceed the max value.", f"{len(image.data)} bytes")
+        found = sniff(image.data)
+        if found is None:
+            raise api_error(234011, "Can't regonnize the image format.")
+        return {"image_key": self.media.put(image.data, found, self.now()).ref}
 
     def _gate(self, api: str, request: Request, auth: str | None, limited: bool, scope: str) -> Any:
         """Count the call, then faults, token, the app's scopes, per-app limits and the monthly budget."""

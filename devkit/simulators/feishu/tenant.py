@@ -21,8 +21,9 @@ def new_log_id() -> str:
     return "2026" + secrets.token_hex(15).upper()
 
 
-# 权限管理: the scopes seed 002 (§三.3) has the admin apply for; the simulated admin granted them all.
-SEED_SCOPES = ("im:chat", "im:message", "contact:user.id:readonly")
+# 权限管理: the scopes seed 002 (§三.3) has the admin apply for, and im:resource that uploading an incident's
+# picture needs (上传图片; README, Feishu step 4); the simulated admin granted them all.
+SEED_SCOPES = ("im:chat", "im:message", "contact:user.id:readonly", "im:resource")
 
 
 @dataclass

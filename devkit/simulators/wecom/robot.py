@@ -5,16 +5,22 @@ Facts and sources in ``tests/fixtures/robots/README.md`` (WeCom): the key is the
 signature, keyword or IP settings); text ≤ 2048 bytes with ``mentioned_list`` / ``mentioned_mobile_list``,
 markdown ≤ 4096 bytes with ``<@userid>``, template_card (text_notice, news_notice), image, news, file;
 too long → 40058 "<type>.content exceed max length N"; an unknown key → 93000; a bad msgtype → 40008;
-20 messages a minute per robot → 45009. Every answer is HTTP 200.
+20 messages a minute per robot → 45009. Every answer is HTTP 200. An image is its base64 and md5, at most
+2 MB before base64, JPG or PNG: the global table's 40009 (image size) and 40005 (file type) refuse the rest,
+a base64 or md5 that does not hold is refused as a bad parameter (40058; the robot page names no code).
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from devkit.simulators.http import Request, Route
+from devkit.simulators.media import media_url, sniff
 from devkit.simulators.robots import (
     Mention,
     Robot,
@@ -34,6 +40,7 @@ PER_MINUTE = 20
 MAX_BYTES = {"text": 2048, "markdown": 4096}
 MSGTYPES = ("text", "markdown", "image", "news", "file", "template_card")
 CARD_TYPES = ("text_notice", "news_notice")
+IMAGE_FORMATS, IMAGE_MAX_BYTES = ("jpg", "png"), 2 * 1024 * 1024
 MENTION = re.compile(r"<@([\w.@-]+)>")
 DEFAULT_GROUP = "运维告警群"
 
@@ -86,6 +93,8 @@ class WeComRobots(RobotWebhook):
             raise refusal(40008, "invalid message type", f"msgtype {msgtype!r} or its object missing")
         if msgtype == "template_card" and part.get("card_type") not in CARD_TYPES:
             raise refusal(40058, "template_card.card_type invalid. invalid Request Parameter")
+        if msgtype == "image":
+            _check_image(part)
         limit = MAX_BYTES.get(str(msgtype))
         if limit and len(str(part.get("content") or "").encode()) > limit:
             raise refusal(40058, f"{msgtype}.content exceed max length {limit}. invalid Request Parameter")
@@ -107,6 +116,8 @@ class WeComRobots(RobotWebhook):
             text = MENTION.sub(replace, str(part.get("content") or ""))
         elif msgtype == "template_card":
             title, text, buttons = self._card(part)
+        elif msgtype == "image":
+            text = self._picture(part)
         elif msgtype == "news":
             buttons = [{"title": str(a.get("title") or ""), "url": str(a.get("url") or "")}
                        for a in part.get("articles") or [] if isinstance(a, dict)]
@@ -114,6 +125,14 @@ class WeComRobots(RobotWebhook):
             text = f"[{msgtype}]"
         at_all = "@all" in (part.get("mentioned_list") or []) + (part.get("mentioned_mobile_list") or [])
         return Shown(msgtype, text, title, buttons, mentions, at_all)
+
+    def _picture(self, part: dict[str, Any]) -> str:
+        """The image as the group sees it (kept, and served back for the page); the recorded body keeps only its
+        size, not megabytes of base64."""
+        data = base64.b64decode(part["base64"])
+        stored = self.sim.media.put(data, str(sniff(data)), self.sim.now())
+        part["base64"] = f"<{len(data)} bytes>"
+        return f"![图片 Picture]({media_url(self.sim.mounted(), stored.ref)})"
 
     def _mention(self, by: str, key: str) -> Mention:
         users = self.sim.directory.users.values()
@@ -138,3 +157,16 @@ class WeComRobots(RobotWebhook):
         if action.get("url"):
             buttons.append({"title": "查看详情 Open", "url": str(action["url"])})
         return str(main.get("title") or ""), "\n".join(line for line in lines if line), buttons
+
+
+def _check_image(part: dict[str, Any]) -> None:
+    try:
+        data = base64.b64decode(str(part.get("base64") or ""), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise refusal(40058, "image.base64 invalid. invalid Request Parameter") from exc
+    if hashlib.md5(data).hexdigest() != str(part.get("md5") or "").lower():
+        raise refusal(40058, "image.md5 not match. invalid Request Parameter")
+    if len(data) > IMAGE_MAX_BYTES:
+        raise refusal(40009, "invalid image size", f"{len(data)} bytes, over 2 MB")
+    if sniff(data) not in IMAGE_FORMATS:
+        raise refusal(40005, "invalid file type", "an image message takes JPG or PNG")

@@ -67,8 +67,11 @@
 #   per-member windows per app (the suite's app has its own); auth_corp_info's industry/scale values; one
 #   outer element order (ToUserName, AgentID, Encrypt) for every callback. The 10-minute ticket schedule runs
 #   on wall-clock time (``ticket_interval``; None turns it off).
+# 上传图片 (media/uploadimg): multipart ``media``, JPG or PNG of 5 B to 2 MB (the global table's 40005 invalid
+#   file type, 40009 invalid image size, 41005 media data missing); the answered ``url`` (p.qpic.cn on WeCom) is
+#   the simulator's own /_sim/media/<ref>, which serves the bytes back.
 # Not simulated: departments and tags (toparty/totag always come back invalid), enable_duplicate_check,
-#   the app-chat per-member windows, media upload, the JSON callback flavour, getcallbackip,
+#   the app-chat per-member windows, temporary media (media/upload), the JSON callback flavour, getcallbackip,
 #   JS-SDK tickets, the smart-robot (智能机器人) mode; for the suite: pre_auth_code / set_session_info and the
 #   install link, change_auth / reset_permanent_code / contact-change instructions, get_auth_info, provider
 #   tokens and the provider's IP whitelist, interface licences (接口许可) and the paid editions.
@@ -81,6 +84,7 @@ from typing import Any, Callable
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from devkit.simulators.base import PlatformSimulator
 from devkit.simulators.http import Request, Response, Route, json_response
+from devkit.simulators.media import MediaStore, form, media_url, sniff
 from devkit.simulators.previews import PreviewRefused, Previews, Submitted
 from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.apps import SELF_BUILT, AppView, view_for_token
@@ -93,6 +97,8 @@ from devkit.simulators.wecom.oauth import COOKIE, OAuth
 from devkit.simulators.wecom.robot import WeComRobots
 from devkit.simulators.wecom.suite import SuiteService
 from devkit.simulators.wecom.suite_control import SuiteControl
+
+IMAGE_FORMATS, IMAGE_MIN_BYTES, IMAGE_MAX_BYTES = ("jpg", "png"), 5, 2 * 1024 * 1024  # 上传图片
 
 TOKEN_TTL = 7200
 MOBILE = re.compile(r"\+?[0-9\-]{5,32}")
@@ -125,6 +131,7 @@ class WeComSimulator(PlatformSimulator):
         self.home = AppView(SELF_BUILT, self.corp, self.directory, self.messages, self.crypt, self.tokens, self.chats)
         home_org = Org(self.corp.corp_id, self.corp.corp_name, self.directory, HOME_SUITE_AGENT_ID)
         self.suite = SuiteService(suite or Suite(), [home_org, *(orgs if orgs is not None else [demo_org()])])
+        self.media = MediaStore("wwpic_")
         self.robots = WeComRobots(self)
         self.previews = Previews(self.lock, self.now, lambda payload: not {"agentid", "chatid"} & payload.keys(),
                                  self._preview)
@@ -149,7 +156,8 @@ class WeComSimulator(PlatformSimulator):
             return {"corp": self.corp.public(), "apiBase": self.api_base, "oauthBase": self.oauth_base, "now": now,
                     "users": [u.public() for u in self.directory.users.values()],
                     "chats": [c.public() for c in self.chats.chats.values()], **self.messages.public(now),
-                    "robots": self.robots.robots.public(), "previews": self.previews.public(),
+                    "robots": self.robots.robots.public(), "media": self.media.view(),
+                    "previews": self.previews.public(),
                     "consentUser": self.oauth.consent_user, "limits": self.limits.public(),
                     "suite": self.suite.public(now), "faults": self.faults.public(), "calls": dict(self.calls),
                     "deliveries": list(self.journal.deliveries), "rejections": list(self.journal.rejections)}
@@ -163,6 +171,8 @@ class WeComSimulator(PlatformSimulator):
             self._api("POST", "/message/send", lambda app, _, body: app.messages.send(body, now())),
             self._api("POST", "/message/update_template_card",
                       lambda app, _, body: app.messages.update_card(body, now())),
+            self._api("POST", "/media/uploadimg", lambda _, r, __: self._uploadimg(r)),
+            self.media.route(),
             self._api("POST", "/user/getuserid", self._getuserid),
             self._api("GET", "/auth/getuserinfo", self._getuserinfo),
             self._api("POST", "/appchat/create", lambda app, _, body: app.app_chats().create(body, now())),
@@ -189,7 +199,8 @@ class WeComSimulator(PlatformSimulator):
 
         def run(request: Request) -> Response:
             body = request.json_object()
-            wrong_json = bool(request.body) and not isinstance(request.json(), dict)  # WeCom warns, reads on
+            wrong_json = (bool(request.body) and not isinstance(request.json(), dict)  # WeCom warns, reads on
+                          and not form(request))
             try:
                 self.admit(api, request.path, fault_error)
                 with self.lock:
@@ -240,6 +251,17 @@ class WeComSimulator(PlatformSimulator):
         if query["corpsecret"] != self.corp.secret:
             raise WeComError(40001, "invalid credential")
         return {"access_token": self.tokens.issue(self.now()), "expires_in": TOKEN_TTL}
+
+    def _uploadimg(self, request: Request) -> dict[str, Any]:
+        media = form(request).get("media")
+        if media is None or media.filename is None:
+            raise WeComError(41005, "media data missing")
+        found = sniff(media.data)
+        if found not in IMAGE_FORMATS:
+            raise WeComError(40005, "invalid file type", "uploadimg takes JPG or PNG")
+        if not IMAGE_MIN_BYTES <= len(media.data) <= IMAGE_MAX_BYTES:
+            raise WeComError(40009, "invalid image size", f"{len(media.data)} bytes, not 5 B to 2 MB")
+        return {"url": media_url(self.mounted(), self.media.put(media.data, found, self.now()).ref)}
 
     def _getuserid(self, app: AppView, _request: Request, body: dict[str, Any]) -> dict[str, Any]:
         mobile = str(body.get("mobile") or "")
