@@ -178,6 +178,7 @@ class _CardLedger:
         unsure = outcome == "sent" and (ref.pop(FOUND_SENT, False) or bool(record.get("answer_lost")))
         deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref,
                           card_digest=None if unsure else card.digest(), answer_lost=None, error=None,
+                          template_error=card.template_error or None,  # the default card was shown: why
                           sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
         if outcome == "sent" and (unsure or _changed_since(job, card, self.integration_settings)):
             queues.deliver([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])

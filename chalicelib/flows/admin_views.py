@@ -24,6 +24,8 @@ def chat(item: dict) -> dict:
     return {"chat_id": item["chat_id"], "title": item.get("title", ""), "installed_at": item.get("installed_at")}
 
 
+# What a delivery may add: how it went (via the fallback robot), why its picture or template is not shown.
+DELIVERY_NOTES = ("via", "note", "template_error")
 # What an incident from a source adds: where it came from, its alerts, its silence there, its predecessor.
 SOURCE_FIELDS = ("source", "alert_group", "alerts", "links", "image_url", "silence", "previous_incident_id")
 # What a report (core.reports) adds: its kind, its own id, kind and outcome, and when it last came.
@@ -39,7 +41,7 @@ def incident(item: dict) -> dict:
         **{name: item[name] for name in SOURCE_FIELDS + REPORT_FIELDS if item.get(name)},
         "deliveries": [{"integration_id": d["integration_id"], "target": d["target"], "kind": d["kind"],
                         "state": d["state"], "error": d.get("error"), **labels,
-                        **({"via": d["via"]} if d.get("via") else {}), **({"note": d["note"]} if d.get("note") else {})}
+                        **{name: d[name] for name in DELIVERY_NOTES if d.get(name)}}
                        for d, labels in deliveries_of(item["id"])],
     }
 

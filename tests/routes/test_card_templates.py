@@ -5,7 +5,11 @@ import json
 
 import pytest
 
+from chalicelib.flows import consumers as worker
 from chalicelib.store import integrations as integration_store
+from chalicelib.store import people
+from tests.conftest import drain
+from tests.factories import member, notification
 
 TEMPLATE = {"title": "【{{ severity_zh }}】{{ title }}",
             "content": "服务：{{ labels.service }}\n{% for a in alerts %}{{ a.status_zh }}: {{ a.summary }}\n"
@@ -77,3 +81,26 @@ def test_patch_sets_a_template_and_null_removes_it_as_any_setting(api) -> None:
 def test_a_template_of_the_wrong_shape_is_400(api, wrong: object) -> None:
     status, answer = api("PATCH", "/integrations/int_fake", {"settings": {"template": wrong}})
     assert status == 400 and "template" in answer["message"], answer
+
+
+def test_cards_follow_the_template_and_one_it_cannot_render_shows_the_default_and_says_why(
+        api, client, admin_headers, fake_platform) -> None:
+    """Saved over the sample, a template may still fail on a real incident (here: a label it divides by is 0)."""
+    fragile = {"title": "{{ labels.service }} · {{ title }}",
+               "content": "每核 Per core: {{ 100 / (labels.cores | default(1) | int) }}"}
+    assert api("PATCH", "/integrations/int_fake", {"settings": {"template": fragile}})[0] == 200
+    member("alice")
+    people.bind("alice", "int_fake", "u-alice", "Alice", "2026-01-01T00:00:00Z")
+    for incident_id, cores in (("inc-ok", "4"), ("inc-zero", "0")):
+        labels = {"service": "db", "cores": cores}
+        worker.handle_notification(json.dumps(notification(incident_id, labels=labels)))
+    while jobs := drain("deliveries"):
+        for job in jobs:
+            worker.handle_delivery(json.dumps(job["body"]))
+    shown = {card.incident_id: card for _, _, card, _ in fake_platform.sent}
+    assert shown["inc-ok"].title == "db · CPU > 95% on db-1" and shown["inc-ok"].facts == [("每核 Per core", "25.0")]
+    assert shown["inc-zero"].title == "CPU > 95% on db-1" and ("service", "db") in shown["inc-zero"].facts
+    (ok,) = client.http.get("/incidents/inc-ok", headers=admin_headers).json_body["deliveries"]
+    (fell_back,) = client.http.get("/incidents/inc-zero", headers=admin_headers).json_body["deliveries"]
+    assert ok["state"] == fell_back["state"] == "sent" and "template_error" not in ok
+    assert "division by zero" in fell_back["template_error"], fell_back
