@@ -97,6 +97,9 @@
     });
     return list;
   }
+  // How a robot message's text shows: markdown, unless the panel knows its platform's own (Feishu's card
+  // markdown shows HTML entities as their characters).
+  var robotText = markdown;
   function robotMessages(state, key) {
     var html = "";
     (state.robots || []).filter(function (r) { return r.chatKey === key; }).forEach(function (r) {
@@ -105,7 +108,7 @@
         " · 加签 signed: " + (s.secret ? "✓" : "—") + " · IP: " + esc(s.ips.join(", ") || "—") +
         (blocked ? ' · <span class="bad">限流中 blocked</span>' : "") + "<br>" + esc(r.webhook) + "</div>";
       r.messages.forEach(function (m) {
-        var text = markdown(m.text);
+        var text = robotText(m.text);
         m.mentions.forEach(function (p) {
           [p.id, p.name].forEach(function (word) {
             text = text.split("@" + esc(word)).join('<b style="color:#3370FF">@' + esc(word) + "</b>");

@@ -63,6 +63,7 @@ def test_a_robot_preview_shows_as_its_group_would_see_it(browser, robot):  # noq
         preview = page.locator(f"{panel} [data-preview]").first
         expect(preview).to_contain_text("告警机器人")
         expect(preview.locator(".preview-line")).to_contain_text(answer["more"])
+        assert "&#" not in preview.inner_text()  # Feishu's card markdown shows an entity as its character
         screenshot(page.locator(panel), f"{adapter.name}-preview-1000-alerts")
     finally:
         context.close()
