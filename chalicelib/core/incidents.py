@@ -73,15 +73,21 @@ def unsaved(fields: IncidentFields) -> dict:
 def ingest(fields: IncidentFields) -> tuple[dict, bool]:
     """Create or update an incident from a producer's notification; returns (incident, changed)."""
     data = fields.model_dump(mode="json")
-    current = store.get(fields.id)
+    return create_or_change(fields.id, lambda: unsaved(fields), lambda incident: _merge(incident, data))
+
+
+def create_or_change(record_id: str, new: Callable[[], dict], change: Callable[[dict], bool]) -> tuple[dict, bool]:
+    """Store ``new()`` under ``record_id``, or apply ``change`` to the record already there (also when another
+    worker created it meanwhile); returns (record, changed)."""
+    current = store.get(record_id)
     if current is None:
-        incident = unsaved(fields)
+        record = new()
         try:
-            store.create(incident)
-            return incident, True
+            store.create(record)
+            return record, True
         except StorageConflict:
             pass  # created concurrently: fall through to the update path
-    return mutate(fields.id, lambda incident: _merge(incident, data), current)
+    return mutate(record_id, change, current)
 
 
 def _merge(incident: dict, data: dict) -> bool:

@@ -11,12 +11,10 @@ its delivered cards are updated.
 from __future__ import annotations
 
 from chalicelib.common import clock
-from chalicelib.common.errors import StorageConflict
 from chalicelib.core import incidents
 from chalicelib.core.cards import Card, uploaded_image
 from chalicelib.core.models import REPORT_KIND, Report, Status
 from chalicelib.core.wording import SEVERITY_TEXT, incident_page, local_time
-from chalicelib.store import incidents as store
 
 KIND_TEXT = {"dashboard": ("仪表盘订阅", "Dashboard"), "dataset_sync": ("数据集同步", "Dataset sync"),
              "chart_alarm": ("图表监控报警", "Chart alarm")}
@@ -35,16 +33,8 @@ def unsaved(report: Report) -> dict:
 
 def ingest(report: Report) -> tuple[dict, bool]:
     """Keep a producer's report, or replace what an earlier one under its id shows; returns (record, changed)."""
-    current = store.get(report.record_id)
-    if current is None:
-        record = unsaved(report)
-        try:
-            store.create(record)
-            return record, True
-        except StorageConflict:
-            pass  # kept concurrently: fall through to the update path
     shown = _shown(report)
-    return incidents.mutate(report.record_id, lambda record: _replace(record, shown), current)
+    return incidents.create_or_change(report.record_id, lambda: unsaved(report), lambda record: _replace(record, shown))
 
 
 def _shown(report: Report) -> dict:
