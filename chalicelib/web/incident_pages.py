@@ -227,7 +227,8 @@ def my_incidents(member_id: str, integration_id: str) -> list[dict]:
     roles = {i["incident_id"]: [r for r in ("targeted", "acted") if r in i["roles"]] for i in here}
     found = sorted(incident_store.many(list(roles)), key=lambda i: clock.parse_iso(i["started_at"]), reverse=True)
     found.sort(key=lambda i: i["status"] == Status.resolved.value)
-    return [{"card": cards.build(i, integration_id), "roles": roles[i["id"]]} for i in found]
+    shown_as = (integration_store.get(integration_id) or {}).get("settings", {})  # read once for every card
+    return [{"card": cards.build(i, integration_id, shown_as), "roles": roles[i["id"]]} for i in found]
 
 
 def error(exc: AppError, words: i18n.Words, integration_id: str | None = None) -> Screen:
