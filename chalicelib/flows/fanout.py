@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from chalicelib.common import clock
 from chalicelib.core import incidents, reports
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
+from chalicelib.delivery import pipeline
 from chalicelib.flows import warroom
 from chalicelib.platforms import adapter_class
 from chalicelib.store import chats, deliveries, involvements, people
@@ -47,10 +48,14 @@ def applied(incident: dict, changed: bool, targets: Targets) -> Accepted:
     accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], targets, known))
     if silenced and (targets.members or targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
+    records = deliveries.of(incident["id"])
     if changed:
-        accepted.deliveries += refresh_jobs(deliveries.of(incident["id"]))
+        accepted.deliveries += refresh_jobs(records)
         accepted.rooms = warroom.auto_rooms(incident, list(known.values()))
+    queued = {job.target_key for job in accepted.deliveries}
+    accepted.deliveries += [job for job in pipeline.retried(records) if job.target_key not in queued]  # re-sent
     return accepted
+
 
 
 def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict]) -> list[DeliveryJob]:

@@ -71,6 +71,11 @@ def preview(integration_id: str):
     return previews.preview(integration_id, parse(bp, previews.PreviewRequest))
 
 
+@admin(bp, "/incidents/{incident_id}/redeliver", ("POST",))
+def redeliver(incident_id: str):
+    return Response({"queued": actions.redeliver(incident_id)}, status_code=202)
+
+
 @admin(bp, "/providers/{name}", ("PUT",))
 def put_provider(name: str):
     provider = providers.named(name)
