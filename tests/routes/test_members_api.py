@@ -15,14 +15,9 @@ LINKED = "2026-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def api(client, admin_headers, fake_platform):
-    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
-        response = getattr(client.http, method.lower())(path, headers=admin_headers,
-                                                        body=None if body is None else json.dumps(body))
-        return response.status_code, json.loads(response.body) if response.body else {}
-
+def api(admin_call):
     stored_integration("fake", "int_other")  # a second organisation's app, alice linked on both
-    return call
+    return admin_call
 
 
 def _alice_on_both() -> None:
