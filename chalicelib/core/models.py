@@ -188,11 +188,26 @@ class WarRoomRequest(Strict):
     by: str | None = Field(default=None, pattern=ID_PATTERN)  # the member opening it, if one does
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+MOBILE = r"^\+?[0-9][0-9 -]{4,30}$"
+
+
 class MemberIn(Strict):
     id: str = Identifier
     name: str = Field(min_length=1, max_length=128)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    mobile: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
+    mobile: str | None = Field(default=None, pattern=MOBILE)
+
+
+class MemberPatch(Strict):
+    """``PATCH /members/{id}``: what is given changes; ``email``, ``mobile`` or ``channels`` null removes it
+    (``channels`` null: paged wherever linked again)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
+    mobile: str | None = Field(default=None, pattern=MOBILE)
+    # 个人渠道: the integrations the member is paged on, in order (default: every one where they are linked)
+    channels: list[Annotated[str, Identifier]] | None = Field(default=None, min_length=1, max_length=20)
 
 
 # A setting's value: the platform's settings model says which names take which of these (a map: the card

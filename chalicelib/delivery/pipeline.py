@@ -244,6 +244,17 @@ def fail(job: DeliveryJob, error: str) -> None:
     deliveries.record(job.incident_id, job.target_key, state="failed", error=error)
 
 
+def retried(records: list[dict], states: tuple[str, ...] = ("failed",)) -> list[DeliveryJob]:
+    """Jobs that try the deliveries among ``records`` that failed (or are in ``states``) again, each marked
+    pending first; a card that was sent but whose last update failed is tried again too (e.g. after WeCom's
+    60020 IP allow-list was fixed)."""
+    again = [r for r in records if r["state"] in states or r["state"] == "sent" and r.get("error")]
+    for record in again:
+        deliveries.record(record["incident_id"], record["target_key"], error=None, card_digest=None,
+                          **({} if record["state"] == "sent" else {"state": "pending"}))
+    return [_job_of(r) for r in again]
+
+
 def release_parked() -> int:
     """The month turned: queue every parked delivery again (their budget is back)."""
     parked = deliveries.in_state("parked")

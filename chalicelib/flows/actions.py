@@ -198,3 +198,12 @@ def already_handled(integration_id: str, click: Click) -> ClickOutcome:
     except NotFound:
         card = None
     return ClickOutcome(ok=True, message=ALREADY, card=card)
+
+
+def redeliver(incident_id: str) -> list[dict]:
+    """``POST /incidents/{id}/redeliver``: the incident's failed and parked deliveries, and cards whose last
+    update failed, queued again (e.g. once a platform setting is fixed); returns which."""
+    incidents.get(incident_id)  # NotFound: 404
+    jobs = pipeline.retried(deliveries.of(incident_id), ("failed", "parked"))
+    queues.deliver(jobs)
+    return [{"integration_id": job.integration_id, "kind": job.kind, "target": job.target} for job in jobs]

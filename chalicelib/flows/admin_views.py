@@ -1,23 +1,15 @@
 """The JSON shapes the admin API returns (README, "Admin API"), built from stored items."""
 from __future__ import annotations
 
-from chalicelib.common import clock
-from chalicelib.core.models import MemberIn
 from chalicelib.store import deliveries, people
 from chalicelib.store import integrations as integration_store
-
-
-def create_member(body: MemberIn) -> dict:
-    item = {**body.model_dump(exclude_none=True), "created_at": clock.iso()}
-    people.create_member(item)
-    return item
 
 
 def member(item: dict) -> dict:
     bindings = [{"integration_id": b["integration_id"], "user_id": b["user_id"], "linked_at": b["linked_at"]}
                 for b in people.bindings_of(item["id"])]
     return {"id": item["id"], "name": item["name"], "email": item.get("email"),
-            "mobile": item.get("mobile"), "bindings": bindings}
+            "mobile": item.get("mobile"), "channels": item.get("channels"), "bindings": bindings}
 
 
 def chat(item: dict) -> dict:

@@ -1,7 +1,8 @@
 """Fan-out: a notification (or an incident change) becomes one delivery job per card.
 
-A member is reached on every integration where they are bound; where they are not, the delivery
-is recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
+A member is reached on the integrations they chose (个人渠道, ``channels``), by default every one where
+they are bound; a chosen one they are not linked on, or every one when they are linked nowhere, is
+recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
 chat of its incident. Each job sends or updates exactly one card; the callers queue them
 (``common.queues``), so what a notification becomes is decided here and sent in one place.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from chalicelib.common import clock
 from chalicelib.core import incidents, reports
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
+from chalicelib.delivery import pipeline
 from chalicelib.flows import warroom
 from chalicelib.platforms import adapter_class
 from chalicelib.store import chats, deliveries, involvements, people
@@ -40,16 +42,20 @@ def accept(notification: Notification) -> Accepted:
 
 
 def applied(incident: dict, changed: bool, targets: Targets) -> Accepted:
-    """The jobs of an incident a producer just created or changed: cards for ``targets`` (once each), updates
-    of the cards already delivered, and the war rooms it opens by itself."""
+    """The jobs of an incident a producer just sent: cards for ``targets`` (once each), updates of the cards
+    already delivered when it changed, its failed deliveries tried again, and the war rooms it opens itself."""
     silenced = incidents.is_silenced(incident)
+    earlier = deliveries.of(incident["id"])  # before this notification adds any
     known = {} if silenced else {i["id"]: i for i in integration_store.all()}  # once, for targets and rooms
     accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], targets, known))
     if silenced and (targets.members or targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
-        accepted.deliveries += refresh_jobs(deliveries.of(incident["id"]))
+        accepted.deliveries += refresh_jobs(earlier)
         accepted.rooms = warroom.auto_rooms(incident, list(known.values()))
+    if not silenced:  # sent again: what failed before may go through now (e.g. a platform setting was fixed)
+        queued = {job.target_key for job in accepted.deliveries}
+        accepted.deliveries += [job for job in pipeline.retried(earlier) if job.target_key not in queued]
     return accepted
 
 
@@ -75,7 +81,7 @@ def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> li
     if member is not None:
         involvements.note(member_id, incident_id, "targeted")
     jobs = []
-    for integration_id in sorted(i for i, item in known.items() if adapter_class(item["platform"]).reaches_people):
+    for integration_id in channels(member, bound, known):
         binding = bound.get(integration_id)
         target = binding["user_id"] if binding else f"member:{member_id}"
         job = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user", target=target)
@@ -87,6 +93,16 @@ def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> li
             deliveries.remove(incident_id, f"{integration_id}#user#member:{member_id}")  # linked since
             jobs.append(job)
     return jobs
+
+
+def channels(member: dict | None, bound: dict[str, dict], known: dict[str, dict]) -> list[str]:
+    """The integrations a member is paged on (个人渠道): those they chose (``channels``), else every one where
+    they are bound; a member bound nowhere is recorded ``unbound`` on every one that reaches people."""
+    reaching = sorted(i for i, item in known.items() if adapter_class(item["platform"]).reaches_people)
+    chosen = (member or {}).get("channels")
+    if chosen:
+        return [i for i in chosen if i in reaching]
+    return [i for i in reaching if i in bound] or reaching
 
 
 def _chat_problem(integration_id: str, chat_id: str, known: dict[str, dict]) -> str | None:

@@ -54,8 +54,13 @@ def egress_ips() -> list[str]:
 
 
 def _prove_and_register(adapter_: Adapter) -> dict[str, str]:
-    """Refuse a card template that fails over the sample incident and war-room settings the integration
-    cannot honour, fetch a token (422 with the platform's code on failure), then register callbacks."""
+    """Refuse an edition the platform does not have, a card template that fails over the sample incident and
+    war-room settings the integration cannot honour, fetch a token (422 with the platform's code on failure),
+    then register callbacks."""
+    editions = type(adapter_).editions
+    if (edition := adapter_.settings.edition) is not None and edition not in editions:
+        raise InvalidInput(f"settings.edition: {adapter_.label[1]} has no edition {edition!r}; "
+                           f"one of: {', '.join(editions)}")
     if template := getattr(adapter_.settings, "template", None):
         templates.check(template.title, template.content)
     if adapter_.war_room_wanted() and (problem := adapter_.war_room_problem()):

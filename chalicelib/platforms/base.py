@@ -49,7 +49,7 @@ class CommonSettings(BaseModel):
     """Settings every platform's integration takes: its edition, limit overrides, the war room and the card."""
 
     model_config = ConfigDict(extra="forbid")
-    edition: str = "standard"
+    edition: str | None = Field(default=None, max_length=64)  # one of the platform's editions; None: its first
     qps: int | None = Field(default=None, gt=0)  # overrides the edition's per-API QPS
     monthly_calls: int | None = Field(default=None, gt=0)  # overrides the edition's monthly budget
     low_at: float = Field(default=0.9, gt=0, le=1)  # share of the budget from which non-critical cards are digested

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.common import lazy
-from chalicelib.common.errors import NotFound
+from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.routes.common import admin, parse
 
 incidents = lazy.module("chalicelib.core.incidents")
@@ -17,6 +17,7 @@ admin_views = lazy.module("chalicelib.flows.admin_views")
 consumers = lazy.module("chalicelib.flows.consumers")
 integrations = lazy.module("chalicelib.flows.integrations")
 linking = lazy.module("chalicelib.flows.linking")
+members = lazy.module("chalicelib.flows.members")
 previews = lazy.module("chalicelib.flows.previews")
 providers = lazy.module("chalicelib.flows.providers")
 chats = lazy.module("chalicelib.store.chats")
@@ -71,6 +72,11 @@ def preview(integration_id: str):
     return previews.preview(integration_id, parse(bp, previews.PreviewRequest))
 
 
+@admin(bp, "/incidents/{incident_id}/redeliver", ("POST",))
+def redeliver(incident_id: str):
+    return Response({"queued": actions.redeliver(incident_id)}, status_code=202)
+
+
 @admin(bp, "/providers/{name}", ("PUT",))
 def put_provider(name: str):
     provider = providers.named(name)
@@ -84,7 +90,36 @@ def get_provider(name: str):
 
 @admin(bp, "/members", ("POST",))
 def create_member():
-    return Response(admin_views.member(admin_views.create_member(parse(bp, models.MemberIn))), status_code=201)
+    return Response(members.create(parse(bp, models.MemberIn)), status_code=201)
+
+
+@admin(bp, "/members")
+def list_members():
+    query = bp.current_request.query_params or {}
+    return members.page(_number(query.get("limit", "50"), "limit"), query.get("after"))
+
+
+@admin(bp, "/members/{member_id}", ("PATCH",))
+def change_member(member_id: str):
+    return members.change(member_id, parse(bp, models.MemberPatch))
+
+
+@admin(bp, "/members/{member_id}", ("DELETE",))
+def delete_member(member_id: str):
+    members.delete(member_id)
+    return Response(body="", status_code=204)
+
+
+@admin(bp, "/members/{member_id}/bindings/{integration_id}", ("DELETE",))
+def unlink_member(member_id: str, integration_id: str):
+    members.unlink(member_id, integration_id)
+    return Response(body="", status_code=204)
+
+
+def _number(text: str, name: str) -> int:
+    if not text.isdigit() or len(text) > 6:
+        raise InvalidInput(f"{name} must be a whole number")
+    return int(text)
 
 
 @admin(bp, "/members/{member_id}")

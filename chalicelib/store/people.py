@@ -4,7 +4,7 @@ from __future__ import annotations
 from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib.common import aws
-from chalicelib.common.errors import AlreadyExists, StorageConflict
+from chalicelib.common.errors import AlreadyExists, NotFound, StorageConflict
 from chalicelib.common.ids import is_id
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
 
@@ -31,6 +31,45 @@ def get_member(member_id: str) -> dict | None:
         return None
     item = _members().get_item(Key={"id": member_id}).get("Item")
     return plain(item) if item else None
+
+
+def page_of_members(limit: int, after: str | None) -> tuple[list[dict], str | None]:
+    """Up to ``limit`` members from the one after ``after`` (a member id); and the id to continue after, None
+    at the end. A scan page may hold fewer than ``limit`` (DynamoDB stops at 1 MB): the caller continues."""
+    kwargs = {"Limit": limit, **({"ExclusiveStartKey": {"id": after}} if after else {})}
+    page = _members().scan(**kwargs)
+    last = page.get("LastEvaluatedKey")
+    return [plain(item) for item in page.get("Items", [])], last["id"] if last else None
+
+
+def change_member(member_id: str, sets: dict, removes: list[str]) -> dict:
+    """Set and remove fields of an existing member; NotFound when there is none. Returns the member."""
+    names = {f"#{k}": k for k in [*sets, *removes]}
+    expression = ("SET " + ", ".join(f"#{k} = :{k}" for k in sets) + " " if sets else "") + (
+        "REMOVE " + ", ".join(f"#{k}" for k in removes) if removes else "")
+    kwargs = {"ExpressionAttributeValues": {f":{k}": v for k, v in dynamo(sets).items()}} if sets else {}
+    try:
+        answer = conditional(_members().update_item, f"member {member_id}", Key={"id": member_id},
+                             UpdateExpression=expression, ConditionExpression=Attr("id").exists(),
+                             ExpressionAttributeNames=names, ReturnValues="ALL_NEW", **kwargs)
+    except StorageConflict as exc:
+        raise NotFound(f"member {member_id} does not exist") from exc
+    return plain(answer["Attributes"])
+
+
+def delete_member(member_id: str) -> bool:
+    """Remove a member and every binding of theirs; False when there was no such member."""
+    for item in bindings_of(member_id):
+        unbind(member_id, item["integration_id"])
+    answer = _members().delete_item(Key={"id": member_id}, ReturnValues="ALL_OLD")
+    return "Attributes" in answer
+
+
+def unbind(member_id: str, integration_id: str) -> bool:
+    """Remove one binding; False when there was none."""
+    answer = _bindings().delete_item(Key={"member_id": member_id, "integration_id": integration_id},
+                                     ReturnValues="ALL_OLD")
+    return "Attributes" in answer
 
 
 def all_members() -> list[dict]:

@@ -26,6 +26,17 @@ class FakeOAuth(FakeAdapter):
 
 
 @pytest.fixture
+def admin_call(client, admin_headers, fake_platform):
+    """``call(method, path, body=None)`` → (status, JSON answer) through the admin API, the fake platform set up."""
+    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
+        response = getattr(client.http, method.lower())(path, headers=admin_headers,
+                                                        body=None if body is None else json.dumps(body))
+        return response.status_code, json.loads(response.body) if response.body else {}
+
+    return call
+
+
+@pytest.fixture
 def web(client, monkeypatch):
     FakeAdapter.reset()
     monkeypatch.setitem(REGISTRY, "fake", "tests.fakes:FakeAdapter")

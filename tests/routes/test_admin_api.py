@@ -143,6 +143,17 @@ def test_create_integration_with_missing_fields_is_400_naming_them(api: Api, sim
     assert sim.call_count("/oauth2/accessToken") == before
 
 
+def test_an_edition_the_platform_does_not_have_is_400_listing_its_editions(api: Api, sim: DingTalkSimulator) -> None:
+    before = sim.call_count("/oauth2/accessToken")
+    body = _integration_body(sim)
+    status, answer = api("POST", "/integrations", {**body, "settings": {**body["settings"], "edition": "bogus"}})
+    assert status == 400 and answer["message"] == (
+        "settings.edition: DingTalk has no edition 'bogus'; one of: standard, professional, exclusive")
+    assert api("GET", "/integrations") == (200, []) and sim.call_count("/oauth2/accessToken") == before
+    status, created = api("POST", "/integrations", {**body, "settings": {**body["settings"], "edition": "exclusive"}})
+    assert status == 201 and created["settings"]["edition"] == "exclusive"
+
+
 @pytest.mark.parametrize("platform", ["slack", "DingTalk", ""])
 def test_create_integration_for_an_unknown_platform_is_400(api: Api, sim: DingTalkSimulator, platform: str) -> None:
     status, body = api("POST", "/integrations", {**_integration_body(sim), "platform": platform})

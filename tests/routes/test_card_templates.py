@@ -17,13 +17,8 @@ TEMPLATE = {"title": "【{{ severity_zh }}】{{ title }}",
 
 
 @pytest.fixture
-def api(client, admin_headers, fake_platform):
-    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
-        response = getattr(client.http, method.lower())(path, headers=admin_headers,
-                                                        body=None if body is None else json.dumps(body))
-        return response.status_code, json.loads(response.body) if response.body else {}
-
-    return call
+def api(admin_call):
+    return admin_call
 
 
 @pytest.fixture
