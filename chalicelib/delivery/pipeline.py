@@ -257,11 +257,9 @@ def retried(records: list[dict], states: tuple[str, ...] = ("failed",)) -> list[
 
 def release_parked() -> int:
     """The month turned: queue every parked delivery again (their budget is back)."""
-    parked = deliveries.in_state("parked")
-    for record in parked:
-        deliveries.record(record["incident_id"], record["target_key"], state="pending", error=None)
-    queues.deliver([_job_of(r) for r in parked])
-    return len(parked)
+    jobs = retried(deliveries.in_state("parked"), ("parked",))
+    queues.deliver(jobs)
+    return len(jobs)
 
 
 def requeue_lost() -> int:

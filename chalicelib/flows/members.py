@@ -10,7 +10,7 @@ from chalicelib.flows import admin_views
 from chalicelib.platforms import adapter_class
 from chalicelib.store import integrations, people
 
-MAX_PAGE = 100
+DEFAULT_PAGE, MAX_PAGE = 50, 100
 
 
 def create(body: MemberIn) -> dict:
@@ -19,13 +19,17 @@ def create(body: MemberIn) -> dict:
     return admin_views.member(item)
 
 
-def page(limit: int, after: str | None) -> dict:
+def view(member_id: str) -> dict:
+    return admin_views.member(_existing(member_id))
+
+
+def page(limit: str, after: str | None) -> dict:
     """``GET /members?limit=&after=``: ``{"members": [...], "next": id or None}`` (pass ``next`` as ``after``)."""
-    if not 1 <= limit <= MAX_PAGE:
+    if not (limit.isdigit() and len(limit) <= 3 and 1 <= int(limit) <= MAX_PAGE):
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     if after is not None and not is_id(after):
         raise InvalidInput("after must be a member id (the previous page's next)")
-    found, following = people.page_of_members(limit, after)
+    found, following = people.page_of_members(int(limit), after)
     return {"members": [admin_views.member(item) for item in found], "next": following}
 
 
@@ -36,7 +40,8 @@ def change(member_id: str, patch: MemberPatch) -> dict:
     if given.get("channels"):
         _check_channels(given["channels"])
         given["channels"] = list(dict.fromkeys(given["channels"]))
-    _existing(member_id)
+    if not is_id(member_id):
+        raise NotFound(f"member {member_id} does not exist")
     sets = {k: v for k, v in given.items() if v is not None}
     item = people.change_member(member_id, {**sets, "updated_at": clock.iso()},
                                 [k for k, v in given.items() if v is None])
@@ -59,8 +64,7 @@ def delete(member_id: str) -> None:
 
 
 def unlink(member_id: str, integration_id: str) -> None:
-    _existing(member_id)
-    if not is_id(integration_id) or not people.unbind(member_id, integration_id):
+    if not (is_id(member_id) and is_id(integration_id)) or not people.unbind(member_id, integration_id):
         raise NotFound(f"member {member_id} is not linked on integration {integration_id}")
 
 

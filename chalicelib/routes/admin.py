@@ -6,7 +6,6 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.common import lazy
-from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.routes.common import admin, parse
 
 incidents = lazy.module("chalicelib.core.incidents")
@@ -21,7 +20,6 @@ members = lazy.module("chalicelib.flows.members")
 previews = lazy.module("chalicelib.flows.previews")
 providers = lazy.module("chalicelib.flows.providers")
 chats = lazy.module("chalicelib.store.chats")
-people = lazy.module("chalicelib.store.people")
 bp = Blueprint(__name__)
 
 
@@ -96,7 +94,7 @@ def create_member():
 @admin(bp, "/members")
 def list_members():
     query = bp.current_request.query_params or {}
-    return members.page(_number(query.get("limit", "50"), "limit"), query.get("after"))
+    return members.page(query.get("limit", str(members.DEFAULT_PAGE)), query.get("after"))
 
 
 @admin(bp, "/members/{member_id}", ("PATCH",))
@@ -116,18 +114,10 @@ def unlink_member(member_id: str, integration_id: str):
     return Response(body="", status_code=204)
 
 
-def _number(text: str, name: str) -> int:
-    if not text.isdigit() or len(text) > 6:
-        raise InvalidInput(f"{name} must be a whole number")
-    return int(text)
-
 
 @admin(bp, "/members/{member_id}")
 def get_member(member_id: str):
-    member = people.get_member(member_id)
-    if member is None:
-        raise NotFound(f"member {member_id} does not exist")
-    return admin_views.member(member)
+    return members.view(member_id)
 
 
 @admin(bp, "/incidents", ("POST",))
