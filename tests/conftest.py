@@ -9,11 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.update({
+TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1", "DUTYBRIDGE_PREFIX": "dutybridge-test", "ADMIN_TOKEN": "test-admin-token",
     "PUBLIC_BASE_URL": "https://duty.example.com",
-})
+}
+os.environ.update(TEST_ENVIRONMENT)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from chalicelib.common import aws, clock, config, sealing  # noqa: E402

@@ -16,11 +16,22 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from tests.browser.clients import screenshot
+from tests.conftest import TEST_ENVIRONMENT
 from tests.devkit.test_simulator_previews import _answer
 from tests.platforms.test_adapter_contract import platform  # noqa: F401 (the fixture)
 from tests.platforms.test_robot_contract import robot  # noqa: F401 (the fixture)
 
 PANELS = {"dingtalk": "#dt-sim", "feishu": "#fs-sim", "wecom": "#wc-sim"}
+
+
+@pytest.fixture(autouse=True)
+def _test_environment(monkeypatch):
+    """The tests' own AWS environment (moto, their table prefix) while each test runs: this package's live
+    runtime, when another module of the same worker started it, has put its own in the process."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION",
+                 "DUTYBRIDGE_PREFIX", "ADMIN_TOKEN", "PUBLIC_BASE_URL"):
+        monkeypatch.setenv(name, TEST_ENVIRONMENT[name])
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 def _open_preview_chat(browser: Browser, sim, panel: str):
