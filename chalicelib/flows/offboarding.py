@@ -3,9 +3,9 @@
 The platform's departure event (DingTalk ``user_leave_org``, Feishu ``contact.user.deleted_v3``, WeCom
 ``change_contact`` / ``delete_user``) revokes that integration's binding and leaves a trace on the member
 (``left``: which platform user, when, which event), so the member view says why the binding went and a
-page says "left the organisation" instead of "has not opened the app". Relinking (the person is back
-and opens the app) binds again and clears the trace. A user bound to nobody is accepted and ignored: the
-platform only expects its success answer.
+card for them is recorded unbound because they left, not because they never opened the app. Relinking
+(the person is back and opens the app) binds again and clears the trace. A user bound to nobody is
+accepted and ignored: the platform only expects its success answer.
 """
 from __future__ import annotations
 
