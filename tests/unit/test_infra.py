@@ -46,3 +46,9 @@ def test_bootstrap_adds_the_indexes_an_older_release_did_not_have(aws_env):
     bootstrap("dutybridge-old")
     indexes = client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
     assert [i["IndexName"] for i in indexes] == [i.name for i in deliveries.indexes]
+
+
+def test_template_leaves_the_admin_token_to_the_bootstrap():
+    """CloudFormation cannot create a SecureString; a plain String in the stack would hold the token in clear."""
+    found = resources("dutybridge-prod")["Resources"]
+    assert not [r for r in found.values() if r.get("Type") == "AWS::SSM::Parameter"]
