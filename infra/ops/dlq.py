@@ -59,7 +59,7 @@ def held() -> list[DeadLetter]:
                 QueueUrl=url, MaxNumberOfMessages=queues.BATCH, VisibilityTimeout=HOLD, WaitTimeSeconds=POLL,
                 AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", []):
             for message in messages:
-                found.setdefault(message["MessageId"], _letter(queue.logical, message))
+                found[message["MessageId"]] = _letter(queue.logical, message)  # SQS deletes by the newest receipt
     return list(found.values())
 
 
