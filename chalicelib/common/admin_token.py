@@ -12,10 +12,11 @@ import hmac
 import logging
 import math
 import threading
+import time
 
 from botocore.exceptions import ClientError
 
-from chalicelib.common import aws, clock
+from chalicelib.common import aws
 from chalicelib.common.config import settings
 from chalicelib.common.errors import Unavailable
 
@@ -26,6 +27,7 @@ log = logging.getLogger("dutybridge")
 NOT_SET_UP = Unavailable("管理令牌未配置 (the admin token is not set up; see the logs)")
 
 _lock = threading.Lock()
+monotonic = time.monotonic  # lifetimes count real seconds, whatever the app's clock says (as common.warm)
 _token: str | None = None
 _read_at = -math.inf
 
@@ -49,8 +51,8 @@ def _equal(given: str, token: str | None) -> bool:
 def _current(max_age: float) -> str | None:
     global _token, _read_at
     with _lock:
-        if clock.now() - _read_at >= max_age:
-            _token, _read_at = _read(settings().admin_token_parameter), clock.now()
+        if monotonic() - _read_at >= max_age:
+            _token, _read_at = _read(settings().admin_token_parameter), monotonic()
         return _token
 
 

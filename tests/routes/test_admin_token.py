@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+from types import SimpleNamespace
 
 import pytest
 
-from chalicelib.common import admin_token, aws, clock, config, schema
+from chalicelib.common import admin_token, aws, config, schema
 from infra.bootstrap import ensure_admin_token
 from tests.conftest import ROOT
 
@@ -21,10 +22,12 @@ def from_ssm(client, monkeypatch):
     config.reset()
     config.settings()  # read now: the chalice test client swaps in the dev stage's environment per request
     aws.client("ssm").put_parameter(Name=PARAMETER, Value="token-one", Type="SecureString", Overwrite=True)
+    now = [1000.0]
+    monkeypatch.setattr(admin_token, "monotonic", lambda: now[0])
     reads = []
     real = aws.client("ssm").get_parameter
     monkeypatch.setattr(aws.client("ssm"), "get_parameter", lambda **kw: reads.append(kw) or real(**kw))
-    return reads
+    return SimpleNamespace(reads=reads, advance=lambda seconds: now.__setitem__(0, now[0] + seconds))
 
 
 def _status(client, token: str) -> int:
@@ -38,21 +41,21 @@ def _rotate(value: str) -> None:
 def test_the_token_is_read_decrypted_once_for_many_requests(client, from_ssm):
     assert [_status(client, "token-one") for _ in range(5)] == [200] * 5
     assert _status(client, "wrong") == 401
-    assert from_ssm == [{"Name": PARAMETER, "WithDecryption": True}]
+    assert from_ssm.reads == [{"Name": PARAMETER, "WithDecryption": True}]
 
 
 def test_a_rotated_token_is_taken_within_a_minute_and_the_old_one_refused_after_the_lifetime(client, from_ssm):
     assert _status(client, "token-one") == 200
     _rotate("token-two")
     assert _status(client, "token-two") == 401  # read a moment ago: a wrong token does not drive SSM reads
-    clock.advance(admin_token.RECHECK)
+    from_ssm.advance(admin_token.RECHECK)
     assert _status(client, "token-two") == 200
     _rotate("token-three")
     assert _status(client, "token-two") == 200  # cached
-    clock.advance(admin_token.LIFETIME)
+    from_ssm.advance(admin_token.LIFETIME)
     assert _status(client, "token-two") == 401
     assert _status(client, "token-three") == 200
-    assert len(from_ssm) == 3
+    assert len(from_ssm.reads) == 3
 
 
 def test_a_missing_parameter_is_a_clear_503_read_at_most_once_a_minute(client, from_ssm, caplog):
@@ -61,10 +64,10 @@ def test_a_missing_parameter_is_a_clear_503_read_at_most_once_a_minute(client, f
     answers = [client.http.get("/integrations", headers={"Authorization": "Bearer token-one"}) for _ in range(3)]
     assert {a.status_code for a in answers} == {503}
     assert json.loads(answers[0].body)["message"].startswith("管理令牌未配置")
-    assert len(from_ssm) == 1
+    assert len(from_ssm.reads) == 1
     assert PARAMETER in caplog.text and "token-one" not in caplog.text
     _rotate("token-four")
-    clock.advance(admin_token.RECHECK)
+    from_ssm.advance(admin_token.RECHECK)
     assert _status(client, "token-four") == 200
 
 
