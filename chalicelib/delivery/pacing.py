@@ -226,3 +226,11 @@ def _give_back(window: Window, at_ms: int) -> None:
     """Hand back one call booked in the slot of ``at_ms`` (a card that came back after its slot)."""
     while not _write(_known(window), at_ms, -1):
         pass  # another worker wrote meanwhile: the refused write brought the stored book
+
+
+def release(windows: list[Window], slot_at: float) -> None:
+    """Hand back the slot ``reserve`` booked (it answered ``slot_at``) for a call that will not come back for it:
+    a synchronous caller (the test card) answers "try later" instead of waiting."""
+    start_ms = round((slot_at + COME_BACK_EARLY) * 1000)
+    for window in windows:
+        _give_back(window, start_ms)
