@@ -1,7 +1,7 @@
 """Each platform declares which of its error codes mean what; one function applies the table."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.common.errors import (
     Permanent,
@@ -24,10 +24,19 @@ class ErrorTable:
     gone: frozenset[str] = frozenset()  # the user or chat is no longer reachable
     throttle_prefixes: tuple[str, ...] = ()
     throttle_delay: float = 1.0
+    # what the admin should fix, by code (Chinese with English): shown by the test card's verdict
+    hints: dict[str, str] = field(default_factory=dict)
 
     def classify(self, code: str, message: str, status: int = 200,
                  retry_after: float | None = None) -> PlatformError:
-        """The project error for one platform answer; unknown codes are permanent."""
+        """The project error for one platform answer; unknown codes are permanent. The table's hint for the code
+        follows the platform's message (delivery records show it) and is kept apart as ``hint``."""
+        hint = self.hints.get(code, "")
+        error = self._kind(code, f"{message} — {hint}" if hint else message, status, retry_after)
+        error.hint = hint
+        return error
+
+    def _kind(self, code: str, message: str, status: int, retry_after: float | None) -> PlatformError:
         if code in self.token or status == 401:
             return TokenInvalid(self.platform, code, message)
         if code in self.throttle or status == 429 or code.startswith(self.throttle_prefixes or ("\0",)):
