@@ -43,6 +43,15 @@ class ChatEvent:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class Departure:
+    """A person who left the organisation: their ``user_id`` in the id kind this integration binds people
+    with, and the platform event that said so (kept on the member as the reason their binding went)."""
+
+    user_id: str
+    event: str
+
+
 class Endpoint(str, enum.Enum):
     """Which of an integration's callback URLs a request came to: ``/events`` or ``/card``."""
 
@@ -59,11 +68,13 @@ class Handshake:
 
 @dataclass
 class ChatEvents:
-    """An event push, acknowledged with ``reply``: the chat list changes it brings (often none)."""
+    """An event push, acknowledged with ``reply``: the chat list changes and the departures it brings
+    (often none)."""
 
     reply: Reply
     dedupe_key: str | None = None  # the same push delivered twice is applied once
     events: list[ChatEvent] = field(default_factory=list)
+    departures: list[Departure] = field(default_factory=list)
 
 
 class Intent(str, enum.Enum):

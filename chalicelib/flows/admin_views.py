@@ -1,6 +1,7 @@
 """The JSON shapes the admin API returns (README, "Admin API"), built from stored items."""
 from __future__ import annotations
 
+from chalicelib.flows import offboarding
 from chalicelib.store import deliveries, people
 from chalicelib.store import integrations as integration_store
 
@@ -9,7 +10,8 @@ def member(item: dict) -> dict:
     bindings = [{"integration_id": b["integration_id"], "user_id": b["user_id"], "linked_at": b["linked_at"]}
                 for b in people.bindings_of(item["id"])]
     return {"id": item["id"], "name": item["name"], "email": item.get("email"),
-            "mobile": item.get("mobile"), "channels": item.get("channels"), "bindings": bindings}
+            "mobile": item.get("mobile"), "channels": item.get("channels"), "bindings": bindings,
+            "left": offboarding.left_view(item)}
 
 
 def chat(item: dict) -> dict:

@@ -24,7 +24,7 @@ from chalicelib.core.callback import (
     Reply,
 )
 from chalicelib.delivery import notices, pipeline
-from chalicelib.flows import actions, integrations
+from chalicelib.flows import actions, integrations, offboarding
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
 from chalicelib.store import chats, deliveries, ephemeral
@@ -66,18 +66,30 @@ def _received(integration_id: str, request: InboundRequest, endpoint: Endpoint) 
     parsed = adapter.parse_callback(request, endpoint)
     if isinstance(parsed, Handshake):
         return parsed.reply
-    key = _dedupe_key(DEDUPE_KINDS[endpoint], integration_id, parsed.dedupe_key)
     if isinstance(parsed, ChatEvents):
-        return _once(key, lambda: _keep_chats(integration_id, parsed), lambda: parsed.reply)
+        return pushed(integration_id, parsed)
+    key = _dedupe_key(DEDUPE_KINDS[endpoint], integration_id, parsed.dedupe_key)
     return _once(key, lambda: _answer(adapter, integration_id, parsed, request,
                                       actions.from_click(integration_id, adapter.name, parsed)),
                  lambda: _answer(adapter, integration_id, parsed, request,
                                  actions.already_handled(integration_id, parsed)))
 
 
+def pushed(integration_id: str, events: ChatEvents) -> Reply:
+    """Events a provider's callback brought for one of its integrations (e.g. WeCom's suite relaying a
+    departure), applied once like the integration's own pushes."""
+    key = _dedupe_key(DEDUPE_KINDS[Endpoint.events], integration_id, events.dedupe_key)
+    return _once(key, lambda: _keep_chats(integration_id, events), lambda: events.reply)
+
+
 def _keep_chats(integration_id: str, pushed: ChatEvents) -> Reply:
+    """The chat list changes and the departures (offboarding) an event push brought."""
     for chat_event in pushed.events:
         _apply(integration_id, chat_event)
+    for departure in pushed.departures:
+        if not departure.user_id or len(departure.user_id.encode("utf-8")) > actions.MAX_USER_ID_BYTES:
+            raise CallbackRejected("departed user id missing or too long")
+        offboarding.depart(integration_id, departure)
     return pushed.reply
 
 

@@ -2,7 +2,8 @@
 
 A member is reached on the integrations they chose (个人渠道, ``channels``), by default every one where
 they are bound; a chosen one they are not linked on, or every one when they are linked nowhere, is
-recorded as ``unbound`` (未关联应用) so the admin sees why nothing arrived. A war room is one more
+recorded as ``unbound`` (未关联应用, or 已离职 where a departure revoked the binding) so the admin sees
+why nothing arrived. A war room is one more
 chat of its incident. Each job sends or updates exactly one card; the callers queue them
 (``common.queues``), so what a notification becomes is decided here and sent in one place.
 """
@@ -14,7 +15,7 @@ from chalicelib.common import clock
 from chalicelib.core import incidents, reports
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob, Targets
 from chalicelib.delivery import pipeline
-from chalicelib.flows import warroom
+from chalicelib.flows import offboarding, warroom
 from chalicelib.platforms import adapter_class
 from chalicelib.store import chats, deliveries, involvements, people
 from chalicelib.store import integrations as integration_store
@@ -91,7 +92,8 @@ def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict], recor
         if member is None:
             _record(job, "failed", f"member {member_id} does not exist", known)
         elif binding is None:
-            _record(job, "unbound", UNBOUND.format(member=member_id), known, member_id=member_id)
+            reason = offboarding.left_reason(member, integration_id) or UNBOUND.format(member=member_id)
+            _record(job, "unbound", reason, known, member_id=member_id)
         elif _record(job, "pending", None, known, member_id=member_id):
             if (unbound := f"{integration_id}#user#member:{member_id}") in recorded:
                 deliveries.remove(incident_id, unbound)  # linked since

@@ -1,10 +1,9 @@
 """Link platform users to members: one-click by mobile, or by the user opening the web app once."""
 from __future__ import annotations
 
-from chalicelib.common import clock
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.core.callback import PlatformUser
-from chalicelib.flows import integrations
+from chalicelib.flows import integrations, offboarding
 from chalicelib.platforms import adapter_for
 from chalicelib.store import people
 
@@ -20,7 +19,7 @@ def link_members(integration_id: str) -> dict:
         elif adapter.mobile_miss_limit is not None and len(not_found) >= adapter.mobile_miss_limit:
             skipped.append(member["id"])  # protect the platform's anti-abuse budget for unknown numbers
         elif user_id := adapter.user_by_mobile(member["mobile"]) if member.get("mobile") else None:
-            people.bind(member["id"], integration_id, user_id, member["name"], clock.iso())
+            offboarding.bind(member, integration_id, user_id, member["name"])
             linked += 1
         else:
             not_found.append(member["id"])
@@ -42,7 +41,7 @@ def auto_link(integration_id: str, user: PlatformUser) -> dict | None:
     for candidate in people.all_members():
         if candidate["name"] == user.name and candidate.get("mobile") and \
                 adapter.user_by_mobile(candidate["mobile"]) == user.user_id:
-            people.bind(candidate["id"], integration_id, user.user_id, user.name, clock.iso())
+            offboarding.bind(candidate, integration_id, user.user_id, user.name)
             return candidate
     return None
 
@@ -55,5 +54,5 @@ def link_by_mobile(integration_id: str, user: PlatformUser, mobile: str) -> dict
     adapter = adapter_for(integrations.get(integration_id))
     if adapter.user_by_mobile(mobile.strip()) != user.user_id:
         raise InvalidInput("手机号与当前账号不符 (this mobile belongs to another account)")
-    people.bind(found[0]["id"], integration_id, user.user_id, user.name, clock.iso())
+    offboarding.bind(found[0], integration_id, user.user_id, user.name)
     return found[0]

@@ -21,11 +21,14 @@ def named(name: str) -> Provider:
 
 
 def callback(name: str, request: InboundRequest) -> Reply:
-    """A provider's callback: its own answer, or the event of the integration it names."""
+    """A provider's callback: its own answer, the events it parsed for one of its integrations (applied
+    once, like the integration's own pushes), or the callback handed to the integration it names."""
     found = provider(name)
     if found is None:
         raise CallbackRejected(f"no provider {name}")
     routed = found.route(request)
     if routed.opened is not None:
         integrations.open_assigned(routed.opened)
+    if routed.events is not None:
+        return callbacks.pushed(routed.integration_id, routed.events)
     return routed.reply if routed.reply is not None else callbacks.event(routed.integration_id, request)

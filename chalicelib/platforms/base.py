@@ -17,6 +17,7 @@ from chalicelib.common.fetch import Picture
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.callback import (
     Callback,
+    ChatEvents,
     Click,
     ClickAnswer,
     ClickOutcome,
@@ -279,6 +280,7 @@ class Routed:
     reply: Reply | None = None
     integration_id: str | None = None  # the integration whose adapter parses this callback
     opened: Opening | None = None  # to open before answering
+    events: ChatEvents | None = None  # what the provider itself parsed for ``integration_id`` (its reply)
 
 
 class Provider(abc.ABC):

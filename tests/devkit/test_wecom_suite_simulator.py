@@ -267,6 +267,21 @@ def test_uninstall_pushes_cancel_auth_and_revokes(sim: WeComSimulator, provider:
     assert again["permanent_code"] != granted["permanent_code"]
 
 
+def test_a_member_leaving_an_organisation_is_pushed_as_change_contact_and_sends_to_them_fail(
+        sim: WeComSimulator, provider: Provider) -> None:
+    connected(sim, provider)
+    granted = installed(sim, provider)
+    done = control(sim, "users/ZhaoLei/leave", {"corp_id": DEMO})
+    assert done["ok"] and done["pushed"] == ["suite"]
+    inner = provider.instructions[-1][2]
+    assert [inner.findtext(n) for n in ("InfoType", "AuthCorpId", "ChangeType", "UserID")] == [
+        "change_contact", DEMO, "delete_user", "ZhaoLei"]
+    send = {"touser": "ZhaoLei", "msgtype": "text", "agentid": DEMO_AGENT, "text": {"content": "hi"}}
+    answer = cgi(sim, "POST", "/message/send", send, access_token=granted["access_token"])
+    assert answer["errcode"] == 81013 and answer["invaliduser"] == "ZhaoLei"
+    assert control(sim, "users/ZhaoLei/leave", {"corp_id": DEMO})["ok"] is False  # gone already
+
+
 # --- web sign-in and data callbacks ---------------------------------------------------------------------------------
 def test_web_sign_in_with_the_suite_id(sim: WeComSimulator, provider: Provider) -> None:
     connected(sim, provider)

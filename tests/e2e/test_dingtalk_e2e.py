@@ -6,6 +6,7 @@ import pytest
 from devkit.console import Console
 from devkit.simulators.dingtalk.walkthrough import setup_dingtalk
 from devkit.walkthrough import send_incident
+from tests.e2e.offboarding import offboarded
 from tests.live_runtime import queue_url
 
 
@@ -102,3 +103,12 @@ def test_a_silenced_card_offers_unsilence_and_its_click_ends_the_silence(runtime
     assert clicked["status"] == 200 and mine()["cardParamMap"]["can_unsilence"] == "false"
     _, incident = console.api("GET", "/incidents/inc-e2e-4")
     assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"
+
+
+def test_a_person_who_leaves_the_org_is_unbound_and_paging_them_says_so(runtime, world):
+    """Last in this module: the simulated org loses the person for good."""
+    console, done = world
+    integration_id = done["integration"]["id"]
+    answer = offboarded(console, "dingtalk", integration_id, "wangfang", "user_leave_org")
+    assert answer["event"]["UserId"] == ["wangfang"]
+    assert "wangfang" not in [u["userid"] for u in console.sim("GET", "/_sim/state")["users"]]

@@ -8,6 +8,7 @@ import pytest
 from devkit.console import Console
 from devkit.simulators.feishu.walkthrough import setup_feishu
 from devkit.walkthrough import send_incident
+from tests.e2e.offboarding import offboarded
 from tests.live_runtime import queue_url
 
 
@@ -82,3 +83,13 @@ def test_a_later_change_updates_the_clicked_card_through_its_delayed_update_toke
     after = console.sim("GET", "/_sim/state", platform="feishu")["calls"]
     delayed = [k for k in after if k.endswith("/interactive/v1/card/update")]
     assert delayed and after[delayed[0]] > before.get(delayed[0], 0)
+
+
+def test_a_person_who_leaves_the_tenant_is_unbound_and_paging_them_says_so(runtime, world):
+    """Last in this module: the person stays resigned. 员工离职 reaches only an app holding a contact
+    permission, which the README has the admin apply for."""
+    console, done = world
+    console.sim("POST", "/_sim/console/permissions", {"scope": "contact:contact.base:readonly"}, platform="feishu")
+    offboarded(console, "feishu", done["integration"]["id"], "zhaolei", "contact.user.deleted_v3")
+    person = next(u for u in console.sim("GET", "/_sim/state", platform="feishu")["users"] if u["key"] == "zhaolei")
+    assert person["resigned"]

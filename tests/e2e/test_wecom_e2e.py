@@ -8,6 +8,7 @@ import pytest
 from devkit.console import Console
 from devkit.simulators.wecom.walkthrough import setup_wecom
 from devkit.walkthrough import send_incident
+from tests.e2e.offboarding import offboarded
 from tests.live_runtime import queue_url
 
 
@@ -60,3 +61,10 @@ def test_card_click_update_budget_and_refresh(world):
     console.sim("POST", "/_sim/click", {"userid": "ZhangWei", "task_id": card["taskId"], "key": refresh},
                 platform="wecom")
     console.wait_for(lambda: "已关闭" in _status(_card(console, "ZhangWei", "inc-wc-1")), "the refreshed card")
+
+
+def test_a_member_who_leaves_the_corp_is_unbound_and_paging_them_says_so(runtime, world):
+    """Last in this module: the corp loses the member for good."""
+    console, done = world
+    answer = offboarded(console, "wecom", done["integration"]["id"], "WangFang", "change_contact/delete_user")
+    assert "app" in answer["pushed"] and answer["app"]["ok"]

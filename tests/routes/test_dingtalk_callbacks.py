@@ -511,3 +511,34 @@ def test_an_unsilence_click_reaches_the_incident_as_unsilence(ding, admin_header
     assert body["cardData"]["cardParamMap"]["can_silence"] == "true"
     incident = json.loads(ding.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"
+
+
+# -- offboarding ----------------------------------------------------------------------------------
+
+def _leave(user_ids: object, corp_id: str = CREDS["corp_id"], event_id: str = "e-leave") -> dict:
+    """通讯录用户离职 as DingTalk's HTTP push carries it: EventType, CorpId, TimeStamp and the UserId list
+    (open.dingtalk.com 通讯录事件; apitable's BaseContactUserEvent reads the same fields), with the
+    common eventId/EventTime/BizId of every push (platform-protocols.md §1.3)."""
+    now_ms = int(clock.now() * 1000)
+    return {"EventType": "user_leave_org", "EventTime": now_ms, "CorpId": corp_id, "BizId": str(now_ms),
+            "eventId": event_id, "TimeStamp": str(now_ms), "UserId": user_ids}
+
+
+def test_user_leave_org_revokes_the_binding_of_everyone_who_left(ding):
+    member("alice", "Alice")
+    member("bob", "Bob", "13800000002")
+    people.bind("alice", "int_ding", "user-alice", "Alice", clock.iso())
+    people.bind("bob", "int_ding", "user-bob", "Bob", clock.iso())
+    response = _push(ding, _leave(["user-alice", "user-stranger"]))
+    assert response.status_code == 200 and _reply_plaintext(response) == "success"
+    assert people.binding("alice", "int_ding") is None and people.binding("bob", "int_ding") is not None
+    assert people.get_member("alice")["left"]["int_ding"]["event"] == "user_leave_org"
+
+
+@pytest.mark.parametrize("event", [_leave("user-alice"), _leave([7]), _leave(["user-alice"], corp_id="dingother")],
+                         ids=["not_a_list", "not_strings", "other_corp"])
+def test_a_user_leave_org_of_the_wrong_shape_or_org_is_refused(ding, event):
+    member("alice", "Alice")
+    people.bind("alice", "int_ding", "user-alice", "Alice", clock.iso())
+    assert _refused(_push(ding, event))
+    assert people.binding("alice", "int_ding") is not None

@@ -407,3 +407,35 @@ def test_an_unsilence_click_reaches_the_incident_as_unsilence(feishu, admin_head
     assert _post(feishu, CARD, shape(value), legacy=legacy).status_code == 200
     incident = json.loads(feishu.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"
+
+
+# -- offboarding ---------------------------------------------------------------------------------------------
+
+def _deleted(open_id: object) -> dict:
+    """员工离职 (open.feishu.cn server-docs/contact-v3/user/events/deleted): ``event.object`` is the user who
+    left (open_id, union_id, user_id, name, ...), ``event.old_object`` what they were."""
+    return _event("contact.user.deleted_v3", {
+        "object": {"open_id": open_id, "union_id": "on_alice", "user_id": "e33ggbyz", "name": "Alice",
+                   "status": {"is_frozen": False, "is_resigned": True, "is_activated": True, "is_exited": False}},
+        "old_object": {"department_ids": ["od-1"], "open_id": open_id}})
+
+
+def test_contact_user_deleted_revokes_the_binding_held_by_open_id(feishu):
+    member("alice", "Alice")
+    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
+    response = _post(feishu, EVENTS, _deleted("ou_alice"))
+    assert response.status_code == 200 and json.loads(response.body) == {"msg": "success"}
+    assert people.binding("alice", "int_fs") is None
+    assert people.get_member("alice")["left"]["int_fs"]["event"] == "contact.user.deleted_v3"
+
+
+def test_a_deleted_user_bound_to_nobody_is_acknowledged(feishu):
+    assert _post(feishu, EVENTS, _deleted("ou_stranger")).status_code == 200
+
+
+@pytest.mark.parametrize("open_id", ["", 42, None], ids=["empty", "number", "missing"])
+def test_a_contact_user_deleted_of_the_wrong_shape_is_refused(feishu, open_id):
+    member("alice", "Alice")
+    people.bind("alice", "int_fs", "ou_alice", "Alice", clock.iso())
+    assert _refused(_post(feishu, EVENTS, _deleted(open_id)))
+    assert people.binding("alice", "int_fs") is not None

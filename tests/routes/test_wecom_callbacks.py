@@ -306,3 +306,40 @@ def test_an_unsilence_click_reaches_the_incident_as_unsilence(wecom, admin_heade
     assert _post(wecom, _card_event("unsilence/0/inc-1")).status_code == 200
     incident = json.loads(wecom.http.get("/incidents/inc-1", headers=admin_headers).body)
     assert not incident.get("silenced_until") and incident["timeline"][-1]["action"] == "unsilence"
+
+
+# -- offboarding -----------------------------------------------------------------------------------
+
+def _member_deleted(user_id: str, created: int | None = None) -> str:
+    """删除成员事件 as the self-built app's callback carries it (成员变更通知, document path/90970):
+    FromUserName sys, Event change_contact, ChangeType delete_user, UserID."""
+    return (f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+            f"<CreateTime>{created or int(clock.now())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[change_contact]]></Event><ChangeType>delete_user</ChangeType>"
+            f"<UserID><![CDATA[{user_id}]]></UserID></xml>")
+
+
+def test_delete_user_revokes_the_binding_and_two_in_one_second_are_both_applied(wecom):
+    member("alice", "Alice")
+    member("bob", "Bob", "13800000002")
+    people.bind("alice", "int_wc", "zhangsan", "Alice", clock.iso())
+    people.bind("bob", "int_wc", "lisi", "Bob", clock.iso())
+    second = int(clock.now())
+    response = _post(wecom, _member_deleted("zhangsan", second))
+    assert response.status_code == 200 and response.body == b""
+    _post(wecom, _member_deleted("lisi", second))
+    assert people.binding("alice", "int_wc") is None and people.binding("bob", "int_wc") is None
+    assert people.get_member("alice")["left"]["int_wc"]["event"] == "change_contact/delete_user"
+
+
+def test_other_contact_changes_and_unknown_members_change_nothing(wecom):
+    member("alice", "Alice")
+    people.bind("alice", "int_wc", "zhangsan", "Alice", clock.iso())
+    update = _member_deleted("zhangsan").replace("delete_user", "update_user")
+    assert _post(wecom, update).status_code == 200
+    assert _post(wecom, _member_deleted("wangwu")).status_code == 200
+    assert people.binding("alice", "int_wc") is not None
+
+
+def test_a_delete_user_without_its_userid_is_refused(wecom):
+    assert _post(wecom, _member_deleted("")).status_code == 400

@@ -210,3 +210,24 @@ def test_a_provider_no_platform_declares_is_404_and_its_callbacks_are_refused(cl
 def test_an_unconfigured_suite_is_404_as_before(client, admin_headers):
     response = client.http.get("/providers/wecom-suite", headers=admin_headers)
     assert response.status_code == 404 and "PUT /providers/wecom-suite" in json.loads(response.body)["message"]
+
+
+def test_an_organisations_delete_user_on_the_instruction_url_revokes_the_binding_once(client, admin_headers, suite):
+    """Third-party apps get 通讯录变更 on the 指令回调 URL: InfoType change_contact with AuthCorpId, ChangeType
+    delete_user and UserID (the 第三方应用 通讯录回调通知 samples)."""
+    _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
+    client.http.post("/members", headers=admin_headers, body=json.dumps({"id": "alice", "name": "Alice"}))
+    integration_id = wecom_suite.integration_id(CORP)
+    people.bind("alice", integration_id, "zhangsan", "Alice", clock.iso())
+    deleted = _info("change_contact", AuthCorpId=CORP, ChangeType="delete_user", UserID="zhangsan")
+    answer = _instruction(client, deleted)
+    assert answer.status_code == 200 and answer.body == b"success"
+    assert people.binding("alice", integration_id) is None
+    people.bind("alice", integration_id, "zhangsan", "Alice", clock.iso())
+    assert _instruction(client, deleted).status_code == 200  # the same push again: answered, not re-applied
+    assert people.binding("alice", integration_id) is not None
+
+
+def test_other_contact_changes_on_the_instruction_url_are_acknowledged(client, suite):
+    changed = _info("change_contact", AuthCorpId=CORP, ChangeType="create_user", UserID="zhangsan")
+    assert _instruction(client, changed).status_code == 200

@@ -37,6 +37,7 @@ from chalicelib.core.callback import (
     Click,
     ClickAnswer,
     ClickOutcome,
+    Departure,
     Endpoint,
     InboundRequest,
     Intent,
@@ -53,6 +54,8 @@ from chalicelib.platforms.inbound import fresh, json_body, stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
 
 CHAT_EVENTS = {"im_cool_app_install": "joined", "im_cool_app_uninstall": "left", "chat_update_title": "renamed"}
+LEAVE_EVENT = "user_leave_org"  # 通讯录用户离职 (subscribed under 事件订阅 → 通讯录事件)
+MAX_LEAVERS = 1000  # our own bound on one push's UserId list (not a DingTalk limit): beyond it, refused
 EVENT_SKEW = 3600  # DingTalk retries failed pushes; dedupe by eventId covers replays inside the window
 CLICK_SKEW = 300
 MAX_ID = 256  # outTrackId, userId, openConversationId, eventId: far beyond DingTalk's, far below a storage key
@@ -81,6 +84,15 @@ class ChatChange(PushedEvent):
     robotCode: str | None = Field(default=None, max_length=MAX_ID)
     coolAppCode: str | None = Field(default=None, max_length=MAX_ID)
     chatId: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class UserLeave(PushedEvent):
+    """user_leave_org over HTTP push: ``UserId`` is the list of userids who left, ``CorpId`` their org,
+    ``TimeStamp`` when (open.dingtalk.com 通讯录事件, 通讯录用户离职; field names as the open-source
+    DingTalk event models read them, e.g. apitable's BaseContactUserEvent)."""
+
+    UserId: list[str] = Field(max_length=MAX_LEAVERS)
+    CorpId: str = Field(default="", max_length=MAX_ID)
 
 
 class ActionCallback(BaseModel):
@@ -321,7 +333,8 @@ class DingTalk(Adapter):
         event = json_body(crypt.decrypt(encrypt).encode("utf-8"))
         pushed = _payload(PushedEvent, event, "event")
         return ChatEvents(reply=self._success(crypt), dedupe_key=pushed.eventId or None,
-                          events=self._chat_events(pushed.EventType, event))
+                          events=self._chat_events(pushed.EventType, event),
+                          departures=self._departures(pushed.EventType, event))
 
     def _chat_events(self, event_type: str, event: dict) -> list[ChatEvent]:
         kind = CHAT_EVENTS.get(event_type)
@@ -334,6 +347,17 @@ class DingTalk(Adapter):
             title = self._group_title(conversation, change.coolAppCode)
         extra = {k: v for k in ("robotCode", "coolAppCode", "chatId") if (v := getattr(change, k))}
         return [ChatEvent(kind, conversation, title, extra)]
+
+    def _departures(self, event_type: str, event: dict) -> list[Departure]:
+        """user_leave_org: everyone in ``UserId`` left (userids, the id kind bindings hold here)."""
+        if event_type != LEAVE_EVENT:
+            return []
+        leave = _payload(UserLeave, event, event_type)
+        if leave.CorpId and leave.CorpId != self.credentials.corp_id:
+            raise CallbackRejected("departure from another organisation")
+        if any(not 0 < len(user_id) <= MAX_ID for user_id in leave.UserId):
+            raise CallbackRejected("user_leave_org with an empty or oversized userid")
+        return [Departure(user_id, LEAVE_EVENT) for user_id in dict.fromkeys(leave.UserId)]
 
     def _group_title(self, conversation: str, cool_app_code: str | None) -> str:
         """查询群简要信息 (qyapi_chat_manage, which seed 000 applies for): an install event carries no title.

@@ -161,8 +161,9 @@ class Feishu(Adapter):
         if endpoint is Endpoint.card:
             return inbound.click_of(payload)
         header, chat_event = inbound.header_of(payload), inbound.chat_event_of(payload)
+        departure = inbound.departure_of(payload)
         return ChatEvents(reply=Reply(body={"msg": "success"}), dedupe_key=header.event_id if header else None,
-                          events=[chat_event] if chat_event else [])
+                          events=[chat_event] if chat_event else [], departures=[departure] if departure else [])
 
     def click_reply(self, click: Click, outcome: ClickOutcome) -> ClickAnswer:
         """A toast and the new card; a link (e.g. to link the account and replay the click) also goes

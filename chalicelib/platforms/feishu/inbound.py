@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.common import clock
 from chalicelib.common.errors import CallbackRejected
 from chalicelib.common.ids import ID_PATTERN
-from chalicelib.core.callback import CARD_BUTTONS, CardId, ChatEvent, Click, InboundRequest, Intent
+from chalicelib.core.callback import CARD_BUTTONS, CardId, ChatEvent, Click, Departure, InboundRequest, Intent
 from chalicelib.core.models import MAX_SILENCE_MINUTES
 from chalicelib.platforms.feishu import crypto
 from chalicelib.platforms.inbound import fresh, json_body
@@ -38,6 +38,9 @@ CARD_EVENT = "card.action.trigger"
 CHAT_EVENTS = {"im.chat.member.bot.added_v1": "joined", "im.chat.member.bot.deleted_v1": "left",
                "im.chat.disbanded_v1": "left", "im.chat.updated_v1": "renamed"}
 HANDSHAKE = "url_verification"
+# 员工离职 (open.feishu.cn server-docs/contact-v3/user/events/deleted): event.object is the user who left,
+# with open_id (bindings hold open_ids: clicks and sign-in name people by it), union_id and user_id.
+LEAVE_EVENT = "contact.user.deleted_v3"
 
 
 class MessageId(CardId):
@@ -151,6 +154,16 @@ class ChatChange(ChatName):
     after_change: ChatName = Field(default_factory=ChatName)
 
 
+class DepartedUser(_Payload):
+    open_id: str = Field(min_length=1, max_length=128)
+
+
+class UserDeleted(_Payload):
+    """``event`` of a ``contact.user.deleted_v3``."""
+
+    object: DepartedUser
+
+
 class ButtonValue(_Payload):
     """What our card's buttons carry (``feishu_cards``)."""
 
@@ -218,6 +231,18 @@ def chat_event_of(payload: dict) -> ChatEvent | None:
     if kind == "renamed" and not event.after_change.name:
         return None  # another setting of the chat changed, not its name
     return ChatEvent(kind, event.chat_id, event.after_change.name or event.name)
+
+
+def departure_of(payload: dict) -> Departure | None:
+    """The person a verified v2 ``contact.user.deleted_v3`` says left, None for any other event."""
+    header = header_of(payload)
+    if header is None or header.event_type != LEAVE_EVENT:
+        return None
+    try:
+        event = UserDeleted.model_validate(payload.get("event"))
+    except ValidationError as exc:
+        raise CallbackRejected("malformed contact.user.deleted_v3") from exc
+    return Departure(event.object.open_id, LEAVE_EVENT)
 
 
 def click_of(payload: dict) -> Click:

@@ -45,7 +45,7 @@ from chalicelib.core.cards import Card, Preview
 from chalicelib.platforms.base import Adapter, CommonSettings, Window
 from chalicelib.platforms.inbound import stamp
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from chalicelib.platforms.wecom import api, suite
+from chalicelib.platforms.wecom import api, contact, suite
 from chalicelib.platforms.wecom.cards import (
     MAX_LINES,
     SUMMARY_BYTES,
@@ -56,6 +56,7 @@ from chalicelib.platforms.wecom.cards import (
     summary_shown,
     summary_text,
 )
+from chalicelib.platforms.wecom.contact import USER_ID_BYTES
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
 
 CARD_EVENTS = {"template_card_event", "template_card_menu_event"}
@@ -64,7 +65,6 @@ EMPTY = Reply(body="", content_type="text/plain")
 CHAT_NAME_MAX = 50
 CHAT_EXISTS = "86215"
 TASK_ID_USED = "42014"  # message/send: "taskid has existed or empty or exceed max len"
-USER_ID_BYTES = 64  # a member's UserID is 1 to 64 bytes
 BUTTONS = CARD_BUTTONS | {Intent.refresh}  # the card's own 状态刷新 earns it a fresh update code
 
 
@@ -273,10 +273,12 @@ class WeCom(Adapter):
         if not 0 < len(sender.encode()) <= USER_ID_BYTES:
             raise CallbackRejected("message without a sender")
         stamp(created)  # a creation time of ASCII digits, or refused
-        dedupe_key = hashlib.sha256((text(message, "MsgId") or f"{sender}#{created}#{key}").encode()).hexdigest()
+        departures = contact.departures(message)  # sys's contact changes: two in one second differ by UserID
+        unique = text(message, "MsgId") or f"{sender}#{created}#{key}" + "".join(f"#{d.user_id}" for d in departures)
+        dedupe_key = hashlib.sha256(unique.encode()).hexdigest()
         if text(message, "Event") in CARD_EVENTS:
             return self._click(message, dedupe_key)
-        return ChatEvents(reply=EMPTY, dedupe_key=dedupe_key)
+        return ChatEvents(reply=EMPTY, dedupe_key=dedupe_key, departures=departures)
 
     def _click(self, message: Element, dedupe_key: str) -> Click:
         parsed = parse_key(text(message, "EventKey"))

@@ -24,11 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.common import clock, sealing
 from chalicelib.common.config import settings
 from chalicelib.common.errors import CallbackRejected, NotFound, Permanent
-from chalicelib.core.callback import InboundRequest, Reply
+from chalicelib.core.callback import ChatEvents, InboundRequest, Reply
 from chalicelib.platforms import tokens
 from chalicelib.platforms.base import Opening, Provider, Routed
 from chalicelib.platforms.msgcrypt import MsgCrypt
-from chalicelib.platforms.wecom import api
+from chalicelib.platforms.wecom import api, contact
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
 from chalicelib.store import ephemeral, providers
 
@@ -135,6 +135,8 @@ class Suite(Provider):
         if receiver != config.suite_id:
             return Routed(integration_id=integration_id(receiver))
         instruction = xml(open_envelope(crypt(config.suite_id), request.query, text(outer, "Encrypt")))
+        if text(instruction, "InfoType") == contact.CHANGE:
+            return _contact_change(instruction, config)
         return Routed(reply=SUCCESS, opened=_apply(instruction, config))
 
 
@@ -149,6 +151,18 @@ def _apply(instruction, config: SuiteConfig) -> Opening | None:
     elif kind == "cancel_auth":
         providers.delete(f"{SUITE}#grant#{_required(instruction, 'AuthCorpId')}")
     return None
+
+
+def _contact_change(instruction, config: SuiteConfig) -> Routed:
+    """An organisation's 通讯录变更 comes to the 指令回调 URL: a departure is applied to its integration,
+    once (the instruction has no id: its time, change and member name it)."""
+    if text(instruction, "SuiteId") != config.suite_id:
+        raise CallbackRejected("instruction for another suite")
+    corp_id = _required(instruction, "AuthCorpId")
+    departures = contact.departures(instruction, kind_field="InfoType")
+    key = "#".join(text(instruction, name) for name in ("TimeStamp", "ChangeType", "UserID"))
+    return Routed(integration_id=integration_id(corp_id),
+                  events=ChatEvents(reply=SUCCESS, dedupe_key=key, departures=departures))
 
 
 def _required(instruction, name: str) -> str:

@@ -53,6 +53,7 @@ class ControlApi:
             permission_route(self.sim.org.permissions, self.sim.lock),
             control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>install-cool-app|uninstall-cool-app|rename)",
                        self.group_action),
+            control_post(r"/_sim/users/(?P<uid>[^/]+)/leave", self.leave),
             control_post(r"/_sim/click", self.click),
             control_post(r"/_sim/open-app", self.open_app),
             fault_route(self.sim.inject),
@@ -103,11 +104,31 @@ class ControlApi:
                 raise ControlError(400, "operator must be a member of the group")
             payload = self._change_group(group, operator, action, body)
             url, view = sim.event_url, group.public()
+        return {**self._push_to(url, payload), "group": view}
+
+    def leave(self, request: Request, _body: dict[str, Any]) -> dict[str, Any]:
+        """The admin offboards a person (通讯录 → 离职): they are gone from the org and its groups, so sends
+        to them fail as DingTalk's do, and the app subscribed to user_leave_org gets the push."""
+        sim = self.sim
+        with sim.lock:
+            user = sim.directory.users.pop(request.params["uid"], None)
+            if user is None:
+                raise ControlError(404, f"no user {request.params['uid']}")
+            for group in sim.directory.groups.values():
+                group.members = [userid for userid in group.members if userid != user.userid]
+            now_ms = int(sim.now() * 1000)
+            payload = {"EventType": "user_leave_org", **self._common(now_ms), "TimeStamp": str(now_ms),
+                       "UserId": [user.userid]}
+            url = sim.event_url
+        return {**self._push_to(url, payload), "user": user.public()}
+
+    def _push_to(self, url: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """Push ``payload`` to the subscribed event URL, if one was saved; what happened, for the page."""
         if url is None:
-            return {"ok": True, "pushed": False, "group": view}
+            return {"ok": True, "pushed": False}
         delivery = self._push(url, payload)
         return {"ok": delivery.ok, "pushed": True, "status": delivery.status, "body": delivery.body,
-                "event": payload, "delivery": delivery.public(), "group": view}
+                "event": payload, "delivery": delivery.public()}
 
     def click(self, _request: Request, body: dict[str, Any]) -> dict[str, Any]:
         """A user pressing a card button: signed actionCallback, then the reply updates the card."""
@@ -162,7 +183,7 @@ class ControlApi:
         """Apply the admin's change and build the event DingTalk pushes for it (fields per §1.3)."""
         sim = self.sim
         now_ms = int(sim.now() * 1000)
-        event = {"EventTime": now_ms, "CorpId": sim.org.corp_id, "BizId": str(now_ms), "eventId": uuid.uuid4().hex}
+        event = self._common(now_ms)
         if action == "rename":
             title = str(body.get("title") or "").strip()
             if not title or len(title) > MAX_TITLE:
@@ -176,6 +197,10 @@ class ControlApi:
         return {"EventType": event_type, **event, "coolAppCode": sim.org.cool_app_code, "operateTime": now_ms,
                 "openConversationCorpId": sim.org.corp_id, "robotCode": sim.org.client_id,
                 "openConversationId": group.open_conversation_id, "operator": operator.userid}
+
+    def _common(self, now_ms: int) -> dict[str, Any]:
+        """What every HTTP push carries besides its own fields (§1.3)."""
+        return {"EventTime": now_ms, "CorpId": self.sim.org.corp_id, "BizId": str(now_ms), "eventId": uuid.uuid4().hex}
 
     def _can_see(self, spaces: list[dict[str, Any]], user: User) -> bool:
         for space in spaces:

@@ -33,6 +33,9 @@ PANEL_TEMPLATE = (Path(__file__).resolve().parent / "page.html").read_text(encod
 MOUNT_PATH = "/feishu"
 GROUP_EVENTS = {"add-bot": "im.chat.member.bot.added_v1", "remove-bot": "im.chat.member.bot.deleted_v1",
                 "disband": "im.chat.disbanded_v1", "rename": "im.chat.updated_v1"}
+LEAVE_EVENT = "contact.user.deleted_v3"
+# 员工离职 is delivered only to an app holding one of these (open.feishu.cn contact-v3/user/events/deleted).
+LEAVE_SCOPES = {"contact:contact.base:readonly", "contact:contact:readonly_as_app", "contact:contact:access_as_app"}
 
 
 TOASTS = '<p><b>提示 Toasts</b></p><div class="log" data-role="toasts"></div>'
@@ -64,6 +67,7 @@ class ControlApi:
             permission_route(self.sim.app.scopes, self.sim.lock),
             control_post(r"/_sim/groups/(?P<cid>[^/]+)/(?P<action>add-bot|remove-bot|disband|rename)",
                          self.group_action),
+            control_post(r"/_sim/users/(?P<uid>[^/]+)/leave", self.leave),
             control_post(r"/_sim/click", self.click),
             control_post(r"/_sim/open-app", self.open_app),
             fault_route(self.sim.inject),
@@ -104,12 +108,34 @@ class ControlApi:
             event = self._change_group(group, operator, action, body)
             payload = envelope(sim.app, GROUP_EVENTS[action], event, sim.now())
             url, view = sim.event_url, group.public()
-        if url is None or not reaches_app:
-            return {"ok": True, "pushed": False, "group": view}
-        delivery = push(url, sim.app, payload, sim.now(), timeout=sim.outbound_timeout)
-        sim.log("delivery", delivery.public())
+        return {**self._push_to(url if reaches_app else None, payload), "group": view}
+
+    def leave(self, request: Request, _body: dict[str, Any]) -> dict[str, Any]:
+        """The admin offboards a person (员工离职): resigned, out of every group, so messages to them fail
+        with Feishu's 230029; an app subscribed with a contact permission gets contact.user.deleted_v3."""
+        sim = self.sim
+        with sim.lock:
+            user = sim.directory.person(request.params["uid"])
+            if user is None or user.resigned:
+                raise ControlError(404, f"no current user {request.params['uid']}")
+            user.resigned = True
+            for group in sim.directory.groups.values():
+                group.members = [open_id for open_id in group.members if open_id != user.open_id]
+            status = {"is_frozen": False, "is_resigned": True, "is_activated": False, "is_exited": False}
+            event = {"object": {**user.ids(), "name": user.name, "en_name": user.en_name, "status": status},
+                     "old_object": user.ids()}
+            payload = envelope(sim.app, LEAVE_EVENT, event, sim.now())
+            url = sim.event_url if LEAVE_SCOPES & sim.app.scopes else None
+        return {**self._push_to(url, payload), "user": user.public()}
+
+    def _push_to(self, url: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """Push ``payload`` to the event URL when the app is to get it; what happened, for the page."""
+        if url is None:
+            return {"ok": True, "pushed": False}
+        delivery = push(url, self.sim.app, payload, self.sim.now(), timeout=self.sim.outbound_timeout)
+        self.sim.log("delivery", delivery.public())
         return {"ok": delivery.ok, "pushed": True, "status": delivery.status, "body": delivery.body,
-                "event": payload, "delivery": delivery.public(), "group": view}
+                "event": payload, "delivery": delivery.public()}
 
     def click(self, _request: Request, body: dict[str, Any]) -> dict[str, Any]:
         """A user pressing a card button: the callback goes out, a timely reply updates the card."""

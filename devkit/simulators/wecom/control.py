@@ -26,6 +26,7 @@ from devkit.simulators.wecom.push import ReplyRefused, passive_update, push, ver
 if TYPE_CHECKING:
     from devkit.simulators.base import PlatformSimulator
     from devkit.simulators.wecom.simulator import WeComSimulator
+    from devkit.simulators.wecom.suite_control import SuiteControl
 
 PANEL_TEMPLATE = (Path(__file__).resolve().parent / "page.html").read_text(encoding="utf-8")
 MOUNT_PATH = "/wecom"
@@ -57,8 +58,8 @@ def console_refusal(sim: PlatformSimulator, check: Delivery, refusal: str) -> di
 
 
 class ControlApi:
-    def __init__(self, sim: WeComSimulator) -> None:
-        self.sim = sim
+    def __init__(self, sim: WeComSimulator, suite: SuiteControl) -> None:
+        self.sim, self.suite = sim, suite
 
     def routes(self) -> list[Route]:
         return [
@@ -70,6 +71,7 @@ class ControlApi:
             control_post(r"/_sim/click", self.click),
             control_post(r"/_sim/send-text", self.send_text),
             control_post(r"/_sim/open-app", self.open_app),
+            control_post(r"/_sim/users/(?P<uid>[^/]+)/leave", self.leave),
             fault_route(self.sim.inject),
         ]
 
@@ -151,6 +153,32 @@ class ControlApi:
             user = self._user(body)
             self.sim.oauth.consent_user = user.userid
         return {"ok": True, "url": with_query(url, {"sim_user": user.userid}), "userid": user.userid}
+
+    def leave(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        """The admin deletes a member (通讯录 → 离职/删除成员) of the home corp or, with ``corp_id``, of an
+        organisation: gone, so sends name them in ``invaliduser``; the corp's self-built app gets
+        Event=change_contact on its callback URL, the suite (where installed) InfoType=change_contact on its
+        指令回调 URL (成员变更通知, document path/90970)."""
+        sim, userid = self.sim, request.params["uid"]
+        corp_id = str(body.get("corp_id") or sim.corp.corp_id)
+        with sim.lock:
+            org = sim.suite.orgs.get(corp_id)
+            if org is None or userid not in org.directory.users:
+                raise ControlError(404, f"no member {userid!r} in corp {corp_id!r}")
+            user = org.directory.users.pop(userid)
+            app_url = sim.corp.callback_url if corp_id == sim.corp.corp_id else None
+            suite_url = sim.suite.suite.instruction_url if sim.suite.active(corp_id) else None
+            inner = xml_message({"ToUserName": corp_id, "FromUserName": "sys", "CreateTime": int(sim.now()),
+                                 "MsgType": "event", "Event": "change_contact", "ChangeType": "delete_user",
+                                 "UserID": userid})
+        pushed: dict[str, Any] = {}
+        if app_url:
+            deliveries, response = self._push(sim.home, app_url, inner, "change_contact")
+            pushed["app"] = {"ok": response is not None, "attempts": [d.public() for d in deliveries]}
+        if suite_url:
+            pushed["suite"] = self.suite.contact_deleted(corp_id, userid)
+        return {"ok": all(p["ok"] for p in pushed.values()), "pushed": sorted(pushed), **pushed,
+                "user": user.public()}
 
     def _user(self, body: dict[str, Any]) -> User:
         user = self.sim.directory.users.get(str(body.get("userid") or ""))

@@ -190,8 +190,8 @@ class WeComSimulator(PlatformSimulator):
             self._api("GET", "/service/auth/getuserinfo3rd",
                       lambda _, r, __: suite.user_info(r.query.get("code"), now()), auth="suite"),
             Route("GET", r"/oauth/connect/oauth2/authorize", self._authorize),
-            *ControlApi(self).routes(),
-            *SuiteControl(self).routes(),
+            *ControlApi(self, suite_control := SuiteControl(self)).routes(),
+            *suite_control.routes(),
         ]
 
     def _api(self, method: str, path: str, handler: Handler, *, auth: str | None = "corp") -> Route:

@@ -129,6 +129,16 @@ class SuiteControl:
                 return {"ok": True, "attempts": [], "corpId": install.org.corp_id}
         return {**self._instruct(inner, "cancel_auth"), "corpId": install.org.corp_id}
 
+    def contact_deleted(self, corp_id: str, userid: str) -> dict[str, Any]:
+        """通讯录变更 → 删除成员 in an organisation that installed the app: InfoType change_contact on the
+        指令回调 URL (the 第三方应用 通讯录回调通知 samples: SuiteId, AuthCorpId, InfoType, TimeStamp,
+        ChangeType, UserID)."""
+        with self.sim.lock:
+            inner = xml_message({"SuiteId": self.service.suite.suite_id, "AuthCorpId": corp_id,
+                                 "InfoType": "change_contact", "TimeStamp": int(self.sim.now()),
+                                 "ChangeType": "delete_user", "UserID": userid})
+        return self._instruct(inner, "change_contact")
+
     def _instruction_url(self) -> str:
         url = self.service.suite.instruction_url
         if url is None:
