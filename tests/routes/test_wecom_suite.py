@@ -116,6 +116,8 @@ def test_cancel_auth_withdraws_the_grant_and_the_integration_shows_it_failing(cl
     health = json.loads(client.http.get(f"/integrations/{opened}/health", headers=admin_headers).body)
     assert health["state"] == "failing" and health["token"]["app"]["code"] == "cancel_auth"
     assert "authorisation cancelled" in health["problems"][0]
+    _instruction(client, _info("create_auth", AuthCode="auth-code-2"))  # installed again: granted again
+    assert wecom_suite.corp_token(CORP) == ("corp-token", 7200)
 
 
 @pytest.mark.parametrize("case", ["forged", "other_suite", "unknown_corp"])
