@@ -60,10 +60,15 @@ def _cheap_summary(item: dict) -> dict:
 
 
 def _token(adapter: Adapter, family: str, fresh: bool) -> dict:
-    """Whether a token can be had (``fresh``: fetched now, as at setup; else the cached one deliveries use,
-    fetched only when due) and until when the cached one is valid."""
+    """Whether a token can be had and until when the cached one (what deliveries use) is valid. ``fresh`` fetches
+    one now, as setup does; that revokes nothing: fetched again while it lives, a token comes back the same
+    (WeCom 91039, DingTalk obtain-orgapp-token) or the old one stays valid (Feishu, under 30 minutes left). The
+    schedule takes the cached one, fetched only when due: both docs warn that frequent token calls are throttled."""
     try:
-        adapter.fetch_token(family) if fresh else adapter.token(family)
+        if fresh:
+            adapter.fetch_token(family)
+        else:
+            adapter.token(family)
     except AppError as exc:
         failure = verdict(exc) if isinstance(exc, PlatformError) else {"code": exc.code, "message": exc.message}
         return {"ok": False, **failure}
