@@ -48,6 +48,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from moto import mock_aws  # noqa: E402
 
+from bench.aws_calls import AwsCalls, per  # noqa: E402
 from chalicelib.common import aws, clock, queues  # noqa: E402
 from chalicelib.delivery import pacing  # noqa: E402
 from chalicelib.flows import consumers as worker  # noqa: E402
@@ -157,7 +158,7 @@ def _rejections(state: dict) -> int:
     return len(rejected) + len(state.get("drops", []))
 
 
-def run(platform: Platform, incidents: int, receivers: int, style: str) -> dict:
+def run(platform: Platform, incidents: int, receivers: int, style: str, calls: AwsCalls) -> dict:
     virtual = VirtualTime()
     clock.now = lambda: virtual.now  # the app's clock
     queues.deliver = virtual.enqueue  # SQS with delays
@@ -171,6 +172,7 @@ def run(platform: Platform, incidents: int, receivers: int, style: str) -> dict:
             member = f"m{n}"
             people.create_member({"id": member, "name": member, "created_at": clock.iso()})
             people.bind(member, view["id"], user, member, clock.iso())
+        before = calls.snapshot()
         for i in range(incidents):
             worker.handle_notification(json.dumps({"version": 1, "incident": {
                 "id": f"{platform.name}-{receivers}-{i}", "title": f"storm {i}", "severity": "critical"},
@@ -182,6 +184,7 @@ def run(platform: Platform, incidents: int, receivers: int, style: str) -> dict:
             worker.handle_delivery(body)
             handled += 1
         cpu = time.thread_time() - cpu
+        spent = calls.since(before)
         state = sim.state()
     finally:
         server.shutdown()
@@ -193,7 +196,8 @@ def run(platform: Platform, incidents: int, receivers: int, style: str) -> dict:
             "rejections": _rejections(state),
             "ratio": round((_fastest_seconds(platform, cards, receivers) + window) / (virtual.now - START + window), 3),
             "calls/card": round(calls / cards, 3), "cpu/card ms": round(1000 * cpu / cards, 2),
-            "handler runs": handled, "virtual seconds": round(virtual.now - START, 1)}
+            "handler runs": handled, "virtual seconds": round(virtual.now - START, 1),
+            "aws/card": per(spent, cards)}
 
 
 def main() -> None:
@@ -206,10 +210,10 @@ def main() -> None:
     for platform in [p for p in PLATFORMS if p.name in (args.platform or [p.name for p in PLATFORMS])]:
         for incidents, receivers in ((args.incidents, 1), (args.incidents, 10), (args.incidents * args.scale, 1)):
             for style in ("fixed", "sliding"):
-                with mock_aws():
+                with mock_aws(), AwsCalls().counting() as calls:
                     aws.reset()
                     bootstrap("dutybridge-bench")
-                    rows.append(run(platform, incidents, receivers, style))
+                    rows.append(run(platform, incidents, receivers, style, calls))
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
 
 

@@ -76,9 +76,27 @@ def ensure_key(prefix: str) -> None:
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
 
 
+def list_integrations(prefix: str) -> None:
+    """Integrations stored before the listing index existed are listed in it (later runs find none)."""
+    from chalicelib.store.integrations import LISTED
+
+    client, name = aws.client("dynamodb"), f"{prefix}-integrations"
+    for page in client.get_paginator("scan").paginate(TableName=name, ProjectionExpression="id",
+                                                      FilterExpression="attribute_not_exists(listing)"):
+        for item in page["Items"]:
+            try:
+                client.update_item(TableName=name, Key={"id": item["id"]}, UpdateExpression="SET listing = :listed",
+                                   ConditionExpression="attribute_exists(id)",
+                                   ExpressionAttributeValues={":listed": {"S": LISTED}})
+            except ClientError as exc:  # deleted meanwhile
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+
+
 def bootstrap(prefix: str) -> None:
     for table in schema.TABLES:
         ensure_table(table, prefix)
+    list_integrations(prefix)
     for queue in schema.QUEUES:
         ensure_queue(queue, prefix)
     ensure_key(prefix)

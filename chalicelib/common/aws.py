@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.common import warm
 from chalicelib.common.config import settings
 
 _CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
@@ -53,8 +54,9 @@ def queue_url(logical: str) -> str:
 
 
 def reset() -> None:
-    """Drop every cached client (tests switch between moto contexts)."""
+    """Drop every cached client and record (tests switch between moto contexts)."""
     for cached in (client, queue_url, _session):
         cached.cache_clear()
+    warm.reset()
     global _local
     _local = threading.local()

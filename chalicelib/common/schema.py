@@ -52,7 +52,8 @@ class Queue:
 
 
 TABLES: tuple[Table, ...] = (
-    Table("integrations", "id"),
+    # Every integration is listed under one key of ``by_listing`` (a query finds them all, never a scan).
+    Table("integrations", "id", indexes=(Index("by_listing", "listing", "created_at"),)),
     # Operator-level platform setups shared by integrations (the WeCom suite) and their grants.
     Table("providers", "id"),
     Table("members", "id", indexes=(Index("by_mobile", "mobile"), Index("by_email", "email"))),

@@ -37,8 +37,9 @@ def ingest(source: dict, group: AlertGroup, received_at: float) -> tuple[dict | 
     try:
         store.create(incident)
         created = True
-    except StorageConflict:  # the same push handled twice at once: the other one opened it
-        incident, created = mutate(incident["id"], lambda again: _merge(again, group, received_at))[0], False
+    except StorageConflict as conflict:  # the same push handled twice at once: the other one opened it
+        incident, created = mutate(incident["id"], lambda again: _merge(again, group, received_at),
+                                   conflict.current)[0], False
     alert_groups.advance(source["id"], group.group_id, incident["id"], generation)
     if created and current is not None:
         mutate(current["id"], lambda old: append(old, entry("refired", PRODUCER, source["kind"],

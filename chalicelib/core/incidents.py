@@ -77,17 +77,14 @@ def ingest(fields: IncidentFields) -> tuple[dict, bool]:
 
 
 def create_or_change(record_id: str, new: Callable[[], dict], change: Callable[[dict], bool]) -> tuple[dict, bool]:
-    """Store ``new()`` under ``record_id``, or apply ``change`` to the record already there (also when another
-    worker created it meanwhile); returns (record, changed)."""
-    current = store.get(record_id)
-    if current is None:
-        record = new()
-        try:
-            store.create(record)
-            return record, True
-        except StorageConflict:
-            pass  # created concurrently: fall through to the update path
-    return mutate(record_id, change, current)
+    """Store ``new()`` under ``record_id``, or apply ``change`` to the record already there; returns (record,
+    changed). A record just created is the only one at version 1 that changed."""
+    record = new()
+    try:
+        store.create(record)  # one write for a new incident; a failed one hands back the stored record
+        return record, True
+    except StorageConflict as conflict:
+        return mutate(record_id, change, conflict.current)
 
 
 def _merge(incident: dict, data: dict) -> bool:

@@ -9,14 +9,14 @@ from chalicelib.common import clock
 from chalicelib.common.errors import Paced, QuotaExhausted
 from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import pacing, quota
+from chalicelib.store import ledger
 
 
 def budget(job: DeliveryJob, adapter) -> quota.Budget:
     """This month's budget; raises QuotaExhausted once it is spent (the card is parked)."""
     found = quota.budget(job.integration_id, adapter.name, adapter.settings.model_dump())
     if found.spent:
-        raise QuotaExhausted("dutybridge", "ledger", "本月调用量已用完，月初自动补发 (monthly call budget spent; "
-                                                      "parked until the month turns)")
+        raise QuotaExhausted("dutybridge", "ledger", ledger.SPENT)
     return found
 
 

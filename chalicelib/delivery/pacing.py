@@ -8,7 +8,9 @@ every span of the limit's length at or under the limit, whatever the counting, w
 keeps ``SLOTS / (SLOTS + 2)`` (95 %) of the rate.
 
 A limit's slots live in one item of the ephemeral table, replaced only under the version it was
-read at, so concurrent workers never overbook. A card that finds no room books the first slot with
+read at, so concurrent workers never overbook. A warm container books on the item as it last read or
+wrote it, without reading it again: when another worker wrote since, the refused write hands back
+the stored item and the booking is tried on that. A card that finds no room books the first slot with
 room in every window. SQS delays are whole seconds and a slot of a per-second limit lasts 25 ms, so
 the card comes back ``COME_BACK_EARLY`` before its slot and waits for it in the handler (at most that
 long); a slot within that time is waited for at once. A storm costs one handler run per card plus
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.common import aws, clock
+from chalicelib.common import aws, clock, warm
 from chalicelib.common.errors import StorageConflict
 from chalicelib.platforms.base import Window
 from chalicelib.store.base import conditional
@@ -32,7 +34,9 @@ RUN = SLOTS + 2  # slots any span of a window's length can reach: see the module
 CRITICAL_RESERVE = 0.2  # the share of every window only critical incidents may use
 HORIZON = 64  # window lengths booked ahead at most, per limit (and never less than a quarter of an hour)
 COME_BACK_EARLY = 1.5  # seconds: covers SQS's whole-second delays and the poller's pick-up
+KEPT_SECONDS = 300  # a book this container last saw is tried first (a stale one only costs a refused write)
 sleep = time.sleep  # the wait for a slot a moment away (the bench's virtual clock replaces it)
+_SPACE = "pacing"
 
 
 class TooFar(Exception):
@@ -84,7 +88,7 @@ def reserve(windows: list[Window], critical: bool = True) -> float | None:
     now_ms = math.floor(clock.now() * 1000)
     horizon = now_ms + 1000 * max([900, *(HORIZON * w.seconds for w in windows)])
     while True:
-        books = [_read(w) for w in windows]
+        books = [_known(w) for w in windows]
         at = _earliest(books, now_ms, horizon, critical)
         if at >= horizon:
             raise TooFar(horizon / 1000)
@@ -146,9 +150,23 @@ def _book_all(books: list[_Book], at_ms: int) -> bool:
     return True
 
 
+def _known(window: Window) -> _Book:
+    """The book as this container last saw it, else as stored."""
+    kept = warm.peek(_SPACE, _key(window)["key"], KEPT_SECONDS)
+    return _read(window) if kept is warm.MISSING else _Book(window, dict(kept[1]), kept[0])
+
+
 def _read(window: Window) -> _Book:
-    item = aws.table("ephemeral").get_item(Key=_key(window), ConsistentRead=True).get("Item") or {}
-    return _Book(window, {int(s): int(n) for s, n in item.get("slots", {}).items()}, int(item.get("version", 0)))
+    item = aws.table("ephemeral").get_item(Key=_key(window), ConsistentRead=True).get("Item")
+    return _seen(window, item)
+
+
+def _seen(window: Window, item: dict | None) -> _Book:
+    """The book in ``item`` (None: nothing booked yet), kept as this container's latest sight of it."""
+    item = item or {}
+    book = _Book(window, {int(s): int(n) for s, n in item.get("slots", {}).items()}, int(item.get("version", 0)))
+    warm.keep(_SPACE, _key(window)["key"], (book.version, dict(book.slots)))
+    return book
 
 
 def _write(book: _Book, at_ms: int, change: int) -> bool:
@@ -159,18 +177,20 @@ def _write(book: _Book, at_ms: int, change: int) -> bool:
     slots[slot] = max(0, slots.get(slot, 0) + change)
     slots = {s: n for s, n in slots.items() if n}
     last = max(slots, default=slot) + RUN
+    item = {**_key(book.window), "slots": {str(s): n for s, n in slots.items()},
+            "version": book.version + 1, "expires_at": last * book.slot_ms // 1000 + 60}
     try:
-        conditional(aws.table("ephemeral").put_item, f"window {book.window.key}",
-                    Item={**_key(book.window), "slots": {str(s): n for s, n in slots.items()},
-                          "version": book.version + 1, "expires_at": last * book.slot_ms // 1000 + 60},
+        conditional(aws.table("ephemeral").put_item, f"window {book.window.key}", Item=item,
                     ConditionExpression=Attr("version").eq(book.version) if book.version
-                    else Attr("version").not_exists())
-    except StorageConflict:
+                    else Attr("version").not_exists(), ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    except StorageConflict as conflict:
+        _seen(book.window, conflict.current)
         return False
+    _seen(book.window, item)
     return True
 
 
 def _give_back(window: Window, at_ms: int) -> None:
     """Hand back one call booked in the slot of ``at_ms`` (a late card's, or a partial booking's)."""
-    while not _write(_read(window), at_ms, -1):
-        pass  # another worker wrote meanwhile: read again
+    while not _write(_known(window), at_ms, -1):
+        pass  # another worker wrote meanwhile: the refused write brought the stored book

@@ -59,24 +59,32 @@ def deliver(job: DeliveryJob) -> str:
     """Send or update the card; returns what happened (sent, updated, unchanged, skipped, digested)."""
     if job.notice:
         return _deliver_notice(job)
-    record = deliveries.get(job.incident_id, job.target_key)
+    record, leased = deliveries.take(job.incident_id, job.target_key, LEASE_SECONDS)  # read and lease: one write
     if record is None or record["state"] in ("unbound", "failed", "digested") and not record.get("ref"):
+        _give_back(job, leased)
         return "skipped"
     item = integration_store.get(job.integration_id)
     if item is None:
         deliveries.record(job.incident_id, job.target_key, state="failed", error="integration was deleted")
         return "skipped"
-    card = cards.build(incidents.get(job.incident_id), job.integration_id, item.get("settings", {}))
+    incident = incidents.get(job.incident_id)
+    card = cards.build(incident, job.integration_id, item.get("settings", {}))
     if record.get("card_digest") == card.digest() and job.shown in (None, card.digest()):
+        _give_back(job, leased)
         return "unchanged"  # e.g. a click's settle job finding the reply shown
-    if not deliveries.lease(job.incident_id, job.target_key, LEASE_SECONDS):
+    if not leased:
         raise RateLimited("dutybridge", "busy", "another worker holds this card", retry_after=5)
     adapter = adapter_for(item)
     card = pictures.attach(job, adapter, record, card)
     if record.get("mentions") and adapter.rings_mentions:
         card = card.model_copy(update={"mentions": mentions.of(record["mentions"])})
-    ledger = _CardLedger(job, record, adapter, card, item.get("settings", {}))
+    ledger = _CardLedger(job, record, adapter, card, incident["version"])
     return _send(job, adapter, record.get("ref"), card.severity == "critical", ledger)
+
+
+def _give_back(job: DeliveryJob, leased: bool) -> None:
+    if leased:
+        deliveries.release(job.incident_id, job.target_key)
 
 
 def _deliver_notice(job: DeliveryJob) -> str:
@@ -127,7 +135,7 @@ class _CardLedger:
     record: dict
     adapter: Adapter
     card: cards.Card
-    integration_settings: dict
+    incident_version: int  # of the incident the card was built from
 
     def parked(self, exc: QuotaExhausted) -> None:
         via = fallback.divert(self.job, self.adapter.settings, self.card)
@@ -176,23 +184,23 @@ class _CardLedger:
         # A send retried after its answer was lost may be met by the platform's duplicate check (Feishu's uuid,
         # WeCom's task_id) with the first attempt's card, built from an older state: what it shows is unknown,
         # so an update follows (or the adapter records why it cannot make one).
+        # A first card must also catch up when the incident moved on while it was on the way: the refreshes
+        # queued meanwhile skipped it (it had no reference yet). The record is written together with a check
+        # of the incident's version; when that fails, the card goes again (unchanged cards stop there).
         job, record, card = self.job, self.record, self.card
         outcome = "updated" if record.get("ref") else "sent"
         unsure = outcome == "sent" and (ref.pop(FOUND_SENT, False) or bool(record.get("answer_lost")))
-        deliveries.record(job.incident_id, job.target_key, state="sent", ref=ref,
-                          card_digest=None if unsure else card.digest(), answer_lost=None, error=None,
-                          template_error=card.template_error or None,  # the default card was shown: why
-                          sent_at=record.get("sent_at") or clock.iso(), updated_at=clock.iso())
-        if outcome == "sent" and (unsure or _changed_since(job, card, self.integration_settings)):
+        fields = {"state": "sent", "ref": ref, "card_digest": None if unsure else card.digest(),
+                  "answer_lost": None, "error": None,
+                  "template_error": card.template_error or None,  # the default card was shown: why
+                  "sent_at": record.get("sent_at") or clock.iso(), "updated_at": clock.iso()}
+        if outcome == "sent" and not unsure and deliveries.record_if_unchanged(
+                job.incident_id, job.target_key, self.incident_version, **fields):
+            return outcome
+        deliveries.record(job.incident_id, job.target_key, **fields)
+        if outcome == "sent":
             queues.deliver([job.model_copy(update={"attempt": 0, "slot_at": None, "shown": None})])
         return outcome
-
-
-def _changed_since(job: DeliveryJob, card: cards.Card, integration_settings: dict) -> bool:
-    """Whether the incident moved on while its first card was on the way: the refreshes queued meanwhile
-    skipped this card (it had no reference yet), so it must catch up by itself."""
-    latest = cards.build(incidents.get(job.incident_id), job.integration_id, integration_settings)
-    return latest.digest() != card.digest()
 
 
 def clicked(incident_id: str, card: CardId | None) -> dict | None:

@@ -35,12 +35,12 @@ class Budget:
 
 
 def budget(integration_id: str, platform: str, settings: dict) -> Budget:
-    """Where this month's ledger stands against the monthly budget (one read, none when unlimited)."""
+    """Where this month's ledger stands against the monthly budget, as this container last saw it (the count
+    itself refuses a call over budget, exactly). No read when unlimited."""
     monthly = adapter_class(platform).limits(settings)["monthly_calls"]
     if not monthly:
         return Budget(0, None, _low_at(settings))
-    item = ledger.get(integration_id, ledger.month())
-    return Budget(int(item.get("calls", 0)), int(monthly), _low_at(settings))
+    return Budget(ledger.calls(integration_id), int(monthly), _low_at(settings))
 
 
 def first_warning(integration_id: str) -> bool:

@@ -113,8 +113,7 @@ def from_click(integration_id: str, platform: str, click: Click) -> ClickOutcome
         return ClickOutcome(ok=False, message=problem)
     if click.intent is Intent.refresh:
         return _refresh(integration_id, click)
-    binding = people.binding_of_user(integration_id, click.user_id)
-    member = people.get_member(binding["member_id"]) if binding else None
+    member = people.member_of_user(integration_id, click.user_id)
     if member is None:
         _keep(click)
         if click.intent is Intent.war_room:  # nothing to replay: linking once is enough to open the room next time

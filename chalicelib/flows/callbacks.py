@@ -27,7 +27,7 @@ from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import actions, integrations
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
-from chalicelib.store import chats, ephemeral, health
+from chalicelib.store import chats, deliveries, ephemeral, health
 
 DEDUPE_SECONDS = 3 * 24 * 3600
 CLAIM_SECONDS = 30  # longer than any callback may run (API Gateway gives up after 29 s)
@@ -55,6 +55,11 @@ def click(integration_id: str, request: InboundRequest) -> Reply:
 
 
 def _receive(integration_id: str, request: InboundRequest, endpoint: Endpoint) -> Reply:
+    with deliveries.read_once():
+        return _received(integration_id, request, endpoint)
+
+
+def _received(integration_id: str, request: InboundRequest, endpoint: Endpoint) -> Reply:
     """Verify, answer handshakes, keep the chat list, apply a card click and answer with the platform's card
     update; a redelivered event or click is answered but not applied again."""
     adapter = _adapter(integration_id)

@@ -45,9 +45,10 @@ def applied(incident: dict, changed: bool, targets: Targets) -> Accepted:
     """The jobs of an incident a producer just sent: cards for ``targets`` (once each), updates of the cards
     already delivered when it changed, its failed deliveries tried again, and the war rooms it opens itself."""
     silenced = incidents.is_silenced(incident)
-    earlier = deliveries.of(incident["id"])  # before this notification adds any
+    opened = changed and incident["version"] == 1  # created just now: nothing was delivered yet
+    earlier = [] if opened else deliveries.of(incident["id"])  # before this notification adds any
     known = {} if silenced else {i["id"]: i for i in integration_store.all()}  # once, for targets and rooms
-    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], targets, known))
+    accepted = Accepted(incident, [] if silenced else _target_jobs(incident["id"], targets, known, earlier))
     if silenced and (targets.members or targets.chats):
         incidents.note(incident["id"], "suppressed", f"silenced until {incident['silenced_until']}")
     if changed:
@@ -59,12 +60,14 @@ def applied(incident: dict, changed: bool, targets: Targets) -> Accepted:
     return accepted
 
 
-def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict]) -> list[DeliveryJob]:
+def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict],
+                 earlier: list[dict]) -> list[DeliveryJob]:
     jobs: list[DeliveryJob] = []
     if targets.members and not known:
         incidents.note(incident_id, "undeliverable", "no integration is configured, members were not reached")
+    recorded = {record["target_key"] for record in earlier}
     for member_id in dict.fromkeys(targets.members):
-        jobs += _member_jobs(incident_id, member_id, known)
+        jobs += _member_jobs(incident_id, member_id, known, recorded)
     mentions = {"mentions": list(dict.fromkeys(targets.members))} if targets.members else {}
     for target in targets.chats:
         job = DeliveryJob(incident_id=incident_id, integration_id=target.integration_id,
@@ -75,9 +78,9 @@ def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict]) -> 
     return jobs
 
 
-def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> list[DeliveryJob]:
-    bound = {b["integration_id"]: b for b in people.bindings_of(member_id)}
-    member = people.get_member(member_id)
+def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict], recorded: set[str]) -> list[DeliveryJob]:
+    member, bindings = people.reachable(member_id)
+    bound = {b["integration_id"]: b for b in bindings}
     if member is not None:
         involvements.note(member_id, incident_id, "targeted")
     jobs = []
@@ -90,7 +93,8 @@ def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict]) -> li
         elif binding is None:
             _record(job, "unbound", UNBOUND.format(member=member_id), known, member_id=member_id)
         elif _record(job, "pending", None, known, member_id=member_id):
-            deliveries.remove(incident_id, f"{integration_id}#user#member:{member_id}")  # linked since
+            if (unbound := f"{integration_id}#user#member:{member_id}") in recorded:
+                deliveries.remove(incident_id, unbound)  # linked since
             jobs.append(job)
     return jobs
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.common.errors import NotConfigured, TokenInvalid
+from chalicelib.common.errors import NotConfigured, QuotaExhausted, TokenInvalid
 from chalicelib.common.fetch import Picture
 from chalicelib.common.ids import ID_PATTERN
 from chalicelib.core.callback import (
@@ -120,8 +120,10 @@ class Adapter(abc.ABC):
             return call(self.token(family))
 
     def counted(self, api: str, call: Callable[[str], Any], family: str = "app") -> Any:
-        """A call the platform counts against the monthly budget: ledger it, then make it."""
-        ledger.count(self.integration_id, api)
+        """A call the platform counts against the monthly budget: ledger it (refused once the budget is
+        spent, whatever other functions counted meanwhile), then make it."""
+        if not ledger.count(self.integration_id, api, self.limits(self.settings.model_dump())["monthly_calls"]):
+            raise QuotaExhausted("dutybridge", "ledger", ledger.SPENT)
         return self.with_token(family, call)
 
     @abc.abstractmethod

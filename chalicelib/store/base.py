@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from chalicelib.common.errors import StorageConflict
@@ -32,13 +33,21 @@ def dynamo(value: Any) -> Any:
 
 
 def conditional(call, what: str, **kwargs: Any) -> dict:
-    """Run a conditional write; a failed condition becomes StorageConflict naming ``what``."""
+    """Run a conditional write; a failed condition becomes StorageConflict naming ``what``. With
+    ``ReturnValuesOnConditionCheckFailure="ALL_OLD"`` its ``current`` is the item as stored (None when
+    there is none), so the caller needs no read to learn why."""
     try:
         return call(**kwargs)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise StorageConflict(f"{what}: someone else changed it first") from exc
+            conflict = StorageConflict(f"{what}: someone else changed it first")
+            stored = exc.response.get("Item")
+            conflict.current = plain({k: _DESERIALIZE.deserialize(v) for k, v in stored.items()}) if stored else None
+            raise conflict from exc
         raise
+
+
+_DESERIALIZE = TypeDeserializer()
 
 
 def _all_pages(read, **kwargs: Any) -> list[dict]:

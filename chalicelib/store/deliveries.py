@@ -10,9 +10,14 @@ those without scanning the table; every other state removes the mark.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import copy
 import hashlib
+from typing import Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
 
 from chalicelib.common import aws, clock
 from chalicelib.common.errors import StorageConflict
@@ -21,6 +26,8 @@ from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_al
 WAITING = ("pending", "deferred")  # states whose job should be waiting in the deliveries queue
 LOST_AFTER = 300  # a waiting job this long past due was never queued (a crash between record and send)
 STALE_INDEX, STALE_SHARDS = "by_stale", 8
+_first_reads: contextvars.ContextVar[dict[str, list[dict]] | None] = contextvars.ContextVar("first_reads",
+                                                                                           default=None)
 
 
 def _table():
@@ -54,27 +61,73 @@ def get(incident_id: str, target_key: str) -> dict | None:
 
 
 def of(incident_id: str) -> list[dict]:
-    return query_all(_table(), KeyConditionExpression=Key("incident_id").eq(incident_id),
-                     ConsistentRead=True)
+    """The incident's records (inside ``read_once``: as its first read found them)."""
+    memo = _first_reads.get()
+    if memo is not None and incident_id in memo:
+        return copy.deepcopy(memo[incident_id])
+    found = query_all(_table(), KeyConditionExpression=Key("incident_id").eq(incident_id), ConsistentRead=True)
+    if memo is not None:
+        memo[incident_id] = copy.deepcopy(found)
+    return found
 
 
-def lease(incident_id: str, target_key: str, seconds: int) -> bool:
-    """Take the record's lease for ``seconds``; False while another worker holds it."""
+@contextlib.contextmanager
+def read_once() -> Iterator[None]:
+    """Within it, each incident's records are read once: a click's recipient check, its spread and its settle
+    job look up the same records by their keys and refs, which the click's own writes do not change."""
+    token = _first_reads.set({})
+    try:
+        yield
+    finally:
+        _first_reads.reset(token)
+
+
+def take(incident_id: str, target_key: str, seconds: int) -> tuple[dict | None, bool]:
+    """Read the record and take its lease for ``seconds`` in one write: (record, True); (record, False)
+    while another worker holds the lease; (None, False) when there is no record."""
     now = clock.now()
     try:
-        conditional(_table().update_item, f"lease {target_key}", Key=_key(incident_id, target_key),
-                    UpdateExpression="SET lease_until = :until",
-                    ConditionExpression=Attr("target_key").exists() & (
-                        Attr("lease_until").not_exists() | Attr("lease_until").lt(int(now))),
-                    ExpressionAttributeValues={":until": int(now + seconds)})
-    except StorageConflict:
-        return False
-    return True
+        answer = conditional(_table().update_item, f"lease {target_key}", Key=_key(incident_id, target_key),
+                             UpdateExpression="SET lease_until = :until",
+                             ConditionExpression=Attr("target_key").exists() & (
+                                 Attr("lease_until").not_exists() | Attr("lease_until").lt(int(now))),
+                             ExpressionAttributeValues={":until": int(now + seconds)},
+                             ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    except StorageConflict as conflict:
+        return conflict.current, False
+    return plain(answer["Attributes"]), True
+
+
+def release(incident_id: str, target_key: str) -> None:
+    """Give the lease back without changing anything else."""
+    _table().update_item(Key=_key(incident_id, target_key), UpdateExpression="REMOVE lease_until")
 
 
 def record(incident_id: str, target_key: str, release: bool = True, expected_wait: float = 0, **fields) -> None:
     """Set ``fields`` (None removes one) and, unless told otherwise, release the lease. A new ``state``
     that waits for a queued job is marked stale from ``expected_wait`` + LOST_AFTER seconds on."""
+    _table().update_item(**_changes(incident_id, target_key, release, expected_wait, fields))
+
+
+def record_if_unchanged(incident_id: str, target_key: str, incident_version: int, **fields) -> bool:
+    """``record`` (releasing the lease), in one transaction with a check that the incident is still at
+    ``incident_version``; False, nothing written, when it moved on (or a concurrent write got in the way)."""
+    table = _table()
+    check = {"TableName": aws.table("incidents").name, "Key": {"id": incident_id},
+             "ConditionExpression": "#version = :version", "ExpressionAttributeNames": {"#version": "version"},
+             "ExpressionAttributeValues": {":version": incident_version}}
+    try:
+        table.meta.client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": table.name, **_changes(incident_id, target_key, True, 0, fields)}},
+            {"ConditionCheck": check}])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return False
+    return True
+
+
+def _changes(incident_id: str, target_key: str, release: bool, expected_wait: float, fields: dict) -> dict:
     if "state" in fields:
         marks = _stale_marks(incident_id, target_key, expected_wait)
         fields = {**fields, **(marks if fields["state"] in WAITING else dict.fromkeys(marks))}
@@ -82,10 +135,11 @@ def record(incident_id: str, target_key: str, release: bool = True, expected_wai
     removes = (["lease_until"] if release else []) + [k for k, v in fields.items() if v is None]
     expression = ("SET " + ", ".join(f"#{k} = :{k}" for k in sets) + " ") if sets else ""
     expression += ("REMOVE " + ", ".join(f"#{k}" for k in removes)) if removes else ""
-    kwargs = {"ExpressionAttributeNames": {f"#{k}": k for k in [*sets, *removes]}}
+    changes = {"Key": _key(incident_id, target_key), "UpdateExpression": expression,
+               "ExpressionAttributeNames": {f"#{k}": k for k in [*sets, *removes]}}
     if sets:
-        kwargs["ExpressionAttributeValues"] = {f":{k}": v for k, v in dynamo(sets).items()}
-    _table().update_item(Key=_key(incident_id, target_key), UpdateExpression=expression, **kwargs)
+        changes["ExpressionAttributeValues"] = {f":{k}": v for k, v in dynamo(sets).items()}
+    return changes
 
 
 def merge_ref(incident_id: str, target_key: str, fields: dict) -> None:

@@ -22,8 +22,9 @@ def get(incident_id: str) -> dict | None:
 
 
 def create(item: dict) -> None:
+    """Store a new incident; StorageConflict (whose ``current`` is the stored one) when it exists."""
     conditional(_table().put_item, f"incident {item['id']}", Item=dynamo(item),
-                ConditionExpression=Attr("id").not_exists())
+                ConditionExpression=Attr("id").not_exists(), ReturnValuesOnConditionCheckFailure="ALL_OLD")
 
 
 def save(item: dict, expected_version: int) -> None:

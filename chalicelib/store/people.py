@@ -1,12 +1,22 @@
-"""Members (on-call identities) and their bindings to platform users, per integration."""
+"""Members (on-call identities) and their bindings to platform users, per integration.
+
+The fan-out reads a member with their bindings on every notification (``reachable``); a warm
+container keeps that for CACHE_SECONDS, so a change made elsewhere pages by it within that time
+(every write here forgets it at once in this container).
+"""
 from __future__ import annotations
+
+import copy
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.common import aws
+from chalicelib.common import aws, warm
 from chalicelib.common.errors import AlreadyExists, NotFound, StorageConflict
 from chalicelib.common.ids import is_id
 from chalicelib.store.base import conditional, dynamo, plain, query_all, scan_all
+
+CACHE_SECONDS = 10
+_SPACE, _USERS = "reachable", "user"  # a member with their bindings; a platform user's member
 
 
 def _members():
@@ -24,6 +34,8 @@ def create_member(item: dict) -> None:
                     ConditionExpression=Attr("id").not_exists())
     except StorageConflict as exc:
         raise AlreadyExists(f"member {item['id']} already exists") from exc
+    finally:
+        _forget(item["id"])
 
 
 def get_member(member_id: str) -> dict | None:
@@ -54,6 +66,8 @@ def change_member(member_id: str, sets: dict, removes: list[str]) -> dict:
                              ExpressionAttributeNames=names, ReturnValues="ALL_NEW", **kwargs)
     except StorageConflict as exc:
         raise NotFound(f"member {member_id} does not exist") from exc
+    finally:
+        _forget(member_id)
     return plain(answer["Attributes"])
 
 
@@ -62,6 +76,7 @@ def delete_member(member_id: str) -> bool:
     for item in bindings_of(member_id):
         unbind(member_id, item["integration_id"])
     answer = _members().delete_item(Key={"id": member_id}, ReturnValues="ALL_OLD")
+    _forget(member_id)
     return "Attributes" in answer
 
 
@@ -69,6 +84,7 @@ def unbind(member_id: str, integration_id: str) -> bool:
     """Remove one binding; False when there was none."""
     answer = _bindings().delete_item(Key={"member_id": member_id, "integration_id": integration_id},
                                      ReturnValues="ALL_OLD")
+    _forget(member_id)
     return "Attributes" in answer
 
 
@@ -89,6 +105,14 @@ def bind(member_id: str, integration_id: str, user_id: str, display_name: str, a
     _bindings().put_item(Item=dynamo({
         "member_id": member_id, "integration_id": integration_id, "user_id": user_id,
         "user_key": user_key(integration_id, user_id), "display_name": display_name, "linked_at": at}))
+    _forget(member_id)
+
+
+def reachable(member_id: str) -> tuple[dict | None, list[dict]]:
+    """The member (None when there is none) and their bindings, as the fan-out pages them: up to
+    CACHE_SECONDS old in a warm container."""
+    return copy.deepcopy(warm.read(_SPACE, member_id, CACHE_SECONDS,
+                                   lambda: (get_member(member_id), bindings_of(member_id))))
 
 
 def bindings_of(member_id: str) -> list[dict]:
@@ -100,6 +124,15 @@ def binding(member_id: str, integration_id: str) -> dict | None:
     return plain(item) if item else None
 
 
+def member_of_user(integration_id: str, user_id: str) -> dict | None:
+    """The member a platform user is bound to (None: not linked), as a click finds them: up to
+    CACHE_SECONDS old in a warm container."""
+    def load() -> dict | None:
+        binding = binding_of_user(integration_id, user_id)
+        return get_member(binding["member_id"]) if binding else None
+    return copy.deepcopy(warm.read(_USERS, user_key(integration_id, user_id), CACHE_SECONDS, load))
+
+
 def binding_of_user(integration_id: str, user_id: str) -> dict | None:
     found = query_all(_bindings(), IndexName="by_user",
                       KeyConditionExpression=Key("user_key").eq(user_key(integration_id, user_id)))
@@ -109,3 +142,10 @@ def binding_of_user(integration_id: str, user_id: str) -> dict | None:
 def unbind_integration(integration_id: str) -> None:
     for item in scan_all(_bindings(), FilterExpression=Attr("integration_id").eq(integration_id)):
         _bindings().delete_item(Key={"member_id": item["member_id"], "integration_id": integration_id})
+    _forget(None)
+
+
+def _forget(member_id: str | None) -> None:
+    """A write here: the fan-out's copy of the member (every member's when None) and every click's."""
+    warm.forget(_SPACE, member_id)
+    warm.forget(_USERS)

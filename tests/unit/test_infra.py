@@ -46,3 +46,44 @@ def test_bootstrap_adds_the_indexes_an_older_release_did_not_have(aws_env):
     bootstrap("dutybridge-old")
     indexes = client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
     assert [i["IndexName"] for i in indexes] == [i.name for i in deliveries.indexes]
+
+
+# Import names of what requirements.txt installs (→ the requirement that brings them), and what the Lambda Python
+# runtime provides itself.
+PACKAGED = {"requests": "requests", "urllib3": "requests", "certifi": "requests", "Crypto": "pycryptodome",
+            "pydantic": "pydantic", "pydantic_core": "pydantic", "defusedxml": "defusedxml", "jinja2": "jinja2",
+            "markupsafe": "jinja2", "chalice": "chalice"}  # chalice packages its own runtime part (chalice.app)
+RUNTIME_PROVIDES = {"boto3", "botocore"}
+
+
+def test_the_package_carries_every_import_of_the_app_the_runtime_lacks_and_nothing_it_has():
+    import ast
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    imported = set()
+    for path in [root / "app.py", *(root / "chalicelib").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            imported |= {name.split(".")[0] for name in names}
+    third_party = imported - set(sys.stdlib_module_names) - {"chalicelib", "__future__"}
+    required = {line.split("==")[0].strip().lower() for line in (root / "requirements.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+    assert third_party - RUNTIME_PROVIDES <= set(PACKAGED)
+    assert {PACKAGED[name] for name in third_party - RUNTIME_PROVIDES if name != "chalice"} <= required
+    assert not required & {"boto3", "botocore", "s3transfer", "jmespath"}
+
+
+def test_the_size_report_names_the_package_and_its_largest_parts(tmp_path):
+    import zipfile
+
+    from infra.package import size_report
+
+    archive = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("Crypto/Cipher/_AES.so", b"x" * 300_000)
+        zipped.writestr("chalicelib/app.py", b"y" * 100_000)
+    report = size_report(archive)
+    assert report.startswith("deployment.zip: 0.4 MB (0.4 MB unpacked); largest: Crypto 0.3 MB, chalicelib 0.1 MB")

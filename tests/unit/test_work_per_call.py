@@ -47,11 +47,13 @@ def test_only_the_queue_module_sends_to_sqs():
     assert senders == ["common/queues.py"]
 
 
-def test_a_new_critical_incident_is_read_once_and_its_war_room_left_to_its_queue(alice, monkeypatch):
+def test_a_new_critical_incident_is_written_without_a_read_and_its_war_room_left_to_its_queue(alice, monkeypatch):
     with counted(monkeypatch) as calls:
         worker.handle_notification(json.dumps(notification()))
-    assert calls["GetItem incidents"] == 1 and calls["Scan integrations"] == 1
-    assert reads(calls, "integrations") == 1 and calls["PutItem ephemeral"] == 0  # no room claimed here
+    assert reads(calls, "incidents") == 0 and calls["PutItem incidents"] == 1
+    assert calls["Query deliveries"] == 0  # a new incident has no earlier deliveries to try again
+    assert reads(calls, "integrations") == 1 and calls["Query integrations"] == 1  # the listing, not a scan
+    assert calls["PutItem ephemeral"] == 0  # no room claimed here
     assert alice.rooms == [] and len(drain("war-rooms")) == 1
 
 
@@ -63,11 +65,12 @@ def test_opening_a_room_reads_its_incident_once(alice, monkeypatch):
     assert len(alice.rooms) == 1 and calls["GetItem incidents"] == 1
 
 
-def test_a_changed_incident_is_read_once_and_the_integrations_scanned_once(alice, monkeypatch):
+def test_a_changed_incident_comes_back_with_the_refused_create_and_the_integrations_from_memory(alice, monkeypatch):
     worker.handle_notification(json.dumps(notification(severity="warning")))
     with counted(monkeypatch) as calls:
         worker.handle_notification(json.dumps(notification(severity="warning", title="CPU > 99% on db-1")))
-    assert calls["GetItem incidents"] == 1 and calls["Scan integrations"] == 1
+    assert reads(calls, "incidents") == 0 and calls["PutItem incidents"] == 2  # the refused create, the save
+    assert reads(calls, "integrations") == 0  # this container's copy
 
 
 @pytest.fixture
@@ -86,11 +89,11 @@ def carded(alice, monkeypatch):
     return held
 
 
-def test_a_click_lists_its_incidents_deliveries_twice_not_three_times(carded, monkeypatch):
+def test_a_click_lists_its_incidents_deliveries_once(carded, monkeypatch):
     with counted(monkeypatch) as calls:
         answer = inbound_flow.click("int_fake", InboundRequest(method="POST", query={}, headers={}, body=b"{}"))
     assert answer.body["ok"] is True
-    assert calls["Query deliveries"] == 2  # the clicked card and the others' refresh; the reply's settle job
+    assert calls["Query deliveries"] == 1  # the clicked card, the others' refresh and the reply's settle job
 
 
 def test_a_settle_job_finding_the_reply_shown_reads_the_card_and_the_incident_only(carded, monkeypatch):
@@ -98,5 +101,5 @@ def test_a_settle_job_finding_the_reply_shown_reads_the_card_and_the_incident_on
     (settle,) = carded
     with counted(monkeypatch) as calls:
         assert pipeline.deliver(settle) == "unchanged"
-    # the integration's settings shape the card (label_order, template): one read of it
-    assert (calls["GetItem deliveries"], calls["GetItem incidents"], reads(calls, "integrations")) == (1, 1, 1)
+    # the card read and leased in one write, its lease given back; the integration is this container's copy
+    assert (calls["UpdateItem deliveries"], calls["GetItem incidents"], reads(calls, "integrations")) == (2, 1, 0)

@@ -170,7 +170,7 @@ def _cancelled(corp_id: str) -> None:
     grant_id, integration = f"{SUITE}#grant#{corp_id}", integration_id(corp_id)
     item = providers.get(grant_id) or {"id": grant_id, "corp_id": corp_id}
     providers.put({**{k: v for k, v in item.items() if k != "sealed"}, "cancelled_at": clock.iso()})
-    ephemeral.delete(f"token#{integration}#app")
+    tokens.forget(f"{integration}#app")
     health_store.put_summary(integration, {"state": "failing", "checked_at": clock.iso(),
                                            "problems": [f"{CANCELLED}, {clock.iso()}"]})
 
