@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import requests
 from moto.server import ThreadedMotoServer
 
+from chalicelib.common import schema
+
 PREFIX = "dutybridge-local"
 
 
@@ -53,12 +55,13 @@ class Runtime:
         os.environ.update({
             "AWS_ENDPOINT_URL": f"http://{self.host}:{self.aws_port}", "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "DUTYBRIDGE_PREFIX": PREFIX, "ADMIN_TOKEN": self.admin_token})
-        from chalicelib.common import aws, config
+            "DUTYBRIDGE_PREFIX": PREFIX, "ADMIN_TOKEN_PARAMETER": schema.parameter_name(PREFIX, schema.ADMIN_TOKEN)})
+        from chalicelib.common import admin_token, aws, config
         from infra.bootstrap import bootstrap
         config.reset()
         aws.reset()
-        bootstrap(PREFIX)
+        admin_token.reset()
+        bootstrap(PREFIX, admin_token=self.admin_token)  # the app reads it from the embedded SSM, as deployed
 
     def _start_simulators(self) -> None:
         from devkit.simulators.combined import start_simulators

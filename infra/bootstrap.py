@@ -1,6 +1,7 @@
-"""Create the stage's DynamoDB tables, SQS queues (each with a DLQ) and KMS key, idempotently.
+"""Create the stage's DynamoDB tables, SQS queues (each with a DLQ), KMS key and admin token, idempotently.
 
     python -m infra.bootstrap --prefix dutybridge-dev
+    python -m infra.bootstrap --prefix dutybridge-prod --admin-token-only   # a stack from infra.package
 
 Works against real AWS or an emulator (``AWS_ENDPOINT_URL``). Everything comes from
 chalicelib.common.schema, the same definitions the tests and the local runtime use.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import time
 
 from botocore.exceptions import ClientError
@@ -76,6 +78,22 @@ def ensure_key(prefix: str) -> None:
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
 
 
+def ensure_admin_token(prefix: str, value: str | None = None) -> bool:
+    """Create the admin token's SecureString (under the account's aws/ssm key) holding ``value``, else a
+    generated token; an existing one is never overwritten. True when this call created it.
+    CloudFormation cannot create a SecureString ("SecureString isn't currently supported for
+    CloudFormation templates", SSM PutParameter's Type), so the packaged template leaves it to this."""
+    try:
+        aws.client("ssm").put_parameter(
+            Name=schema.parameter_name(prefix, schema.ADMIN_TOKEN), Type="SecureString", Overwrite=False,
+            Value=value or secrets.token_urlsafe(32), Description=f"{prefix} admin API bearer token")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ParameterAlreadyExists":
+            raise
+        return False
+    return True
+
+
 def list_integrations(prefix: str) -> None:
     """Integrations stored before the listing index existed are listed in it (later runs find none)."""
     from chalicelib.store.integrations import LISTED
@@ -93,20 +111,29 @@ def list_integrations(prefix: str) -> None:
                     raise
 
 
-def bootstrap(prefix: str) -> None:
+def bootstrap(prefix: str, admin_token: str | None = None) -> None:
     for table in schema.TABLES:
         ensure_table(table, prefix)
     list_integrations(prefix)
     for queue in schema.QUEUES:
         ensure_queue(queue, prefix)
     ensure_key(prefix)
+    ensure_admin_token(prefix, admin_token)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prefix", required=True, help="resource prefix of the stage, e.g. dutybridge-dev")
-    bootstrap(parser.parse_args().prefix)
-    print("bootstrap complete")
+    parser.add_argument("--admin-token-only", action="store_true",
+                        help="create only the admin token parameter (the tables, queues and key come from the stack)")
+    args = parser.parse_args()
+    if args.admin_token_only:
+        ensure_admin_token(args.prefix)
+    else:
+        bootstrap(args.prefix)
+    name = schema.parameter_name(args.prefix, schema.ADMIN_TOKEN)
+    print(f"bootstrap complete; the admin token (never overwritten here; put-parameter --overwrite rotates it):\n"
+          f"  aws ssm get-parameter --name {name} --with-decryption --query Parameter.Value --output text")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     python -m infra.template --prefix dutybridge-prod > infra/resources-prod.json
 
 The tables, queues (with DLQs and redrive) and KMS key come from chalicelib.common.schema, like the
-bootstrap's, so the packaged template and a bootstrapped stage hold the same resources.
+bootstrap's, so the packaged template and a bootstrapped stage hold the same resources. The one
+exception is the admin token: CloudFormation cannot create a SecureString parameter, so a stack deployed
+from this template gets it from ``python -m infra.bootstrap --prefix … --admin-token-only``.
 """
 from __future__ import annotations
 

@@ -17,12 +17,13 @@ TEST_ENVIRONMENT = {
 os.environ.update(TEST_ENVIRONMENT)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from chalicelib.common import aws, clock, config, sealing  # noqa: E402
+from chalicelib.common import admin_token, aws, clock, config, sealing  # noqa: E402
 from chalicelib.store import health as health_marks  # noqa: E402
 
 
 def _reset_caches() -> None:
     config.reset()
+    admin_token.reset()
     aws.reset()
     sealing.reset()
     clock.reset()

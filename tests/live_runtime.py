@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from chalicelib.common import aws, config, sealing
+from chalicelib.common import admin_token, aws, config, sealing
 from devkit.console import Console
 from devkit.runtime import Runtime
 
@@ -29,7 +29,7 @@ def live_runtime() -> Iterator[Runtime]:
         started.stop()
         os.environ.clear()
         os.environ.update(saved)
-        for module in (config, aws, sealing):
+        for module in (config, aws, sealing, admin_token):
             module.reset()
 
 

@@ -8,11 +8,13 @@ from pydantic import BaseModel
 
 
 class Settings(BaseModel, frozen=True):
-    """Everything the app reads from its environment. Secrets are not here except the admin token."""
+    """Everything the app reads from its environment. No secrets: deployed stages name the admin token's
+    SSM parameter (chalicelib.common.admin_token); ``admin_token`` is for the tests only."""
 
     prefix: str = "dutybridge-dev"
     public_base_url: str = "http://127.0.0.1:8000"
     admin_token: str = ""
+    admin_token_parameter: str = ""
     max_callback_bytes: int = 64 * 1024
     max_admin_bytes: int = 256 * 1024
     # A push of 1,000 Alertmanager alerts is about 600 KB; API Gateway takes up to 10 MB, Lambda 6 MB.
@@ -35,6 +37,7 @@ def settings() -> Settings:
         prefix=env.get("DUTYBRIDGE_PREFIX", "dutybridge-dev"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         admin_token=env.get("ADMIN_TOKEN", ""),
+        admin_token_parameter=env.get("ADMIN_TOKEN_PARAMETER", ""),
         http_timeout=float(env.get("PLATFORM_HTTP_TIMEOUT", "5")),
     )
 

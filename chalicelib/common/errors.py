@@ -94,6 +94,7 @@ class PlatformError(AppError):
 
     status, code = 422, "platform_error"
     retryable = False
+    hint = ""  # what to fix, from the platform's error table (ErrorTable.hints); set when classified
 
     def __init__(self, platform: str, platform_code: str, message: str,
                  retry_after: float | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The one definition of every DynamoDB table and SQS queue.
+"""The one definition of every DynamoDB table, SQS queue and SSM parameter.
 
 The bootstrap command, the CloudFormation template merged into ``chalice package``, the local
 runtime and the tests all build their resources from here.
@@ -84,3 +84,12 @@ QUEUES: tuple[Queue, ...] = (
 
 def dlq_name(queue: Queue) -> str:
     return f"{queue.logical}-dlq"
+
+
+# The admin API's bearer token, a SecureString the bootstrap creates (CloudFormation cannot create one).
+ADMIN_TOKEN = "admin-token"
+
+
+def parameter_name(prefix: str, logical: str) -> str:
+    """An SSM parameter's name, e.g. ``/dutybridge-dev/admin-token`` (``ADMIN_TOKEN_PARAMETER``)."""
+    return f"/{prefix}/{logical}"

@@ -8,7 +8,8 @@ every span of the limit's length at or under the limit, whatever the counting, w
 keeps ``SLOTS / (SLOTS + 2)`` (95 %) of the rate.
 
 A limit's slots live in one item of the ephemeral table, replaced only under the version it was
-read at, so concurrent workers never overbook. A warm container books on the item as it last read or
+read at, so concurrent workers never overbook; a call under several limits books them all in one
+transaction, or none. A warm container books on the item as it last read or
 wrote it, without reading it again: when another worker wrote since, the refused write hands back
 the stored item and the booking is tried on that. A card that finds no room books the first slot with
 room in every window. SQS delays are whole seconds and a slot of a per-second limit lasts 25 ms, so
@@ -23,11 +24,12 @@ import time
 from dataclasses import dataclass, field
 
 from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
 
 from chalicelib.common import aws, clock, warm
 from chalicelib.common.errors import StorageConflict
 from chalicelib.platforms.base import Window
-from chalicelib.store.base import conditional
+from chalicelib.store.base import conditional, wire_item
 
 SLOTS = 40  # slots per window length: a one-second limit books 25 ms slots
 RUN = SLOTS + 2  # slots any span of a window's length can reach: see the module's docstring
@@ -141,12 +143,33 @@ def _earliest(books: list[_Book], at_ms: int, horizon: int, critical: bool) -> i
 
 
 def _book_all(books: list[_Book], at_ms: int) -> bool:
-    """Book ``at_ms`` in every window; False (nothing kept) when one changed since it was read."""
-    for done, book in enumerate(books):
-        if not _write(book, at_ms, +1):
-            for taken in books[:done]:
-                _give_back(taken.window, at_ms)
-            return False
+    """Book ``at_ms`` in every window, all or none (several windows in one transaction); False when one
+    changed since it was seen."""
+    if len(books) < 2:
+        return all(_write(book, at_ms, +1) for book in books)
+    table = aws.table("ephemeral")
+    items = [_booked(book, at_ms, +1) for book in books]
+    try:
+        table.meta.client.transact_write_items(TransactItems=[{"Put": {
+            "TableName": table.name, "Item": item, "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            "ExpressionAttributeNames": {"#version": "version"},
+            **({"ConditionExpression": "#version = :seen", "ExpressionAttributeValues": {":seen": book.version}}
+               if book.version else {"ConditionExpression": "attribute_not_exists(#version)"})}}
+            for book, item in zip(books, items, strict=True)])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        reasons = exc.response.get("CancellationReasons") or [{"Code": "ConditionalCheckFailed"}] * len(books)
+        for book, reason in zip(books, reasons, strict=False):
+            if reason.get("Code") != "ConditionalCheckFailed":
+                continue
+            if "Item" in reason:  # the stored book, which DynamoDB sends back
+                _seen(book.window, wire_item(reason["Item"]))
+            else:
+                _forgotten(book.window)
+        return False
+    for book, item in zip(books, items, strict=True):
+        _seen(book.window, item)
     return True
 
 
@@ -169,16 +192,21 @@ def _seen(window: Window, item: dict | None) -> _Book:
     return book
 
 
-def _write(book: _Book, at_ms: int, change: int) -> bool:
-    """Replace the book with ``change`` calls more in the slot of ``at_ms``, if nobody wrote since it was read."""
+def _booked(book: _Book, at_ms: int, change: int) -> dict:
+    """The book's item with ``change`` calls more in the slot of ``at_ms`` (older slots dropped), next version."""
     slot = at_ms // book.slot_ms
     oldest = math.floor(clock.now() * 1000) // book.slot_ms - RUN  # older slots can no longer matter
     slots = {s: n for s, n in book.slots.items() if s >= oldest}
     slots[slot] = max(0, slots.get(slot, 0) + change)
     slots = {s: n for s, n in slots.items() if n}
     last = max(slots, default=slot) + RUN
-    item = {**_key(book.window), "slots": {str(s): n for s, n in slots.items()},
+    return {**_key(book.window), "slots": {str(s): n for s, n in slots.items()},
             "version": book.version + 1, "expires_at": last * book.slot_ms // 1000 + 60}
+
+
+def _write(book: _Book, at_ms: int, change: int) -> bool:
+    """Replace the book with ``change`` calls more in the slot of ``at_ms``, if nobody wrote since it was read."""
+    item = _booked(book, at_ms, change)
     try:
         conditional(aws.table("ephemeral").put_item, f"window {book.window.key}", Item=item,
                     ConditionExpression=Attr("version").eq(book.version) if book.version
@@ -190,7 +218,19 @@ def _write(book: _Book, at_ms: int, change: int) -> bool:
     return True
 
 
+def _forgotten(window: Window) -> None:
+    warm.forget(_SPACE, _key(window)["key"])
+
+
 def _give_back(window: Window, at_ms: int) -> None:
-    """Hand back one call booked in the slot of ``at_ms`` (a late card's, or a partial booking's)."""
+    """Hand back one call booked in the slot of ``at_ms`` (a card that came back after its slot)."""
     while not _write(_known(window), at_ms, -1):
         pass  # another worker wrote meanwhile: the refused write brought the stored book
+
+
+def release(windows: list[Window], slot_at: float) -> None:
+    """Hand back the slot ``reserve`` booked (it answered ``slot_at``) for a call that will not come back for it:
+    a synchronous caller (the test card) answers "try later" instead of waiting."""
+    start_ms = round((slot_at + COME_BACK_EARLY) * 1000)
+    for window in windows:
+        _give_back(window, start_ms)

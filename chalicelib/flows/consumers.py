@@ -4,7 +4,8 @@ Chalice cannot report partial batch failures, so every handler runs with batch s
 relies on SQS redelivery for expected failures: a retryable platform error re-enqueues the job
 with a delay (the platform's own retry-after when it gave one, else exponential backoff), a
 permanent one is recorded on the delivery, and an invalid message is parked in the DLQ with its
-error. Only unexpected errors propagate, so SQS redelivers and finally dead-letters the message.
+error. Only unexpected errors propagate, so SQS redelivers and finally dead-letters the message; the
+last one's error is kept by message id (store.failures) for the operator CLI's ``dlq list``.
 """
 from __future__ import annotations
 
@@ -19,12 +20,27 @@ from chalicelib.common.errors import NotFound, Paced, Permanent, Retryable, read
 from chalicelib.core.models import DeliveryJob, Notification, RoomJob
 from chalicelib.delivery import pipeline
 from chalicelib.flows import actions, fanout, silences, sources
+from chalicelib.store import failures
 
 log = logging.getLogger("dutybridge.worker")
 Message = TypeVar("Message", bound=BaseModel)
 Job = TypeVar("Job", DeliveryJob, RoomJob)  # a queued job that counts its attempts
 MAX_ATTEMPTS = 10
 ESCALATE_AFTER = 3
+
+
+def attempt(queue: str, message_id: str, handle: Callable[[str], None], body: str) -> None:
+    """Run ``handle(body)``; an unexpected error is recorded against the message, then raised on so SQS
+    redelivers it (and after ``max_receive_count`` tries moves it to the DLQ)."""
+    try:
+        handle(body)
+    except Exception as exc:
+        try:
+            failures.record(message_id, queue, f"{type(exc).__name__}: {exc}")
+        except Exception as unrecorded:  # noqa: BLE001 - never hide the handler's own error behind this one
+            log.warning("could not record the failure of %s message %s: %s", queue, message_id,
+                        type(unrecorded).__name__)
+        raise
 
 
 def _parse(model: type[Message], queue: str, body: str) -> Message | None:

@@ -109,5 +109,6 @@ def _checked(item: dict, adapter: Adapter, tokens: dict[str, dict], budget: tupl
 
 
 def _said(failure: dict) -> str:
-    hint = f" — {failure['hint']}" if failure.get("hint") else ""
+    hint = failure.get("hint", "")
+    hint = f" — {hint}" if hint and hint not in failure["message"] else ""  # a table's hint ends the message already
     return f"{failure.get('platform', '')} {failure['code']}: {failure['message']}{hint}".strip()

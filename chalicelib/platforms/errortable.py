@@ -1,7 +1,7 @@
 """Each platform declares which of its error codes mean what; one function applies the table."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.common.errors import (
     Permanent,
@@ -24,10 +24,19 @@ class ErrorTable:
     gone: frozenset[str] = frozenset()  # the user or chat is no longer reachable
     throttle_prefixes: tuple[str, ...] = ()
     throttle_delay: float = 1.0
+    # what the admin should fix, by code (Chinese with English): shown by the test card's verdict
+    hints: dict[str, str] = field(default_factory=dict)
 
     def classify(self, code: str, message: str, status: int = 200,
                  retry_after: float | None = None) -> PlatformError:
-        """The project error for one platform answer; unknown codes are permanent."""
+        """The project error for one platform answer; unknown codes are permanent. The table's hint for the code
+        follows the platform's message (delivery records show it) and is kept apart as ``hint``."""
+        hint = self.hints.get(code, "")
+        error = self._kind(code, f"{message} — {hint}" if hint else message, status, retry_after)
+        error.hint = hint
+        return error
+
+    def _kind(self, code: str, message: str, status: int, retry_after: float | None) -> PlatformError:
         if code in self.token or status == 401:
             return TokenInvalid(self.platform, code, message)
         if code in self.throttle or status == 429 or code.startswith(self.throttle_prefixes or ("\0",)):
@@ -41,9 +50,9 @@ class ErrorTable:
         return Permanent(self.platform, code, message)
 
 
-# What each category of ErrorTable.classify means for the admin, (Chinese, English); a platform's own advice for
-# a code (WeCom's HINTS, a robot's SETUP) is already part of the error's message.
-HINTS: tuple[tuple[type[PlatformError], str, str], ...] = (  # subclasses before their bases
+# What each category of ErrorTable.classify means for the admin (Chinese with English): health's hint for a code
+# whose table has no hint of its own.
+MEANINGS: tuple[tuple[type[PlatformError], str, str], ...] = (  # subclasses before their bases
     (TokenInvalid, "token", "令牌或凭据被拒：检查应用的 Secret 与授权 (token or credentials refused: check the app's "
                             "secret and authorisation)"),
     (RateLimited, "throttle", "被平台限流，稍后自动重试 (throttled by the platform: retried later)"),
@@ -55,7 +64,8 @@ HINTS: tuple[tuple[type[PlatformError], str, str], ...] = (  # subclasses before
 
 
 def verdict(exc: PlatformError) -> dict:
-    """A platform's refusal as health shows it: its code, its message, the category and what that means."""
-    kind, hint = next(((kind, hint) for cls, kind, hint in HINTS if isinstance(exc, cls)), HINTS[-1][1:])
+    """A platform's refusal as health shows it: its code and message, the category, and the table's hint for the
+    code (else what the category means)."""
+    kind, meaning = next(((kind, text) for cls, kind, text in MEANINGS if isinstance(exc, cls)), MEANINGS[-1][1:])
     return {"platform": exc.platform, "code": exc.platform_code, "message": exc.platform_message,
-            "kind": kind, "hint": hint}
+            "kind": kind, "hint": exc.hint or meaning}

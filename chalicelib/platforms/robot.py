@@ -92,8 +92,10 @@ class RobotAdapter(Adapter):
         """The short message that says what changed (``change``, already worded)."""
 
     def refusal(self, code: str, text: str, status: int = 200) -> PlatformError:
-        """The error for a refused message, saying what to fix where the code is a setup error."""
-        return self.errors.classify(code, f"{text} — {self.advice[code]}" if code in self.advice else text, status)
+        """The error for a refused message, saying what to fix (its ``hint``) where the code is a setup error."""
+        error = self.errors.classify(code, f"{text} — {self.advice[code]}" if code in self.advice else text, status)
+        error.hint = error.hint or self.advice.get(code, "")
+        return error
 
     def errcode(self, data: dict, status: int) -> str:
         """DingTalk's and WeCom's ``errcode`` (0: sent); an answer without one is its HTTP status."""

@@ -20,6 +20,7 @@ linking = lazy.module("chalicelib.flows.linking")
 members = lazy.module("chalicelib.flows.members")
 previews = lazy.module("chalicelib.flows.previews")
 providers = lazy.module("chalicelib.flows.providers")
+trial_card = lazy.module("chalicelib.flows.trial_card")
 chats = lazy.module("chalicelib.store.chats")
 bp = Blueprint(__name__)
 
@@ -74,6 +75,11 @@ def link_members(integration_id: str):
 @admin(bp, "/integrations/{integration_id}/preview", ("POST",))
 def preview(integration_id: str):
     return previews.preview(integration_id, parse(bp, previews.PreviewRequest))
+
+
+@admin(bp, "/integrations/{integration_id}/test", ("POST",))
+def test_card(integration_id: str):
+    return trial_card.send(integration_id, parse(bp, trial_card.TrialRequest))
 
 
 @admin(bp, "/incidents/{incident_id}/redeliver", ("POST",))

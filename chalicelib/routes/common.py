@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 from typing import Callable, TypeVar
@@ -23,6 +22,7 @@ from chalicelib.common.errors import (
 )
 from chalicelib.common.json_input import MAX_DEPTH, too_deep
 
+admin_token = lazy.module("chalicelib.common.admin_token")
 aws = lazy.module("chalicelib.common.aws")
 callback = lazy.module("chalicelib.core.callback")
 log = logging.getLogger("dutybridge")
@@ -71,14 +71,13 @@ def sealed(view: Callable) -> Callable:
 
 
 def admin(bp: Blueprint, path: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
-    """Register an admin route: bearer ADMIN_TOKEN compared in constant time, errors translated."""
+    """Register an admin route: the bearer admin token (chalicelib.common.admin_token) compared in
+    constant time, errors translated."""
     def register(view: Callable) -> Callable:
         @functools.wraps(view)
         def checked(*args, **kwargs):
-            expected = settings().admin_token
             scheme, _, given = (bp.current_request.headers.get("authorization") or "").partition(" ")
-            if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
-                    given.strip().encode(), expected.encode()):
+            if scheme.lower() != "bearer" or not admin_token.matches(given.strip()):
                 raise Unauthorized("missing or wrong bearer token")
             return view(*args, **kwargs)
         return bp.route(path, methods=list(methods), content_types=["application/json"])(guarded(checked))

@@ -15,19 +15,19 @@ bp = Blueprint(__name__)
 @bp.on_sqs_message(queue=settings().name("notifications"), batch_size=1)
 def notifications(event):
     for record in event:
-        consumers.handle_notification(record.body)
+        consumers.attempt("notifications", record.to_dict()["messageId"], consumers.handle_notification, record.body)
 
 
 @bp.on_sqs_message(queue=settings().name("deliveries"), batch_size=1)
 def deliveries(event):
     for record in event:
-        consumers.handle_delivery(record.body)
+        consumers.attempt("deliveries", record.to_dict()["messageId"], consumers.handle_delivery, record.body)
 
 
 @bp.on_sqs_message(queue=settings().name("war-rooms"), batch_size=1)
 def war_rooms(event):
     for record in event:
-        consumers.handle_room(record.body)
+        consumers.attempt("war-rooms", record.to_dict()["messageId"], consumers.handle_room, record.body)
 
 
 @bp.schedule("cron(5 0 1 * ? *)")

@@ -41,13 +41,17 @@ def conditional(call, what: str, **kwargs: Any) -> dict:
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             conflict = StorageConflict(f"{what}: someone else changed it first")
-            stored = exc.response.get("Item")
-            conflict.current = plain({k: _DESERIALIZE.deserialize(v) for k, v in stored.items()}) if stored else None
+            conflict.current = wire_item(exc.response["Item"]) if exc.response.get("Item") else None
             raise conflict from exc
         raise
 
 
 _DESERIALIZE = TypeDeserializer()
+
+
+def wire_item(item: dict) -> dict:
+    """An item as DynamoDB's wire format gives it (e.g. in an error's answer), as plain values."""
+    return plain({name: _DESERIALIZE.deserialize(value) for name, value in item.items()})
 
 
 def _all_pages(read, **kwargs: Any) -> list[dict]:

@@ -32,6 +32,7 @@ def _test_environment(monkeypatch):
                  "DUTYBRIDGE_PREFIX", "ADMIN_TOKEN", "PUBLIC_BASE_URL"):
         monkeypatch.setenv(name, TEST_ENVIRONMENT[name])
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("ADMIN_TOKEN_PARAMETER", raising=False)
 
 
 def _open_preview_chat(browser: Browser, sim, panel: str):

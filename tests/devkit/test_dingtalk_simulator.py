@@ -163,6 +163,25 @@ def test_bad_credentials_get_dingtalks_errors(sim: DingTalkSimulator) -> None:
     assert requests.get(f"{sim.oapi_base}/gettoken").json()["errcode"] == 40035
 
 
+def test_the_per_organisation_token_answers_only_for_the_org_the_app_runs_in(sim: DingTalkSimulator) -> None:
+    """获取应用的 Access Token: snake_case answer; documented 400s for a bad client or grant type; the live
+    HTTP 500 unknownError for a corpId that is not the app's organisation."""
+    def corp_token(corp_id: str, **changes: str) -> requests.Response:
+        body = {"client_id": sim.org.client_id, "client_secret": sim.org.client_secret,
+                "grant_type": "client_credentials", **changes}
+        return requests.post(f"{sim.api_base}/v1.0/oauth2/{corp_id}/token", json=body)
+
+    answer = corp_token(sim.org.corp_id)
+    assert answer.status_code == 200 and set(answer.json()) == {"access_token", "expires_in"}
+    assert answer.json()["expires_in"] == 7200
+    register = {"callbackRouteKey": "k", "callbackUrl": "http://x/card"}
+    assert api(sim, "POST", "/v1.0/card/callbacks/register", answer.json()["access_token"], register).ok
+    assert_new_error(corp_token("dingnotthisorg"), 500, "unknownError")
+    assert corp_token("dingnotthisorg").json()["message"] == "未知错误"
+    assert_new_error(corp_token(sim.org.corp_id, client_secret="x"), 400, "invalid.client")
+    assert_new_error(corp_token(sim.org.corp_id, grant_type="password"), 400, "unsupported.grant.type")
+
+
 def test_old_token_answer_and_expiry(sim: DingTalkSimulator, clock: Clock) -> None:
     query = {"appkey": sim.org.client_id, "appsecret": sim.org.client_secret}
     body = requests.get(f"{sim.oapi_base}/gettoken", params=query).json()

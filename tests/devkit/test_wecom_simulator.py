@@ -123,6 +123,20 @@ def control(sim: WeComSimulator, path: str, body: Any = None) -> dict[str, Any]:
     return requests.post(f"{sim.api_base}/_sim/{path}", json=body or {}).json()
 
 
+def test_agent_get_answers_the_tokens_own_app_and_40056_for_another(sim: WeComSimulator) -> None:
+    """获取指定的应用详情: the documented fields for the token's app; "企业仅可获取当前凭证对应的应用"."""
+    detail = api(sim, "/agent/get", method="GET", agentid=sim.corp.agent_id)
+    assert {"errcode", "errmsg", "agentid", "name", "square_logo_url", "description", "allow_userinfos",
+            "allow_partys", "allow_tags", "close", "redirect_domain", "report_location_flag", "isreportenter",
+            "home_url"} == set(detail)
+    assert (detail["errcode"], detail["agentid"], detail["close"]) == (0, int(sim.corp.agent_id), 0)
+    assert {"userid": "ZhangWei"} in detail["allow_userinfos"]["user"]
+    other = api(sim, "/agent/get", method="GET", agentid="1000099")
+    assert other["errcode"] == 40056 and other["errmsg"].startswith("invalid agentid")
+    assert api(sim, "/agent/get", method="GET")["errcode"] == 41011
+    assert api(sim, "/agent/get", method="GET", access_token="bogus", agentid=sim.corp.agent_id)["errcode"] == 40014
+
+
 def card(task_id: str = "inc42_ack", **extra: Any) -> dict[str, Any]:
     return {"card_type": "button_interaction", "task_id": task_id, "source": {"desc": "严重 Critical", "desc_color": 2},
             "main_title": {"title": "[P1] DB latency high", "desc": "prod-mysql-3"},

@@ -247,3 +247,20 @@ def test_a_robot_message_links_to_the_incident_page_read_only_for_that_incident_
     other = path.replace("inc-v1", "inc-v2")  # the same signature for another incident
     assert client.http.get(other).status_code == 302  # sign-in first, never the page
     assert client.http.get(path.split("?")[0]).status_code == 302
+
+
+def test_a_robots_test_card_goes_to_its_group_and_a_refusal_carries_the_setup_advice(client, admin_headers, webhook):
+    robot = create_robot(client, admin_headers, "dingtalk-robot", webhook)
+
+    def test_card(body: dict) -> tuple[int, dict]:
+        answer = client.http.post(f"/integrations/{robot['id']}/test", headers=admin_headers, body=json.dumps(body))
+        return answer.status_code, json.loads(answer.body)
+
+    status, verdict = test_card({"chat_id": "robot"})
+    assert status == 200 and verdict["ok"] is True, verdict
+    assert "测试卡片 Test card" in Webhook.received[-1][1]["markdown"]["text"]
+    Webhook.answers = [{"errcode": 310000, "errmsg": "keywords not in content"}]
+    status, verdict = test_card({"chat_id": "robot"})
+    assert status == 200 and (verdict["ok"], verdict["code"]) == (False, "310000") and "关键词" in verdict["hint"]
+    member("alice", "Alice", "13800000001")
+    assert test_card({"member": "alice"})[0] == 422  # a robot reaches its group only

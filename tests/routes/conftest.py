@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chalicelib.platforms import REGISTRY
 from chalicelib.store import chats
+from devkit.simulators.base import PlatformSimulator
 from tests.factories import stored_integration
 from tests.fakes import FakeAdapter
 
+Simulator = TypeVar("Simulator", bound=PlatformSimulator)
 OWN_ORIGIN = "https://duty.example.com"  # PUBLIC_BASE_URL's origin in the tests
 JSON = {"Content-Type": "application/json", "Origin": OWN_ORIGIN}  # what the page script's fetch sends
 
@@ -23,6 +26,14 @@ class FakeOAuth(FakeAdapter):
 
     def urls(self, base: str) -> dict[str, str]:
         return {"oauth_redirect": f"{base}/oauth/{self.integration_id}/callback"}
+
+
+def serving(simulator: Simulator) -> Iterator[Simulator]:
+    """Run ``simulator`` for a module's tests (``yield from`` it in a module-scoped fixture)."""
+    server, _ = simulator.start()
+    yield simulator
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

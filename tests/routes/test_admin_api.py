@@ -15,6 +15,7 @@ from chalicelib.store import ephemeral
 from chalicelib.store import integrations as integration_store
 from devkit.simulators.dingtalk.simulator import DingTalkSimulator
 from tests.fuzz import dynamo_limits
+from tests.routes.conftest import serving
 
 ADMIN_PREFIXES = ("/integrations", "/members", "/incidents", "/sources")
 ADMIN_ROUTES = sorted((method, path) for path, methods in app.routes.items() if path.startswith(ADMIN_PREFIXES)
@@ -24,11 +25,7 @@ URL_NAMES = {"events", "web_home", "pc_home", "cool_app_home", "card_callback"}
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[DingTalkSimulator]:
-    simulator = DingTalkSimulator(qps_limit=1000)
-    server, _ = simulator.start()
-    yield simulator
-    server.shutdown()
-    server.server_close()
+    yield from serving(DingTalkSimulator(qps_limit=1000))
 
 
 def _integration_body(sim: DingTalkSimulator, **credentials: str) -> dict[str, Any]:

@@ -48,6 +48,12 @@ def test_bootstrap_adds_the_indexes_an_older_release_did_not_have(aws_env):
     assert [i["IndexName"] for i in indexes] == [i.name for i in deliveries.indexes]
 
 
+def test_template_leaves_the_admin_token_to_the_bootstrap():
+    """CloudFormation cannot create a SecureString; a plain String in the stack would hold the token in clear."""
+    found = resources("dutybridge-prod")["Resources"]
+    assert not [r for r in found.values() if r.get("Type") == "AWS::SSM::Parameter"]
+
+
 # Import names of what requirements.txt installs (→ the requirement that brings them), and what the Lambda Python
 # runtime provides itself.
 PACKAGED = {"requests": "requests", "urllib3": "requests", "certifi": "requests", "Crypto": "pycryptodome",

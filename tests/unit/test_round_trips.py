@@ -131,6 +131,21 @@ def test_a_container_books_on_the_stored_window_when_another_booked_since_it_loo
     assert sum(int(n) for n in stored["slots"].values()) == 3 and stored["version"] == 3
 
 
+def test_a_call_under_several_limits_books_them_all_in_one_transaction_or_none(aws_env, monkeypatch,
+                                                                              other_container):
+    monkeypatch.setattr(clock, "now", lambda: 1_800_000_000.0)
+    app_limit, receiver_limit = Window("app#cli_1", 50, 1), Window("receiver#ou_1", 1, 60)
+    with counted(monkeypatch) as calls:
+        assert pacing.reserve([app_limit, receiver_limit]) is None
+    assert calls == {"GetItem ephemeral": 2, "TransactWriteItems": 1}  # never seen: read once, then one write
+    with other_container():
+        assert pacing.reserve([Window("receiver#ou_1", 1, 60)]) is not None  # the receiver's minute: full, booked
+    later = pacing.reserve([app_limit, receiver_limit])  # this container's receiver book is stale: refused, again
+    assert later is not None and later > 1_800_000_060
+    app = aws.table("ephemeral").get_item(Key={"key": "rate#app#cli_1#1"})["Item"]
+    assert sum(int(n) for n in app["slots"].values()) == 2  # once for each card: the refused try kept nothing
+
+
 def test_a_first_card_catches_up_when_its_incident_moved_on_during_the_send(fake_platform, monkeypatch):
     member()
     people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())

@@ -21,11 +21,12 @@ import hmac
 import logging
 import secrets
 from typing import Literal, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.common import clock
-from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.common.errors import CallbackRejected, InvalidInput, Permanent, PlatformError, TargetGone
 from chalicelib.common.fetch import Picture
 from chalicelib.core.callback import (
     CARD_BUTTONS,
@@ -170,6 +171,26 @@ class DingTalk(Adapter):
         data = api.new_api("POST", self.settings.api_base, "/v1.0/oauth2/accessToken", None,
                            {"appKey": self.credentials.client_id, "appSecret": self.credentials.client_secret})
         return data["accessToken"], int(data.get("expireIn", 7200))
+
+    def check_credentials(self) -> None:
+        """The app's token, then the CorpId: 获取应用的 Access Token (``/v1.0/oauth2/{corpId}/token``) issues one only
+        for an organisation the app runs in, so a CorpId it refuses (or does not know) is the wrong one. The card
+        template can only be tried with a card to someone (创建卡片 needs a member's userId): the test card shows it."""
+        if not self.settings.card_template_id:
+            raise InvalidInput("settings.card_template_id: DingTalk cards need the interactive-card template; import "
+                               "docs/dingtalk/card-template.json in the card builder, publish it and paste its id")
+        self.fetch_token("app")
+        corp_id = self.credentials.corp_id
+        try:
+            api.new_api("POST", self.settings.api_base, f"/v1.0/oauth2/{quote(corp_id, safe='')}/token", None, {
+                "client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret,
+                "grant_type": "client_credentials"})
+        except PlatformError as exc:
+            if exc.platform_code not in api.CORP_REFUSED:
+                raise
+            raise InvalidInput(f"credentials.corp_id: DingTalk does not run this app in organisation {corp_id!r} "
+                               f"({exc.platform_code}); copy the CorpId from the developer console's avatar menu "
+                               f"(开发者后台右上角 → CorpId)") from exc
 
     def urls(self, base: str) -> dict[str, str]:
         home = f"{base}/app/{self.integration_id}"

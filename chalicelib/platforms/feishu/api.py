@@ -18,6 +18,13 @@ ERRORS = ErrorTable(
     quota=frozenset({"99991403"}),
     retry=frozenset({"1500", "55001", "99991401"}),
     gone=frozenset({"230002", "230005", "230017", "230013", "232011", "232025"}),
+    hints={  # 发送消息 error table (open.feishu.cn, im/v1/messages) and 服务端错误码
+        "230013": "用户不在应用的可用范围：请在开发者后台「可用范围」加入 (the user is outside the app's availability: "
+                  "add them under 版本管理与发布 → 可用范围)",
+        "230002": "机器人不在该群：请先把应用机器人拉进群 (the bot is not in this chat: add it to the group first)",
+        "99991672": "应用缺少权限：请在「权限管理」开通并发布版本 "
+                    "(the app lacks a scope: grant it and publish a version)",
+    },
 )
 
 

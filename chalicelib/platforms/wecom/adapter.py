@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common import clock
-from chalicelib.common.errors import CallbackRejected, Permanent, PlatformError, TargetGone
+from chalicelib.common.errors import CallbackRejected, InvalidInput, Permanent, PlatformError, TargetGone
 from chalicelib.common.fetch import Picture
 from chalicelib.core.callback import (
     CARD_BUTTONS,
@@ -137,6 +137,23 @@ class WeCom(Adapter):
         if missing:
             raise Permanent(self.name, "credentials.missing", f"self-built mode needs {', '.join(missing)}")
         self.fetch_token("app")
+        if not self.third_party:
+            self._check_agent()
+
+    def _check_agent(self) -> None:
+        """获取指定的应用详情 (agent/get) answers only for the token's own app ("企业仅可获取当前凭证对应的应用"):
+        40056 不合法的agentid means the AgentId is not the app of this Secret. Not counted (no monthly budget
+        here) and not a message. Other refusals (60020 until the egress IPs are trusted, which needs the callback
+        URL this save answers with) leave the save to go on; the test card shows them."""
+        agent_id = self.credentials.agent_id
+        try:
+            self.with_token("app", lambda token: api.call("GET", self._url("/cgi-bin/agent/get"), token,
+                                                          params={"agentid": agent_id}))
+        except PlatformError as exc:
+            if exc.platform_code == api.AGENT_UNKNOWN:
+                raise InvalidInput(f"credentials.agent_id: WeCom has no app {agent_id} for this Secret "
+                                   f"({exc.platform_code}); copy the AgentId and Secret of the same app from "
+                                   f"应用管理 → 应用") from exc
 
     def fetch_token(self, family: str) -> tuple[str, int]:
         if self.third_party:

@@ -2,7 +2,8 @@
 #
 # Simulates (under /dingtalk; /dingtalk/api stands for https://api.dingtalk.com and /dingtalk/oapi for
 # https://oapi.dingtalk.com):
-#   app tokens (new: POST /v1.0/oauth2/accessToken, old: GET /gettoken; separate families, 7200 s),
+#   app tokens (new: POST /v1.0/oauth2/accessToken and, per organisation, /v1.0/oauth2/{corpId}/token; old:
+#   GET /gettoken; separate families, 7200 s),
 #   interactive cards (callbacks/register, instances/createAndDeliver, PUT instances), H5 login
 #   (topapi/v2/user/getuserinfo + single-use 5-minute authCodes), topapi/v2/user/getbymobile, scene
 #   groups (sceneGroup/create, member/add, sceneGroups/query: 查询群简要信息, also for cool-app groups), the
@@ -18,13 +19,16 @@
 #     "查询群简要信息" (POST /v1.0/im/sceneGroups/query, qyapi_chat_manage; body fields as the SDK's
 #     GetSceneGroupInfoResponseBody: success, openConversationId, templateId, title, ownerUserId, status),
 #     "requestAuthCode" (5 min, single use), "附录B：如何处理钉钉服务端API限流" (90018/90020 and their new-API
-#     codes), "获取企业内部应用的accessToken" (400 invalidClientIdOrSecret), the old global errcode table
+#     codes), "获取企业内部应用的accessToken" (400 invalidClientIdOrSecret), "获取应用的 Access Token"
+#     (/v1.0/oauth2/{corpId}/token: client_credentials, snake_case answer, 400 invalid.client, 400
+#     unsupported.grant.type), the old global errcode table
 #     (40078, 60121, 71009, 71011, 71012, 42001, -1);
 #   - a published credential-free probe log of the live endpoints (2026-09): gettoken with bad keys →
 #     40096 "不合法的appKey或appSecret", missing keys → 40035; bad new-API token → HTTP 400
 #     {"code":"InvalidAuthentication","requestid","message":"不合法的access_token"}, missing header →
 #     400 AuthenticationFailed.MissingParameter; bad topapi token → HTTP 200 errcode 88, sub_code "40014";
-#     topapi without token → 88 / "40000"; unknown topapi method → errcode 22; unknown api path → errcode 404;
+#     topapi without token → 88 / "40000"; /v1.0/oauth2/{corpId}/token for an unknown corpId → HTTP 500
+#     {"code":"unknownError","message":"未知错误"}; unknown topapi method → errcode 22; unknown api path → errcode 404;
 #   - client code in the wild confirming HTTP 403 for Forbidden.AccessDenied.* and
 #     {"code":"system.busy","message":"system.busy"} with HTTP 500;
 #   - open-dingtalk's "接口调用没有权限" best practice (Forbidden.AccessDenied.AccessTokenPermissionDenied with
@@ -131,6 +135,7 @@ class DingTalkSimulator(PlatformSimulator):
     def routes(self) -> list[Route]:
         return [
             self._new_api("POST", "/v1.0/oauth2/accessToken", self._access_token, auth=False, quota=False),
+            self._new_api("POST", "/v1.0/oauth2/{corpId}/token", self._corp_token, auth=False, quota=False),
             self._new_api("POST", "/v1.0/card/callbacks/register",
                           lambda r: self.cards.register_callback(r.json_object())),
             self._new_api("POST", "/v1.0/card/instances/createAndDeliver",
@@ -169,7 +174,7 @@ class DingTalkSimulator(PlatformSimulator):
                 self._reject(api, exc.status, exc.code, exc.reason or exc.message)
                 return json_response(exc.status, exc.body())
 
-        return Route(method, "/api" + re.escape(path), run)
+        return Route(method, "/api" + re.escape(path).replace(re.escape("{corpId}"), "(?P<corpId>[^/]+)"), run)
 
     def _old_api(self, method: str, path: str, handler: Callable[[Request], dict[str, Any]], *,
                  auth: bool = True, quota: bool = True, scope: str = "") -> Route:
@@ -239,6 +244,19 @@ class DingTalkSimulator(PlatformSimulator):
             raise ApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret",
                            reason="bad appKey/appSecret")
         return {"accessToken": self.new_tokens.issue(self.now()), "expireIn": TOKEN_TTL}
+
+    def _corp_token(self, request: Request) -> dict[str, Any]:
+        """获取应用的 Access Token: the app's token for the organisation named in the path. Its documented refusals
+        (400 unsupported.grant.type, 400 invalid.client) and, for a corpId that is not this org, the live answer a
+        published probe (2026-09) got for an unknown one: HTTP 500 unknownError 未知错误."""
+        body = request.json_object()
+        if body.get("grant_type") != "client_credentials":
+            raise ApiError(400, "unsupported.grant.type", "unsupported.grant.type", reason="grant_type")
+        if (body.get("client_id"), body.get("client_secret")) != (self.org.client_id, self.org.client_secret):
+            raise ApiError(400, "invalid.client", "invalid.client", reason="bad client_id/client_secret")
+        if request.params["corpId"] != self.org.corp_id:
+            raise ApiError(500, "unknownError", "未知错误", reason=f"{request.params['corpId']} is not this org")
+        return {"access_token": self.new_tokens.issue(self.now()), "expires_in": TOKEN_TTL}
 
     def _preview(self, preview: Submitted) -> dict[str, Any]:
         """A previewed createAndDeliver body (or robot message) checked as creating the card would be, not

@@ -15,7 +15,7 @@ from devkit.simulators.tokens import TokenFamily
 from devkit.simulators.wecom.chats import AppChats
 from devkit.simulators.wecom.corp import Corp, Directory, User
 from devkit.simulators.wecom.gate import WeComError
-from devkit.simulators.wecom.messages import Message, Messages
+from devkit.simulators.wecom.messages import Message, Messages, check_agent
 
 SELF_BUILT, SUITE = "self_built", "suite"
 
@@ -29,6 +29,17 @@ class AppView:
     crypt: MsgCrypt
     tokens: TokenFamily
     chats: AppChats | None = None  # app group chats (appchat/*) are for self-built apps only
+
+    def detail(self, agentid: str) -> dict[str, Any]:
+        """获取指定的应用详情 (GET cgi-bin/agent/get, developer.work.weixin.qq.com/document/path/90227): the
+        documented fields; "企业仅可获取当前凭证对应的应用", so any other AgentId is 40056 不合法的agentid, as
+        message/send answers it. Every member is in the app's visible range (no departments or tags here)."""
+        check_agent(self.corp, {"agentid": agentid})
+        return {"agentid": int(agentid), "name": self.corp.app_name, "square_logo_url": "", "description": "",
+                "allow_userinfos": {"user": [{"userid": userid} for userid in self.directory.users]},
+                "allow_partys": {"partyid": []}, "allow_tags": {"tagid": []}, "close": 0,
+                "redirect_domain": self.corp.trusted_domain, "report_location_flag": 0, "isreportenter": 0,
+                "home_url": ""}
 
     def app_chats(self) -> AppChats:
         if self.chats is None:

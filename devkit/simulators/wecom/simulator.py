@@ -3,7 +3,8 @@
 #
 # Simulates (under /wecom; /wecom stands for https://qyapi.weixin.qq.com and /wecom/oauth for
 # https://open.weixin.qq.com): cgi-bin/gettoken (7200 s, the same token while valid), the access_token
-# check, message/send (text, markdown, textcard, template cards with task_id/button/menu checks,
+# check, agent/get (the token's own app; another AgentId 40056),
+# message/send (text, markdown, textcard, template cards with task_id/button/menu checks,
 # invaliduser/unlicenseduser, 81013, response_code), message/update_template_card (single-use 72 h codes),
 # user/getuserid, the OAuth authorize redirect + auth/getuserinfo, appchat/create|update|send|get, trusted IPs
 # (60020), per-API 45009 with its 60 s block, per-member windows that drop silently, injected faults, and
@@ -174,6 +175,7 @@ class WeComSimulator(PlatformSimulator):
             self._api("POST", "/media/uploadimg", lambda _, r, __: self._uploadimg(r)),
             self.media.route(),
             self._api("POST", "/user/getuserid", self._getuserid),
+            self._api("GET", "/agent/get", lambda app, r, _: app.detail(r.query.get("agentid", ""))),
             self._api("GET", "/auth/getuserinfo", self._getuserinfo),
             self._api("POST", "/appchat/create", lambda app, _, body: app.app_chats().create(body, now())),
             self._api("POST", "/appchat/update", lambda app, _, body: app.app_chats().update(body)),

@@ -1,0 +1,3 @@
+from infra.ops.cli import main
+
+raise SystemExit(main())
