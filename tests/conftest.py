@@ -18,6 +18,7 @@ os.environ.update(TEST_ENVIRONMENT)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from chalicelib.common import admin_token, aws, clock, config, sealing  # noqa: E402
+from chalicelib.store import health as health_marks  # noqa: E402
 
 
 def _reset_caches() -> None:
@@ -26,6 +27,7 @@ def _reset_caches() -> None:
     aws.reset()
     sealing.reset()
     clock.reset()
+    health_marks.reset()
 
 
 @pytest.fixture

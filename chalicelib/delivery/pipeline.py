@@ -25,7 +25,8 @@ from chalicelib.core.models import DeliveryJob
 from chalicelib.delivery import admission, fallback, mentions, notices, pictures, quota
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
-from chalicelib.store import chats, deliveries
+from chalicelib.platforms.errortable import verdict
+from chalicelib.store import chats, deliveries, health
 from chalicelib.store import integrations as integration_store
 
 LEASE_SECONDS = 60
@@ -119,8 +120,10 @@ def _send(job: DeliveryJob, adapter: Adapter, ref: dict | None, critical: bool, 
     try:
         ref = ledger.send()
     except PlatformError as exc:
+        health.delivered(job.integration_id, {"state": "failed", **verdict(exc)})
         ledger.refused(exc)
         raise
+    health.delivered(job.integration_id, {"state": "ok"})
     return ledger.sent(ref)
 
 

@@ -27,7 +27,7 @@ from chalicelib.delivery import notices, pipeline
 from chalicelib.flows import actions, integrations, offboarding
 from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import Adapter
-from chalicelib.store import chats, deliveries, ephemeral
+from chalicelib.store import chats, deliveries, ephemeral, health
 
 DEDUPE_SECONDS = 3 * 24 * 3600
 CLAIM_SECONDS = 30  # longer than any callback may run (API Gateway gives up after 29 s)
@@ -64,6 +64,7 @@ def _received(integration_id: str, request: InboundRequest, endpoint: Endpoint) 
     update; a redelivered event or click is answered but not applied again."""
     adapter = _adapter(integration_id)
     parsed = adapter.parse_callback(request, endpoint)
+    health.callback_seen(integration_id, endpoint.value)  # verified: the platform reaches this URL
     if isinstance(parsed, Handshake):
         return parsed.reply
     if isinstance(parsed, ChatEvents):

@@ -15,7 +15,7 @@ from chalicelib.core import templates
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
 from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
 from chalicelib.platforms.base import Adapter, Opening
-from chalicelib.store import chats, ephemeral, people
+from chalicelib.store import chats, ephemeral, health, people
 from chalicelib.store import integrations as store
 
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
@@ -155,7 +155,10 @@ def delete(integration_id: str) -> None:
 
 
 def all_views() -> list[dict]:
-    return [view(item) for item in store.all()]
+    """Every integration with its health summary as the schedule stored it (no platform is called)."""
+    items = store.all()
+    summaries = health.summaries([item["id"] for item in items])
+    return [{**view(item), "health": summaries[item["id"]]} for item in items]
 
 
 def verification_file(name: str) -> str:

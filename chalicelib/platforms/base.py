@@ -149,6 +149,11 @@ class Adapter(abc.ABC):
         """Register what the platform needs to know; returns generated secrets to store."""
         return {}
 
+    def card_callback_registration(self) -> str | None:
+        """What can be known of the card callback URL's registration with the platform (health); None when
+        the integration has no card callback URL of its own."""
+        return None
+
     # -- pacing -----------------------------------------------------------------------------
     @classmethod
     def limits(cls, settings: dict) -> dict:

@@ -48,3 +48,24 @@ class ErrorTable:
         if code in self.gone:
             return TargetGone(self.platform, code, message)
         return Permanent(self.platform, code, message)
+
+
+# What each category of ErrorTable.classify means for the admin (Chinese with English): health's hint for a code
+# whose table has no hint of its own.
+MEANINGS: tuple[tuple[type[PlatformError], str, str], ...] = (  # subclasses before their bases
+    (TokenInvalid, "token", "令牌或凭据被拒：检查应用的 Secret 与授权 (token or credentials refused: check the app's "
+                            "secret and authorisation)"),
+    (RateLimited, "throttle", "被平台限流，稍后自动重试 (throttled by the platform: retried later)"),
+    (QuotaExhausted, "quota", "本月调用额度已用完 (the monthly call quota is spent: cards wait until it resets)"),
+    (Retryable, "retry", "平台暂时出错或不可达，自动重试 (the platform failed or could not be reached: retried)"),
+    (TargetGone, "gone", "用户或群已不可达 (the user or chat can no longer be reached)"),
+    (Permanent, "permanent", "平台拒绝了请求，见平台的说明 (the platform refused the request: see its message)"),
+)
+
+
+def verdict(exc: PlatformError) -> dict:
+    """A platform's refusal as health shows it: its code and message, the category, and the table's hint for the
+    code (else what the category means)."""
+    kind, meaning = next(((kind, text) for cls, kind, text in MEANINGS if isinstance(exc, cls)), MEANINGS[-1][1:])
+    return {"platform": exc.platform, "code": exc.platform_code, "message": exc.platform_message,
+            "kind": kind, "hint": exc.hint or meaning}

@@ -44,6 +44,12 @@ def invalidate(key: str, token: str) -> None:
         ephemeral.delete(f"token#{key}", valid_until=item["valid_until"])
 
 
+def forget(key: str) -> None:
+    """Forget the token stored under ``key`` whatever it is (the platform revoked it, e.g. WeCom's cancel_auth)."""
+    warm.forget(_SPACE, key)
+    ephemeral.delete(f"token#{key}")
+
+
 def _refresh(key: str, fetch: Callable[[], tuple[str, int]], margin: int = 0) -> str:
     try:
         item = ephemeral.get(f"token#{key}")  # someone may have refreshed between our read and our lock

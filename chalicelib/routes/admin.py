@@ -14,6 +14,7 @@ quota = lazy.module("chalicelib.delivery.quota")
 actions = lazy.module("chalicelib.flows.actions")
 admin_views = lazy.module("chalicelib.flows.admin_views")
 consumers = lazy.module("chalicelib.flows.consumers")
+health = lazy.module("chalicelib.flows.health")
 integrations = lazy.module("chalicelib.flows.integrations")
 linking = lazy.module("chalicelib.flows.linking")
 members = lazy.module("chalicelib.flows.members")
@@ -59,6 +60,11 @@ def list_chats(integration_id: str):
 @admin(bp, "/integrations/{integration_id}/quota")
 def get_quota(integration_id: str):
     return quota.usage(integrations.get(integration_id))
+
+
+@admin(bp, "/integrations/{integration_id}/health")
+def get_health(integration_id: str):
+    return health.report(integration_id)
 
 
 @admin(bp, "/integrations/{integration_id}/link-members", ("POST",))

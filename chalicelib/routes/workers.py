@@ -7,6 +7,7 @@ from chalicelib.common import lazy
 from chalicelib.common.config import settings
 
 consumers = lazy.module("chalicelib.flows.consumers")
+health = lazy.module("chalicelib.flows.health")
 
 bp = Blueprint(__name__)
 
@@ -45,3 +46,9 @@ def sweep_lost_deliveries(event):
 def settle_silenced_groups(event):
     """Alertmanager never pushes the resolution of alerts that resolved while silenced: ask it."""
     consumers.settle_silenced()
+
+
+@bp.schedule("rate(10 minutes)")
+def check_health(event):
+    """Every integration's health summary, stored for GET /integrations (README, "Health")."""
+    health.refresh_all()

@@ -7,8 +7,11 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.common import clock
+from chalicelib.common.errors import Permanent
+from chalicelib.platforms import adapter_for
 from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom import suite as wecom_suite
+from chalicelib.store import integrations as integration_store
 from chalicelib.store import people, providers
 from tests.routes.test_wecom_callbacks import openings  # noqa: F401 - the decryption spy
 
@@ -97,10 +100,28 @@ def test_a_click_in_the_organisation_is_routed_to_its_integration(client, admin_
     assert incident["status"] == "acknowledged" and incident["timeline"][-1]["by"] == "alice"
 
 
-def test_cancel_auth_withdraws_the_grant(client, admin_headers, suite):
+def test_cancel_auth_withdraws_the_grant_and_the_integration_shows_it_failing(client, admin_headers, suite):
+    """取消授权通知 (document 90642): SuiteId, InfoType cancel_auth, TimeStamp, AuthCorpId."""
     _instruction(client, _info("create_auth", AuthCode="auth-code-1"))
-    _instruction(client, _info("cancel_auth", AuthCorpId=CORP))
-    assert providers.get(f"wecom-suite#grant#{CORP}") is None
+    body = {"platform": "wecom", "name": "示例公司值班", "credentials": {"corp_id": CORP},
+            "settings": {"mode": "third_party"}}
+    opened = json.loads(client.http.post("/integrations", headers=admin_headers, body=json.dumps(body)).body)["id"]
+    adapter = adapter_for(integration_store.get(opened))
+    assert adapter.token() == "corp-token"  # kept, in this container and in the table, as deliveries keep it
+    assert _instruction(client, _info("cancel_auth", AuthCorpId=CORP)).body == b"success"
+    grant = providers.get(f"wecom-suite#grant#{CORP}")
+    assert grant["cancelled_at"] and "sealed" not in grant  # the permanent code is gone, the mark stays
+    with pytest.raises(Permanent, match="授权已取消") as refused:  # what the next delivery records
+        adapter.token()
+    assert refused.value.platform_code == "cancel_auth"
+    listed = json.loads(client.http.get("/integrations", headers=admin_headers).body)
+    (summary,) = [view["health"] for view in listed if view["id"] == opened]  # not deleted: failing, and why
+    assert summary["state"] == "failing" and "授权已取消" in summary["problems"][0]
+    health = json.loads(client.http.get(f"/integrations/{opened}/health", headers=admin_headers).body)
+    assert health["state"] == "failing" and health["token"]["app"]["code"] == "cancel_auth"
+    assert "authorisation cancelled" in health["problems"][0]
+    _instruction(client, _info("create_auth", AuthCode="auth-code-2"))  # installed again: granted again
+    assert wecom_suite.corp_token(CORP) == ("corp-token", 7200)
 
 
 @pytest.mark.parametrize("case", ["forged", "other_suite", "unknown_corp"])

@@ -217,6 +217,13 @@ class DingTalk(Adapter):
             "apiSecret": api_secret, "forceUpdate": True})
         return {"card_api_secret": api_secret}
 
+    def card_callback_registration(self) -> str | None:
+        """Registered by after_save (注册互动卡片回调地址, POST /v1.0/card/callbacks/register); the card API
+        documents no call that reads a registration back, so the generated apiSecret is the proof."""
+        if self.credentials.card_api_secret:
+            return f"registered at save (callbackRouteKey {self._route_key()})"
+        return f"not registered: save the integration again (PATCH /integrations/{self.integration_id})"
+
     def _route_key(self) -> str:
         return f"dutybridge_{self.integration_id}"
 

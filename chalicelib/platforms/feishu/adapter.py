@@ -106,6 +106,11 @@ class Feishu(Adapter):
                 "oauth_redirect": f"{base}/oauth/{self.integration_id}/callback",
                 "web_home": f"{base}/app/{self.integration_id}"}
 
+    def card_callback_registration(self) -> str | None:
+        """The card callback URL (消息卡片请求网址) is entered in the developer console; no API reads it back."""
+        return ("not checkable: 飞书不提供读取卡片请求网址的接口 "
+                "(Feishu has no API that reads the card request URL back)")
+
     # -- pacing -----------------------------------------------------------------------------
     def windows(self, operation: str, kind: str, target: str, ref: dict | None = None) -> list[Window]:
         """Messages: the edition's 50/s per API and 1000/min per app, 5/s per user or group; PATCH: 5/s

@@ -7,7 +7,9 @@ receive id inside the envelope tells who it is for, and each kind is checked aga
 - the console's URL checks (GET with ``echostr``, for either URL): the provider's CorpID;
 - instruction callbacks (指令回调, outer ToUserName = SuiteID): the SuiteID. ``suite_ticket`` every
   10 minutes, ``create_auth`` when an organisation installs the app (its AuthCode buys the permanent
-  code), ``cancel_auth``;
+  code), ``cancel_auth`` when it uninstalls the app (取消授权通知, document 90642: SuiteId, InfoType,
+  TimeStamp, AuthCorpId): the grant is marked cancelled, never deleted with its integration, so deliveries
+  and the integration's health say why nothing goes through;
 - data callbacks (数据回调: an organisation's events and card clicks, outer ToUserName = its CorpID): the
   installing organisation's CorpID, handled by that organisation's integration.
 (加解密方案说明 and 回调通知 in the 第三方应用 docs; WeCom staff in the developer community: URL checks
@@ -31,10 +33,12 @@ from chalicelib.platforms.msgcrypt import MsgCrypt
 from chalicelib.platforms.wecom import api, contact
 from chalicelib.platforms.wecom.xml import open_envelope, text, xml
 from chalicelib.store import ephemeral, providers
+from chalicelib.store import health as health_store
 
 SUITE = "wecom-suite"
 TICKET_SECONDS = 30 * 60
 SUCCESS = Reply(body="success", content_type="text/plain")
+CANCELLED = "授权已取消 (authorisation cancelled: the organisation uninstalled the app; it must authorise it again)"
 
 
 class SuiteConfig(BaseModel):
@@ -86,6 +90,8 @@ def grant(corp_id: str) -> dict:
     if item is None:
         raise Permanent("wecom", "authorize app first",
                         "企业尚未安装应用 (the organisation has not installed the app: authorize app first)")
+    if item.get("cancelled_at"):
+        raise Permanent("wecom", "cancel_auth", f"{CANCELLED}, {item['cancelled_at']}")
     return {**item, **sealing.unseal(item["sealed"])}
 
 
@@ -149,7 +155,7 @@ def _apply(instruction, config: SuiteConfig) -> Opening | None:
     elif kind == "create_auth":
         return _authorised(_required(instruction, "AuthCode"), config)
     elif kind == "cancel_auth":
-        providers.delete(f"{SUITE}#grant#{_required(instruction, 'AuthCorpId')}")
+        _cancelled(_required(instruction, "AuthCorpId"))
     return None
 
 
@@ -170,6 +176,17 @@ def _required(instruction, name: str) -> str:
     if not value:
         raise CallbackRejected(f"instruction without {name}")
     return value
+
+
+def _cancelled(corp_id: str) -> None:
+    """cancel_auth: the permanent code and the corp's token are dropped (WeCom revoked both); the grant stays,
+    marked, and the integration's health turns failing at once."""
+    grant_id, integration = f"{SUITE}#grant#{corp_id}", integration_id(corp_id)
+    item = providers.get(grant_id) or {"id": grant_id, "corp_id": corp_id}
+    providers.put({**{k: v for k, v in item.items() if k != "sealed"}, "cancelled_at": clock.iso()})
+    tokens.forget(f"{integration}#app")
+    health_store.put_summary(integration, {"state": "failing", "checked_at": clock.iso(),
+                                           "problems": [f"{CANCELLED}, {clock.iso()}"]})
 
 
 def _authorised(auth_code: str, config: SuiteConfig) -> Opening:
