@@ -13,9 +13,9 @@ from chalicelib.common.config import settings
 from chalicelib.common.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.core import templates
 from chalicelib.core.models import IntegrationPatch, SettingValue, Strict
-from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build
+from chalicelib.platforms import PlatformName, adapter_class, adapter_for, build, tokens
 from chalicelib.platforms.base import Adapter, Opening
-from chalicelib.store import chats, ephemeral, health, people
+from chalicelib.store import chats, health, people
 from chalicelib.store import integrations as store
 
 # Settings that say where the app sends its credentials or what its pages load (api_base, oapi_base,
@@ -139,8 +139,8 @@ def update(integration_id: str, patch: IntegrationPatch) -> dict:
     _guard_endpoints(build(item["platform"], integration_id, stored, item["settings"]), adapter_,
                      patch.credentials or {})
     if patch.credentials or patch.settings:
-        for family in adapter_.token_families:
-            ephemeral.delete(f"token#{integration_id}#{family}")
+        for family in adapter_.token_families:  # tokens of the old credentials, here and in the table
+            tokens.forget(f"{integration_id}#{family}")
         credentials = {**adapter_.credentials.model_dump(), **_prove_and_register(adapter_)}
     item.update(name=patch.name or item["name"], settings=adapter_.settings.model_dump(exclude_defaults=True),
                 credentials=sealing.seal(credentials), updated_at=clock.iso())
