@@ -53,4 +53,4 @@ def test_uninstalling_withdraws_the_grant(world):
                      if d["integration_id"] == mine and d["state"] not in ("pending", "deferred")), None)
 
     delivery = console.wait_for(settled_delivery, "the delivery")
-    assert delivery["state"] == "failed" and "authorize app first" in delivery["error"]
+    assert delivery["state"] == "failed" and "cancel_auth" in delivery["error"] and "授权已取消" in delivery["error"]
