@@ -82,19 +82,24 @@ def _target_jobs(incident_id: str, targets: Targets, known: dict[str, dict],
 def _member_jobs(incident_id: str, member_id: str, known: dict[str, dict], recorded: set[str]) -> list[DeliveryJob]:
     member, bindings = people.reachable(member_id)
     bound = {b["integration_id"]: b for b in bindings}
-    if member is not None:
+    paged = channels(member, bound, known)
+    # The member's involvement is written with their first new record (an existing one had it written already).
+    noted = member is None
+    if not noted and not paged:
         involvements.note(member_id, incident_id, "targeted")
     jobs = []
-    for integration_id in channels(member, bound, known):
+    for integration_id in paged:
         binding = bound.get(integration_id)
         target = binding["user_id"] if binding else f"member:{member_id}"
         job = DeliveryJob(incident_id=incident_id, integration_id=integration_id, kind="user", target=target)
+        along = None if noted else involvements.noting(member_id, incident_id, "targeted")
         if member is None:
             _record(job, "failed", f"member {member_id} does not exist", known)
         elif binding is None:
             reason = offboarding.left_reason(member, integration_id) or UNBOUND.format(member=member_id)
-            _record(job, "unbound", reason, known, member_id=member_id)
-        elif _record(job, "pending", None, known, member_id=member_id):
+            noted = _record(job, "unbound", reason, known, along, member_id=member_id) or noted
+        elif _record(job, "pending", None, known, along, member_id=member_id):
+            noted = True
             if (unbound := f"{integration_id}#user#member:{member_id}") in recorded:
                 deliveries.remove(incident_id, unbound)  # linked since
             jobs.append(job)
@@ -120,16 +125,16 @@ def _chat_problem(integration_id: str, chat_id: str, known: dict[str, dict]) -> 
     return None
 
 
-def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], **extra: object) -> bool:
+def _record(job: DeliveryJob, state: str, error: str | None, known: dict[str, dict], along: dict | None = None,
+            **extra: object) -> bool:
     """Create the delivery record once, with its integration's platform and name (the incident's view
-    still says where the card went once the integration is deleted); True only when new and pending. A
-    group's record keeps the targeted members its message @s (``mentions``)."""
+    still says where the card went once the integration is deleted); True when created now (``along``
+    written with it). A group's record keeps the targeted members its message @s (``mentions``)."""
     integration = known.get(job.integration_id)
     labels = {"platform": integration["platform"], "integration_name": integration["name"]} if integration else {}
-    created = deliveries.ensure({"incident_id": job.incident_id, "target_key": job.target_key,
-                                 "integration_id": job.integration_id, "kind": job.kind, "target": job.target,
-                                 "state": state, "error": error, "created_at": clock.iso(), **labels, **extra})
-    return created and state == "pending"
+    return deliveries.ensure({"incident_id": job.incident_id, "target_key": job.target_key,
+                              "integration_id": job.integration_id, "kind": job.kind, "target": job.target,
+                              "state": state, "error": error, "created_at": clock.iso(), **labels, **extra}, along)
 
 
 def room_jobs(opened: warroom.Opened) -> list[DeliveryJob]:

@@ -43,15 +43,28 @@ def _stale_marks(incident_id: str, target_key: str, expected_wait: float) -> dic
     return {"stale_shard": str(shard), "stale_after": clock.iso(clock.now() + expected_wait + LOST_AFTER)}
 
 
-def ensure(item: dict) -> bool:
-    """Create the record unless it exists; True when created now."""
+def ensure(item: dict, along: dict | None = None) -> bool:
+    """Create the record unless it exists; True when created now. ``along``: a transaction part written
+    with it, only if it is created."""
     if item["state"] in WAITING:
         item = {**item, **_stale_marks(item["incident_id"], item["target_key"], 0)}
+    if along is None:
+        try:
+            conditional(_table().put_item, f"delivery {item['target_key']}", Item=dynamo(item),
+                        ConditionExpression=Attr("target_key").not_exists())
+        except StorageConflict:
+            return False
+        return True
+    table = _table()
     try:
-        conditional(_table().put_item, f"delivery {item['target_key']}", Item=dynamo(item),
-                    ConditionExpression=Attr("target_key").not_exists())
-    except StorageConflict:
-        return False
+        table.meta.client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table.name, "Item": dynamo(item), "ExpressionAttributeNames": {"#key": "target_key"},
+                     "ConditionExpression": "attribute_not_exists(#key)"}}, along])
+    except ClientError as exc:
+        reasons = exc.response.get("CancellationReasons") or [{}]
+        if reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
     return True
 
 

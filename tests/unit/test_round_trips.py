@@ -201,3 +201,21 @@ def test_a_click_finds_its_member_in_this_containers_copy_until_a_binding_change
     assert dynamo_total(calls) == 0
     people.unbind("alice", "int_x")
     assert people.member_of_user("int_x", "u-alice") is None
+
+
+def test_a_targeted_members_involvement_goes_in_with_their_first_record(fake_platform, monkeypatch):
+    from chalicelib.store import involvements
+
+    member()
+    people.bind("alice", "int_fake", "u-alice", "Alice", clock.iso())
+    with counted(monkeypatch) as calls:
+        worker.handle_notification(json.dumps(notification()))
+    assert calls["TransactWriteItems"] == 1 and calls["UpdateItem involvements"] == 0
+    assert [i["incident_id"] for i in involvements.of("alice")] == ["inc-1"]
+    with counted(monkeypatch) as calls:
+        worker.handle_notification(json.dumps(notification(title="again")))  # its record exists: refused
+    assert calls["TransactWriteItems"] == 1 and calls["UpdateItem involvements"] == 0
+    assert [i["incident_id"] for i in involvements.of("alice")] == ["inc-1"]
+    member("bob", "Bob", "13800000002")  # bound nowhere, no integration reaches people but the fake one
+    worker.handle_notification(json.dumps(notification("inc-2", members=("bob",))))
+    assert [i["incident_id"] for i in involvements.of("bob")] == ["inc-2"]  # noted with the unbound record
