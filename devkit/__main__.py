@@ -8,6 +8,7 @@ import threading
 
 from devkit import alertmanager
 from devkit.runtime import Runtime
+from devkit.schedules import Schedules
 from devkit.simulators import SIMULATORS
 
 
@@ -35,6 +36,8 @@ def main() -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     runtime = Runtime(port=int(os.environ.get("PORT", 8000)), aws_port=int(os.environ.get("EMBEDDED_AWS_PORT", 4566)),
                       simulator_port=int(os.environ.get("SIMULATOR_PORT", 8900))).start()
+    from app import app
+    Schedules(app, runtime.stop_event).start()
     running = start_alertmanager()
     alertmanager_line, walkthrough_args = alertmanager_lines(running)
     platforms = ", ".join(entry.title for entry in SIMULATORS.values())
