@@ -93,3 +93,28 @@ def test_the_size_report_names_the_package_and_its_largest_parts(tmp_path):
         zipped.writestr("chalicelib/app.py", b"y" * 100_000)
     report = size_report(archive)
     assert report.startswith("deployment.zip: 0.4 MB (0.4 MB unpacked); largest: Crypto 0.3 MB, chalicelib 0.1 MB")
+
+
+# boto3 methods the app calls → the IAM actions they need ("ConditionCheck" inside a transaction needs its own).
+DYNAMODB_ACTIONS = {"get_item": "GetItem", "put_item": "PutItem", "update_item": "UpdateItem",
+                    "delete_item": "DeleteItem", "query": "Query", "scan": "Scan", "batch_get_item": "BatchGetItem",
+                    "transact_write_items": "PutItem", "ConditionCheck": "ConditionCheckItem"}
+
+
+def test_each_stages_policy_allows_every_dynamodb_operation_the_app_makes():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    used = set()
+    for path in (root / "chalicelib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "value", None)
+            if isinstance(name, str) and name in DYNAMODB_ACTIONS:
+                used.add(f"dynamodb:{DYNAMODB_ACTIONS[name]}")
+    assert "dynamodb:ConditionCheckItem" in used
+    for stage in ("dev", "prod"):
+        policy = json.loads((root / ".chalice" / f"policy-{stage}.json").read_text())
+        allowed = {action for statement in policy["Statement"] for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])}
+        assert used <= allowed, (stage, used - allowed)
