@@ -166,7 +166,7 @@ def _book_all(books: list[_Book], at_ms: int) -> bool:
             if "Item" in reason:  # the stored book, which DynamoDB sends back
                 _seen(book.window, wire_item(reason["Item"]))
             else:
-                _forgotten(book.window)
+                warm.forget(_SPACE, _key(book.window)["key"])  # read afresh next time
         return False
     for book, item in zip(books, items, strict=True):
         _seen(book.window, item)
@@ -216,10 +216,6 @@ def _write(book: _Book, at_ms: int, change: int) -> bool:
         return False
     _seen(book.window, item)
     return True
-
-
-def _forgotten(window: Window) -> None:
-    warm.forget(_SPACE, _key(window)["key"])
 
 
 def _give_back(window: Window, at_ms: int) -> None:

@@ -126,7 +126,6 @@ def unlink_member(member_id: str, integration_id: str):
     return Response(body="", status_code=204)
 
 
-
 @admin(bp, "/members/{member_id}")
 def get_member(member_id: str):
     return members.view(member_id)
